@@ -1,0 +1,63 @@
+// Shape checks shared by every backend, so that a mismatch is caught before any dispatch and every
+// backend words it the same way.
+import { ShapeError, type Tensor } from "./types.ts";
+
+export function shapeOf(t: Tensor): string {
+  return `${t.rows}×${t.cols}`;
+}
+
+export function requireShape(op: string, name: string, t: Tensor, rows: number, cols: number): void {
+  if (t.rows !== rows || t.cols !== cols) {
+    throw new ShapeError(`${op}: ${name} must be ${rows}×${cols}, got ${shapeOf(t)}`);
+  }
+}
+
+export function requireSameShape(op: string, ...named: [string, Tensor][]): void {
+  const [firstName, first] = named[0];
+  for (const [name, t] of named.slice(1)) {
+    if (t.rows !== first.rows || t.cols !== first.cols) {
+      throw new ShapeError(`${op}: ${name} (${shapeOf(t)}) must have the shape of ${firstName} (${shapeOf(first)})`);
+    }
+  }
+}
+
+export function requireSquare(op: string, name: string, t: Tensor): void {
+  if (t.rows !== t.cols) throw new ShapeError(`${op}: ${name} must be square, got ${shapeOf(t)}`);
+}
+
+export function requireVector(op: string, name: string, t: Tensor, length: number): void {
+  if (!((t.rows === length && t.cols === 1) || (t.rows === 1 && t.cols === length))) {
+    throw new ShapeError(`${op}: ${name} must be a vector of length ${length} (n×1 or 1×n), got ${shapeOf(t)}`);
+  }
+}
+
+/** Checks C = α op(A) op(B) + β C and returns (m, n, k). */
+export function gemmDims(a: Tensor, b: Tensor, c: Tensor, transA: boolean, transB: boolean): [number, number, number] {
+  const m = transA ? a.cols : a.rows;
+  const ka = transA ? a.rows : a.cols;
+  const kb = transB ? b.cols : b.rows;
+  const n = transB ? b.rows : b.cols;
+  if (ka !== kb || c.rows !== m || c.cols !== n) {
+    const opA = `${transA ? "Aᵀ" : "A"} (${m}×${ka})`;
+    const opB = `${transB ? "Bᵀ" : "B"} (${kb}×${n})`;
+    throw new ShapeError(`gemm: ${opA} · ${opB} does not fit C (${shapeOf(c)})`);
+  }
+  return [m, n, ka];
+}
+
+/** Output rows of each loss for D network outputs: mixture's target and sample are one label row. */
+export function lossTargetRows(kind: "bce" | "sse" | "mixture", outputs: number): number {
+  return kind === "mixture" ? 1 : outputs;
+}
+
+export function requireLossOperands(op: string, kind: "bce" | "sse" | "mixture", h: Tensor, y: Tensor): void {
+  if (kind === "mixture" && h.rows !== 3) throw new ShapeError(`${op}: the mixture loss needs 3 outputs, got h ${shapeOf(h)}`);
+  requireShape(op, "y", y, lossTargetRows(kind, h.rows), h.cols);
+}
+
+/** Checks that a view lies inside its parent. */
+export function requireWindow(t: Tensor, row: number, col: number, rows: number, cols: number): void {
+  if (row < 0 || col < 0 || rows < 0 || cols < 0 || row + rows > t.rows || col + cols > t.cols) {
+    throw new ShapeError(`view: window ${rows}×${cols} at (${row}, ${col}) does not fit inside ${shapeOf(t)}`);
+  }
+}

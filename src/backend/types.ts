@@ -1,0 +1,186 @@
+// The op interface that all of the maths (src/nn, src/curvature, src/optim) is written against.
+//
+// Every backend implements it: `webgpu` (WGSL kernels on Dawn), `cpu` (OpenBLAS through bun:ffi
+// plus Float32Array loops) and `reference` (plain float64 TypeScript, used by tests only). Backends
+// know nothing of networks: they see row-major matrices and a fixed list of ops.
+//
+// Conventions
+// - A Tensor is a row-major matrix *view*: element (i, j) lives at storage[offset + i*stride + j].
+//   Views share storage (`view`), so W̃ (W without its bias column) or the rows of a batch of
+//   scalars cost nothing. Every op accepts strided views unless it says otherwise.
+// - Ops write into a caller-provided output and return nothing: buffers are allocated once, outside
+//   the training loop. An output may alias an input only where the op says so.
+// - Ops are *enqueued*: on WebGPU they run later, in order. Only `download` (and `flush`) wait.
+//   An error found on the device (a matrix that is not positive definite) is thrown by the next
+//   `download`/`flush`, naming the op that failed; shape errors are thrown at once, before dispatch.
+// - Reductions write into a caller-provided tensor (often a 1×1 view into one "scalars" vector, so
+//   that all of a step's scalars come back in one `download`). Their summation order is fixed, so
+//   results are bit-for-bit repeatable on the same backend.
+
+export type TransferKind = "sigmoid" | "tanh" | "relu" | "leaky_relu" | "linear";
+export const TRANSFER_KINDS: readonly TransferKind[] = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"];
+
+export type LossKind = "bce" | "sse" | "mixture";
+export const LOSS_KINDS: readonly LossKind[] = ["bce", "sse", "mixture"];
+
+export type RandomKind = "uniform" | "normal";
+
+/** A row-major matrix view into a backend's storage. Treat as opaque outside backends. */
+export interface Tensor {
+  readonly rows: number;
+  readonly cols: number;
+  /** Elements between the starts of consecutive rows (>= cols). */
+  readonly stride: number;
+  /** Elements from the start of the storage to element (0, 0). */
+  readonly offset: number;
+  /** Backend-owned storage (a Float32Array, Float64Array or GPUBuffer wrapper). */
+  readonly storage: unknown;
+}
+
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Default 1. */
+  alpha?: number;
+  /** Default 0. With beta = 0, C's old contents are ignored (NaN in C does not propagate). */
+  beta?: number;
+}
+
+export interface TriangularSolveOptions {
+  /** "left": B ← op(L)⁻¹ B.  "right": B ← B op(L)⁻¹. */
+  side: "left" | "right";
+  /** op(L) = Lᵀ when true, L when false. */
+  transpose: boolean;
+}
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1-based step count t, for the bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ. */
+  step: number;
+}
+
+export interface BackendInfo {
+  /** "webgpu" | "cpu" | "reference". */
+  name: string;
+  /** What actually computes: adapter name and Vulkan backend, or the BLAS library. */
+  device: string;
+  /** Element type of storage. */
+  dtype: "float32" | "float64";
+  /** Largest tensor (in elements) that `alloc` accepts. */
+  maxElements: number;
+}
+
+export interface Backend {
+  readonly info: BackendInfo;
+
+  // ---- memory ----
+  /** A new zero-filled contiguous rows×cols tensor. Throws, naming the limit, past `info.maxElements`. */
+  alloc(rows: number, cols: number): Tensor;
+  /** A rows×cols window of `t` starting at (row, col); shares storage. */
+  view(t: Tensor, row: number, col: number, rows: number, cols: number): Tensor;
+  /** Releases the storage of a tensor returned by `alloc` (not of a view). */
+  free(t: Tensor): void;
+  /** Writes row-major `data` (rows*cols values) into `t`. */
+  upload(t: Tensor, data: ArrayLike<number>): void;
+  /** Reads `t` back as a contiguous row-major array; waits for queued work. */
+  download(t: Tensor): Promise<Float32Array | Float64Array>;
+  /** Waits until all queued work is done (benchmarks and error checks only). */
+  flush(): Promise<void>;
+  /** Releases every resource (device, pools). */
+  dispose(): void;
+
+  // ---- elementwise (all operands the same shape unless said; out may alias any input) ----
+  /** out = value everywhere. */
+  fill(out: Tensor, value: number): void;
+  /** out = src, or out = srcᵀ when transpose (out must then be src.cols × src.rows; no aliasing). */
+  copy(src: Tensor, out: Tensor, transpose?: boolean): void;
+  /** out = f(h) (order 0), f′(h) (order 1) or f″(h) (order 2) for the transfer function `kind`. */
+  transfer(kind: TransferKind, h: Tensor, out: Tensor, order: 0 | 1 | 2): void;
+  /** out = a ⊙ b. */
+  hadamard(a: Tensor, b: Tensor, out: Tensor): void;
+  /** y = αx + βy. */
+  axpby(alpha: number, x: Tensor, beta: number, y: Tensor): void;
+  /** x = αx. */
+  scale(alpha: number, x: Tensor): void;
+  /** a = a + αI (a square). */
+  addIdentity(alpha: number, a: Tensor): void;
+  /** out = diag(v): v is n×1 or 1×n, out is n×n, off-diagonal set to zero. */
+  diag(v: Tensor, out: Tensor): void;
+  /** out = √max(x, 0). */
+  sqrt(x: Tensor, out: Tensor): void;
+  /**
+   * Adam (Kingma & Ba): m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²;
+   * θ = θ − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε).
+   */
+  adamStep(theta: Tensor, g: Tensor, m: Tensor, v: Tensor, opts: AdamOptions): void;
+
+  // ---- reductions (fixed summation order) ----
+  /** out (1×1) = α Σᵢⱼ aᵢⱼ. */
+  sum(a: Tensor, out: Tensor, alpha?: number): void;
+  /** out (1×1) = α Σᵢⱼ aᵢⱼ bᵢⱼ. */
+  dot(a: Tensor, b: Tensor, out: Tensor, alpha?: number): void;
+  /** out (1×1) = α Σᵢ aᵢᵢ (a square). */
+  trace(a: Tensor, out: Tensor, alpha?: number): void;
+  /** out (rows×1) = α Σⱼ aᵢⱼ. */
+  rowSums(a: Tensor, out: Tensor, alpha?: number): void;
+  /** out (1×cols) = α Σᵢ aᵢⱼ. */
+  colSums(a: Tensor, out: Tensor, alpha?: number): void;
+
+  // ---- dense linear algebra ----
+  /** C = α op(A) op(B) + β C. */
+  gemm(a: Tensor, b: Tensor, c: Tensor, opts?: GemmOptions): void;
+  /**
+   * In place, a (square, symmetric positive definite; only its lower triangle is read) ← L with
+   * a = L Lᵀ, L lower triangular; the strict upper triangle is set to zero. A matrix that is not
+   * positive definite raises NotPositiveDefiniteError (at once on CPU, at the next download on GPU).
+   */
+  cholesky(a: Tensor): void;
+  /** In place triangular solve with lower-triangular L (see TriangularSolveOptions). */
+  triangularSolve(l: Tensor, b: Tensor, opts: TriangularSolveOptions): void;
+
+  // ---- losses: the network output h is D×N, one sample per column; the target y is D×N too,
+  //      except for mixture (D = 3), whose target and sample are one row of binary labels (1×N) ----
+  /** out (1×N): per-sample loss E⁽ⁿ⁾, summed over output units (ALGORITHM.md §1). */
+  lossValue(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
+  /** out (D×N) = ∂E⁽ⁿ⁾/∂h (ALGORITHM.md §2). */
+  lossGrad(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
+  /** out (D×N) = H_L⁽ⁿ⁾ v⁽ⁿ⁾ per sample (the Gauss–Newton output Hessian, PSD-projected for mixture). */
+  lossHessianVector(kind: LossKind, h: Tensor, y: Tensor, v: Tensor, out: Tensor): void;
+  /**
+   * A per-sample square root C⁽ⁿ⁾ of H_L⁽ⁿ⁾ = C⁽ⁿ⁾C⁽ⁿ⁾ᵀ (ALGORITHM.md §3, KFLR).
+   * bce, sse: H_L is diagonal, out is D×N holding the diagonal of C⁽ⁿ⁾.
+   * mixture: out is 9×N, out[i + 3k, n] = C⁽ⁿ⁾[i, k] (eigenvectors scaled by √max(λ, 0)).
+   */
+  lossHessianSqrt(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
+  /** out (shaped like y) = a sample ŷ ~ p(y | h) of the model's predictive distribution (KFAC), from the stream (seed, counter). */
+  lossSample(kind: LossKind, h: Tensor, seed: number, counter: number, out: Tensor): void;
+
+  // ---- random numbers (counter-based: see src/backend/random.ts for the exact definition) ----
+  /** out = uniform (0,1) or standard normal values from the stream (seed, counter). */
+  random(kind: RandomKind, out: Tensor, seed: number, counter: number): void;
+  /** out = 1 where u < p else 0, u the uniform values of the stream (seed, counter); p same shape as out. */
+  bernoulli(p: Tensor, out: Tensor, seed: number, counter: number): void;
+}
+
+/** Raised when a Cholesky factorisation meets a non-positive pivot. */
+export class NotPositiveDefiniteError extends Error {
+  constructor(
+    readonly op: string,
+    readonly size: number,
+    readonly pivot: number,
+  ) {
+    super(`${op}: the ${size}×${size} matrix is not positive definite (pivot ${pivot} ≤ 0)`);
+    this.name = "NotPositiveDefiniteError";
+  }
+}
+
+/** Raised before dispatch when operand shapes do not fit an op. */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ShapeError";
+  }
+}
