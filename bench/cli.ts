@@ -1,0 +1,22 @@
+// `bun run bench <name> [flags]`: each benchmark is a module bench/<name>.ts exporting
+// `main(argv: string[]): Promise<void>`; it prints a table and writes bench/results/<name>.json.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const here = import.meta.dir;
+const available = readdirSync(here)
+  .filter((f) => f.endsWith(".ts") && f !== "cli.ts" && !f.startsWith("_"))
+  .map((f) => f.slice(0, -3))
+  .sort();
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || name === "--help" || name === "-h") {
+  console.log(`usage: bun run bench <name> [flags]    (bun run bench <name> --help for its flags)\n\nbenchmarks: ${available.join(", ")}`);
+  process.exit(name ? 0 : 1);
+}
+if (!available.includes(name)) {
+  console.error(`bench: unknown benchmark '${name}'; valid: ${available.join(", ")}`);
+  process.exit(1);
+}
+const module = await import(join(here, `${name}.ts`));
+await module.main(rest);

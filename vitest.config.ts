@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// Run inside Bun (`bun --bun vitest run`): bun:ffi (OpenBLAS, Dawn) is not available under Node.
+// The vm* pools fail with bun-webgpu, so test files run in forked processes, one at a time on
+// these 2-core machines (WebGPU on lavapipe and OpenBLAS both use every core).
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    poolOptions: { forks: { singleFork: false, maxForks: 1, minForks: 1 } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ["default"],
+  },
+});
