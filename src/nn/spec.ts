@@ -1,0 +1,113 @@
+// The network description: layer sizes, the transfer function of each hidden layer, and the loss
+// acting on the last pre-activation (ALGORITHM.md §1).
+import { LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
+
+export interface NetworkSpec {
+  /** D₀ … D_L: input size, hidden sizes, output size. */
+  readonly sizes: readonly number[];
+  /** f₁ … f_{L−1}: one transfer function per hidden layer (the output layer is linear into the loss). */
+  readonly transfers: readonly TransferKind[];
+  readonly loss: LossKind;
+}
+
+export type DatasetName = "mnist" | "curves" | "faces";
+export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "curves", "faces"];
+export type TaskName = "autoencoder" | "odd-even";
+
+export class SpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SpecError";
+  }
+}
+
+export function layerCount(spec: NetworkSpec): number {
+  return spec.sizes.length - 1;
+}
+
+/** Number of parameters: Σ_λ D_λ (D_{λ−1} + 1). */
+export function parameterCount(spec: NetworkSpec): number {
+  let total = 0;
+  for (let l = 1; l < spec.sizes.length; l++) total += spec.sizes[l] * (spec.sizes[l - 1] + 1);
+  return total;
+}
+
+/** Parses "784-1000-500-30" into sizes; every size a positive integer, at least two of them. */
+export function parseArch(text: string): number[] {
+  const parts = text.split("-");
+  const sizes = parts.map(Number);
+  if (parts.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new SpecError(`--arch '${text}': expected sizes joined by '-', e.g. 784-1000-500-250-30-250-500-1000-784`);
+  }
+  return sizes;
+}
+
+/**
+ * Transfer functions from "tanh" (every hidden layer) or "tanh,tanh,linear,..." (one per hidden
+ * layer).
+ */
+export function parseTransfers(text: string, hiddenLayers: number): TransferKind[] {
+  const names = text.split(",");
+  for (const name of names) {
+    if (!TRANSFER_KINDS.includes(name as TransferKind)) {
+      throw new SpecError(`--act '${name}': valid transfer functions are ${TRANSFER_KINDS.join(", ")}`);
+    }
+  }
+  if (names.length === 1) return Array(hiddenLayers).fill(names[0]);
+  if (names.length !== hiddenLayers) {
+    throw new SpecError(`--act lists ${names.length} transfer functions; the architecture has ${hiddenLayers} hidden layers`);
+  }
+  return names as TransferKind[];
+}
+
+export function parseLoss(text: string): LossKind {
+  if (!LOSS_KINDS.includes(text as LossKind)) throw new SpecError(`--loss '${text}': valid losses are ${LOSS_KINDS.join(", ")}`);
+  return text as LossKind;
+}
+
+/** The input dimension D of each dataset. */
+export function datasetDim(dataset: DatasetName): number {
+  return dataset === "faces" ? 625 : 784;
+}
+
+/**
+ * The paper's networks (ALGORITHM.md §1): the autoencoder D-1000-500-250-30-250-500-1000-D with tanh
+ * on every hidden layer, bce for MNIST and CURVES, sse for FACES; the odd/even classifier
+ * D-1000-500-250-30-3 with the mixture loss.
+ */
+export function defaultSpec(dataset: DatasetName, task: TaskName = "autoencoder"): NetworkSpec {
+  const d = datasetDim(dataset);
+  if (task === "odd-even") {
+    if (dataset !== "mnist") throw new SpecError(`--task odd-even needs --dataset mnist (it classifies digits), got ${dataset}`);
+    return { sizes: [d, 1000, 500, 250, 30, 3], transfers: Array(4).fill("tanh"), loss: "mixture" };
+  }
+  return {
+    sizes: [d, 1000, 500, 250, 30, 250, 500, 1000, d],
+    transfers: Array(7).fill("tanh"),
+    loss: dataset === "faces" ? "sse" : "bce",
+  };
+}
+
+/** Checks the spec is internally consistent and fits the data (input size D, target rows). */
+export function validateSpec(spec: NetworkSpec, inputDim: number, task: TaskName): void {
+  const L = layerCount(spec);
+  if (L < 1) throw new SpecError("the network needs at least one layer");
+  if (spec.transfers.length !== L - 1) {
+    throw new SpecError(`${L} layers need ${L - 1} hidden transfer functions, got ${spec.transfers.length}`);
+  }
+  if (spec.sizes[0] !== inputDim) {
+    throw new SpecError(`the architecture's input size ${spec.sizes[0]} does not match the dataset's ${inputDim} pixels`);
+  }
+  const out = spec.sizes[L];
+  if (task === "autoencoder" && out !== inputDim) {
+    throw new SpecError(`an autoencoder's output size must equal its input size ${inputDim}, got ${out}`);
+  }
+  if (spec.loss === "mixture" && out !== 3) throw new SpecError(`the mixture loss needs 3 outputs, the architecture has ${out}`);
+  if (task === "odd-even" && spec.loss !== "mixture") throw new SpecError(`--task odd-even uses the mixture loss, got --loss ${spec.loss}`);
+}
+
+export function describeSpec(spec: NetworkSpec): string {
+  const acts = new Set(spec.transfers);
+  const act = acts.size === 1 ? [...acts][0] : spec.transfers.join(",");
+  return `${spec.sizes.join("-")} ${act} ${spec.loss}`;
+}
