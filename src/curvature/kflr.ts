@@ -1,0 +1,84 @@
+// KFLR: the exact expected pre-activation Gauss–Newton matrix through per-sample low-rank factors
+// (ALGORITHM.md §3, paper eqs. 23–25), for networks with few outputs K.
+import type { Backend, Tensor } from "../backend/types.ts";
+import { backpropagateThroughLayer } from "../nn/backward.ts";
+import type { NetworkSpec } from "../nn/spec.ts";
+import type { BatchWorkspace } from "../nn/workspace.ts";
+import { type CurvatureEstimator, hasDiagonalOutputHessian } from "./estimator.ts";
+
+export class KflrTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KflrTooLargeError";
+  }
+}
+
+/** The rank K of H_L per sample: the output size for diagonal losses, 3 for the mixture. */
+export function kflrRank(spec: NetworkSpec): number {
+  return hasDiagonalOutputHessian(spec) ? spec.sizes[spec.sizes.length - 1] : 3;
+}
+
+/**
+ * C⁽ⁿ⁾ of every sample is stored as K column blocks: C_λ is D_λ × (K·N) with block k (columns
+ * kN … kN+N−1) holding column k of every C_λ⁽ⁿ⁾. Then C_{λ−1} = diag(b⁽ⁿ⁾) W̃_λᵀ C_λ⁽ⁿ⁾ is the
+ * gradient's back-propagation step applied to each block, and G_λ = (1/N) C_λ C_λᵀ one gemm over all
+ * K·N columns. Memory: K × D_λ × N per layer.
+ */
+export class KflrEstimator implements CurvatureEstimator {
+  readonly kind = "kflr" as const;
+  private readonly rank: number;
+  private readonly sqrtH: Tensor;
+  private readonly columns: Tensor[] = [];
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly spec: NetworkSpec,
+    private readonly batchSize: number,
+  ) {
+    this.rank = kflrRank(spec);
+    const L = spec.sizes.length - 1;
+    const widest = Math.max(...spec.sizes.slice(1));
+    const elements = widest * this.rank * batchSize;
+    if (elements > backend.info.maxElements) {
+      throw new KflrTooLargeError(
+        `kflr: the per-sample factors need ${widest} × ${this.rank} × ${batchSize} = ${elements.toExponential(2)} values per layer, ` +
+          `more than the ${backend.info.name} backend's limit of ${backend.info.maxElements.toExponential(2)} (KFLR is for networks with few outputs; use kfra or kfac)`,
+      );
+    }
+    this.sqrtH = backend.alloc(spec.loss === "mixture" ? 9 : spec.sizes[L], batchSize);
+    for (let l = 1; l <= L; l++) this.columns.push(backend.alloc(spec.sizes[l], this.rank * batchSize));
+  }
+
+  private block(t: Tensor, k: number): Tensor {
+    return this.backend.view(t, 0, k * this.batchSize, t.rows, this.batchSize);
+  }
+
+  /** C_L⁽ⁿ⁾: diag(√h) for diagonal losses (block k is zero but for row k), V diag(√λ) for the mixture. */
+  start(ws: BatchWorkspace): void {
+    const { backend } = this;
+    const n = this.batchSize;
+    const cL = this.columns[this.columns.length - 1];
+    backend.lossHessianSqrt(this.spec.loss, ws.output, ws.target, this.sqrtH);
+    backend.fill(cL, 0);
+    for (let k = 0; k < this.rank; k++) {
+      const block = this.block(cL, k);
+      if (hasDiagonalOutputHessian(this.spec)) backend.copy(backend.view(this.sqrtH, k, 0, 1, n), backend.view(block, k, 0, 1, n));
+      else backend.copy(backend.view(this.sqrtH, 3 * k, 0, 3, n), block);
+    }
+  }
+
+  /** G_λ = (1/N) Σ_n C_λ⁽ⁿ⁾ C_λ⁽ⁿ⁾ᵀ; C_{λ−1}⁽ⁿ⁾ = diag(b⁽ⁿ⁾) W̃_λᵀ C_λ⁽ⁿ⁾. */
+  atLayer(layer: number, weights: Tensor[], ws: BatchWorkspace, factors: Tensor[]): void {
+    const { backend } = this;
+    const c = this.columns[layer - 1];
+    backend.gemm(c, c, factors[layer - 1], { transB: true, alpha: 1 / this.batchSize });
+    if (layer === 1) return;
+    const below = this.columns[layer - 2];
+    const b = ws.fprime[layer - 2];
+    for (let k = 0; k < this.rank; k++) backpropagateThroughLayer(backend, weights[layer - 1], this.block(c, k), b, this.block(below, k));
+  }
+
+  dispose(): void {
+    for (const t of [this.sqrtH, ...this.columns]) this.backend.free(t);
+  }
+}
