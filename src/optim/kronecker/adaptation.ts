@@ -1,0 +1,35 @@
+// Adaptive damping (ALGORITHM.md §6, paper appendix B.3): Levenberg–Marquardt for τ and a greedy
+// search for γ, both as pure functions of the measured quantities.
+
+/** M(α*) = α* δᵀ∇f + ½ α*² δᵀC̄δ = ½ α* δᵀ∇f at the optimal α* = −δᵀ∇f / δᵀC̄δ (§5). */
+export function optimalStep(directionDotGradient: number, curvature: number): { alpha: number; predicted: number } {
+  const alpha = -directionDotGradient / curvature;
+  return { alpha, predicted: 0.5 * alpha * directionDotGradient };
+}
+
+/**
+ * Levenberg–Marquardt rule, applied every `period` updates: ρ = (f(θ + α*δ) − f(θ)) / M(α*);
+ * ω = 0.95^period; ρ > 0.75 ⇒ τ ← ωτ; ρ < 0.25 ⇒ τ ← τ/ω (the thresholds of Martens & Grosse; the
+ * paper's text has 0.75 twice, a typo — ALGORITHM.md §6).
+ */
+export function adaptTau(tau: number, rho: number, period: number): number {
+  const omega = 0.95 ** period;
+  if (rho > 0.75) return omega * tau;
+  if (rho < 0.25 || !Number.isFinite(rho)) return tau / omega;
+  return tau;
+}
+
+/** The γ values tried every `period` updates: {ωγ, γ, γ/ω} with ω = 0.95^period. */
+export function gammaCandidates(gamma: number, period: number): number[] {
+  const omega = 0.95 ** period;
+  return [omega * gamma, gamma, gamma / omega];
+}
+
+/** Index of the candidate with the lowest finite predicted change M (−1 when none is finite). */
+export function bestCandidate(predicted: number[]): number {
+  let best = -1;
+  predicted.forEach((m, i) => {
+    if (Number.isFinite(m) && (best < 0 || m < predicted[best])) best = i;
+  });
+  return best;
+}

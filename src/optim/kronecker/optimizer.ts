@@ -1,0 +1,239 @@
+// The Kronecker-factored Gauss–Newton optimiser shared by KFRA, KFLR and KFAC (the paper's
+// Algorithm 1 with appendix B): one forward and one backward pass form ∇f, Q_λ and G_λ; the factors
+// are averaged (§3); each layer's direction is the factored damped solve (§4); the step size comes
+// from the full Gauss–Newton quadratic through the R-op (§5); τ and γ adapt (§6); θ̂ is the Polyak
+// average (§7).
+import type { Backend, Tensor } from "../../backend/types.ts";
+import {
+  type CurvatureEstimator,
+  type CurvatureKind,
+  allocInputFactors,
+  allocOutputFactors,
+  createEstimator,
+  gradientAndCurvature,
+} from "../../curvature/index.ts";
+import { forward, meanLoss } from "../../nn/forward.ts";
+import { type LayerTensors, allocLayers, axpbyLayers, dotLayers } from "../../nn/params.ts";
+import { RopWorkspace, rop } from "../../nn/rop.ts";
+import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
+import type { BatchWorkspace } from "../../nn/workspace.ts";
+import { type Optimizer, type OptimizerState, type StepReport, freeAll } from "../optimizer.ts";
+import { ScalarSlots } from "../scalars.ts";
+import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "./adaptation.ts";
+import { factorDecay, polyakDecay } from "./averaging.ts";
+import { dampedKroneckerSolve, dampingSplit, type SolveScratch } from "./damping.ts";
+
+export type DampingPreset = "adaptive" | "fixed";
+export const DAMPING_PRESETS: readonly DampingPreset[] = ["adaptive", "fixed"];
+
+export interface KroneckerOptions {
+  curvature: CurvatureKind;
+  /** Initial Levenberg–Marquardt damping τ₀ of the quadratic model. */
+  tau0: number;
+  /** Initial factor damping γ₀ (k = √(γ + η)). */
+  gamma0: number;
+  /** Weight decay η. */
+  weightDecay: number;
+  /** Adapt τ and γ (off: both stay at their initial values). */
+  adapt: boolean;
+  /** T_τ: updates between τ adaptations. */
+  tauPeriod: number;
+  /** T_γ: updates between greedy γ searches. */
+  gammaPeriod: number;
+  /** Momentum on the curvature factors (0.9); 0 turns it off. */
+  factorDecay: number;
+  /** Largest Polyak averaging constant. */
+  polyakMax: number;
+  /** Ramp factor decay and Polyak constant up over this many updates (0: no ramp). */
+  rampSteps: number;
+  /** Seed of KFAC's sampled targets. */
+  seed: number;
+}
+
+/**
+ * The two presets of ALGORITHM.md §6. adaptive: the paper (Martens & Grosse's initial values);
+ * fixed: the authors' public code (damping 1e-3, no adaptation, constants ramped to 0.9 over 100).
+ */
+export function dampingPreset(preset: DampingPreset): Omit<KroneckerOptions, "curvature" | "seed" | "weightDecay"> {
+  if (preset === "adaptive") {
+    return { tau0: 150, gamma0: 150, adapt: true, tauPeriod: 5, gammaPeriod: 20, factorDecay: 0.9, polyakMax: 0.95, rampSteps: 0 };
+  }
+  return { tau0: 1e-3, gamma0: 1e-3, adapt: false, tauPeriod: 5, gammaPeriod: 20, factorDecay: 0.9, polyakMax: 0.9, rampSteps: 100 };
+}
+
+type Slot = "loss" | "thetaSq" | "newLoss" | "newThetaSq" | `trQ${number}` | `trG${number}` | `gd${number}` | `vhv${number}` | `dd${number}`;
+
+export class KroneckerOptimizer implements Optimizer {
+  readonly name: CurvatureKind;
+  readonly averagedWeights: LayerTensors;
+  private tau: number;
+  private gamma: number;
+  private readonly estimator: CurvatureEstimator;
+  private readonly grads: LayerTensors;
+  private readonly inputFactors: Tensor[];
+  private readonly outputFactors: Tensor[];
+  /** Q̄_λ and Ḡ_λ, the moving averages. */
+  private readonly inputAverage: Tensor[];
+  private readonly outputAverage: Tensor[];
+  private readonly solveScratch: SolveScratch[];
+  /** One direction per γ candidate. */
+  private readonly directions: LayerTensors[];
+  private readonly rop: RopWorkspace;
+  private readonly hessianTimesV: Tensor;
+  private readonly layerScratch: Tensor;
+  private readonly scalars: ScalarSlots<Slot>;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly spec: NetworkSpec,
+    private readonly weights: LayerTensors,
+    batchSize: number,
+    private readonly options: KroneckerOptions,
+  ) {
+    this.name = options.curvature;
+    this.tau = options.tau0;
+    this.gamma = options.gamma0;
+    const L = layerCount(spec);
+    this.estimator = createEstimator(options.curvature, backend, spec, batchSize, options.seed);
+    this.grads = allocLayers(backend, spec);
+    this.inputFactors = allocInputFactors(backend, spec);
+    this.outputFactors = allocOutputFactors(backend, spec);
+    this.inputAverage = allocInputFactors(backend, spec);
+    this.outputAverage = allocOutputFactors(backend, spec);
+    this.solveScratch = spec.sizes.slice(1).map((d, l) => ({
+      outputFactor: backend.alloc(d, d),
+      inputFactor: backend.alloc(spec.sizes[l] + 1, spec.sizes[l] + 1),
+    }));
+    const candidates = options.adapt && options.gammaPeriod > 0 ? 3 : 1;
+    this.directions = Array.from({ length: candidates }, () => allocLayers(backend, spec));
+    this.averagedWeights = allocLayers(backend, spec);
+    this.rop = new RopWorkspace(backend, spec, batchSize);
+    this.hessianTimesV = backend.alloc(spec.sizes[L], batchSize);
+    this.layerScratch = backend.alloc(L, 1);
+    const names: Slot[] = ["loss", "thetaSq", "newLoss", "newThetaSq"];
+    for (let l = 0; l < L; l++) names.push(`trQ${l}`, `trG${l}`);
+    for (let c = 0; c < candidates; c++) names.push(`gd${c}`, `vhv${c}`, `dd${c}`);
+    this.scalars = new ScalarSlots(backend, names);
+  }
+
+  async step(ws: BatchWorkspace, step: number): Promise<StepReport> {
+    const { backend, spec, weights, options, scalars } = this;
+    const L = layerCount(spec);
+    const eta = options.weightDecay;
+
+    // Forward and the single backward pass: loss, ∇f, Q_λ, G_λ.
+    forward(backend, spec, weights, ws);
+    meanLoss(backend, spec, ws, scalars.slot("loss"));
+    dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("thetaSq"));
+    gradientAndCurvature(backend, spec, weights, ws, this.estimator, step, eta, {
+      grads: this.grads,
+      inputFactors: this.inputFactors,
+      outputFactors: this.outputFactors,
+    });
+
+    // Q̄ ← ε Q̄ + (1−ε) Q, Ḡ ← ε Ḡ + (1−ε) G; then the traces that set π_λ.
+    const epsilon = factorDecay(step, options.factorDecay, options.rampSteps);
+    for (let l = 0; l < L; l++) {
+      backend.axpby(1 - epsilon, this.inputFactors[l], epsilon, this.inputAverage[l]);
+      backend.axpby(1 - epsilon, this.outputFactors[l], epsilon, this.outputAverage[l]);
+      backend.trace(this.inputAverage[l], scalars.slot(`trQ${l}`));
+      backend.trace(this.outputAverage[l], scalars.slot(`trG${l}`));
+    }
+    const first = await scalars.read();
+    const f0 = first.loss + 0.5 * eta * first.thetaSq;
+    const pis = Array.from({ length: L }, (_, l) =>
+      dampingSplit(first[`trQ${l}`], spec.sizes[l] + 1, first[`trG${l}`], spec.sizes[l + 1]),
+    );
+
+    // Directions for each γ candidate, and the pieces of their quadratic models.
+    const searchGamma = options.adapt && this.directions.length > 1 && step % options.gammaPeriod === 0;
+    const gammas = searchGamma ? gammaCandidates(this.gamma, options.gammaPeriod) : [this.gamma];
+    gammas.forEach((gamma, c) => this.direction(ws, gamma, pis, c));
+    const second = await scalars.read();
+
+    // α* and M(α*) for each candidate (§5); keep the lowest M (§6).
+    const models = gammas.map((_, c) => {
+      const curvature = second[`vhv${c}`] + (this.tau + eta) * second[`dd${c}`];
+      return optimalStep(second[`gd${c}`], curvature);
+    });
+    const chosen = bestCandidate(models.map((m) => m.predicted));
+    const report: StepReport = { loss: first.loss, tau: this.tau, gamma: this.gamma, alpha: NaN, predicted: NaN, rho: NaN, rejected: 0 };
+    if (chosen < 0 || !Number.isFinite(models[chosen].alpha)) {
+      this.reject(report);
+      return report;
+    }
+    this.gamma = gammas[chosen];
+    const { alpha, predicted } = models[chosen];
+    const direction = this.directions[chosen];
+    axpbyLayers(backend, alpha, direction, 1, weights);
+    Object.assign(report, { gamma: this.gamma, alpha, predicted });
+
+    // ρ on the same minibatch, every T_τ updates (§6); a non-finite loss rejects the step.
+    if (options.adapt && step % options.tauPeriod === 0) {
+      forward(backend, spec, weights, ws, false);
+      meanLoss(backend, spec, ws, scalars.slot("newLoss"));
+      dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("newThetaSq"));
+      const third = await scalars.read();
+      const f1 = third.newLoss + 0.5 * eta * third.newThetaSq;
+      if (!Number.isFinite(f1)) {
+        axpbyLayers(backend, -alpha, direction, 1, weights);
+        this.reject(report);
+        return report;
+      }
+      report.rho = (f1 - f0) / predicted;
+      this.tau = adaptTau(this.tau, report.rho, options.tauPeriod);
+    }
+
+    // θ̂ ← β θ̂ + (1−β) θ (§7).
+    const beta = polyakDecay(step, options.polyakMax, options.rampSteps);
+    axpbyLayers(backend, 1 - beta, weights, beta, this.averagedWeights);
+    report.tau = this.tau;
+    return report;
+  }
+
+  /** δ for one γ: k = √(γ+η), per layer the damped solve; then δᵀ∇f, (1/N)Σ vᵀH_Lv and ‖δ‖² into slots. */
+  private direction(ws: BatchWorkspace, gamma: number, pis: number[], candidate: number): void {
+    const { backend, spec, weights, scalars } = this;
+    const k = Math.sqrt(gamma + this.options.weightDecay);
+    const direction = this.directions[candidate];
+    for (let l = 0; l < direction.length; l++) {
+      dampedKroneckerSolve(backend, this.grads[l], this.outputAverage[l], this.inputAverage[l], k, pis[l], this.solveScratch[l], direction[l]);
+    }
+    dotLayers(backend, direction, this.grads, this.layerScratch, scalars.slot(`gd${candidate}`));
+    dotLayers(backend, direction, direction, this.layerScratch, scalars.slot(`dd${candidate}`));
+    rop(backend, spec, weights, direction, ws, this.rop);
+    backend.lossHessianVector(spec.loss, ws.output, ws.target, this.rop.output, this.hessianTimesV);
+    backend.dot(this.rop.output, this.hessianTimesV, scalars.slot(`vhv${candidate}`), 1 / ws.batchSize);
+  }
+
+  /** A step with a non-finite model or loss leaves θ unchanged and raises τ (§6). */
+  private reject(report: StepReport): void {
+    this.tau /= 0.95 ** this.options.tauPeriod;
+    report.rejected = 1;
+    report.tau = this.tau;
+  }
+
+  state(): OptimizerState {
+    const tensors: OptimizerState["tensors"] = {};
+    this.inputAverage.forEach((t, l) => (tensors[`factors.Q.${l}`] = t));
+    this.outputAverage.forEach((t, l) => (tensors[`factors.G.${l}`] = t));
+    this.averagedWeights.forEach((t, l) => (tensors[`polyak.${l}`] = t));
+    return { tensors, scalars: { tau: this.tau, gamma: this.gamma } };
+  }
+
+  restoreScalars(scalars: Record<string, number>): void {
+    this.tau = scalars.tau;
+    this.gamma = scalars.gamma;
+  }
+
+  dispose(): void {
+    this.estimator.dispose();
+    this.rop.dispose();
+    this.scalars.dispose();
+    freeAll(this.backend, [
+      ...this.grads, ...this.inputFactors, ...this.outputFactors, ...this.inputAverage, ...this.outputAverage,
+      ...this.solveScratch.flatMap((s) => [s.outputFactor, s.inputFactor]), ...this.directions.flat(), ...this.averagedWeights,
+      this.hessianTimesV, this.layerScratch,
+    ]);
+  }
+}

@@ -1,0 +1,42 @@
+// What the training loop sees of an optimiser, first- or second-order.
+import type { Backend, Tensor } from "../backend/types.ts";
+import type { LayerTensors } from "../nn/params.ts";
+import type { BatchWorkspace } from "../nn/workspace.ts";
+
+export type OptimizerName = "sgd" | "momentum" | "nesterov" | "adam" | "kfra" | "kflr" | "kfac";
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = ["sgd", "momentum", "nesterov", "adam", "kfra", "kflr", "kfac"];
+
+/** Per-step figures for the metrics log: always the minibatch loss, plus the optimiser's own scalars. */
+export interface StepReport {
+  /** Minibatch mean of E at the parameters before the update (no weight-decay term). */
+  loss: number;
+  [scalar: string]: number;
+}
+
+/** Everything an optimiser must save to continue exactly where it stopped. */
+export interface OptimizerState {
+  tensors: Record<string, Tensor>;
+  scalars: Record<string, number>;
+}
+
+export interface Optimizer {
+  readonly name: OptimizerName;
+  /** One update of `weights` from the minibatch already loaded into `ws`; `step` counts from 1. */
+  step(ws: BatchWorkspace, step: number): Promise<StepReport>;
+  /** The Polyak average θ̂, for optimisers that keep one. */
+  readonly averagedWeights?: LayerTensors;
+  state(): OptimizerState;
+  /** Restores scalars (tensors are restored by writing into the tensors `state()` returns). */
+  restoreScalars(scalars: Record<string, number>): void;
+  dispose(): void;
+}
+
+/** Learning rate halved every `decayPeriod` updates (ALGORITHM.md §9); no decay when decayPeriod ≤ 0. */
+export function halvedLearningRate(lr: number, decayPeriod: number, step: number): number {
+  if (!(decayPeriod > 0)) return lr;
+  return lr * 0.5 ** Math.floor((step - 1) / decayPeriod);
+}
+
+export function freeAll(backend: Backend, tensors: Tensor[]): void {
+  for (const t of tensors) backend.free(t);
+}

@@ -1,0 +1,177 @@
+// The Kronecker-factored optimiser against explicit dense computations on tiny networks (float64):
+// the factored solve against a dense Kronecker solve, α* and M(α*) against the quadratic with the
+// explicit Gauss–Newton matrix, and the adaptation rules on scripted sequences.
+import { describe, expect, test } from "vitest";
+import { createReferenceBackend } from "../../src/backend/reference.ts";
+import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "../../src/optim/kronecker/adaptation.ts";
+import { factorDecay, polyakDecay } from "../../src/optim/kronecker/averaging.ts";
+import { dampedKroneckerSolve, dampingSplit } from "../../src/optim/kronecker/damping.ts";
+import { KroneckerOptimizer, dampingPreset } from "../../src/optim/kronecker/optimizer.ts";
+import { gradient } from "../../src/nn/backward.ts";
+import { forward } from "../../src/nn/forward.ts";
+import { allocLayers, downloadLayers } from "../../src/nn/params.ts";
+import type { LossKind } from "../../src/backend/types.ts";
+import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
+import { outputHessian, outputFrom, preActivations } from "../helpers/explicitNet.ts";
+
+const backend = createReferenceBackend();
+
+/** Solves the dense system M x = b by Gaussian elimination with partial pivoting. */
+function denseSolve(m: number[][], b: number[]): number[] {
+  const n = b.length;
+  const a = m.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
+    [a[c], a[p]] = [a[p], a[c]];
+    for (let r = c + 1; r < n; r++) {
+      const factor = a[r][c] / a[c][c];
+      for (let k = c; k <= n; k++) a[r][k] -= factor * a[c][k];
+    }
+  }
+  const x = Array(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = a[r][n];
+    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
+    x[r] = s / a[r][r];
+  }
+  return x;
+}
+
+function randomSpd(n: number, seed: number): number[][] {
+  const u = uniforms(n * n, seed);
+  const b = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => u[i * n + j] - 0.5));
+  return b.map((row, i) => b.map((other, j) => row.reduce((s, v, k) => s + v * other[k], 0) + (i === j ? 0.01 : 0)));
+}
+
+describe("factored damped solve (§4)", () => {
+  test("equals a dense solve with (Q + kπI) ⊗ (G + k/π I)", async () => {
+    const dOut = 4;
+    const dIn = 3;
+    const G = randomSpd(dOut, 1);
+    const Q = randomSpd(dIn, 2);
+    const g = Array.from(uniforms(dOut * dIn, 3), (v) => v - 0.5);
+    const k = 0.3;
+    const pi = dampingSplit(Q.reduce((s, r, i) => s + r[i], 0), dIn, G.reduce((s, r, i) => s + r[i], 0), dOut);
+    const t = (rows: number, cols: number, values: number[]) => {
+      const x = backend.alloc(rows, cols);
+      backend.upload(x, values);
+      return x;
+    };
+    const delta = backend.alloc(dOut, dIn);
+    dampedKroneckerSolve(backend, t(dOut, dIn, g), t(dOut, dOut, G.flat()), t(dIn, dIn, Q.flat()), k, pi,
+      { outputFactor: backend.alloc(dOut, dOut), inputFactor: backend.alloc(dIn, dIn) }, delta);
+    const got = await backend.download(delta);
+    // vec stacks columns of the D_out × D_in matrix: index j·D_out + i; (A ⊗ B)[(j,i),(q,p)] = A[j][q]·B[i][p].
+    const A = Q.map((r, i) => r.map((v, j) => v + (i === j ? k * pi : 0)));
+    const B = G.map((r, i) => r.map((v, j) => v + (i === j ? k / pi : 0)));
+    const n = dOut * dIn;
+    const kron = Array.from({ length: n }, (_, row) =>
+      Array.from({ length: n }, (_, col) => A[Math.floor(row / dOut)][Math.floor(col / dOut)] * B[row % dOut][col % dOut]));
+    const vecG = Array.from({ length: n }, (_, idx) => g[(idx % dOut) * dIn + Math.floor(idx / dOut)]);
+    const x = denseSolve(kron, vecG);
+    for (let idx = 0; idx < n; idx++) expect(got[(idx % dOut) * dIn + Math.floor(idx / dOut)]).toBeCloseTo(x[idx], 10);
+  });
+
+  test("π is the square root of the ratio of average eigenvalues, and 1 for a zero factor", () => {
+    expect(dampingSplit(8, 2, 2, 2)).toBeCloseTo(2, 15);
+    expect(dampingSplit(1, 1, 0, 3)).toBe(1);
+  });
+});
+
+describe.each(["bce", "sse", "mixture"] as LossKind[])("one update with loss %s (§5)", (loss) => {
+  test("α*δ minimises the quadratic with the explicit Gauss–Newton matrix, and M = ½ α* δᵀ∇f", async () => {
+    const spec = tinySpec(loss, "tanh");
+    const N = 4;
+    const problem = tinyProblem(backend, spec, N);
+    const eta = 1e-3;
+    const tau = 0.5;
+    const options = { ...dampingPreset("fixed"), tau0: tau, gamma0: 0.2, curvature: "kfra" as const, weightDecay: eta, seed: 1 };
+    const optimizer = new KroneckerOptimizer(backend, spec, problem.weights, N, options);
+    // ∇f at θ₀.
+    forward(backend, spec, problem.weights, problem.ws);
+    const grads = allocLayers(backend, spec);
+    gradient(backend, spec, problem.weights, problem.ws, eta, grads);
+    const g = (await downloadLayers(backend, grads)).flatMap((t) => [...t]);
+    const report = await optimizer.step(problem.ws, 1);
+    const after = (await downloadLayers(backend, problem.weights)).flatMap((t) => [...t]);
+    const before = problem.w0.flatMap((t) => [...t]);
+    const step = after.map((v, i) => v - before[i]);
+    // Explicit Gauss–Newton: (1/N) Σ_n J_nᵀ H_n J_n with J_n = ∂h_L/∂θ by central differences.
+    const x = uniforms(N * spec.sizes[0], 8);
+    const labels = Array.from(uniforms(N, 9), (u) => (u < 0.5 ? 1 : 0));
+    const sizes = problem.w0.map((w) => w.length);
+    const unflatten = (flat: number[]) => {
+      let o = 0;
+      return sizes.map((s) => Float64Array.from(flat.slice(o, (o += s))));
+    };
+    let stepCurvature = 0;
+    for (let n = 0; n < N; n++) {
+      const xn = Array.from(x.subarray(n * spec.sizes[0], (n + 1) * spec.sizes[0]));
+      const outputAt = (t: number) => {
+        const w = unflatten(before.map((v, i) => v + t * step[i]));
+        return outputFrom(spec, w, 1, preActivations(spec, w, xn)[0]);
+      };
+      const h = 1e-5;
+      const plus = outputAt(h);
+      const minus = outputAt(-h);
+      const Jstep = plus.map((p, i) => (p - minus[i]) / (2 * h));
+      const H = outputHessian(loss, outputAt(0), labels[n]);
+      stepCurvature += Jstep.reduce((s, ji, i) => s + ji * H[i].reduce((t, hij, j) => t + hij * Jstep[j], 0), 0) / N;
+    }
+    const stepNormSq = step.reduce((s, v) => s + v * v, 0);
+    const gradDotStep = g.reduce((s, v, i) => s + v * step[i], 0);
+    const quadratic = stepCurvature + (tau + eta) * stepNormSq;
+    // At the minimiser along δ: ∇fᵀΔ + ΔᵀC̄Δ = 0 and M = ½∇fᵀΔ. Finite-difference J·Δ is accurate to ~1e-9.
+    expect(Math.abs(gradDotStep + quadratic)).toBeLessThan(1e-7 * Math.abs(gradDotStep));
+    expect(report.predicted).toBeCloseTo(0.5 * gradDotStep, 10);
+    expect(gradDotStep).toBeLessThan(0);
+    optimizer.dispose();
+  });
+});
+
+describe("adaptation (§6) on scripted sequences", () => {
+  test("τ follows the Levenberg–Marquardt rule", () => {
+    const omega = 0.95 ** 5;
+    const rhos = [0.9, 0.9, 0.5, 0.1, -3, NaN, 0.8];
+    const taus: number[] = [];
+    let tau = 150;
+    for (const rho of rhos) taus.push((tau = adaptTau(tau, rho, 5)));
+    const expected = [150 * omega, 150 * omega ** 2, 150 * omega ** 2, 150 * omega, 150, 150 / omega, 150];
+    taus.forEach((t, i) => expect(t).toBeCloseTo(expected[i], 9));
+  });
+  test("γ candidates and the greedy choice", () => {
+    const omega = 0.95 ** 20;
+    expect(gammaCandidates(10, 20)).toEqual([10 * omega, 10, 10 / omega]);
+    expect(bestCandidate([-1, -3, -2])).toBe(1);
+    expect(bestCandidate([NaN, -1, Infinity])).toBe(1);
+    expect(bestCandidate([NaN, NaN, NaN])).toBe(-1);
+  });
+  test("α* and M(α*) of the quadratic", () => {
+    const { alpha, predicted } = optimalStep(-4, 2);
+    expect(alpha).toBe(2);
+    expect(predicted).toBe(-4);
+    expect(alpha * -4 + 0.5 * alpha * alpha * 2).toBe(predicted);
+  });
+  test("averaging constants: factors start from themselves; Polyak β_t = min(0.95, 1 − 1/t); ramps", () => {
+    expect(factorDecay(1, 0.9, 0)).toBe(0);
+    expect(factorDecay(2, 0.9, 0)).toBe(0.9);
+    expect(factorDecay(50, 0.9, 100)).toBeCloseTo(0.45, 15);
+    expect(polyakDecay(1, 0.95, 0)).toBe(0);
+    expect(polyakDecay(10, 0.95, 0)).toBeCloseTo(0.9, 15);
+    expect(polyakDecay(1000, 0.95, 0)).toBe(0.95);
+    expect(polyakDecay(200, 0.9, 100)).toBe(0.9);
+  });
+});
+
+describe("training a tiny autoencoder", () => {
+  test.each(["kfra", "kflr", "kfac"] as const)("%s lowers the loss with adaptive damping", async (curvature) => {
+    const spec = tinySpec("bce", "tanh", [6, 5, 2, 5, 6]);
+    const N = 16;
+    const problem = tinyProblem(backend, spec, N);
+    const optimizer = new KroneckerOptimizer(backend, spec, problem.weights, N, { ...dampingPreset("adaptive"), tau0: 1, gamma0: 1, curvature, weightDecay: 1e-5, seed: 3 });
+    const losses: number[] = [];
+    for (let t = 1; t <= 40; t++) losses.push((await optimizer.step(problem.ws, t)).loss);
+    expect(losses[39]).toBeLessThan(0.9 * losses[0]);
+  });
+});
