@@ -3,7 +3,7 @@
 // output may alias any input. Arithmetic is float64, rounded to float32 on store.
 import type { AdamOptions, Tensor, TransferKind } from "../types.ts";
 import { requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
-import { sigmoid } from "../mixture.ts";
+import { sigmoid, tanh } from "./scalar.ts";
 import { cpu, planWalk } from "./tensor.ts";
 
 // out = value.
@@ -82,18 +82,21 @@ export function transfer(kind: TransferKind, hT: Tensor, outT: Tensor, order: 0 
         else for (let j = 0; j < n; j++) { const s = sigmoid(x[a + j]); o[b + j] = s * (1 - s) * (1 - 2 * s); }
         break;
       case "tanh":
-        if (order === 0) for (let j = 0; j < n; j++) o[b + j] = Math.tanh(x[a + j]);
-        else if (order === 1) for (let j = 0; j < n; j++) { const t = Math.tanh(x[a + j]); o[b + j] = 1 - t * t; }
-        else for (let j = 0; j < n; j++) { const t = Math.tanh(x[a + j]); o[b + j] = -2 * t * (1 - t * t); }
+        if (order === 0) for (let j = 0; j < n; j++) o[b + j] = tanh(x[a + j]);
+        else if (order === 1) for (let j = 0; j < n; j++) { const t = tanh(x[a + j]); o[b + j] = 1 - t * t; }
+        else for (let j = 0; j < n; j++) { const t = tanh(x[a + j]); o[b + j] = -2 * t * (1 - t * t); }
         break;
+      // Branch-free (a branch on the sign of random data mispredicts half the time):
+      // max(v, 0) = (v + |v|)/2 exactly; max(0.1v, v) = 0.55v + 0.45|v|; [v > 0] as +(v > 0).
+      // An input of −∞ gives NaN here (0 or −∞ in the reference): the network has diverged anyway.
       case "relu":
-        if (order === 0) for (let j = 0; j < n; j++) { const v = x[a + j]; o[b + j] = v > 0 ? v : 0; }
-        else if (order === 1) for (let j = 0; j < n; j++) o[b + j] = x[a + j] > 0 ? 1 : 0;
+        if (order === 0) for (let j = 0; j < n; j++) { const v = x[a + j]; o[b + j] = 0.5 * (v + Math.abs(v)); }
+        else if (order === 1) for (let j = 0; j < n; j++) o[b + j] = +(x[a + j] > 0);
         else o.fill(0, b, b + n);
         break;
       case "leaky_relu":
-        if (order === 0) for (let j = 0; j < n; j++) { const v = x[a + j]; o[b + j] = v > 0 ? v : 0.1 * v; }
-        else if (order === 1) for (let j = 0; j < n; j++) o[b + j] = x[a + j] > 0 ? 1 : 0.1;
+        if (order === 0) for (let j = 0; j < n; j++) { const v = x[a + j]; o[b + j] = 0.55 * v + 0.45 * Math.abs(v); }
+        else if (order === 1) for (let j = 0; j < n; j++) o[b + j] = 0.1 + 0.9 * +(x[a + j] > 0);
         else o.fill(0, b, b + n);
         break;
       case "linear":

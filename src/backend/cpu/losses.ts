@@ -5,7 +5,8 @@
 import type { LossKind, Tensor } from "../types.ts";
 import { ShapeError } from "../types.ts";
 import { requireLossOperands, requireSameShape, requireShape, shapeOf } from "../shapes.ts";
-import { mixtureGrad, mixtureHessian, mixtureValue, sigmoid, softplus, symmetricEigen3 } from "../mixture.ts";
+import { mixtureGrad, mixtureHessian, mixtureValue, symmetricEigen3 } from "../mixture.ts";
+import { sigmoid, softplus } from "./scalar.ts";
 import { scratch } from "./scratch.ts";
 import { copy, fill } from "./elementwise.ts";
 import { cpu, planWalk, type CpuTensor } from "./tensor.ts";
