@@ -1,0 +1,19 @@
+// `bun run train`: see `bun run train --help`.
+import { parseTrainArgs, trainHelp } from "../train/config.ts";
+import { runCli } from "./runCli.ts";
+
+await runCli("train", async () => {
+  const argv = process.argv.slice(2);
+  let config = parseTrainArgs(argv);
+  if (config.help) {
+    console.log(trainHelp());
+    return 0;
+  }
+  const { resumeConfig, train } = await import("../train/trainer.ts");
+  if (config.resume) config = resumeConfig(config.resume, config, argv.some((a) => a === "--steps" || a.startsWith("--steps=")));
+  const result = await train(config);
+  if (!config.quiet) {
+    console.error(`train: ${result.steps} steps, final minibatch loss ${result.finalLoss.toPrecision(5)}; metrics and checkpoint in ${result.runDir}`);
+  }
+  return result.interrupted ? 130 : 0;
+});

@@ -1,0 +1,151 @@
+// `bun run train` flags: one table gives each flag's type, default and help line; parsing (node's
+// util.parseArgs), validation and --help all come from it.
+import { parseArgs } from "node:util";
+import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
+import { CURVATURE_KINDS, type CurvatureKind } from "../curvature/estimator.ts";
+import { DATASET_NAMES, type DatasetName, type TaskName } from "../nn/spec.ts";
+import { DAMPING_PRESETS, type DampingPreset } from "../optim/kronecker/optimizer.ts";
+import { OPTIMIZER_NAMES, type OptimizerName } from "../optim/optimizer.ts";
+
+type FlagType = "string" | "number" | "boolean";
+interface FlagSpec {
+  type: FlagType;
+  default?: string | number | boolean;
+  help: string;
+  choices?: readonly string[];
+  /** Integer ≥ this. */
+  min?: number;
+  positive?: boolean;
+  integer?: boolean;
+  /** The placeholder shown in --help. */
+  metavar?: string;
+}
+
+export const TRAIN_FLAGS = {
+  opt: { type: "string", default: "kfra", choices: OPTIMIZER_NAMES, help: "optimiser" },
+  dataset: { type: "string", default: "curves", choices: DATASET_NAMES, help: "dataset (prepared into --data-dir on first use)" },
+  task: { type: "string", default: "autoencoder", choices: ["autoencoder", "odd-even"], help: "autoencoder, or the odd/even mixture classifier (mnist)" },
+  arch: { type: "string", metavar: "SIZES", help: "layer sizes, e.g. 784-1000-500-250-30-250-500-1000-784 (default: the paper's network)" },
+  act: { type: "string", metavar: "LIST", help: "hidden transfer: one of sigmoid, tanh, relu, leaky_relu, linear, or one per hidden layer, comma-separated (default tanh)" },
+  loss: { type: "string", choices: ["bce", "sse", "mixture"], help: "loss (default: bce for mnist/curves, sse for faces, mixture for odd-even)" },
+  steps: { type: "number", default: 200, integer: true, min: 1, help: "number of updates" },
+  batch: { type: "number", default: 1000, integer: true, min: 1, help: "minibatch size" },
+  seed: { type: "number", default: 0, integer: true, min: 0, help: "seed of initialisation, shuffling and KFAC sampling" },
+  device: { type: "string", default: "auto", choices: DEVICE_FLAGS, help: "auto: WebGPU on a hardware GPU, else the OpenBLAS CPU backend" },
+  out: { type: "string", metavar: "DIR", help: "run directory (default runs/<dataset>-<opt>-<time>)" },
+  init: { type: "string", metavar: "FILE", help: "initial weights from a model.safetensors file" },
+  resume: { type: "string", metavar: "DIR", help: "continue the run in this directory from its checkpoint" },
+  "save-every": { type: "number", default: 100, integer: true, min: 0, help: "checkpoint every N updates (0: only at the end)" },
+  "eval-every": { type: "number", default: 50, integer: true, min: 0, help: "error on the whole training and held-out sets every N updates (0: only at the end)" },
+  "no-shuffle": { type: "boolean", default: false, help: "stream the training set in file order" },
+  workers: { type: "number", default: 1, integer: true, min: 1, help: "data-loading worker threads" },
+  "data-dir": { type: "string", metavar: "DIR", default: "data", help: "where the prepared Arrow files live" },
+  lr: { type: "number", positive: true, help: "learning rate of the first-order optimisers (default 2^-9 for adam, 2^-6 otherwise)" },
+  "decay-period": { type: "number", default: 0, integer: true, min: 0, help: "halve the learning rate every N updates (0: never)" },
+  "weight-decay": { type: "number", default: 1e-5, min: 0, help: "weight decay η" },
+  momentum: { type: "number", default: 0.9, min: 0, help: "momentum of momentum and nesterov" },
+  damping: { type: "string", default: "fixed", choices: DAMPING_PRESETS, help: "kfra/kflr/kfac damping preset: fixed (authors' code) or adaptive (paper, appendix B)" },
+  tau0: { type: "number", positive: true, help: "initial τ (default: 1e-3 fixed, 150 adaptive)" },
+  gamma0: { type: "number", positive: true, help: "initial γ (default: 1e-3 fixed, 150 adaptive)" },
+  "tau-period": { type: "number", default: 5, integer: true, min: 1, help: "T_τ: updates between τ adaptations" },
+  "gamma-period": { type: "number", default: 20, integer: true, min: 1, help: "T_γ: updates between greedy γ searches" },
+  "factor-decay": { type: "number", default: 0.9, min: 0, help: "momentum on the curvature factors" },
+  "no-factor-momentum": { type: "boolean", default: false, help: "use each minibatch's factors alone" },
+  "no-adapt": { type: "boolean", default: false, help: "freeze τ and γ at their initial values" },
+  quiet: { type: "boolean", default: false, help: "no progress output" },
+  help: { type: "boolean", default: false, help: "show this help" },
+} satisfies Record<string, FlagSpec>;
+
+export interface TrainConfig {
+  opt: OptimizerName;
+  dataset: DatasetName;
+  task: TaskName;
+  arch?: string;
+  act?: string;
+  loss?: "bce" | "sse" | "mixture";
+  steps: number;
+  batch: number;
+  seed: number;
+  device: DeviceFlag;
+  out?: string;
+  init?: string;
+  resume?: string;
+  saveEvery: number;
+  evalEvery: number;
+  shuffle: boolean;
+  workers: number;
+  dataDir: string;
+  lr?: number;
+  decayPeriod: number;
+  weightDecay: number;
+  momentum: number;
+  damping: DampingPreset;
+  tau0?: number;
+  gamma0?: number;
+  tauPeriod: number;
+  gammaPeriod: number;
+  factorDecay: number;
+  factorMomentum: boolean;
+  adapt: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function trainHelp(): string {
+  const lines = ["usage: bun run train [flags]", "", "Trains a network with KFRA (default), KFLR, KFAC or a first-order baseline.", ""];
+  for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) {
+    const value = spec.type === "boolean" ? "" : spec.choices ? ` ${spec.choices.join("|")}` : ` ${spec.metavar ?? (spec.type === "number" ? "N" : "VALUE")}`;
+    const def = spec.default !== undefined && spec.type !== "boolean" ? ` (default ${spec.default})` : "";
+    lines.push(`  --${name}${value}`.padEnd(40) + ` ${spec.help}${def}`);
+  }
+  return lines.join("\n");
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Parses argv into a validated config; unknown flags and bad values throw UsageError naming them. */
+export function parseTrainArgs(argv: string[]): TrainConfig {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) options[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    const known = Object.keys(TRAIN_FLAGS).map((n) => `--${n}`).join(" ");
+    throw new UsageError(`${(error as Error).message.split("\n")[0]}\nvalid flags: ${known}`);
+  }
+  const config: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) {
+    const raw = values[name];
+    let value: unknown = raw ?? spec.default;
+    if (raw !== undefined && spec.type === "number") {
+      const n = Number(raw);
+      if (raw === "" || !Number.isFinite(n)) throw new UsageError(`--${name} '${raw}': expected a number`);
+      if (spec.integer && !Number.isInteger(n)) throw new UsageError(`--${name} '${raw}': expected an integer`);
+      if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${name} '${raw}': must be at least ${spec.min}`);
+      if (spec.positive && !(n > 0)) throw new UsageError(`--${name} '${raw}': must be positive`);
+      value = n;
+    }
+    if (raw !== undefined && spec.choices && !spec.choices.includes(raw as string)) {
+      throw new UsageError(`--${name} '${raw}': valid values are ${spec.choices.join(", ")}`);
+    }
+    const key = name.startsWith("no-") ? camel(name.slice(3)) : camel(name);
+    config[key] = name.startsWith("no-") ? !value : value;
+  }
+  const parsed = config as unknown as TrainConfig;
+  if (parsed.factorDecay >= 1) throw new UsageError(`--factor-decay ${parsed.factorDecay}: must be below 1`);
+  if (parsed.task === "odd-even" && parsed.dataset !== "mnist") throw new UsageError(`--task odd-even needs --dataset mnist`);
+  return parsed;
+}
+
+export function isSecondOrder(opt: OptimizerName): opt is CurvatureKind {
+  return (CURVATURE_KINDS as readonly string[]).includes(opt);
+}

@@ -1,0 +1,57 @@
+// The error on a whole dataset: the mean over all samples of the per-sample loss E (ALGORITHM.md
+// §1), computed in minibatches with the training workspace.
+import type { Backend } from "../backend/types.ts";
+import { forward } from "../nn/forward.ts";
+import type { LayerTensors } from "../nn/params.ts";
+import type { NetworkSpec } from "../nn/spec.ts";
+import { BatchWorkspace } from "../nn/workspace.ts";
+
+export interface EvalData {
+  x: Float32Array;
+  /** Targets for the mixture loss (one label per sample). */
+  targets?: Float32Array;
+  count: number;
+  dim: number;
+}
+
+export class Evaluator {
+  private remainder?: BatchWorkspace;
+  private readonly sum: ReturnType<Backend["alloc"]>;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly spec: NetworkSpec,
+    private readonly ws: BatchWorkspace,
+  ) {
+    this.sum = backend.alloc(1, 1);
+  }
+
+  async meanLoss(weights: LayerTensors, data: EvalData): Promise<number> {
+    const { backend, spec } = this;
+    const n = this.ws.batchSize;
+    let total = 0;
+    for (let start = 0; start < data.count; start += n) {
+      const size = Math.min(n, data.count - start);
+      const ws = size === n ? this.ws : this.remainderWorkspace(size);
+      ws.loadBatch(data.x.subarray(start * data.dim, (start + size) * data.dim), data.targets?.subarray(start, start + size));
+      forward(backend, spec, weights, ws, false);
+      backend.lossValue(spec.loss, ws.output, ws.target, ws.lossPerSample);
+      backend.sum(ws.lossPerSample, this.sum);
+      total += (await backend.download(this.sum))[0];
+    }
+    return total / data.count;
+  }
+
+  private remainderWorkspace(size: number): BatchWorkspace {
+    if (this.remainder?.batchSize !== size) {
+      this.remainder?.dispose();
+      this.remainder = new BatchWorkspace(this.backend, this.spec, size);
+    }
+    return this.remainder;
+  }
+
+  dispose(): void {
+    this.remainder?.dispose();
+    this.backend.free(this.sum);
+  }
+}

@@ -1,0 +1,50 @@
+// The metrics log: one JSON object per line (NDJSON). A "step" record per update and an "eval"
+// record every --eval-every updates. Non-finite numbers are written as null (JSON has no NaN).
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomicWrite.ts";
+
+export interface StepRecord {
+  type: "step";
+  step: number;
+  /** Wall-clock seconds since the run started (continued across --resume). */
+  time: number;
+  loss: number;
+  /** Milliseconds the trainer waited for this minibatch. */
+  dataWaitMs: number;
+  [scalar: string]: number | string;
+}
+
+export interface EvalRecord {
+  type: "eval";
+  step: number;
+  time: number;
+  /** Mean per-sample loss on the whole training set, at θ and at the Polyak average θ̂. */
+  train: number;
+  trainAverage?: number;
+  heldOut: number;
+  heldOutAverage?: number;
+}
+
+export type MetricsRecord = StepRecord | EvalRecord;
+
+export class MetricsLog {
+  constructor(readonly path: string) {}
+
+  append(record: MetricsRecord): void {
+    appendFileSync(this.path, `${JSON.stringify(record, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))}\n`);
+  }
+
+  /** Drops records after `step` (the checkpoint a resumed run continues from). */
+  truncateAfter(step: number): void {
+    if (!existsSync(this.path)) return;
+    const kept = readMetrics(this.path).filter((r) => r.step <= step);
+    writeFileAtomic(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  }
+}
+
+export function readMetrics(path: string): MetricsRecord[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as MetricsRecord);
+}

@@ -1,0 +1,203 @@
+// The training loop: data stream → workspace → optimiser step → metrics, progress, evaluation,
+// checkpoints; resumable, and stopped cleanly by Ctrl-C.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createBackend } from "../backend/index.ts";
+import type { Backend } from "../backend/types.ts";
+import { datasetFiles, ensureDataset, loadDataset } from "../data/dataset.ts";
+import { MinibatchStream } from "../data/stream.ts";
+import { writeFileAtomic } from "../io/atomicWrite.ts";
+import { allocLayers, initialWeights, uploadLayers } from "../nn/params.ts";
+import {
+  type NetworkSpec,
+  datasetDim,
+  defaultSpec,
+  describeSpec,
+  parameterCount,
+  parseArch,
+  parseLoss,
+  parseTransfers,
+  validateSpec,
+} from "../nn/spec.ts";
+import { BatchWorkspace } from "../nn/workspace.ts";
+import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer } from "../optim/firstOrder.ts";
+import { KroneckerOptimizer, dampingPreset } from "../optim/kronecker/optimizer.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
+import { loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
+import { type TrainConfig, UsageError, isSecondOrder } from "./config.ts";
+import { type EvalData, Evaluator } from "./evaluate.ts";
+import { MetricsLog, type StepRecord } from "./metrics.ts";
+import { TrainingProgress } from "./progress.ts";
+import { CONFIG_FILE, METRICS_FILE } from "./runFiles.ts";
+
+
+export class NonFiniteLossError extends Error {
+  readonly exitCode = 1;
+  constructor(step: number, runDir: string) {
+    super(`the minibatch loss became non-finite at step ${step}; stopped. The last finite checkpoint is in ${runDir}`);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+export interface TrainResult {
+  runDir: string;
+  steps: number;
+  interrupted: boolean;
+  finalLoss: number;
+}
+
+/** The network of a config: the dataset's default, with --arch, --act and --loss applied. */
+export function networkFor(config: TrainConfig): NetworkSpec {
+  const base = defaultSpec(config.dataset, config.task);
+  const sizes = config.arch ? parseArch(config.arch) : [...base.sizes];
+  const transfers = config.act ? parseTransfers(config.act, sizes.length - 2) : sizes.length - 2 === base.transfers.length ? [...base.transfers] : Array(sizes.length - 2).fill("tanh");
+  const loss = config.loss ? parseLoss(config.loss) : base.loss;
+  const spec = { sizes, transfers, loss };
+  validateSpec(spec, datasetDim(config.dataset), config.task);
+  return spec;
+}
+
+export function createOptimizer(config: TrainConfig, backend: Backend, spec: NetworkSpec, weights: ReturnType<typeof allocLayers>): Optimizer {
+  if (isSecondOrder(config.opt)) {
+    const preset = dampingPreset(config.damping);
+    return new KroneckerOptimizer(backend, spec, weights, config.batch, {
+      ...preset,
+      curvature: config.opt,
+      seed: config.seed,
+      weightDecay: config.weightDecay,
+      tau0: config.tau0 ?? preset.tau0,
+      gamma0: config.gamma0 ?? preset.gamma0,
+      adapt: preset.adapt && config.adapt,
+      tauPeriod: config.tauPeriod,
+      gammaPeriod: config.gammaPeriod,
+      factorDecay: config.factorMomentum ? config.factorDecay : 0,
+    });
+  }
+  return new FirstOrderOptimizer(config.opt, backend, spec, weights, {
+    ...FIRST_ORDER_DEFAULTS,
+    lr: config.lr ?? (config.opt === "adam" ? 2 ** -9 : 2 ** -6),
+    decayPeriod: config.decayPeriod,
+    weightDecay: config.weightDecay,
+    momentum: config.momentum,
+  });
+}
+
+function defaultRunDir(config: TrainConfig): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  return join("runs", `${config.dataset}-${config.opt}-${stamp}`);
+}
+
+/** For --resume: the saved config of the run, with --steps taken from the command line if given. */
+export function resumeConfig(dir: string, commandLine: TrainConfig, stepsGiven: boolean): TrainConfig {
+  const path = join(dir, CONFIG_FILE);
+  if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no ${CONFIG_FILE} there; is it a run directory?`);
+  const saved = JSON.parse(readFileSync(path, "utf8")) as TrainConfig;
+  return { ...saved, resume: dir, out: dir, steps: stepsGiven ? commandLine.steps : saved.steps, quiet: commandLine.quiet, device: commandLine.device };
+}
+
+function evalData(file: string, spec: NetworkSpec, task: TrainConfig["task"]): EvalData {
+  const { info, x, labels } = loadDataset(file);
+  return {
+    x,
+    count: info.count,
+    dim: info.dim,
+    targets: task === "odd-even" && labels ? Float32Array.from(labels, (l) => l % 2) : undefined,
+  };
+}
+
+export async function train(config: TrainConfig): Promise<TrainResult> {
+  const runDir = config.resume ?? config.out ?? defaultRunDir(config);
+  const spec = networkFor(config);
+  await ensureDataset(config.dataset, config.dataDir);
+  const files = datasetFiles(config.dataset, config.dataDir);
+  const backend = await createBackend({ device: config.device });
+  const log = (line: string) => config.quiet || console.error(line);
+  log(`train: ${config.opt} on ${config.dataset} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${config.batch}, ${backend.info.name} backend (${backend.info.device})`);
+
+  const weights = allocLayers(backend, spec);
+  uploadLayers(backend, weights, config.init ? readModelWeights(config.init, spec) : initialWeights(spec, config.seed));
+  const optimizer = createOptimizer(config, backend, spec, weights);
+  const ws = new BatchWorkspace(backend, spec, config.batch);
+  const evaluator = new Evaluator(backend, spec, ws);
+  mkdirSync(runDir, { recursive: true });
+  const metrics = new MetricsLog(join(runDir, METRICS_FILE));
+
+  let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
+  if (config.resume) {
+    loop = loadCheckpoint(runDir, backend, spec, weights, optimizer);
+    metrics.truncateAfter(loop.step);
+    log(`train: resuming ${runDir} at step ${loop.step}`);
+  } else {
+    writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...config, out: runDir }, null, 2)}\n`);
+    metrics.truncateAfter(-1);
+  }
+
+  const stream = await MinibatchStream.open({
+    file: files.train,
+    batchSize: config.batch,
+    seed: config.seed,
+    workers: config.workers,
+    shuffle: config.shuffle,
+    start: loop.stream,
+  });
+  const trainSet = evalData(files.train, spec, config.task);
+  const heldOutSet = evalData(files.heldOut, spec, config.task);
+
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  process.on("SIGINT", onInterrupt);
+  const progress = new TrainingProgress(config.steps, loop.step, config.quiet);
+  const startedAt = performance.now();
+  const elapsed = () => loop.elapsedSeconds + (performance.now() - startedAt) / 1000;
+  const checkpoint = () => saveCheckpoint(runDir, backend, spec, weights, optimizer, { step, elapsedSeconds: elapsed(), stream: nextPosition });
+  let step = loop.step;
+  let nextPosition = loop.stream;
+  let finalLoss = NaN;
+
+  const evaluate = async () => {
+    const average = optimizer.averagedWeights;
+    metrics.append({
+      type: "eval",
+      step,
+      time: elapsed(),
+      train: await evaluator.meanLoss(weights, trainSet),
+      trainAverage: average ? await evaluator.meanLoss(average, trainSet) : undefined,
+      heldOut: await evaluator.meanLoss(weights, heldOutSet),
+      heldOutAverage: average ? await evaluator.meanLoss(average, heldOutSet) : undefined,
+    });
+  };
+
+  try {
+    if (step === 0 && config.evalEvery > 0) await evaluate();
+    while (step < config.steps && !interrupted) {
+      const waitBefore = stream.waitTimeMs();
+      const batch = await stream.next();
+      nextPosition = batch.batch + 1 < stream.batchesPerEpoch ? { epoch: batch.epoch, batch: batch.batch + 1 } : { epoch: batch.epoch + 1, batch: 0 };
+      const dataWaitMs = stream.waitTimeMs() - waitBefore;
+      ws.loadBatch(batch.x, config.task === "odd-even" && batch.labels ? Array.from(batch.labels, (l) => l % 2) : undefined);
+      const report = await optimizer.step(ws, step + 1);
+      if (!Number.isFinite(report.loss)) throw new NonFiniteLossError(step + 1, runDir);
+      step += 1;
+      finalLoss = report.loss;
+      const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
+      metrics.append(record);
+      progress.update(step, report.loss);
+      if (config.evalEvery > 0 && step % config.evalEvery === 0) await evaluate();
+      if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
+    }
+    if (interrupted) progress.note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
+    else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
+    await checkpoint();
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onInterrupt);
+    await stream.close();
+    evaluator.dispose();
+    ws.dispose();
+    optimizer.dispose();
+    backend.dispose();
+  }
+  return { runDir, steps: step, interrupted, finalLoss };
+}
