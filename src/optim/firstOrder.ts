@@ -9,6 +9,7 @@ import type { NetworkSpec } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
 import { type Optimizer, type OptimizerState, type StepReport, freeAll, halvedLearningRate } from "./optimizer.ts";
 import { ScalarSlots } from "./scalars.ts";
+import type { PhaseMarker } from "./phases.ts";
 
 export type FirstOrderName = "sgd" | "momentum" | "nesterov" | "adam";
 
@@ -20,6 +21,8 @@ export interface FirstOrderOptions {
   beta1: number;
   beta2: number;
   epsilon: number;
+  /** Benchmarks only: told when each phase of the step begins. */
+  phases?: PhaseMarker;
 }
 
 export const FIRST_ORDER_DEFAULTS: Omit<FirstOrderOptions, "lr" | "decayPeriod" | "weightDecay"> = {
@@ -52,9 +55,12 @@ export class FirstOrderOptimizer implements Optimizer {
 
   async step(ws: BatchWorkspace, step: number): Promise<StepReport> {
     const { backend, spec, weights, grads, velocity, options } = this;
+    await options.phases?.mark("forward");
     forward(backend, spec, weights, ws);
     meanLoss(backend, spec, ws, this.scalars.slot("loss"));
+    await options.phases?.mark("backward");
     gradient(backend, spec, weights, ws, options.weightDecay, grads);
+    await options.phases?.mark("update");
     const lr = halvedLearningRate(options.lr, options.decayPeriod, step);
     switch (this.name) {
       // θ ← θ − lr g

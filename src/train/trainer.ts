@@ -8,23 +8,11 @@ import { datasetFiles, ensureDataset, loadDataset } from "../data/dataset.ts";
 import { MinibatchStream } from "../data/stream.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { allocLayers, initialWeights, uploadLayers } from "../nn/params.ts";
-import {
-  type NetworkSpec,
-  datasetDim,
-  defaultSpec,
-  describeSpec,
-  parameterCount,
-  parseArch,
-  parseLoss,
-  parseTransfers,
-  validateSpec,
-} from "../nn/spec.ts";
+import { type NetworkSpec, describeSpec, parameterCount } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
-import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer } from "../optim/firstOrder.ts";
-import { KroneckerOptimizer, dampingPreset } from "../optim/kronecker/optimizer.ts";
-import type { Optimizer } from "../optim/optimizer.ts";
 import { loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
-import { type TrainConfig, UsageError, isSecondOrder } from "./config.ts";
+import { type TrainConfig, UsageError } from "./config.ts";
+import { createOptimizer, networkFor } from "./setup.ts";
 import { type EvalData, Evaluator } from "./evaluate.ts";
 import { MetricsLog, type StepRecord } from "./metrics.ts";
 import { TrainingProgress } from "./progress.ts";
@@ -44,42 +32,6 @@ export interface TrainResult {
   steps: number;
   interrupted: boolean;
   finalLoss: number;
-}
-
-/** The network of a config: the dataset's default, with --arch, --act and --loss applied. */
-export function networkFor(config: TrainConfig): NetworkSpec {
-  const base = defaultSpec(config.dataset, config.task);
-  const sizes = config.arch ? parseArch(config.arch) : [...base.sizes];
-  const transfers = config.act ? parseTransfers(config.act, sizes.length - 2) : sizes.length - 2 === base.transfers.length ? [...base.transfers] : Array(sizes.length - 2).fill("tanh");
-  const loss = config.loss ? parseLoss(config.loss) : base.loss;
-  const spec = { sizes, transfers, loss };
-  validateSpec(spec, datasetDim(config.dataset), config.task);
-  return spec;
-}
-
-export function createOptimizer(config: TrainConfig, backend: Backend, spec: NetworkSpec, weights: ReturnType<typeof allocLayers>): Optimizer {
-  if (isSecondOrder(config.opt)) {
-    const preset = dampingPreset(config.damping);
-    return new KroneckerOptimizer(backend, spec, weights, config.batch, {
-      ...preset,
-      curvature: config.opt,
-      seed: config.seed,
-      weightDecay: config.weightDecay,
-      tau0: config.tau0 ?? preset.tau0,
-      gamma0: config.gamma0 ?? preset.gamma0,
-      adapt: preset.adapt && config.adapt,
-      tauPeriod: config.tauPeriod,
-      gammaPeriod: config.gammaPeriod,
-      factorDecay: config.factorMomentum ? config.factorDecay : 0,
-    });
-  }
-  return new FirstOrderOptimizer(config.opt, backend, spec, weights, {
-    ...FIRST_ORDER_DEFAULTS,
-    lr: config.lr ?? (config.opt === "adam" ? 2 ** -9 : 2 ** -6),
-    decayPeriod: config.decayPeriod,
-    weightDecay: config.weightDecay,
-    momentum: config.momentum,
-  });
 }
 
 function defaultRunDir(config: TrainConfig): string {

@@ -19,6 +19,7 @@ import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import type { BatchWorkspace } from "../../nn/workspace.ts";
 import { type Optimizer, type OptimizerState, type StepReport, freeAll } from "../optimizer.ts";
 import { ScalarSlots } from "../scalars.ts";
+import type { PhaseMarker } from "../phases.ts";
 import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "./adaptation.ts";
 import { factorDecay, polyakDecay } from "./averaging.ts";
 import { dampedKroneckerSolve, dampingSplit, type SolveScratch } from "./damping.ts";
@@ -48,6 +49,8 @@ export interface KroneckerOptions {
   rampSteps: number;
   /** Seed of KFAC's sampled targets. */
   seed: number;
+  /** Benchmarks only: told when each phase of the step begins. */
+  phases?: PhaseMarker;
 }
 
 /**
@@ -121,10 +124,13 @@ export class KroneckerOptimizer implements Optimizer {
     const L = layerCount(spec);
     const eta = options.weightDecay;
 
+    const phases = options.phases;
     // Forward and the single backward pass: loss, ∇f, Q_λ, G_λ.
+    await phases?.mark("forward");
     forward(backend, spec, weights, ws);
     meanLoss(backend, spec, ws, scalars.slot("loss"));
     dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("thetaSq"));
+    await phases?.mark("backward + curvature");
     gradientAndCurvature(backend, spec, weights, ws, this.estimator, step, eta, {
       grads: this.grads,
       inputFactors: this.inputFactors,
@@ -132,6 +138,7 @@ export class KroneckerOptimizer implements Optimizer {
     });
 
     // Q̄ ← ε Q̄ + (1−ε) Q, Ḡ ← ε Ḡ + (1−ε) G; then the traces that set π_λ.
+    await phases?.mark("factor averages");
     const epsilon = factorDecay(step, options.factorDecay, options.rampSteps);
     for (let l = 0; l < L; l++) {
       backend.axpby(1 - epsilon, this.inputFactors[l], epsilon, this.inputAverage[l]);
@@ -148,7 +155,8 @@ export class KroneckerOptimizer implements Optimizer {
     // Directions for each γ candidate, and the pieces of their quadratic models.
     const searchGamma = options.adapt && this.directions.length > 1 && step % options.gammaPeriod === 0;
     const gammas = searchGamma ? gammaCandidates(this.gamma, options.gammaPeriod) : [this.gamma];
-    gammas.forEach((gamma, c) => this.direction(ws, gamma, pis, c));
+    for (let c = 0; c < gammas.length; c++) await this.direction(ws, gammas[c], pis, c);
+    await phases?.mark("update");
     const second = await scalars.read();
 
     // α* and M(α*) for each candidate (§5); keep the lowest M (§6).
@@ -170,6 +178,7 @@ export class KroneckerOptimizer implements Optimizer {
 
     // ρ on the same minibatch, every T_τ updates (§6); a non-finite loss rejects the step.
     if (options.adapt && step % options.tauPeriod === 0) {
+      await phases?.mark("adaptation");
       forward(backend, spec, weights, ws, false);
       meanLoss(backend, spec, ws, scalars.slot("newLoss"));
       dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("newThetaSq"));
@@ -185,6 +194,7 @@ export class KroneckerOptimizer implements Optimizer {
     }
 
     // θ̂ ← β θ̂ + (1−β) θ (§7).
+    await phases?.mark("update");
     const beta = polyakDecay(step, options.polyakMax, options.rampSteps);
     axpbyLayers(backend, 1 - beta, weights, beta, this.averagedWeights);
     report.tau = this.tau;
@@ -192,15 +202,17 @@ export class KroneckerOptimizer implements Optimizer {
   }
 
   /** δ for one γ: k = √(γ+η), per layer the damped solve; then δᵀ∇f, (1/N)Σ vᵀH_Lv and ‖δ‖² into slots. */
-  private direction(ws: BatchWorkspace, gamma: number, pis: number[], candidate: number): void {
+  private async direction(ws: BatchWorkspace, gamma: number, pis: number[], candidate: number): Promise<void> {
     const { backend, spec, weights, scalars } = this;
     const k = Math.sqrt(gamma + this.options.weightDecay);
     const direction = this.directions[candidate];
+    await this.options.phases?.mark("solves");
     for (let l = 0; l < direction.length; l++) {
       dampedKroneckerSolve(backend, this.grads[l], this.outputAverage[l], this.inputAverage[l], k, pis[l], this.solveScratch[l], direction[l]);
     }
     dotLayers(backend, direction, this.grads, this.layerScratch, scalars.slot(`gd${candidate}`));
     dotLayers(backend, direction, direction, this.layerScratch, scalars.slot(`dd${candidate}`));
+    await this.options.phases?.mark("R-op");
     rop(backend, spec, weights, direction, ws, this.rop);
     backend.lossHessianVector(spec.loss, ws.output, ws.target, this.rop.output, this.hessianTimesV);
     backend.dot(this.rop.output, this.hessianTimesV, scalars.slot(`vhv${candidate}`), 1 / ws.batchSize);
