@@ -1,0 +1,94 @@
+// gemm on WebGPU (shaders/gemm.wgsl): C = α op(A) op(B) + β C.
+// Each distinct buffer among A, B, C gets one binding (WebGPU forbids binding a buffer twice when
+// one binding is writable, and Cholesky's trailing update reads and writes one matrix). A buffer
+// whose A/B views all have offset and stride multiples of 4 is declared array<vec4<f32>> and read
+// with vec4 loads; otherwise (W̃, W without its bias column, has an odd stride such as 785) it is
+// array<f32> and vec4s are assembled from scalar loads.
+import { fillTemplate, shaderFile, type StorageBindingSpec } from "../../gpu/pipelines.ts";
+import { gemmDims } from "../shapes.ts";
+import type { GemmOptions, Tensor } from "../types.ts";
+import type { KernelContext } from "./context.ts";
+import type { GpuStorage } from "./storage.ts";
+import { storageOf } from "./storage.ts";
+
+const TILE = 8;
+const WORKGROUP = 8;
+
+function vec4Aligned(t: Tensor): boolean {
+  return t.offset % 4 === 0 && (t.stride % 4 === 0 || t.rows === 1);
+}
+
+export interface GemmInternal extends GemmOptions {
+  /** Only write C[i, j] with j ≤ i (C square). */
+  lowerOnly?: boolean;
+}
+
+interface GemmBinding {
+  storage: GpuStorage;
+  vec4: boolean;
+  writable: boolean;
+}
+
+function loadersFor(name: "A" | "B" | "C", slot: number, vec4: boolean): string {
+  const buf = `buf${slot}`;
+  if (name === "C") {
+    return vec4
+      ? `fn ldC(i: u32) -> f32 { return ${buf}[i >> 2u][i & 3u]; }\nfn stC(i: u32, v: f32) { ${buf}[i >> 2u][i & 3u] = v; }`
+      : `fn ldC(i: u32) -> f32 { return ${buf}[i]; }\nfn stC(i: u32, v: f32) { ${buf}[i] = v; }`;
+  }
+  return vec4
+    ? `fn ld${name}4(i: u32) -> vec4<f32> { return ${buf}[i >> 2u]; }\nfn ld${name}(i: u32) -> f32 { return ${buf}[i >> 2u][i & 3u]; }`
+    : `fn ld${name}4(i: u32) -> vec4<f32> { return vec4<f32>(${buf}[i], ${buf}[i + 1u], ${buf}[i + 2u], ${buf}[i + 3u]); }\nfn ld${name}(i: u32) -> f32 { return ${buf}[i]; }`;
+}
+
+export function gemm(ctx: KernelContext, a: Tensor, b: Tensor, c: Tensor, opts: GemmInternal = {}): void {
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  const [m, n, k] = gemmDims(a, b, c, transA, transB);
+  const operands: [Tensor, GpuStorage][] = [
+    [a, storageOf("gemm", a)],
+    [b, storageOf("gemm", b)],
+    [c, storageOf("gemm", c)],
+  ];
+  if (m === 0 || n === 0) return;
+
+  const bindings: GemmBinding[] = [];
+  const slots: number[] = [];
+  operands.forEach(([t, s], i) => {
+    let slot = bindings.findIndex((x) => x.storage === s);
+    if (slot < 0) {
+      slot = bindings.length;
+      bindings.push({ storage: s, vec4: i < 2, writable: false });
+    }
+    if (i < 2 && !vec4Aligned(t)) bindings[slot].vec4 = false;
+    if (i === 2) bindings[slot].writable = true;
+    slots.push(slot);
+  });
+  const storage: StorageBindingSpec[] = bindings.map((x) => ({ readOnly: !x.writable }));
+  const shape = bindings.map((x) => `${x.vec4 ? 4 : 1}${x.writable ? "w" : "r"}`).join(",");
+  const key = `gemm:${+transA}${+transB}:${slots.join(".")}:${shape}`;
+  const pipeline = ctx.pipelines.get(key, `gemm (transA=${transA}, transB=${transB}, bindings ${shape})`, storage, () => {
+    const decls = bindings.map(
+      (x, i) =>
+        `@group(0) @binding(${i + 1}) var<storage, ${x.writable ? "read_write" : "read"}> buf${i}: array<${x.vec4 ? "vec4<f32>" : "f32"}>;`,
+    );
+    const loaders = (["A", "B", "C"] as const).map((name, i) => loadersFor(name, slots[i], bindings[slots[i]].vec4));
+    return fillTemplate("gemm", shaderFile("gemm.wgsl"), {
+      TRANS_A: String(transA),
+      TRANS_B: String(transB),
+      BINDINGS: decls.join("\n"),
+      LOADERS: loaders.join("\n"),
+    });
+  });
+  ctx.recorder.dispatch({
+    kernel: "gemm",
+    pipeline,
+    storage,
+    buffers: bindings.map((x) => x.storage),
+    u32: [m, n, k, opts.lowerOnly ? 1 : 0, a.offset, a.stride, b.offset, b.stride, c.offset, c.stride],
+    f32: [alpha, beta],
+    groups: [Math.ceil(n / (TILE * WORKGROUP)), Math.ceil(m / (TILE * WORKGROUP))],
+  });
+}

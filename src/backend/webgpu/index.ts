@@ -1,0 +1,157 @@
+// The WebGPU backend: every op of `Backend` (src/backend/types.ts) as WGSL kernels (shaders/*.wgsl)
+// on a Dawn device from bun-webgpu. Tensors are views into GPU buffers; ops are recorded into one
+// command encoder and submitted when something is read back (`download`, `flush`).
+import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "../../gpu/adapter.ts";
+import { PipelineCache } from "../../gpu/pipelines.ts";
+import { requireWindow } from "../shapes.ts";
+import { type Backend, ShapeError, type Tensor } from "../types.ts";
+import { cholesky, triangularSolve } from "./cholesky.ts";
+import { createStorage, type KernelContext } from "./context.ts";
+import * as ew from "./elementwise.ts";
+import { gemm } from "./gemm.ts";
+import * as loss from "./loss.ts";
+import { bernoulli, random } from "./random.ts";
+import { Recorder, STATUS_WORDS } from "./recorder.ts";
+import * as red from "./reduce.ts";
+import { type GpuTensor, isContiguous, storageOf, viewEnd } from "./storage.ts";
+
+export type WebGpuBackendOptions = AcquireOptions;
+
+export interface WebGpuBackend extends Backend {
+  readonly adapter: GpuAdapterDescription;
+  readonly device: GPUDevice;
+  /** Dispatches and submits recorded so far (for overhead measurements). */
+  readonly stats: { dispatches: number; submits: number };
+}
+
+export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const { device, adapterInfo } = await acquireGpu(opts);
+  const limits = device.limits;
+  const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? "maxStorageBufferBindingSize" : "maxBufferSize";
+  const maxElements = Math.floor(maxBytes / 4);
+  const pipelines = new PipelineCache(device);
+  const status = createStorage(device, STATUS_WORDS, "status words");
+  const recorder = new Recorder(device, pipelines, status);
+  const ctx: KernelContext = { device, pipelines, recorder, status };
+  let disposed = false;
+
+  const live = () => {
+    if (disposed) throw new Error("webgpu backend: used after dispose()");
+  };
+
+  const backend: WebGpuBackend = {
+    info: {
+      name: "webgpu",
+      device: `${adapterInfo.name} (${adapterInfo.backend}${adapterInfo.software ? ", software" : ""})`,
+      dtype: "float32",
+      maxElements,
+    },
+    adapter: adapterInfo,
+    device,
+    get stats() {
+      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount };
+    },
+
+    alloc(rows, cols) {
+      live();
+      if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
+        throw new ShapeError(`alloc: rows and cols must be non-negative integers, got ${rows}×${cols}`);
+      }
+      const elements = rows * cols;
+      if (elements > maxElements) {
+        throw new RangeError(
+          `alloc: a ${rows}×${cols} float32 tensor needs ${elements * 4} bytes, over the device limit ${limitName} = ${maxBytes} bytes (${maxElements} elements)`,
+        );
+      }
+      const storage = createStorage(device, elements, `tensor ${rows}×${cols}`);
+      return { rows, cols, stride: cols, offset: 0, storage } satisfies GpuTensor;
+    },
+    view(t, row, col, rows, cols) {
+      storageOf("view", t);
+      requireWindow(t, row, col, rows, cols);
+      return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };
+    },
+    free(t) {
+      const s = storageOf("free", t);
+      recorder.submit();
+      recorder.forget(s);
+      s.freed = true;
+      s.buffer.destroy();
+    },
+    upload(t, data) {
+      live();
+      const s = storageOf("upload", t);
+      if (data.length !== t.rows * t.cols) {
+        throw new ShapeError(`upload: data has ${data.length} values, the ${t.rows}×${t.cols} tensor needs ${t.rows * t.cols}`);
+      }
+      if (data.length === 0) return;
+      // Queue writes run at submit order: recorded ops that precede this upload must go first.
+      recorder.submit();
+      const values = data instanceof Float32Array ? data : Float32Array.from(data);
+      if (isContiguous(t)) {
+        device.queue.writeBuffer(s.buffer, t.offset * 4, values.buffer, values.byteOffset, values.byteLength);
+      } else {
+        for (let i = 0; i < t.rows; i++) {
+          device.queue.writeBuffer(s.buffer, (t.offset + i * t.stride) * 4, values.buffer, values.byteOffset + i * t.cols * 4, t.cols * 4);
+        }
+      }
+    },
+    async download(t) {
+      live();
+      const s = storageOf("download", t);
+      const count = t.rows * t.cols;
+      const span = viewEnd(t) - t.offset;
+      const bytes = await recorder.readBack(count === 0 ? null : s.buffer, t.offset * 4, span * 4);
+      const raw = new Float32Array(bytes);
+      if (isContiguous(t)) return raw.length === count ? raw : raw.slice(0, count);
+      const out = new Float32Array(count);
+      for (let i = 0; i < t.rows; i++) out.set(raw.subarray(i * t.stride, i * t.stride + t.cols), i * t.cols);
+      return out;
+    },
+    async flush() {
+      live();
+      await recorder.readBack(null, 0, 0);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      recorder.destroy();
+      status.buffer.destroy();
+      device.destroy();
+    },
+
+    fill: (out, value) => ew.fill(ctx, out, value),
+    copy: (src, out, transpose) => ew.copy(ctx, src, out, transpose),
+    transfer: (kind, h, out, order) => ew.transfer(ctx, kind, h, out, order),
+    hadamard: (a, b, out) => ew.hadamard(ctx, a, b, out),
+    axpby: (alpha, x, beta, y) => ew.axpby(ctx, alpha, x, beta, y),
+    scale: (alpha, x) => ew.scale(ctx, alpha, x),
+    addIdentity: (alpha, a) => ew.addIdentity(ctx, alpha, a),
+    diag: (v, out) => ew.diag(ctx, v, out),
+    sqrt: (x, out) => ew.sqrt(ctx, x, out),
+    adamStep: (theta, g, m, v, o) => ew.adamStep(ctx, theta, g, m, v, o),
+
+    sum: (a, out, alpha) => red.sum(ctx, a, out, alpha),
+    dot: (a, b, out, alpha) => red.dot(ctx, a, b, out, alpha),
+    trace: (a, out, alpha) => red.trace(ctx, a, out, alpha),
+    rowSums: (a, out, alpha) => red.rowSums(ctx, a, out, alpha),
+    colSums: (a, out, alpha) => red.colSums(ctx, a, out, alpha),
+
+    gemm: (a, b, c, o) => gemm(ctx, a, b, c, o),
+    cholesky: (a) => cholesky(ctx, a),
+    triangularSolve: (l, b, o) => triangularSolve(ctx, l, b, o),
+
+    lossValue: (kind, h, y, out) => loss.lossValue(ctx, kind, h, y, out),
+    lossGrad: (kind, h, y, out) => loss.lossGrad(ctx, kind, h, y, out),
+    lossHessianVector: (kind, h, y, v, out) => loss.lossHessianVector(ctx, kind, h, y, v, out),
+    lossHessianSqrt: (kind, h, y, out) => loss.lossHessianSqrt(ctx, kind, h, y, out),
+    lossSample: (kind, h, seed, counter, out) => loss.lossSample(ctx, kind, h, seed, counter, out),
+
+    random: (kind, out, seed, counter) => random(ctx, kind, out, seed, counter),
+    bernoulli: (p, out, seed, counter) => bernoulli(ctx, p, out, seed, counter),
+  };
+  return backend;
+}
+
+export type { Tensor };

@@ -1,0 +1,179 @@
+// Records dispatches into one command encoder / compute pass and submits lazily: `download` and
+// `flush` submit and wait. Per-dispatch parameters go into 256-byte slots of one uniform arena
+// (bound with a dynamic offset), so a dispatch costs a slot write, a cached bind group, setPipeline
+// and dispatchWorkgroups. Device-side failures (a non-positive Cholesky pivot) are written to a
+// status buffer that every read-back checks.
+import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "../../gpu/pipelines.ts";
+import { NotPositiveDefiniteError } from "../types.ts";
+import type { GpuStorage } from "./storage.ts";
+
+const ARENA_SLOTS = 2048;
+const SLOT_WORDS = UNIFORM_SLOT_BYTES / 4;
+/** Status words (float32): [failed (0/1), matrix size, pivot value, pivot index]. */
+export const STATUS_WORDS = 4;
+
+export interface Dispatch {
+  kernel: string;
+  pipeline: GPUComputePipeline;
+  storage: StorageBindingSpec[];
+  buffers: GpuStorage[];
+  /** u32 fields first, then f32 fields, matching the kernel's Params struct. */
+  u32: number[];
+  f32?: number[];
+  groups: [number, number?, number?];
+}
+
+export class Recorder {
+  private readonly arena: GPUBuffer;
+  private readonly arenaWords = new ArrayBuffer(ARENA_SLOTS * UNIFORM_SLOT_BYTES);
+  private readonly arenaU32 = new Uint32Array(this.arenaWords);
+  private readonly arenaF32 = new Float32Array(this.arenaWords);
+  private slotsUsed = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly dynamicOffset = new Uint32Array(1);
+  readonly status: GPUBuffer;
+  /** True once a kernel that may write the status buffer was recorded since the last check. */
+  statusPending = false;
+  dispatchCount = 0;
+  submitCount = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly pipelines: PipelineCache,
+    readonly statusStorage: GpuStorage,
+  ) {
+    this.arena = device.createBuffer({
+      label: "uniform arena",
+      size: ARENA_SLOTS * UNIFORM_SLOT_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.status = statusStorage.buffer;
+  }
+
+  dispatch(d: Dispatch): void {
+    if (this.slotsUsed === ARENA_SLOTS) this.submit();
+    const slot = this.slotsUsed++;
+    const base = slot * SLOT_WORDS;
+    const u = d.u32;
+    for (let i = 0; i < u.length; i++) this.arenaU32[base + i] = u[i];
+    const f = d.f32;
+    if (f) for (let i = 0; i < f.length; i++) this.arenaF32[base + u.length + i] = f[i];
+    const pass = this.computePass();
+    pass.setPipeline(d.pipeline);
+    this.dynamicOffset[0] = slot * UNIFORM_SLOT_BYTES;
+    pass.setBindGroup(0, this.bindGroup(d.storage, d.buffers), this.dynamicOffset);
+    pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
+    this.dispatchCount++;
+  }
+
+  /** The open command encoder with no compute pass open (for copies). */
+  copyEncoder(): GPUCommandEncoder {
+    this.endPass();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  /** Submits everything recorded so far (does not wait). */
+  submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.slotsUsed > 0) {
+      this.device.queue.writeBuffer(this.arena, 0, this.arenaWords, 0, this.slotsUsed * UNIFORM_SLOT_BYTES);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.slotsUsed = 0;
+    this.submitCount++;
+  }
+
+  /** Drops cached bind groups that name `storage` (before it is destroyed). */
+  forget(storage: GpuStorage): void {
+    const tag = `:${storage.id}:`;
+    for (const key of this.bindGroups.keys()) if (key.includes(tag)) this.bindGroups.delete(key);
+  }
+
+  /**
+   * Copies `byteSize` bytes at `byteOffset` of `buffer` (plus the status words when a check is
+   * pending) to a staging buffer, submits, waits and returns the bytes; throws a device-side error.
+   */
+  async readBack(buffer: GPUBuffer | null, byteOffset: number, byteSize: number): Promise<ArrayBuffer> {
+    const withStatus = this.statusPending;
+    const alignedOffset = byteOffset - (byteOffset % 8);
+    const lead = byteOffset - alignedOffset;
+    const dataBytes = buffer ? roundUp(lead + byteSize, 8) : 0;
+    const statusBytes = withStatus ? STATUS_WORDS * 4 : 0;
+    if (dataBytes + statusBytes === 0) {
+      this.submit();
+      await this.device.queue.onSubmittedWorkDone();
+      await this.pipelines.checkCompiled();
+      return new ArrayBuffer(0);
+    }
+    const staging = this.device.createBuffer({
+      label: "read-back staging",
+      size: dataBytes + statusBytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = this.copyEncoder();
+    if (buffer && dataBytes > 0) {
+      const copyBytes = Math.min(dataBytes, buffer.size - alignedOffset);
+      encoder.copyBufferToBuffer(buffer, alignedOffset, staging, 0, roundDown(copyBytes, 4));
+    }
+    if (withStatus) {
+      encoder.copyBufferToBuffer(this.status, 0, staging, dataBytes, statusBytes);
+      encoder.clearBuffer(this.status, 0, statusBytes);
+      this.statusPending = false;
+    }
+    this.submit();
+    await this.pipelines.checkCompiled();
+    await staging.mapAsync(GPUMapMode.READ);
+    const mapped = staging.getMappedRange();
+    const data = mapped.slice(lead, lead + byteSize);
+    const status = withStatus ? new Float32Array(mapped.slice(dataBytes, dataBytes + statusBytes)) : null;
+    staging.unmap();
+    staging.destroy();
+    if (status && status[0] !== 0) throw new NotPositiveDefiniteError("cholesky", status[1], status[2]);
+    return data;
+  }
+
+  destroy(): void {
+    this.bindGroups.clear();
+    this.arena.destroy();
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private bindGroup(storage: StorageBindingSpec[], buffers: GpuStorage[]): GPUBindGroup {
+    let key = "";
+    for (let i = 0; i < buffers.length; i++) key += (storage[i].readOnly ? "r:" : "w:") + buffers[i].id + ":";
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset: 0, size: UNIFORM_SLOT_BYTES } }];
+      for (let i = 0; i < buffers.length; i++) entries.push({ binding: i + 1, resource: { buffer: buffers[i].buffer } });
+      group = this.device.createBindGroup({ layout: this.pipelines.layout(storage), entries });
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+}
+
+function roundUp(x: number, m: number): number {
+  return Math.ceil(x / m) * m;
+}
+function roundDown(x: number, m: number): number {
+  return Math.floor(x / m) * m;
+}

@@ -1,0 +1,633 @@
+// One conformance suite for every float32 backend that can be created here (webgpu, cpu): each op
+// is compared with the float64 reference backend on awkward shapes (1, 7, 31, 785, 1001) and on
+// strided views. Inputs are float32 values, so both sides start from identical numbers and every
+// difference is float32 rounding inside the op. u = 2⁻²⁴ is the float32 unit roundoff.
+import { afterAll, describe, expect, it } from "vitest";
+import { createBackend } from "../../src/backend/index.ts";
+import { threefry2x32, seedKey, wordToUniform } from "../../src/backend/random.ts";
+import { createReferenceBackend } from "../../src/backend/reference.ts";
+import {
+  type Backend,
+  LOSS_KINDS,
+  type LossKind,
+  NotPositiveDefiniteError,
+  ShapeError,
+  type Tensor,
+  TRANSFER_KINDS,
+} from "../../src/backend/types.ts";
+
+const U = 2 ** -24;
+const CANDIDATES = ["webgpu", "cpu"] as const;
+
+const available = new Map<string, Backend | string>();
+for (const name of CANDIDATES) {
+  try {
+    available.set(name, await createBackend({ device: name }));
+  } catch (err) {
+    available.set(name, (err as Error).message);
+  }
+}
+const ref = createReferenceBackend();
+
+afterAll(() => {
+  for (const b of available.values()) if (typeof b !== "string") b.dispose();
+});
+
+// ---- deterministic float32 test data ----
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+function data(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  const r = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.fround(lo + (hi - lo) * r());
+  return out;
+}
+
+/** A rows×cols tensor holding `values`: contiguous, or a window with an odd stride inside a larger allocation. */
+function put(b: Backend, rows: number, cols: number, values: ArrayLike<number>, strided = false): Tensor {
+  if (!strided) {
+    const t = b.alloc(rows, cols);
+    b.upload(t, values);
+    return t;
+  }
+  const parent = b.alloc(rows + 2, cols + 3);
+  b.fill(parent, Number.NaN);
+  const t = b.view(parent, 1, 2, rows, cols);
+  b.upload(t, values);
+  return t;
+}
+
+function maxExcess(got: ArrayLike<number>, want: ArrayLike<number>, bound: (i: number) => number): { worst: number; at: number } {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (err === 0) continue;
+    const ratio = err / bound(i);
+    if (!(ratio <= worst)) {
+      worst = Number.isNaN(ratio) ? Infinity : ratio;
+      at = i;
+    }
+  }
+  return { worst, at };
+}
+
+/** Asserts |got − want| ≤ bound(i) everywhere (ratio ≤ 1), with a readable failure. */
+function expectWithin(label: string, got: ArrayLike<number>, want: ArrayLike<number>, bound: (i: number) => number): void {
+  const { worst, at } = maxExcess(got, want, bound);
+  if (worst > 1) {
+    throw new Error(`${label}: element ${at} is ${got[at]}, reference ${want[at]}, error ${Math.abs(got[at] - want[at])} > bound ${bound(at)}`);
+  }
+}
+
+const relBound = (want: ArrayLike<number>, rel: number, abs: number) => (i: number) => rel * Math.abs(want[i]) + abs;
+
+for (const [name, reason] of available) if (typeof reason === "string") {
+  describe(`${name} backend`, () => {
+    it.skip(`skipped: ${name} backend cannot be created here: ${reason}`, () => {});
+  });
+}
+
+const usable = CANDIDATES.filter((n) => typeof available.get(n) !== "string");
+
+describe.each(usable)("%s backend conforms to the float64 reference", (name) => {
+  const b = available.get(name) as Backend;
+
+  // Elementwise ops: one rounding of an exactly computed result, or a libm/GPU builtin accurate to
+  // a few ulp whose input is exact: |err| ≤ 8u|ref| + 1e-6 (the absolute term covers results near
+  // zero from exp/tanh/log, whose float32 builtins are accurate relative to |x| rather than |f(x)|).
+  const EW_REL = 8 * U;
+  const EW_ABS = 1e-6;
+
+  describe("elementwise", () => {
+    const shapes: [number, number][] = [
+      [1, 1],
+      [7, 31],
+      [31, 7],
+      [1, 1001],
+      [785, 3],
+    ];
+    for (const strided of [false, true]) {
+      for (const [r, c] of shapes) {
+        const tag = `${r}×${c}${strided ? " strided" : ""}`;
+        it(`transfer f, f′, f″ for every kind (${tag})`, async () => {
+          const hv = data(r * c, r * 31 + c, -6, 6);
+          for (const kind of TRANSFER_KINDS) {
+            for (const order of [0, 1, 2] as const) {
+              const h = put(b, r, c, hv, strided);
+              const out = put(b, r, c, new Float64Array(r * c), strided);
+              b.transfer(kind, h, out, order);
+              const rh = put(ref, r, c, hv);
+              const ro = ref.alloc(r, c);
+              ref.transfer(kind, rh, ro, order);
+              const want = await ref.download(ro);
+              expectWithin(`${kind} order ${order}`, await b.download(out), want, relBound(want, 1e-5, 2e-6));
+            }
+          }
+        });
+        it(`fill, copy, hadamard, axpby, scale, sqrt (${tag})`, async () => {
+          const xv = data(r * c, 5 + r, -2, 2);
+          const yv = data(r * c, 7 + c, -2, 2);
+          const run = async (be: Backend, s: boolean) => {
+            const x = put(be, r, c, xv, s);
+            const y = put(be, r, c, yv, s);
+            const o = put(be, r, c, new Float64Array(r * c), s);
+            const results: (Float32Array | Float64Array)[] = [];
+            be.fill(o, 0.3);
+            results.push(await be.download(o));
+            be.copy(x, o);
+            results.push(await be.download(o));
+            be.hadamard(x, y, o);
+            results.push(await be.download(o));
+            be.hadamard(x, o, o); // out aliases an input
+            results.push(await be.download(o));
+            be.axpby(0.75, x, -1.5, y);
+            results.push(await be.download(y));
+            be.scale(-3, y);
+            results.push(await be.download(y));
+            be.sqrt(x, o);
+            results.push(await be.download(o));
+            return results;
+          };
+          const got = await run(b, strided);
+          const want = await run(ref, false);
+          // axpby may cancel: its bound is 2u(|αx| + |βy|) + u|ref| rather than relative to the result.
+          const axpbyMag = (i: number) => 0.75 * Math.abs(xv[i]) + 1.5 * Math.abs(yv[i]);
+          want.forEach((w, step) => {
+            const bound =
+              step === 4 ? (i: number) => 2 * U * axpbyMag(i) + U * Math.abs(w[i]) : step === 5 ? (i: number) => 3 * 3 * U * axpbyMag(i) : relBound(w, EW_REL, 0);
+            expectWithin(`step ${step}`, got[step], w, bound);
+          });
+        });
+      }
+    }
+
+    it("transposing copy of 31×785 and 1001×7 strided views", async () => {
+      for (const [r, c] of [
+        [31, 785],
+        [1001, 7],
+      ]) {
+        const v = data(r * c, r + c);
+        const src = put(b, r, c, v, true);
+        const out = put(b, c, r, new Float64Array(r * c), true);
+        b.copy(src, out, true);
+        const got = await b.download(out);
+        for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) expect(got[j * r + i]).toBe(v[i * c + j]);
+      }
+    });
+
+    it("addIdentity and diag on 7×7, 785×785 strided", async () => {
+      for (const n of [7, 785]) {
+        const av = data(n * n, n);
+        const vv = data(n, n + 1);
+        const a = put(b, n, n, av, true);
+        b.addIdentity(2.5, a);
+        const gotA = await b.download(a);
+        const col = put(b, n, 1, vv, true);
+        const d = put(b, n, n, new Float64Array(n * n), true);
+        b.diag(col, d);
+        const gotD = await b.download(d);
+        const row = put(b, 1, n, vv, true);
+        b.diag(row, d);
+        const gotD2 = await b.download(d);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const k = i * n + j;
+            expect(gotA[k]).toBe(i === j ? Math.fround(av[k] + 2.5) : av[k]);
+            expect(gotD[k]).toBe(i === j ? vv[i] : 0);
+            expect(gotD2[k]).toBe(i === j ? vv[i] : 0);
+          }
+        }
+      }
+    });
+
+    it("adamStep matches Adam's update on a 31×785 strided view", async () => {
+      const n = 31 * 785;
+      const tv = data(n, 1);
+      const gv = data(n, 2);
+      const mv = data(n, 3, -0.1, 0.1);
+      const vv = data(n, 4, 0, 0.01);
+      const opts = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3 };
+      const run = async (be: Backend, s: boolean) => {
+        const [t, g, m, v] = [tv, gv, mv, vv].map((x) => put(be, 31, 785, x, s));
+        be.adamStep(t, g, m, v, opts);
+        return [await be.download(t), await be.download(m), await be.download(v)];
+      };
+      const got = await run(b, true);
+      const want = await run(ref, false);
+      // m and v are two-term sums that may cancel, and β₁, β₂ are themselves rounded to float32
+      // (β and 1 − β each move by up to u·β): |err| ≤ 4u(|m| + |g|) (resp. |v| + g²) + u|ref|.
+      // θ moves by about lr·|m̂|/(√v̂ + ε) ≤ ~1e-2, a quotient of roundings each a few u: 1e-2·16u.
+      const bounds = [
+        (i: number) => EW_REL * Math.abs(want[0][i]) + 1e-2 * 16 * U,
+        (i: number) => 4 * U * (Math.abs(mv[i]) + Math.abs(gv[i])) + U * Math.abs(want[1][i]),
+        (i: number) => 4 * U * (Math.abs(vv[i]) + gv[i] * gv[i]) + U * Math.abs(want[2][i]),
+      ];
+      want.forEach((w, i) => expectWithin(`adam output ${i}`, got[i], w, bounds[i]));
+    });
+  });
+
+  // Reductions: any summation order of n terms has |err| ≤ (n − 1)u Σ|termᵢ| (recursive-summation
+  // bound; a product adds one rounding per term), so the tests allow n·u·Σ|terms| + 2u|ref|.
+  describe("reductions", () => {
+    for (const [r, c, s] of [
+      [1, 1, false],
+      [7, 31, true],
+      [785, 1001, false],
+      [1001, 7, true],
+    ] as [number, number, boolean][]) {
+      it(`sum, dot, rowSums, colSums, trace on ${r}×${c}${s ? " strided" : ""}`, async () => {
+        const av = data(r * c, r + 2 * c);
+        const bv = data(r * c, r * c + 1);
+        const run = async (be: Backend, strided: boolean) => {
+          const a = put(be, r, c, av, strided);
+          const bb = put(be, r, c, bv, strided);
+          const scalars = put(be, 1, 8, new Float64Array(8), strided);
+          be.sum(a, be.view(scalars, 0, 0, 1, 1), 0.5);
+          be.dot(a, bb, be.view(scalars, 0, 1, 1, 1), 2);
+          const rs = put(be, r, 1, new Float64Array(r), strided);
+          be.rowSums(a, rs, -1);
+          const cs = put(be, 1, c, new Float64Array(c), strided);
+          be.colSums(a, cs);
+          const n = Math.min(r, c);
+          be.trace(be.view(a, 0, 0, n, n), be.view(scalars, 0, 2, 1, 1), 3);
+          return [await be.download(scalars), await be.download(rs), await be.download(cs)];
+        };
+        const got = await run(b, s);
+        const want = await run(ref, false);
+        let absSum = 0;
+        for (let i = 0; i < r * c; i++) absSum += Math.abs(av[i]) + Math.abs(av[i] * bv[i]);
+        const n = r * c;
+        expectWithin("sum/dot/trace", got[0], want[0], (i) => 3 * (n + 1) * U * absSum + 2 * U * Math.abs(want[0][i]));
+        expectWithin("rowSums", got[1], want[1], () => (c + 1) * U * c + 1e-30);
+        expectWithin("colSums", got[2], want[2], () => (r + 1) * U * r + 1e-30);
+        // Fixed summation order: the same call twice gives the same bits.
+        const again = await run(b, s);
+        expect(Array.from(again[0])).toEqual(Array.from(got[0]));
+        expect(Array.from(again[1])).toEqual(Array.from(got[1]));
+      });
+    }
+  });
+
+  // gemm: each C entry is a k-term dot product, |err| ≤ γₖ Σ_q |a_iq||b_qj| with γₖ ≈ k·u; plus
+  // the α/β scaling and the β·C addition (2 more roundings of |α||op(A)||op(B)| + |β||C|).
+  describe("gemm", () => {
+    const cases: [number, number, number][] = [
+      [1, 1, 1],
+      [7, 31, 1],
+      [31, 7, 785],
+      [1, 1001, 7],
+      [1001, 1, 31],
+      [7, 785, 1001],
+      [785, 31, 7],
+      [1001, 785, 31],
+    ];
+    for (const [m, n, k] of cases) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const strided = (m + n + k + +transA) % 2 === 1;
+        it(`${m}×${n}×${k} transA=${transA} transB=${transB}${strided ? " strided" : ""}, β = 0 ignores NaN in C, β ≠ 0`, async () => {
+          const av = data(m * k, m * 7 + k);
+          const bv = data(k * n, n * 13 + k);
+          const cv = data(m * n, m + n);
+          const [ar, ac] = transA ? [k, m] : [m, k];
+          const [br, bc] = transB ? [n, k] : [k, n];
+          const a = put(b, ar, ac, av, strided);
+          const bb = put(b, br, bc, bv, strided);
+          const c = put(b, m, n, new Float64Array(m * n).fill(Number.NaN), strided);
+          b.gemm(a, bb, c, { transA, transB, alpha: 1.5 });
+          const got0 = await b.download(c);
+          b.upload(c, cv);
+          b.gemm(a, bb, c, { transA, transB, alpha: -0.5, beta: 2 });
+          const got1 = await b.download(c);
+
+          const ra = put(ref, ar, ac, av);
+          const rb = put(ref, br, bc, bv);
+          const rc = ref.alloc(m, n);
+          ref.gemm(ra, rb, rc, { transA, transB, alpha: 1.5 });
+          const want0 = await ref.download(rc);
+          ref.upload(rc, cv);
+          ref.gemm(ra, rb, rc, { transA, transB, alpha: -0.5, beta: 2 });
+          const want1 = await ref.download(rc);
+          const absA = put(ref, ar, ac, av.map(Math.abs));
+          const absB = put(ref, br, bc, bv.map(Math.abs));
+          const mag = ref.alloc(m, n);
+          ref.gemm(absA, absB, mag, { transA, transB });
+          const bound = await ref.download(mag);
+          const gamma = (k + 2) * U;
+          expectWithin("β = 0", got0, want0, (i) => 1.5 * gamma * bound[i] + 1e-30);
+          expectWithin("β = 2", got1, want1, (i) => 0.5 * gamma * bound[i] + 4 * U * Math.abs(cv[i]) + 1e-30);
+        });
+      }
+    }
+
+    it("an operand with odd stride (W̃ = W without its bias column, 1000×785 → 1000×784)", async () => {
+      const [rows, cols, batch] = [200, 785, 31];
+      const wv = data(rows * cols, 3);
+      const xv = data((cols - 1) * batch, 4);
+      const w = put(b, rows, cols, wv);
+      const wt = b.view(w, 0, 0, rows, cols - 1);
+      const d = put(b, rows, batch, data(rows * batch, 5));
+      const out = b.alloc(cols - 1, batch);
+      b.gemm(wt, d, out, { transA: true });
+      const got = await b.download(out);
+      const rw = put(ref, rows, cols, wv);
+      const rout = ref.alloc(cols - 1, batch);
+      ref.gemm(ref.view(rw, 0, 0, rows, cols - 1), put(ref, rows, batch, data(rows * batch, 5)), rout, { transA: true });
+      const want = await ref.download(rout);
+      expectWithin("W̃ᵀ d", got, want, () => (rows + 2) * U * rows);
+      void xv;
+    });
+  });
+
+  // Cholesky and solves on SPD matrices A = U diag(λ) Uᵀ (U a product of two Householder
+  // reflections, λ geometric from 1 down to 1/cond) plus damping 1e-3·λ_min·I.
+  describe("cholesky and triangular solves", () => {
+    function spd(n: number, cond: number, seed: number): Float64Array {
+      const lam = Array.from({ length: n }, (_, i) => (n === 1 ? 1 : cond ** (-i / (n - 1))));
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) a[i * n + i] = lam[i];
+      for (const s of [seed, seed + 1]) {
+        const v = data(n, s);
+        const norm2 = v.reduce((acc, x) => acc + x * x, 0);
+        // A ← H A H with H = I − 2vvᵀ/‖v‖².
+        const av = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          let t = 0;
+          for (let j = 0; j < n; j++) t += a[i * n + j] * v[j];
+          av[i] = t;
+        }
+        const vav = v.reduce((acc, x, i) => acc + x * av[i], 0);
+        const f = 2 / norm2;
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            a[i * n + j] += -f * (av[i] * v[j] + v[i] * av[j]) + f * f * vav * v[i] * v[j];
+          }
+        }
+      }
+      const damp = 1e-3 / cond;
+      for (let i = 0; i < n; i++) a[i * n + i] += damp;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = Math.fround(a[i * n + j]);
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j];
+      return a;
+    }
+
+    const frob = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
+
+    // A backward-stable Cholesky gives ‖LLᵀ − A‖_F ≤ c·n·u·‖A‖_F whatever the conditioning; the
+    // tests allow c = 4. Solves: ‖op(L)X − B‖ ≤ c·n·u·‖L‖‖X‖ (backward stable), also c = 4.
+    for (const [n, cond] of [
+      [1, 1],
+      [7, 1e4],
+      [31, 1e6],
+      [785, 1e4],
+      [1001, 1e6],
+    ]) {
+      it(`n = ${n}, cond ${cond.toExponential(0)}: residuals of L Lᵀ = A and of all four solves`, async () => {
+        const av = spd(n, cond, n);
+        const a = put(b, n, n, av, n % 2 === 1);
+        b.cholesky(a);
+        const L = await b.download(a);
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(L[i * n + j]).toBe(0);
+        const diff = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j <= i; j++) {
+            let s = 0;
+            for (let k = 0; k <= j; k++) s += L[i * n + k] * L[j * n + k];
+            diff[i * n + j] = s - av[i * n + j];
+            diff[j * n + i] = diff[i * n + j];
+          }
+        }
+        const cholRes = frob(diff) / frob(av);
+        const normL = frob(L);
+        const m = n === 1 ? 1 : 31;
+        const solveRes: Record<string, number> = {};
+        for (const side of ["left", "right"] as const) {
+          for (const transpose of [false, true]) {
+            const [br, bc] = side === "left" ? [n, m] : [m, n];
+            const bv = data(br * bc, n + m + +transpose);
+            const x = put(b, br, bc, bv, true);
+            b.triangularSolve(a, x, { side, transpose });
+            const X = await b.download(x);
+            // residual R = op(L)X − B (left) or X op(L) − B (right)
+            const opL = (i: number, j: number) => (transpose ? L[j * n + i] : L[i * n + j]);
+            const r = new Float64Array(br * bc);
+            for (let i = 0; i < br; i++) {
+              for (let j = 0; j < bc; j++) {
+                let s = 0;
+                if (side === "left") for (let k = 0; k < n; k++) s += opL(i, k) * X[k * bc + j];
+                else for (let k = 0; k < n; k++) s += X[i * bc + k] * opL(k, j);
+                r[i * bc + j] = s - bv[i * bc + j];
+              }
+            }
+            solveRes[`${side}${transpose ? "ᵀ" : ""}`] = frob(r) / (normL * frob(X));
+          }
+        }
+        console.log(
+          `[${name}] n=${n} cond=${cond.toExponential(0)}: ‖LLᵀ−A‖/‖A‖ = ${cholRes.toExponential(2)}; solve residuals ‖op(L)X−B‖/(‖L‖‖X‖): ${Object.entries(
+            solveRes,
+          )
+            .map(([k, v]) => `${k} ${v.toExponential(2)}`)
+            .join(", ")}`,
+        );
+        expect(cholRes).toBeLessThanOrEqual(4 * n * U);
+        for (const v of Object.values(solveRes)) expect(v).toBeLessThanOrEqual(4 * n * U);
+      });
+    }
+
+    it("a matrix that is not positive definite raises NotPositiveDefiniteError, and the backend recovers", async () => {
+      const n = 70;
+      const av = spd(n, 10, 9);
+      av[65 * n + 65] = -1;
+      const a = put(b, n, n, av);
+      const failing = async () => {
+        b.cholesky(a);
+        await b.flush();
+      };
+      await expect(failing()).rejects.toBeInstanceOf(NotPositiveDefiniteError);
+      const ok = put(b, n, n, spd(n, 10, 9));
+      b.cholesky(ok);
+      await b.flush();
+      const L = await b.download(ok);
+      expect(Number.isFinite(L[n * n - 1])).toBe(true);
+    });
+  });
+
+  // Losses: a handful of exp/log/σ evaluations per element, each a few ulp; the value sums D terms.
+  // Allowed |err| ≤ 1e-5·|ref| + 1e-5 (D·u·Σ|terms| is below that for D ≤ 785 and |h| ≤ 8).
+  // Mixture's Hessian square root is compared as C Cᵀ (eigenvector signs are arbitrary): a float32
+  // Jacobi eigensolver has backward error of a few u‖H‖, and the PSD projection is 1-Lipschitz.
+  describe("losses", () => {
+    const LOSS_REL = 1e-5;
+    const LOSS_ABS = 1e-5;
+    for (const kind of LOSS_KINDS) {
+      for (const [d0, n] of [
+        [1, 1],
+        [7, 31],
+        [785, 7],
+        [1, 1001],
+      ]) {
+        const d = kind === "mixture" ? 3 : d0;
+        const strided = n % 2 === 1 && d0 !== 1;
+        it(`${kind}: value, grad, Hv, √H on ${d}×${n}${strided ? " strided" : ""}`, async () => {
+          const yRows = kind === "mixture" ? 1 : d;
+          const hv = data(d * n, d + n, -8, 8);
+          const yv = kind === "sse" ? data(yRows * n, 3) : data(yRows * n, 3).map((x) => (x > 0 ? 1 : 0));
+          const vv = data(d * n, 17);
+          const sqrtRows = kind === "mixture" ? 9 : d;
+          const run = async (be: Backend, s: boolean) => {
+            const h = put(be, d, n, hv, s);
+            const y = put(be, yRows, n, yv, s);
+            const v = put(be, d, n, vv, s);
+            const val = put(be, 1, n, new Float64Array(n), s);
+            const g = put(be, d, n, new Float64Array(d * n), s);
+            const hvOut = put(be, d, n, new Float64Array(d * n), s);
+            const sq = put(be, sqrtRows, n, new Float64Array(sqrtRows * n), s);
+            be.lossValue(kind, h, y, val);
+            be.lossGrad(kind, h, y, g);
+            be.lossHessianVector(kind, h, y, v, hvOut);
+            be.lossHessianSqrt(kind, h, y, sq);
+            return [await be.download(val), await be.download(g), await be.download(hvOut), await be.download(sq)];
+          };
+          const got = await run(b, strided);
+          const want = await run(ref, false);
+          const labels = ["value", "grad", "Hv"];
+          for (let i = 0; i < 3; i++) expectWithin(`${kind} ${labels[i]}`, got[i], want[i], relBound(want[i], LOSS_REL, LOSS_ABS * (i === 0 ? d : 1)));
+          if (kind === "mixture") {
+            const cct = (c: ArrayLike<number>) => {
+              const out: number[] = [];
+              for (let col = 0; col < n; col++)
+                for (let i = 0; i < 3; i++)
+                  for (let j = 0; j < 3; j++) {
+                    let s = 0;
+                    for (let k = 0; k < 3; k++) s += c[(i + 3 * k) * n + col] * c[(j + 3 * k) * n + col];
+                    out.push(s);
+                  }
+              return out;
+            };
+            const w = cct(want[3]);
+            expectWithin("mixture C Cᵀ", cct(got[3]), w, () => 2e-6);
+          } else {
+            expectWithin(`${kind} √H`, got[3], want[3], relBound(want[3], LOSS_REL, LOSS_ABS));
+          }
+        });
+      }
+
+      it(`${kind}: lossSample follows the stream (ties |u − σ(h)| < 1e-6 excluded)`, async () => {
+        const d = kind === "mixture" ? 3 : 7;
+        const n = 301;
+        const hv = data(d * n, 77, -3, 3);
+        const seed = 2 ** 33 + 12345;
+        const counter = 41;
+        const rows = kind === "mixture" ? 1 : d;
+        const h = put(b, d, n, hv, true);
+        const out = put(b, rows, n, new Float64Array(rows * n), true);
+        b.lossSample(kind, h, seed, counter, out);
+        const got = await b.download(out);
+        const rh = put(ref, d, n, hv);
+        const ro = ref.alloc(rows, n);
+        ref.lossSample(kind, rh, seed, counter, ro);
+        const want = await ref.download(ro);
+        if (kind === "sse") {
+          expectWithin("sse sample", got, want, relBound(want, 1e-5, 1e-5));
+          return;
+        }
+        const [k0, k1] = seedKey(seed);
+        const sig = (x: number) => 1 / (1 + Math.exp(-x));
+        let compared = 0;
+        for (let e = 0; e < rows * n; e++) {
+          const [x0, x1] = threefry2x32(k0, k1, e, counter);
+          const col = e % n;
+          let tie: boolean;
+          if (kind === "bce") tie = Math.abs(wordToUniform(x0) - sig(hv[e])) < 1e-6;
+          else {
+            const comp = wordToUniform(x0) < sig(hv[col]) ? 1 : 2;
+            tie = Math.abs(wordToUniform(x0) - sig(hv[col])) < 1e-6 || Math.abs(wordToUniform(x1) - sig(hv[comp * n + col])) < 1e-6;
+          }
+          if (tie) continue;
+          compared++;
+          expect(got[e]).toBe(want[e]);
+        }
+        expect(compared).toBeGreaterThan(rows * n * 0.99);
+      });
+    }
+  });
+
+  describe("random numbers", () => {
+    it("uniform values are bit-identical to the Threefry definition; normal within 1e-5·(1+|z|)", async () => {
+      for (const [r, c] of [
+        [1, 1],
+        [31, 785],
+      ]) {
+        const seed = 7 + r;
+        const u = put(b, r, c, new Float64Array(r * c), true);
+        b.random("uniform", u, seed, 3);
+        const gotU = await b.download(u);
+        const ru = ref.alloc(r, c);
+        ref.random("uniform", ru, seed, 3);
+        const wantU = await ref.download(ru);
+        // ((x >>> 8) + 0.5)·2⁻²⁴ has 25 significant bits for u ≥ ½: float32 backends round it to nearest.
+        expect(Array.from(gotU)).toEqual(Array.from(wantU, Math.fround));
+        const z = put(b, r, c, new Float64Array(r * c), true);
+        b.random("normal", z, seed, 4);
+        const rz = ref.alloc(r, c);
+        ref.random("normal", rz, seed, 4);
+        const wantZ = await ref.download(rz);
+        // Box–Muller in float32: cos(2πu) near its zeros has an absolute error of ~1e-6 (2πu itself is
+        // rounded, 2π·2⁻²⁴ ≈ 4e-7, plus the builtin's error), multiplied by √(−2 ln u) ≤ 5.8.
+        expectWithin("normal", await b.download(z), wantZ, relBound(wantZ, 1e-5, 1e-5));
+      }
+    });
+
+    it("bernoulli thresholds the stream's uniforms (ties excluded)", async () => {
+      const [r, c] = [7, 1001];
+      const pv = data(r * c, 5, 0, 1);
+      const p = put(b, r, c, pv, true);
+      const out = put(b, r, c, new Float64Array(r * c), true);
+      b.bernoulli(p, out, 99, 0);
+      const got = await b.download(out);
+      const [k0, k1] = seedKey(99);
+      for (let e = 0; e < r * c; e++) {
+        const u = wordToUniform(threefry2x32(k0, k1, e, 0)[0]);
+        if (Math.abs(u - pv[e]) < 1e-7) continue;
+        expect(got[e]).toBe(u < pv[e] ? 1 : 0);
+      }
+    });
+  });
+
+  describe("errors", () => {
+    it("shape mismatches raise ShapeError before anything is dispatched", () => {
+      const a = b.alloc(3, 4);
+      const c = b.alloc(3, 3);
+      expect(() => b.gemm(a, a, c)).toThrow(ShapeError);
+      expect(() => b.hadamard(a, c, c)).toThrow(ShapeError);
+      expect(() => b.cholesky(a)).toThrow(ShapeError);
+      expect(() => b.triangularSolve(c, a, { side: "right", transpose: false })).toThrow(ShapeError);
+      expect(() => b.rowSums(a, b.alloc(4, 1))).toThrow(ShapeError);
+      const h4 = b.alloc(4, 4);
+      expect(() => b.lossGrad("mixture" as LossKind, h4, b.alloc(1, 4), h4)).toThrow(ShapeError);
+      expect(() => b.lossValue("bce", a, c, b.alloc(1, 4))).toThrow(ShapeError);
+      expect(() => b.copy(a, a, true)).toThrow(ShapeError);
+      expect(() => b.view(a, 2, 2, 2, 2)).toThrow(ShapeError);
+    });
+
+    it("alloc past the device limit names the limit", () => {
+      const rows = Math.ceil((b.info.maxElements + 1) / 1024);
+      expect(() => b.alloc(rows, 1024)).toThrow(/limit|maxElements|max/i);
+    });
+  });
+});
