@@ -16,7 +16,7 @@ import { createOptimizer, networkFor } from "./setup.ts";
 import { type EvalData, Evaluator } from "./evaluate.ts";
 import { MetricsLog, type StepRecord } from "./metrics.ts";
 import { TrainingProgress } from "./progress.ts";
-import { CONFIG_FILE, METRICS_FILE } from "./runFiles.ts";
+import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
 
 
 export class NonFiniteLossError extends Error {
@@ -81,6 +81,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     log(`train: resuming ${runDir} at step ${loop.step}`);
   } else {
     writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...config, out: runDir }, null, 2)}\n`);
+    writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
     metrics.truncateAfter(-1);
   }
 
