@@ -12,6 +12,8 @@ import { createReferenceBackend } from "./reference.ts";
 export const DEVICE_FLAGS = ["auto", "webgpu", "cpu", "reference"] as const;
 export type DeviceFlag = (typeof DEVICE_FLAGS)[number];
 export type BackendName = Exclude<DeviceFlag, "auto">;
+/** Every float32 backend the registry can build: the list conformance suites and benchmarks iterate over. */
+export const FLOAT32_BACKENDS = ["webgpu", "cpu"] as const satisfies readonly BackendName[];
 
 /** Raised for a --device value that names no backend; CLIs print `message` and exit with `exitCode`. */
 export class UnknownDeviceError extends Error {

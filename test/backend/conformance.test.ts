@@ -3,7 +3,7 @@
 // strided views. Inputs are float32 values, so both sides start from identical numbers and every
 // difference is float32 rounding inside the op. u = 2⁻²⁴ is the float32 unit roundoff.
 import { afterAll, describe, expect, it } from "vitest";
-import { createBackend } from "../../src/backend/index.ts";
+import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import { threefry2x32, seedKey, wordToUniform } from "../../src/backend/random.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "../../src/backend/types.ts";
 
 const U = 2 ** -24;
-const CANDIDATES = ["webgpu", "cpu"] as const;
+const CANDIDATES = FLOAT32_BACKENDS;
 
 const available = new Map<string, Backend | string>();
 for (const name of CANDIDATES) {
