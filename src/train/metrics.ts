@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../io/atomicWrite.ts";
 export interface StepRecord {
   type: "step";
   step: number;
-  /** Wall-clock seconds since the run started (continued across --resume). */
+  /** Training seconds: wall-clock since the run started, less whole-set evaluations (continued across --resume). */
   time: number;
   loss: number;
   /** Milliseconds the trainer waited for this minibatch. */

@@ -103,7 +103,10 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   process.on("SIGINT", onInterrupt);
   const progress = new TrainingProgress(config.steps, loop.step, config.quiet);
   const startedAt = performance.now();
-  const elapsed = () => loop.elapsedSeconds + (performance.now() - startedAt) / 1000;
+  // Training time: wall-clock seconds since the start, less the time spent evaluating on the whole
+  // sets (so runs that evaluate more often are not charged for it), continued across --resume.
+  let evalSeconds = 0;
+  const elapsed = () => loop.elapsedSeconds + (performance.now() - startedAt) / 1000 - evalSeconds;
   const checkpoint = () => saveCheckpoint(runDir, backend, spec, weights, optimizer, { step, elapsedSeconds: elapsed(), stream: nextPosition });
   let step = loop.step;
   let nextPosition = loop.stream;
@@ -111,15 +114,19 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
 
   const evaluate = async () => {
     const average = optimizer.averagedWeights;
-    metrics.append({
-      type: "eval",
+    const evalStart = performance.now();
+    const time = elapsed();
+    const record = {
+      type: "eval" as const,
       step,
-      time: elapsed(),
+      time,
       train: await evaluator.meanLoss(weights, trainSet),
       trainAverage: average ? await evaluator.meanLoss(average, trainSet) : undefined,
       heldOut: await evaluator.meanLoss(weights, heldOutSet),
       heldOutAverage: average ? await evaluator.meanLoss(average, heldOutSet) : undefined,
-    });
+    };
+    evalSeconds += (performance.now() - evalStart) / 1000;
+    metrics.append(record);
   };
 
   try {

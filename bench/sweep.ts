@@ -1,0 +1,97 @@
+// `bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device D] [--dry-run]`:
+// runs every run of a sweep spec (bench/sweeps/SPEC.json) as its own `train` process, at most N at
+// a time, skipping runs whose result.json exists (so a crashed or interrupted sweep resumes), and
+// records each run's outcome (done, diverged, failed) beside its metrics.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
+import { UsageError } from "../src/train/config.ts";
+import { runCli } from "../src/cli/runCli.ts";
+
+export const RESULT_FILE = "result.json";
+const ROOT = resolve(import.meta.dir, "..");
+
+export function loadSweepSpec(nameOrPath: string) {
+  const path = existsSync(nameOrPath) ? nameOrPath : join(ROOT, "bench", "sweeps", `${nameOrPath}.json`);
+  if (!existsSync(path)) throw new UsageError(`sweep spec '${nameOrPath}' not found (looked for ${path})`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  return { path, spec: validateSweepSpec(raw, path) };
+}
+
+async function runOne(run: PlannedRun, dir: string, device: string): Promise<Record<string, unknown>> {
+  const runDir = join(dir, "runs", run.id);
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const started = performance.now();
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/cli/train.ts"), ...run.argv, "--device", device, "--out", runDir, "--quiet"], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+  const status = code === 0 ? "done" : /non-finite/.test(stderr) ? "diverged" : "failed";
+  return { id: run.id, status, exitCode: code, seconds: (performance.now() - started) / 1000, settings: run.settings, argv: run.argv, stderr: stderr.split("\n").slice(-12).join("\n") };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await runCli("sweep", async () => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        scale: { type: "string", default: "1" },
+        out: { type: "string" },
+        jobs: { type: "string", default: "1" },
+        device: { type: "string", default: "auto" },
+        "dry-run": { type: "boolean" },
+        help: { type: "boolean" },
+      },
+      allowPositionals: true,
+    });
+    if (values.help || positionals.length !== 1) {
+      console.log("usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n  SPEC: a name under bench/sweeps/ (fig2-curves, fig2-faces, fig2-mnist, fig3-oddeven) or a file");
+      return values.help ? 0 : 1;
+    }
+    const scale = Number(values.scale);
+    if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale '${values.scale}': expected a number in (0, 1]`);
+    const jobs = Number(values.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs '${values.jobs}': expected a positive integer`);
+    const { spec } = loadSweepSpec(positionals[0]);
+    const runs = planSweep(spec, scale);
+    const dir = values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`);
+    if (values["dry-run"]) {
+      for (const r of runs) console.log(`${r.id}\n    bun run train ${r.argv.join(" ")}`);
+      console.log(`${runs.length} runs`);
+      return 0;
+    }
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(join(dir, "sweep.json"), `${JSON.stringify({ spec, scale, device: values.device, runs: runs.map((r) => ({ id: r.id, argv: r.argv })) }, null, 2)}\n`);
+    const pending = runs.filter((r) => !existsSync(join(dir, "runs", r.id, RESULT_FILE)));
+    console.error(`sweep ${spec.name} (scale ${scale}): ${runs.length} runs, ${runs.length - pending.length} already done, ${pending.length} to run, ${jobs} at a time; results in ${dir}`);
+    let next = 0;
+    let finished = 0;
+    let stopping = false;
+    process.on("SIGINT", () => {
+      stopping = true;
+      console.error("sweep: interrupted; finished runs are kept, the sweep resumes where it stopped");
+    });
+    const worker = async () => {
+      while (!stopping && next < pending.length) {
+        const run = pending[next++];
+        const result = await runOne(run, dir, values.device!);
+        if (stopping && result.status !== "done") break;
+        writeFileAtomic(join(dir, "runs", run.id, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+        finished += 1;
+        console.error(`[${finished}/${pending.length}] ${run.id}: ${result.status} in ${(result.seconds as number).toFixed(0)} s${result.status === "failed" ? `\n${result.stderr}` : ""}`);
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, worker));
+    return stopping ? 130 : 0;
+  });
+}
