@@ -186,8 +186,10 @@ async function benchOps(backend: Backend, reps: number) {
   ];
   const rows = [];
   for (const op of cases) {
-    // Untimed calls first, so JavaScriptCore has compiled the loop before the clock starts.
-    for (let w = 0; w < 3; w++) op.run();
+    // Untimed calls first (at least 10 and 200 ms): JavaScriptCore needs that many to reach its
+    // optimising tier, and training calls every op thousands of times.
+    const warmStart = performance.now();
+    for (let w = 0; w < 10 || performance.now() - warmStart < 200; w++) op.run();
     const times: number[] = [];
     for (let r = 0; r < reps; r++) {
       const t0 = performance.now();
