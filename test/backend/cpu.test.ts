@@ -282,6 +282,6 @@ describe("memory", () => {
     cpu.upload(v, [1, 2, 3, 4, 5, 6]);
     expect(Array.from(await cpu.download(v))).toEqual([1, 2, 3, 4, 5, 6]);
     const all = await cpu.download(a);
-    expect(all.reduce((s, x) => s + x, 0)).toBe(21 + 9 * 18);
+    expect(Array.from(all).reduce((s, x) => s + x, 0)).toBe(21 + 9 * 18);
   });
 });
