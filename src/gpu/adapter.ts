@@ -104,12 +104,27 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
     throw new NoGpuAdapterError(`webgpu: could not load Dawn (${(err as Error).message}); ${NO_ADAPTER_HINT}`);
   }
   if (opts.calmPolling ?? true) installCalmPolling(gpu);
-  const adapter = forceNull ? null : await gpu.requestAdapter();
-  if (!adapter) throw new NoGpuAdapterError(`webgpu: no GPU adapter found; ${NO_ADAPTER_HINT}`);
-  if (isNullAdapter(adapter.info as AdapterInfoLike)) {
-    throw new NoGpuAdapterError(`webgpu: only Dawn's null backend is available (it computes nothing); ${NO_ADAPTER_HINT}`);
-  }
+  const found = await gpu.requestAdapter();
+  const adapter = requireUsableAdapter(forceNull && found ? { info: NULL_ADAPTER_INFO } : found) as GPUAdapter;
   // Plain requestDevice(): bun-webgpu 0.1.7 crashes on requiredLimits (TOOLCHAIN.md).
   const device = await adapter.requestDevice();
   return { gpu, adapter, device, adapterInfo: describeAdapter(adapter.info as AdapterInfoLike) };
+}
+
+/** What Dawn reports when no Vulkan driver is installed. */
+export const NULL_ADAPTER_INFO: AdapterInfoLike & { backendType: number } = {
+  vendor: "",
+  architecture: "",
+  device: "null-backend",
+  description: "",
+  backendType: 1,
+};
+
+/** Returns the adapter, or throws NoGpuAdapterError for a missing one or Dawn's null backend. */
+export function requireUsableAdapter<T extends { info: unknown }>(adapter: T | null | undefined): T {
+  if (!adapter) throw new NoGpuAdapterError(`webgpu: no GPU adapter found; ${NO_ADAPTER_HINT}`);
+  if (isNullAdapter(adapter.info as AdapterInfoLike)) {
+    throw new NoGpuAdapterError(`webgpu: the only adapter is Dawn's null backend, which computes nothing; ${NO_ADAPTER_HINT}`);
+  }
+  return adapter;
 }
