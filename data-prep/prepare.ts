@@ -1,0 +1,51 @@
+// One dataset preparation: generate its splits, encode each as Arrow, write them all atomically.
+import { join, resolve } from "node:path";
+import { DataError } from "../src/data/data-error.ts";
+import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
+import { encodeImageSet, imageCount, type ImageSet } from "./arrow-writer.ts";
+import { writeFilesAtomically } from "./arrow-writer.ts";
+import { curvesCounts, generateCurves } from "./curves.ts";
+import { facesCounts, generateFaces } from "./faces.ts";
+import { generateMnist, mnistTotal } from "./mnist.ts";
+import { Progress } from "./progress.ts";
+
+export const DEFAULT_SEED = 1;
+/** `data/` at the repository root. */
+export const DEFAULT_OUT = resolve(import.meta.dir, "..", "data");
+
+export interface PrepOptions {
+  out?: string;
+  seed?: number;
+  source?: string;
+  /** Internal, for tests: MNIST images per split / CURVES training images / FACES pairs per source image. */
+  count?: number;
+  /** No progress output (tests). */
+  quiet?: boolean;
+}
+
+export interface PrepResult {
+  files: { file: string; count: number }[];
+  seconds: number;
+}
+
+function totalImages(name: DatasetName, count?: number): number {
+  if (name === "mnist") return mnistTotal({ count });
+  const counts = name === "curves" ? curvesCounts({ count }) : facesCounts(count);
+  return counts.train + counts.test;
+}
+
+export async function prepareDataset(name: DatasetName, options: PrepOptions = {}): Promise<PrepResult> {
+  if (!DATASET_NAMES.includes(name)) throw new DataError(`unknown dataset '${name}'; valid: ${DATASET_NAMES.join(", ")}`);
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new DataError(`--seed must be a non-negative integer, got ${seed}`);
+  if (options.count !== undefined && !(Number.isSafeInteger(options.count) && options.count > 0)) {
+    throw new DataError(`--count must be a positive integer, got ${options.count}`);
+  }
+  const out = options.out ?? DEFAULT_OUT;
+  const progress = new Progress(`prep ${name}`, totalImages(name, options.count), { quiet: options.quiet });
+  const generate = { mnist: generateMnist, curves: generateCurves, faces: generateFaces }[name];
+  const sets: ImageSet[] = await generate({ seed, source: options.source, count: options.count, progress });
+  const outputs = sets.map((set) => ({ file: join(out, `${name}-${set.split}.arrow`), bytes: encodeImageSet(set), count: imageCount(set) }));
+  writeFilesAtomically(outputs);
+  return { files: outputs.map(({ file, count }) => ({ file, count })), seconds: progress.seconds() };
+}

@@ -1,0 +1,40 @@
+// `bun run prep preview FILE.arrow [--out PNG]`: a contact sheet of the first 64 images, 8 per row,
+// each enlarged by an integer factor (nearest neighbour, so pixels stay visible) with a 2 px grey gap.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import sharp from "sharp";
+import { openDatasetFile } from "../src/data/dataset-file.ts";
+
+const COLUMNS = 8;
+const SHOWN = 64;
+const GAP = 2;
+const GAP_GREY = 96;
+
+/** Pixels of row r of the file as bytes 0–255 (float files: round(255·v)). */
+function rowBytes(chunks: ReturnType<typeof openDatasetFile>["chunks"], dim: number, r: number): Uint8Array {
+  const chunk = chunks.find((c) => r >= c.start && r < c.start + c.rows)!;
+  const values = chunk.pixels.subarray((r - chunk.start) * dim, (r - chunk.start + 1) * dim);
+  return values instanceof Uint8Array ? values : Uint8Array.from(values, (v) => Math.round(255 * v));
+}
+
+export async function writeContactSheet(file: string, png: string): Promise<{ images: number; width: number; height: number }> {
+  const { info, chunks } = openDatasetFile(file);
+  const images = Math.min(SHOWN, info.count);
+  const zoom = Math.max(1, Math.round(56 / Math.max(info.width, info.height)));
+  const cellW = info.width * zoom + GAP, cellH = info.height * zoom + GAP;
+  const rows = Math.ceil(images / COLUMNS);
+  const width = COLUMNS * cellW + GAP, height = rows * cellH + GAP;
+  const sheet = new Uint8Array(width * height).fill(GAP_GREY);
+  for (let k = 0; k < images; k++) {
+    const pixels = rowBytes(chunks, info.dim, k);
+    const x0 = GAP + (k % COLUMNS) * cellW, y0 = GAP + Math.floor(k / COLUMNS) * cellH;
+    for (let y = 0; y < info.height * zoom; y++) {
+      for (let x = 0; x < info.width * zoom; x++) {
+        sheet[(y0 + y) * width + x0 + x] = pixels[Math.floor(y / zoom) * info.width + Math.floor(x / zoom)];
+      }
+    }
+  }
+  mkdirSync(dirname(png), { recursive: true });
+  await sharp(sheet, { raw: { width, height, channels: 1 } }).png({ compressionLevel: 9 }).toFile(png);
+  return { images, width, height };
+}
