@@ -1,0 +1,4 @@
+/** A dataset file or source that cannot be used; the message names the file and the problem. */
+export class DataError extends Error {
+  override name = "DataError";
+}
