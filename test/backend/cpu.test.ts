@@ -285,3 +285,18 @@ describe("memory", () => {
     expect(Array.from(all).reduce((s, x) => s + x, 0)).toBe(21 + 9 * 18);
   });
 });
+
+describe("symmetric products (A·Aᵀ and Aᵀ·A go to ssyrk)", () => {
+  test.each([false, true])("C = α op(A) op(A)ᵀ on a strided view, transA=%s, matches the reference in both triangles", async (transA) => {
+    const [bigCpu, bigRef] = pair(40, 33, values(40 * 33, 17));
+    const a = cpu.view(bigCpu, 2, 1, 31, 30);
+    const aRef = ref.view(bigRef, 2, 1, 31, 30);
+    const n = transA ? 30 : 31;
+    const c = cpu.alloc(n, n);
+    const cRef = ref.alloc(n, n);
+    cpu.fill(c, Number.NaN);
+    cpu.gemm(a, a, c, { transA, transB: !transA, alpha: 0.5 });
+    ref.gemm(aRef, aRef, cRef, { transA, transB: !transA, alpha: 0.5 });
+    expectClose(await cpu.download(c), await ref.download(cRef));
+  });
+});

@@ -36,6 +36,10 @@ export function gemm(blas: OpenBlas, aT: Tensor, bT: Tensor, cT: Tensor, opts: G
     else scale(beta, c);
     return;
   }
+  if (beta === 0 && transA !== transB && sameView(a, b)) {
+    symmetricProduct(blas, a, c, transA, k, alpha);
+    return;
+  }
   blas.sgemm(
     CBLAS_ROW_MAJOR,
     transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -45,6 +49,22 @@ export function gemm(blas: OpenBlas, aT: Tensor, bT: Tensor, cT: Tensor, opts: G
     address(b), b.stride,
     beta, address(c), c.stride,
   );
+}
+
+function sameView(a: CpuTensor, b: CpuTensor): boolean {
+  return a.storage === b.storage && a.offset === b.offset && a.stride === b.stride && a.rows === b.rows && a.cols === b.cols;
+}
+
+// C = α A Aᵀ (or α Aᵀ A) by cblas_ssyrk on the lower triangle — half the flops of sgemm — then
+// the strict upper triangle mirrored from the lower. Used for the factors Q = ĀĀᵀ/N and BBᵀ/N.
+function symmetricProduct(blas: OpenBlas, a: CpuTensor, c: CpuTensor, transA: boolean, k: number, alpha: number): void {
+  const n = c.rows;
+  blas.ssyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, n, k, alpha, address(a), a.stride, 0, address(c), c.stride);
+  const s = c.storage;
+  for (let i = 0; i < n; i++) {
+    const row = c.offset + i * c.stride;
+    for (let j = i + 1; j < n; j++) s[row + j] = s[c.offset + j * c.stride + i];
+  }
 }
 
 // a = L Lᵀ by LAPACK spotrf. Row-major storage of a is column-major storage of aᵀ, so the row-major

@@ -46,6 +46,8 @@ const { ptr: P, i32, f32, u64, void: VOID, cstring } = FFIType;
 const SYMBOLS = {
   // void cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
   cblas_sgemm: { args: [i32, i32, i32, i32, i32, i32, f32, P, i32, P, i32, f32, P, i32], returns: VOID },
+  // void cblas_ssyrk(order, uplo, trans, N, K, alpha, A, lda, beta, C, ldc)
+  cblas_ssyrk: { args: [i32, i32, i32, i32, i32, f32, P, i32, f32, P, i32], returns: VOID },
   // void cblas_strsm(order, side, uplo, transA, diag, M, N, alpha, A, lda, B, ldb)
   cblas_strsm: { args: [i32, i32, i32, i32, i32, i32, i32, f32, P, i32, P, i32], returns: VOID },
   // void spotrf_(char *uplo, int *n, float *a, int *lda, int *info, size_t uplo_len)
@@ -66,6 +68,7 @@ export interface OpenBlas {
   readonly config: string;
   readonly corename: string;
   readonly sgemm: OpenBlasSymbols["cblas_sgemm"];
+  readonly ssyrk: OpenBlasSymbols["cblas_ssyrk"];
   readonly strsm: OpenBlasSymbols["cblas_strsm"];
   /**
    * LAPACK spotrf on the column-major n×n matrix at `a` (leading dimension lda), factor in the
@@ -117,6 +120,7 @@ function wrap(path: string, s: OpenBlasSymbols): OpenBlas {
     config: String(s.openblas_get_config()).trim(),
     corename: String(s.openblas_get_corename()).trim(),
     sgemm: s.cblas_sgemm,
+    ssyrk: s.cblas_ssyrk,
     strsm: s.cblas_strsm,
     spotrf(uplo, n, a, lda) {
       uploCell[0] = uplo.charCodeAt(0);
