@@ -13,7 +13,7 @@ import {
   gradientAndCurvature,
 } from "../../curvature/index.ts";
 import { forward, meanLoss } from "../../nn/forward.ts";
-import { type LayerTensors, allocLayers, axpbyLayers, dotLayers } from "../../nn/params.ts";
+import { type LayerTensors, allocLayers, axpbyLayers, copyLayers, dotLayers } from "../../nn/params.ts";
 import { RopWorkspace, rop } from "../../nn/rop.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import type { BatchWorkspace } from "../../nn/workspace.ts";
@@ -110,6 +110,7 @@ export class KroneckerOptimizer implements Optimizer {
     const candidates = options.adapt && options.gammaPeriod > 0 ? 3 : 1;
     this.directions = Array.from({ length: candidates }, () => allocLayers(backend, spec));
     this.averagedWeights = allocLayers(backend, spec);
+    copyLayers(backend, weights, this.averagedWeights);
     this.rop = new RopWorkspace(backend, spec, batchSize);
     this.hessianTimesV = backend.alloc(spec.sizes[L], batchSize);
     this.layerScratch = backend.alloc(L, 1);
