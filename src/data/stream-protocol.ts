@@ -1,0 +1,34 @@
+// Messages between MinibatchStream (main thread) and its workers (stream-worker.ts).
+import type { DatasetInfo } from "./dataset-file.ts";
+
+export interface InitMessage {
+  type: "init";
+  file: string;
+  batchSize: number;
+  seed: number;
+  shuffle: boolean;
+  /** Test hook: throw an uncaught error when asked for this (epoch, batch). */
+  failAt?: { epoch: number; batch: number };
+}
+export interface BatchRequest {
+  type: "batch";
+  seq: number;
+  epoch: number;
+  batch: number;
+}
+export type ToWorker = InitMessage | BatchRequest;
+
+export interface BatchReply {
+  type: "batch";
+  seq: number;
+  epoch: number;
+  batch: number;
+  x: Float32Array;
+  labels?: Uint8Array;
+  indices: Uint32Array;
+}
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "opened"; info: DatasetInfo }
+  | BatchReply
+  | { type: "error"; message: string; stack?: string; isDataError: boolean };

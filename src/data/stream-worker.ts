@@ -1,0 +1,92 @@
+// Worker side of MinibatchStream: memory-maps the dataset file, and for each request (epoch, batch)
+// gathers rows π_epoch[batch·B … (batch+1)·B) into a float32 minibatch (pixel/255) that it posts
+// with a transfer list. It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
+import { DataError } from "./data-error.ts";
+import { openDatasetFile, type OpenedDataset } from "./dataset-file.ts";
+import { epochPermutation, identityOrder } from "./permutation.ts";
+import type { BatchRequest, FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
+
+declare const self: Worker;
+
+// byte v ↦ v/255 as float32
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+let config: InitMessage | undefined;
+let dataset: OpenedDataset | undefined;
+let chunkStarts: number[] = [];
+let cachedEpoch = -1;
+let order: Uint32Array | undefined;
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+function orderOf(epoch: number): Uint32Array {
+  if (epoch !== cachedEpoch || !order) {
+    const count = dataset!.info.count;
+    order = config!.shuffle ? epochPermutation(count, config!.seed, epoch) : identityOrder(count);
+    cachedEpoch = epoch;
+  }
+  return order;
+}
+
+/** Index of the chunk holding row r (binary search over chunk starts). */
+function chunkIndex(r: number): number {
+  let lo = 0, hi = chunkStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (chunkStarts[mid] <= r) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function makeBatch(request: BatchRequest): void {
+  const { info, chunks } = dataset!;
+  const size = config!.batchSize, dim = info.dim;
+  const indices = orderOf(request.epoch).slice(request.batch * size, (request.batch + 1) * size);
+  const x = new Float32Array(size * dim);
+  const labels = info.hasLabels ? new Uint8Array(size) : undefined;
+  for (let r = 0; r < size; r++) {
+    const row = indices[r];
+    const chunk = chunks[chunkIndex(row)];
+    const from = (row - chunk.start) * dim;
+    const out = x.subarray(r * dim, (r + 1) * dim);
+    if (chunk.pixels instanceof Uint8Array) {
+      for (let j = 0; j < dim; j++) out[j] = BYTE_TO_UNIT[chunk.pixels[from + j]];
+    } else {
+      out.set(chunk.pixels.subarray(from, from + dim));
+    }
+    if (labels) labels[r] = chunk.labels![row - chunk.start];
+  }
+  const transfer: Transferable[] = [x.buffer, indices.buffer];
+  if (labels) transfer.push(labels.buffer);
+  post({ type: "batch", seq: request.seq, epoch: request.epoch, batch: request.batch, x, labels, indices }, transfer);
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  try {
+    if (message.type === "init") {
+      config = message;
+      dataset = openDatasetFile(message.file);
+      chunkStarts = dataset.chunks.map((c) => c.start);
+      post({ type: "opened", info: dataset.info });
+    } else if (message.type === "batch") {
+      const failAt = config?.failAt;
+      if (failAt && failAt.epoch === message.epoch && failAt.batch === message.batch) {
+        // Thrown outside this handler's try, as an unexpected exception would be.
+        setTimeout(() => {
+          throw new Error(`injected failure at epoch ${message.epoch}, batch ${message.batch}`);
+        });
+        return;
+      }
+      makeBatch(message);
+    }
+  } catch (error) {
+    const e = error as Error;
+    post({ type: "error", message: e.message, stack: e.stack, isDataError: e instanceof DataError });
+  }
+};
+
+post({ type: "ready" });

@@ -1,0 +1,204 @@
+// MinibatchStream: float32 minibatches of a dataset file, made by worker threads in a seeded
+// per-epoch order behind a bounded prefetch queue.
+//
+// Minibatch number a (counting from the start of epoch 0) is batch a mod P of epoch ⌊a / P⌋, with
+// P = ⌊count / batchSize⌋ batches per epoch (the last count mod batchSize rows of each permutation
+// are dropped). Requests go to the workers round-robin; at most `prefetch` minibatches are requested
+// but not yet taken by next(), so slow consumers hold the workers back (backpressure). Results are
+// handed out in order whatever order the workers finish in. A worker's exception or unexpected exit
+// rejects the pending and every later next() with that error.
+import { DataError } from "./data-error.ts";
+import { readDatasetInfo } from "./dataset.ts";
+import type { DatasetInfo } from "./dataset-file.ts";
+import type { FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
+
+export interface StreamOptions {
+  file: string;
+  batchSize: number;
+  seed: number;
+  workers?: number;
+  prefetch?: number;
+  shuffle?: boolean;
+  start?: { epoch: number; batch: number };
+}
+
+/** Test hook, not part of the trainer's API: make the worker throw at this (epoch, batch). */
+export interface StreamTestOptions extends StreamOptions {
+  failAt?: { epoch: number; batch: number };
+}
+
+export interface Minibatch {
+  x: Float32Array;
+  labels?: Uint8Array;
+  epoch: number;
+  batch: number;
+  indices: Uint32Array;
+}
+
+export const DEFAULT_WORKERS = 1;
+export const DEFAULT_PREFETCH = 4;
+
+interface Slot {
+  promise: Promise<Minibatch>;
+  resolve: (batch: Minibatch) => void;
+  reject: (error: Error) => void;
+}
+
+function makeSlot(): Slot {
+  let resolve!: (batch: Minibatch) => void, reject!: (error: Error) => void;
+  const promise = new Promise<Minibatch>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // a slot nobody awaits must not become an unhandled rejection
+  return { promise, resolve, reject };
+}
+
+function checkInteger(file: string, name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) throw new DataError(`${file}: stream option ${name} must be an integer ≥ ${min}, got ${value}`);
+}
+
+/** The thrown error's own message: Bun's event.message prefixes it with a source code frame. */
+function errorEventMessage(event: ErrorEvent): string {
+  if (event.error instanceof Error) return event.error.message;
+  const line = /^(?:[A-Za-z]*Error|error): (.*)$/m.exec(event.message);
+  return line ? line[1] : event.message;
+}
+
+function workerError(file: string, message: string, isDataError: boolean): Error {
+  return isDataError ? new DataError(message) : new Error(`${file}: stream worker failed: ${message}`);
+}
+
+export class MinibatchStream {
+  readonly batchesPerEpoch: number;
+  private readonly slots = new Map<number, Slot>();
+  private readonly firstBatch: number;
+  private requested = 0;
+  private taken = 0;
+  private waitMs = 0;
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly info: DatasetInfo,
+    private readonly options: StreamTestOptions,
+    private readonly workers: Worker[],
+    private readonly prefetch: number,
+  ) {
+    this.batchesPerEpoch = Math.floor(info.count / options.batchSize);
+    const start = options.start ?? { epoch: 0, batch: 0 };
+    this.firstBatch = start.epoch * this.batchesPerEpoch + start.batch;
+    workers.forEach((worker) => {
+      worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(event.data);
+      worker.onerror = (event: ErrorEvent) => this.fail(new Error(`${info.file}: stream worker failed: ${errorEventMessage(event)}`));
+      worker.addEventListener("close", () => {
+        if (!this.closed) this.fail(new Error(`${info.file}: a stream worker exited unexpectedly`));
+      });
+    });
+  }
+
+  /** Validates the file and the options, starts the workers and waits until each has opened the file. */
+  static async open(opts: StreamOptions): Promise<MinibatchStream> {
+    const options = opts as StreamTestOptions;
+    const info = readDatasetInfo(options.file);
+    const file = info.file;
+    checkInteger(file, "batchSize", options.batchSize, 1);
+    checkInteger(file, "seed", options.seed, 0);
+    const workerCount = options.workers ?? DEFAULT_WORKERS;
+    const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+    checkInteger(file, "workers", workerCount, 1);
+    checkInteger(file, "prefetch", prefetch, 1);
+    if (options.batchSize > info.count) {
+      throw new DataError(`${file}: batch size ${options.batchSize} is larger than the dataset (${info.count} images)`);
+    }
+    const perEpoch = Math.floor(info.count / options.batchSize);
+    if (options.start) {
+      checkInteger(file, "start.epoch", options.start.epoch, 0);
+      checkInteger(file, "start.batch", options.start.batch, 0);
+      if (options.start.batch >= perEpoch) throw new DataError(`${file}: start batch ${options.start.batch} is past the ${perEpoch} batches of an epoch`);
+    }
+    const init: InitMessage = {
+      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, failAt: options.failAt,
+    };
+    const workers: Worker[] = [];
+    try {
+      for (let i = 0; i < workerCount; i++) workers.push(new Worker(new URL("./stream-worker.ts", import.meta.url).href));
+      await Promise.all(workers.map((worker) => startWorker(worker, init)));
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw error;
+    }
+    return new MinibatchStream(info, { ...options, file }, workers, prefetch);
+  }
+
+  /** The next minibatch in order; rejects with the worker's error if a worker failed. */
+  async next(): Promise<Minibatch> {
+    if (this.closed) throw new Error(`${this.info.file}: next() on a closed MinibatchStream`);
+    if (this.failure) throw this.failure;
+    this.fill();
+    const slot = this.slots.get(this.taken)!;
+    const started = performance.now();
+    try {
+      return await slot.promise;
+    } finally {
+      this.waitMs += performance.now() - started;
+      this.slots.delete(this.taken);
+      this.taken++;
+      if (!this.failure && !this.closed) this.fill();
+    }
+  }
+
+  /** Total milliseconds next() has spent waiting for a worker. */
+  waitTimeMs(): number {
+    return this.waitMs;
+  }
+
+  /** Stops the workers; pending next() calls reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new Error(`${this.info.file}: MinibatchStream closed`);
+    for (const slot of this.slots.values()) slot.reject(error);
+    this.slots.clear();
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  /** Requests minibatches until `prefetch` are requested and not yet taken. */
+  private fill(): void {
+    while (this.requested < this.taken + this.prefetch) {
+      const seq = this.requested++;
+      const absolute = this.firstBatch + seq;
+      this.slots.set(seq, makeSlot());
+      const request: ToWorker = { type: "batch", seq, epoch: Math.floor(absolute / this.batchesPerEpoch), batch: absolute % this.batchesPerEpoch };
+      this.workers[seq % this.workers.length].postMessage(request);
+    }
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.type === "batch") {
+      const { x, labels, epoch, batch, indices } = message;
+      this.slots.get(message.seq)?.resolve(labels ? { x, labels, epoch, batch, indices } : { x, epoch, batch, indices });
+    } else if (message.type === "error") {
+      this.fail(workerError(this.info.file, message.message, message.isDataError));
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure || this.closed) return;
+    this.failure = error;
+    for (const slot of this.slots.values()) slot.reject(error);
+  }
+}
+
+/** Waits for the worker's "ready", sends `init`, and waits for "opened" (or its error). */
+function startWorker(worker: Worker, init: InitMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.type === "ready") worker.postMessage(init);
+      else if (message.type === "opened") resolve();
+      else if (message.type === "error") reject(workerError(init.file, message.message, message.isDataError));
+    };
+    worker.onerror = (event: ErrorEvent) => reject(new Error(`${init.file}: stream worker failed to start: ${errorEventMessage(event)}`));
+  });
+}
