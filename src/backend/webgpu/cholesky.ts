@@ -17,7 +17,7 @@ import { gemm } from "./gemm.ts";
 import { bindOperands, grid1d } from "./operands.ts";
 import { storageOf } from "./storage.ts";
 
-const NB = Number(process.env.KFRA_NB ?? 64);
+const NB = 64;
 
 function sub(t: Tensor, row: number, col: number, rows: number, cols: number): Tensor {
   return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };

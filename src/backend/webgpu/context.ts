@@ -9,6 +9,35 @@ export interface KernelContext {
   recorder: Recorder;
   /** Device status words (NotPositiveDefinite reports), bound as an operand by Cholesky. */
   status: GpuStorage;
+  /** Scratch storage `slot` of at least `elements` float32; its contents are the caller's until the next call for that slot. */
+  scratch(slot: number, elements: number): GpuStorage;
+}
+
+/** Scratch buffers reused across ops (ops run in order, so reuse by a later op is safe). */
+export class ScratchPool {
+  private readonly slots: GpuStorage[] = [];
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly beforeRelease: (s: GpuStorage) => void,
+  ) {}
+
+  get(slot: number, elements: number): GpuStorage {
+    const current = this.slots[slot];
+    if (current && current.elements >= elements) return current;
+    if (current) {
+      this.beforeRelease(current);
+      current.freed = true;
+      current.buffer.destroy();
+    }
+    const grown = createStorage(this.device, Math.max(elements, Math.ceil((current?.elements ?? 0) * 1.5)), `scratch ${slot}`);
+    this.slots[slot] = grown;
+    return grown;
+  }
+
+  destroy(): void {
+    for (const s of this.slots) if (s) s.buffer.destroy();
+    this.slots.length = 0;
+  }
 }
 
 /** A zero-filled float32 storage buffer of `elements` (rounded up to whole vec4s). */

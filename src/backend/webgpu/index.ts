@@ -6,7 +6,7 @@ import { PipelineCache } from "../../gpu/pipelines.ts";
 import { requireWindow } from "../shapes.ts";
 import { type Backend, ShapeError, type Tensor } from "../types.ts";
 import { cholesky, triangularSolve } from "./cholesky.ts";
-import { createStorage, type KernelContext } from "./context.ts";
+import { createStorage, type KernelContext, ScratchPool } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as loss from "./loss.ts";
@@ -33,7 +33,11 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
   const pipelines = new PipelineCache(device);
   const status = createStorage(device, STATUS_WORDS, "status words");
   const recorder = new Recorder(device, pipelines, status);
-  const ctx: KernelContext = { device, pipelines, recorder, status };
+  const scratch = new ScratchPool(device, (s) => {
+    recorder.submit();
+    recorder.forget(s);
+  });
+  const ctx: KernelContext = { device, pipelines, recorder, status, scratch: (slot, elements) => scratch.get(slot, elements) };
   let disposed = false;
 
   const live = () => {
@@ -117,6 +121,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
       if (disposed) return;
       disposed = true;
       recorder.destroy();
+      scratch.destroy();
       status.buffer.destroy();
       device.destroy();
     },
