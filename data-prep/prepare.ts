@@ -1,5 +1,5 @@
 // One dataset preparation: generate its splits, encode each as Arrow, write them all atomically.
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { DataError } from "../src/data/data-error.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
 import { encodeImageSet, imageCount, type ImageSet } from "./arrow-writer.ts";
@@ -7,11 +7,12 @@ import { writeFilesAtomically } from "./arrow-writer.ts";
 import { curvesCounts, generateCurves } from "./curves.ts";
 import { facesCounts, generateFaces } from "./faces.ts";
 import { generateMnist, mnistTotal } from "./mnist.ts";
+import { REPO_ROOT } from "./paths.ts";
 import { Progress } from "./progress.ts";
 
 export const DEFAULT_SEED = 1;
 /** `data/` at the repository root. */
-export const DEFAULT_OUT = resolve(import.meta.dir, "..", "data");
+export const DEFAULT_OUT = join(REPO_ROOT, "data");
 
 export interface PrepOptions {
   out?: string;
