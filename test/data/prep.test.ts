@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
+import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
 import { defaultMnistSource } from "../../data-prep/mnist.ts";
@@ -111,6 +112,19 @@ describe("CLI errors: `prep: <message>`, exit 1, no output", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^prep: .*junk\.arrow: truncated Arrow IPC file/m);
     expect(existsSync(join(tmp.dir, "junk.png"))).toBe(false);
+  });
+});
+
+describe("preview", () => {
+  it("writes a PNG contact sheet of the first 64 images (8 × 8 cells of 2× enlarged 28×28 images)", async () => {
+    const out = join(tmp.dir, "preview");
+    await prepareDataset("curves", { out, count: 80, quiet: true });
+    const png = join(out, "sheet.png");
+    const result = runCli(["preview", join(out, "curves-train.arrow"), "--out", png]);
+    expect(result.status).toBe(0);
+    const meta = await sharp(png).metadata();
+    // 8 cells of 28·2 px plus 9 gaps of 2 px.
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 8 * 56 + 9 * 2, 8 * 56 + 9 * 2]);
   });
 });
 

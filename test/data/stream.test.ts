@@ -1,0 +1,132 @@
+// MinibatchStream: coverage of each epoch, seeded orders, resuming, contents, backpressure,
+// worker errors and bad options.
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeImageSet, writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
+import { DataError, loadDataset } from "../../src/data/dataset.ts";
+import { epochPermutation } from "../../src/data/permutation.ts";
+import { MinibatchStream, type Minibatch, type StreamTestOptions } from "../../src/data/stream.ts";
+import { tempDir } from "./helpers.ts";
+
+const tmp = tempDir();
+const COUNT = 2350; // not a multiple of the batch size: the remainder of each permutation is dropped
+const file = join(tmp.dir, "small.arrow");
+
+beforeAll(() => {
+  // Row r holds bytes (r + j) mod 256 and label r mod 10, so every row is recognisable.
+  const pixels = Uint8Array.from({ length: COUNT * 12 }, (_, i) => (Math.floor(i / 12) + (i % 12)) % 256);
+  const labels = Uint8Array.from({ length: COUNT }, (_, r) => r % 10);
+  const set = { dataset: "small", split: "train", width: 4, height: 3, pixels, labels, seed: 0, generatorVersion: "test/1" };
+  writeFilesAtomically([{ file, bytes: encodeImageSet(set) }]);
+});
+afterAll(() => tmp.remove());
+
+async function take(options: StreamTestOptions, n: number): Promise<Minibatch[]> {
+  const stream = await MinibatchStream.open(options);
+  try {
+    const batches: Minibatch[] = [];
+    for (let i = 0; i < n; i++) batches.push(await stream.next());
+    return batches;
+  } finally {
+    await stream.close();
+  }
+}
+
+describe("MinibatchStream", () => {
+  it("visits every index at most once per epoch, all but the dropped remainder, in order of (epoch, batch)", async () => {
+    const batches = await take({ file, batchSize: 100, seed: 3, workers: 2, prefetch: 3 }, 23 * 3);
+    for (let epoch = 0; epoch < 3; epoch++) {
+      const mine = batches.filter((b) => b.epoch === epoch);
+      expect(mine.map((b) => b.batch)).toEqual(Array.from({ length: 23 }, (_, i) => i));
+      const seen = new Uint8Array(COUNT);
+      for (const b of mine) for (const i of b.indices) seen[i]++;
+      expect(Math.max(...seen)).toBe(1);
+      expect(seen.reduce((a, b) => a + b, 0)).toBe(2300);
+      // The dropped 50 are exactly the tail of epoch e's permutation of (seed, e).
+      const dropped = Array.from(epochPermutation(COUNT, 3, epoch).subarray(2300)).sort((a, b) => a - b);
+      expect(dropped).toEqual(Array.from(seen.keys()).filter((i) => seen[i] === 0));
+    }
+  });
+
+  it("each epoch's order is a permutation of (seed, epoch) only: reproducible, different across seeds and epochs", async () => {
+    const a = await take({ file, batchSize: 1000, seed: 1 }, 4);
+    const b = await take({ file, batchSize: 1000, seed: 1, workers: 3 }, 4);
+    const c = await take({ file, batchSize: 1000, seed: 2 }, 2);
+    expect(a.map((m) => Array.from(m.indices))).toEqual(b.map((m) => Array.from(m.indices)));
+    expect(Array.from(c[0].indices)).not.toEqual(Array.from(a[0].indices));
+    expect(Array.from(a[2].indices)).not.toEqual(Array.from(a[0].indices)); // epoch 1 vs epoch 0
+    const sorted = Array.from(epochPermutation(COUNT, 9, 4)).sort((x, y) => x - y);
+    expect(sorted).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+  });
+
+  it("resumes at any (epoch, batch) with the same minibatches as an uninterrupted run", async () => {
+    const whole = await take({ file, batchSize: 500, seed: 4 }, 11);
+    const resumed = await take({ file, batchSize: 500, seed: 4, start: { epoch: 1, batch: 2 } }, 5);
+    expect(resumed.map((m) => [m.epoch, m.batch])).toEqual([[1, 2], [1, 3], [2, 0], [2, 1], [2, 2]]);
+    expect(resumed.map((m) => Array.from(m.x))).toEqual(whole.slice(6).map((m) => Array.from(m.x)));
+  });
+
+  it("minibatch rows are the dataset's rows (pixel/255, float32) with their labels; shuffle: false keeps file order", async () => {
+    const { x } = loadDataset(file);
+    const [batch] = await take({ file, batchSize: 700, seed: 5 }, 1);
+    expect(batch.x.length).toBe(700 * 12);
+    batch.indices.forEach((row, r) => {
+      expect(Array.from(batch.x.subarray(r * 12, r * 12 + 12))).toEqual(Array.from(x.subarray(row * 12, row * 12 + 12)));
+      expect(batch.labels![r]).toBe(row % 10);
+    });
+    const [ordered] = await take({ file, batchSize: 700, seed: 5, shuffle: false }, 1);
+    expect(Array.from(ordered.indices)).toEqual(Array.from({ length: 700 }, (_, i) => i));
+  });
+
+  it("keeps at most `prefetch` minibatches requested ahead of the consumer (backpressure)", async () => {
+    const stream = await MinibatchStream.open({ file, batchSize: 100, seed: 1, prefetch: 2 });
+    try {
+      await stream.next();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const internals = stream as unknown as { requested: number; taken: number };
+      expect(internals.requested - internals.taken).toBe(2);
+      expect(stream.waitTimeMs()).toBeGreaterThan(0);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("a worker that throws rejects next() with its error (no hang), and later calls too", async () => {
+    // One worker, so minibatches 0–2 are surely posted before the failure (with several workers a
+    // failure rejects every pending next(), including ones another worker had not delivered yet).
+    const stream = await MinibatchStream.open({ file, batchSize: 100, seed: 1, workers: 1, failAt: { epoch: 0, batch: 3 } } as StreamTestOptions);
+    try {
+      for (let i = 0; i < 3; i++) await stream.next();
+      await expect(stream.next()).rejects.toThrow(/small\.arrow: stream worker failed: injected failure at epoch 0, batch 3/);
+      await expect(stream.next()).rejects.toThrow(/injected failure/);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("with several workers a failure still ends the stream with that error, never a hang", async () => {
+    const stream = await MinibatchStream.open({ file, batchSize: 100, seed: 1, workers: 3, prefetch: 6, failAt: { epoch: 1, batch: 4 } } as StreamTestOptions);
+    try {
+      let error: Error | undefined;
+      for (let i = 0; i < 60 && !error; i++) await stream.next().catch((e: Error) => (error = e));
+      expect(error?.message).toMatch(/injected failure at epoch 1, batch 4/);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("close() rejects later next() calls and can be called twice", async () => {
+    const stream = await MinibatchStream.open({ file, batchSize: 100, seed: 1 });
+    await stream.close();
+    await stream.close();
+    await expect(stream.next()).rejects.toThrow(/closed/);
+  });
+
+  it("bad options and files: a batch larger than the dataset, bad numbers, a missing file", async () => {
+    await expect(MinibatchStream.open({ file, batchSize: COUNT + 1, seed: 1 })).rejects.toThrow(/small\.arrow: batch size 2351 is larger than the dataset \(2350 images\)/);
+    await expect(MinibatchStream.open({ file, batchSize: 0, seed: 1 })).rejects.toThrow(/batchSize must be an integer ≥ 1/);
+    await expect(MinibatchStream.open({ file, batchSize: 10, seed: 1, workers: 0 })).rejects.toThrow(DataError);
+    await expect(MinibatchStream.open({ file, batchSize: 1000, seed: 1, start: { epoch: 0, batch: 2 } })).rejects.toThrow(/start batch 2 is past the 2 batches/);
+    await expect(MinibatchStream.open({ file: join(tmp.dir, "gone.arrow"), batchSize: 10, seed: 1 })).rejects.toThrow(/gone\.arrow: no such file/);
+  });
+});
