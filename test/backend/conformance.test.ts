@@ -399,7 +399,9 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
     ]) {
       it(`n = ${n}, cond ${cond.toExponential(0)}: residuals of L Lᵀ = A and of all four solves`, async () => {
         const av = spd(n, cond, n);
-        const a = put(b, n, n, av, n % 2 === 1);
+        // Only the lower triangle may be read: the upper one holds NaN.
+        const lowerOnly = av.map((x, i) => (i % n > Math.floor(i / n) ? Number.NaN : x));
+        const a = put(b, n, n, lowerOnly, n % 2 === 1);
         b.cholesky(a);
         const L = await b.download(a);
         for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(L[i * n + j]).toBe(0);
@@ -623,6 +625,12 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
       expect(() => b.lossValue("bce", a, c, b.alloc(1, 4))).toThrow(ShapeError);
       expect(() => b.copy(a, a, true)).toThrow(ShapeError);
       expect(() => b.view(a, 2, 2, 2, 2)).toThrow(ShapeError);
+    });
+
+    it("free refuses a view; a freed tensor cannot be used", () => {
+      const t = b.alloc(4, 4);
+      expect(() => b.free(b.view(t, 1, 1, 2, 2))).toThrow();
+      b.free(t);
     });
 
     it("alloc past the device limit names the limit", () => {

@@ -23,6 +23,7 @@ const TM = 8;
 const TN = 4;
 const WGX = 64;
 const WGY = 1;
+const MAX_GROUPS = 65535;
 
 function vec4Aligned(t: Tensor): boolean {
   return t.offset % 4 === 0 && (t.stride % 4 === 0 || t.rows === 1);
@@ -122,6 +123,10 @@ export function gemm(ctx: KernelContext, a0: Tensor, b0: Tensor, c: Tensor, opts
       LOADERS: loaders.join("\n"),
     });
   });
+  const groups: [number, number] = [Math.ceil(n / (TN * WGX)), Math.ceil(m / (TM * WGY))];
+  if (groups[1] > MAX_GROUPS || groups[0] > MAX_GROUPS) {
+    throw new RangeError(`gemm: a ${m}×${n} result needs ${groups.join("×")} workgroups, over the device limit maxComputeWorkgroupsPerDimension = ${MAX_GROUPS}`);
+  }
   ctx.recorder.dispatch({
     kernel: "gemm",
     pipeline,
@@ -129,6 +134,6 @@ export function gemm(ctx: KernelContext, a0: Tensor, b0: Tensor, c: Tensor, opts
     buffers: bindings.map((x) => x.storage),
     u32: [m, n, k, opts.lowerOnly ? 1 : 0, a.offset, a.stride, b.offset, b.stride, c.offset, c.stride],
     f32: [alpha, beta],
-    groups: [Math.ceil(n / (TN * WGX)), Math.ceil(m / (TM * WGY))],
+    groups,
   });
 }

@@ -78,6 +78,9 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     },
     free(t) {
       const s = storageOf("free", t);
+      if (t.offset !== 0 || t.stride !== t.cols || t.rows * t.cols !== s.elements) {
+        throw new ShapeError(`free: a ${t.rows}×${t.cols} view is not a tensor returned by alloc; free its parent`);
+      }
       recorder.submit();
       recorder.forget(s);
       s.freed = true;

@@ -31,6 +31,7 @@ export class Recorder {
   private slotsUsed = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private lastPipeline: GPUComputePipeline | null = null;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly dynamicOffset = new Uint32Array(1);
   readonly status: GPUBuffer;
@@ -61,7 +62,10 @@ export class Recorder {
     const f = d.f32;
     if (f) for (let i = 0; i < f.length; i++) this.arenaF32[base + u.length + i] = f[i];
     const pass = this.computePass();
-    pass.setPipeline(d.pipeline);
+    if (this.lastPipeline !== d.pipeline) {
+      pass.setPipeline(d.pipeline);
+      this.lastPipeline = d.pipeline;
+    }
     this.dynamicOffset[0] = slot * UNIFORM_SLOT_BYTES;
     pass.setBindGroup(0, this.bindGroup(d.storage, d.buffers), this.dynamicOffset);
     pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
@@ -151,6 +155,7 @@ export class Recorder {
   }
 
   private endPass(): void {
+    this.lastPipeline = null;
     if (this.pass) {
       this.pass.end();
       this.pass = null;
