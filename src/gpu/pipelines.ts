@@ -1,9 +1,8 @@
 // Compute pipelines built from WGSL, cached by key, with compilation and validation errors turned
 // into exceptions that name the kernel (bun-webgpu has no getCompilationInfo: error scopes instead).
 //
-// Every pipeline uses one explicit layout shape: binding 0 is a 256-byte uniform slot addressed by a
-// dynamic offset (so one uniform arena serves every dispatch of a submit), bindings 1..n are storage
-// buffers bound whole.
+// Every pipeline uses one explicit layout shape: binding 0 is a 256-byte slot of the uniform arena
+// (one arena serves every dispatch of a submit), bindings 1..n are storage buffers bound whole.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,7 +57,7 @@ export class PipelineCache {
     let layout = this.layouts.get(key);
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: 0 } },
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
         ...storage.map((s, i) => ({
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
