@@ -36,12 +36,16 @@ async function makeBusyWork(ms: number): Promise<{ kind: string; device: string;
     backend.upload(a, new Float32Array(1000 * 784).fill(0.5));
     backend.upload(b, new Float32Array(784 * 1000).fill(0.25));
     const gemm = () => backend.gemm(a, b, c);
-    for (let i = 0; i < 3; i++) gemm();
-    await backend.flush();
-    const started = performance.now();
-    for (let i = 0; i < 10; i++) gemm();
-    await backend.flush();
-    const reps = Math.max(1, Math.round(ms / ((performance.now() - started) / 10)));
+    const timeReps = async (reps: number) => {
+      const started = performance.now();
+      for (let i = 0; i < reps; i++) gemm();
+      await backend.flush();
+      return performance.now() - started;
+    };
+    // Calibrate the repetitions to about `ms` per step: three rounds of reps ← reps · ms / measured.
+    let reps = 1;
+    await timeReps(3);
+    for (let round = 0; round < 3; round++) reps = Math.max(1, Math.round((reps * ms) / (await timeReps(reps))));
     return {
       kind: `${reps} CPU-backend gemms 1000×784·784×1000`,
       device: backend.info.device,
