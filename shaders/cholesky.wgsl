@@ -1,6 +1,7 @@
 // Cholesky building blocks (the blocked algorithm lives in src/backend/webgpu/cholesky.ts).
-// MODE 0, factor one diagonal block in place (a single invocation; the block is at most 64 x 64):
-//   for j: d = a_jj - sum_{k<j} l_jk^2; l_jj = sqrt(d); l_ij = (a_ij - sum_{k<j} l_ik l_jk) / l_jj (i > j).
+// MODE 0, factor one diagonal block (at most 64 x 64) in place with one workgroup, right-looking:
+//   for j: l_jj = sqrt(a_jj); l_ij = a_ij / l_jj (i > j); a_ic -= l_ij l_cj (j < c <= i),
+//   which is l_jj = sqrt(a_jj - sum_{k<j} l_jk^2), l_ij = (a_ij - sum_{k<j} l_ik l_jk) / l_jj.
 //   A pivot d that is not > 0 (or NaN) records [1, size, bits(d), index] in the status buffer (first
 //   failure only); the next download/flush raises NotPositiveDefiniteError.
 // MODE 1, zero the strict upper triangle of the n x n matrix (one invocation per element).
@@ -24,25 +25,33 @@ fn is_positive(x: f32) -> bool {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   if (MODE == 0u) {
-    if (gid.x != 0u) { return; }
+    // One workgroup; invocation t owns row t of the block. Right-looking, column by column:
+    // pivot, scale the column below it, update the lower triangle to its right.
     for (var j = 0u; j < p.b; j++) {
-      var d = ld_a(at(j, j));
-      for (var k = 0u; k < j; k++) { let l = ld_a(at(j, k)); d -= l * l; }
-      if (!is_positive(d) && ld_status(0u) == 0.0) {
-        st_status(0u, 1.0);
-        st_status(1u, f32(p.n));
-        st_status(2u, d);
-        st_status(3u, f32(p.k0 + j));
+      if (t == 0u) {
+        let d = ld_a(at(j, j));
+        if (!is_positive(d) && ld_status(0u) == 0.0) {
+          st_status(0u, 1.0);
+          st_status(1u, f32(p.n));
+          st_status(2u, d);
+          st_status(3u, f32(p.k0 + j));
+        }
+        st_a(at(j, j), sqrt(d));
       }
-      let ljj = sqrt(d);
-      st_a(at(j, j), ljj);
-      for (var i = j + 1u; i < p.b; i++) {
-        var s = ld_a(at(i, j));
-        for (var k = 0u; k < j; k++) { s -= ld_a(at(i, k)) * ld_a(at(j, k)); }
-        st_a(at(i, j), s / ljj);
+      storageBarrier();
+      workgroupBarrier();
+      let ljj = ld_a(at(j, j));
+      if (t > j && t < p.b) { st_a(at(t, j), ld_a(at(t, j)) / ljj); }
+      storageBarrier();
+      workgroupBarrier();
+      if (t > j && t < p.b) {
+        let lij = ld_a(at(t, j));
+        for (var c = j + 1u; c <= t; c++) { st_a(at(t, c), ld_a(at(t, c)) - lij * ld_a(at(c, j))); }
       }
+      storageBarrier();
+      workgroupBarrier();
     }
     return;
   }
