@@ -4,8 +4,9 @@
 // memory, no barriers (on lavapipe register tiling beats shared-memory tiling, TOOLCHAIN.md). A
 // workgroup is one row of tiles, so the row index (and every A load) is uniform across it.
 // With beta = 0, C is never read. lowerOnly skips elements above the diagonal (Cholesky's update).
-// Placeholders: TRANS_A, TRANS_B (true/false), TM, TN (multiples of 4), WGX, WGY (WGY = 1), BINDINGS (one per distinct buffer, array<f32> or
-// array<vec4<f32>>), LOADERS (ldA4/ldA/ldB4/ldB/ldC/stC over those bindings).
+// Placeholders: TRANS_A, TRANS_B (true/false), TM, TN (multiples of 4), WGX, WGY (WGY = 1),
+// BINDINGS (one per distinct buffer, array<f32> or array<vec4<f32>>), LOADERS (ldA4/ldA/ldB4/ldB/
+// ldC/stC over those bindings).
 
 struct Params {
   m: u32, n: u32, k: u32, lowerOnly: u32,
