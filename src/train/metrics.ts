@@ -34,10 +34,15 @@ export class MetricsLog {
     appendFileSync(this.path, `${JSON.stringify(record, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))}\n`);
   }
 
-  /** Drops records after `step` (the checkpoint a resumed run continues from). */
-  truncateAfter(step: number): void {
+  /**
+   * Drops records after `step` (the checkpoint a resumed run continues from), and the end-of-run
+   * evaluation at `step` when it was off the --eval-every schedule, so that a resumed run's log
+   * equals an uninterrupted one's.
+   */
+  truncateAfter(step: number, evalEvery = 0): void {
     if (!existsSync(this.path)) return;
-    const kept = readMetrics(this.path).filter((r) => r.step <= step);
+    const offSchedule = (r: MetricsRecord) => r.type === "eval" && r.step === step && (evalEvery <= 0 || step % evalEvery !== 0);
+    const kept = readMetrics(this.path).filter((r) => r.step < step || (r.step === step && !offSchedule(r)));
     writeFileAtomic(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
   }
 }

@@ -77,7 +77,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
   if (config.resume) {
     loop = loadCheckpoint(runDir, backend, spec, weights, optimizer);
-    metrics.truncateAfter(loop.step);
+    metrics.truncateAfter(loop.step, config.evalEvery);
     log(`train: resuming ${runDir} at step ${loop.step}`);
   } else {
     writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...config, out: runDir }, null, 2)}\n`);

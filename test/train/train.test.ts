@@ -1,0 +1,87 @@
+// The training loop end to end on a small prepared CURVES set and a small network (CPU backend):
+// an interrupted-and-resumed run reproduces the uninterrupted one exactly; bad input stops with a
+// clear error and loses nothing; plots render.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { prepareDataset } from "../../data-prep/prepare.ts";
+import { parseTrainArgs } from "../../src/train/config.ts";
+import { train, resumeConfig } from "../../src/train/trainer.ts";
+import { readMetrics } from "../../src/train/metrics.ts";
+import { writeSafetensors } from "../../src/io/safetensors.ts";
+
+const root = mkdtempSync(join(tmpdir(), "kfra-train-"));
+const dataDir = join(root, "data");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+beforeAll(async () => {
+  await prepareDataset("curves", { out: dataDir, count: 400, quiet: true });
+});
+
+const base = (out: string, ...extra: string[]) =>
+  parseTrainArgs(["--data-dir", dataDir, "--arch", "784-24-6-24-784", "--batch", "64", "--device", "cpu", "--quiet", "--eval-every", "4", "--save-every", "6", "--out", out, ...extra]);
+
+/** Metrics without the wall-clock fields, which legitimately differ between runs. */
+function comparable(dir: string) {
+  return readMetrics(join(dir, "metrics.ndjson")).map((r) => {
+    const { time, dataWaitMs, ...rest } = r as Record<string, unknown>;
+    return rest;
+  });
+}
+
+describe.each([
+  ["kfra", ["--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"]],
+  ["kfac", ["--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"]],
+  ["adam", []],
+] as const)("%s", (opt, flags) => {
+  test("an interrupted and resumed run gives the same metrics as an uninterrupted one", async () => {
+    const whole = join(root, `${opt}-whole`);
+    const parts = join(root, `${opt}-parts`);
+    await train(base(whole, "--opt", opt, "--steps", "12", ...flags));
+    await train(base(parts, "--opt", opt, "--steps", "7", ...flags));
+    // The checkpoint of the first part is from step 7 (its end); resume to 12.
+    await train(resumeConfig(parts, base(parts, "--steps", "12"), true));
+    const a = comparable(whole);
+    const b = comparable(parts);
+    expect(b).toEqual(a);
+    expect(a.filter((r) => r.type === "step")).toHaveLength(12);
+    expect(a.filter((r) => r.type === "eval").map((r) => r.step)).toEqual([0, 4, 8, 12]);
+    const last = a.at(-2) as Record<string, number>;
+    expect(last.loss).toBeLessThan((a[1] as Record<string, number>).loss);
+    expect(readdirSync(parts).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+});
+
+describe("bad input", () => {
+  test("a non-finite loss stops the run, names the step, and keeps the last finite checkpoint", async () => {
+    const dir = join(root, "diverge");
+    await expect(train(base(dir, "--opt", "sgd", "--lr", "1e30", "--steps", "20"))).rejects.toThrow(/non-finite at step \d+; stopped/);
+    const steps = readMetrics(join(dir, "metrics.ndjson")).filter((r) => r.type === "step");
+    expect(steps.every((r) => Number.isFinite((r as { loss: number }).loss))).toBe(true);
+    expect(existsSync(join(dir, "model.safetensors"))).toBe(steps.length >= 6);
+  });
+
+  test("an --init file for another network is refused before training, naming the tensor", async () => {
+    const file = join(root, "wrong.safetensors");
+    writeSafetensors(file, [{ name: "layers.0.weight", shape: [3, 784], data: new Float32Array(3 * 784) }, { name: "layers.0.bias", shape: [3], data: new Float32Array(3) }]);
+    await expect(train(base(join(root, "init"), "--init", file, "--steps", "2"))).rejects.toThrow(/layers.0.weight is 3×784, the network needs 24×784/);
+  });
+
+  test("an architecture that does not fit the data is refused", async () => {
+    await expect(train(base(join(root, "arch"), "--arch", "625-10-625"))).rejects.toThrow(/input size 625 does not match the dataset's 784/);
+  });
+
+  test("--resume of a directory that is not a run", () => {
+    expect(() => resumeConfig(join(root, "nowhere"), base(root), false)).toThrow(/no config.json there/);
+  });
+});
+
+describe("plot", () => {
+  test("bun run plot renders the runs' training error to SVG and PNG", async () => {
+    const out = join(root, "chart");
+    const proc = Bun.spawnSync([process.execPath, "src/cli/plot.ts", join(root, "kfra-whole"), join(root, "adam-whole"), "--out", out]);
+    expect(proc.exitCode, proc.stderr.toString()).toBe(0);
+    expect(readFileSync(`${out}.svg`, "utf8")).toContain("<svg");
+    expect([...readFileSync(`${out}.png`).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+});
