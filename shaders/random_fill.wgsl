@@ -1,6 +1,8 @@
 // random (uniform / normal) and bernoulli over a rows x cols view: element (i, j) uses counter
 // (i * cols + j, counter) of the stream keyed by the seed (definitions in random.wgsl).
-// Placeholders: MODE (0 uniform, 1 normal, 2 bernoulli with x1 = p), RANDOM (random.wgsl), OPERANDS (x0 out, x1 p).
+// MODE 3 writes the raw words for verification: element e holds word e % 2 of counter (e / 2, counter),
+// its bits stored unchanged in the float32 slot.
+// Placeholders: MODE (0 uniform, 1 normal, 2 bernoulli with x1 = p, 3 words), RANDOM (random.wgsl), OPERANDS (x0 out, x1 p).
 
 struct Params {
   rows: u32, cols: u32, gridX: u32, k0: u32,
@@ -19,6 +21,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (e >= p.rows * p.cols) { return; }
   let i = e / p.cols;
   let j = e % p.cols;
+  if (MODE == 3u) {
+    let words = threefry2x32(p.k0, p.k1, e / 2u, p.counter);
+    st_x0(p.off0 + i * p.str0 + j, bitcast<f32>(select(words.x, words.y, (e & 1u) == 1u)));
+    return;
+  }
   let w = threefry2x32(p.k0, p.k1, e, p.counter);
   var v: f32;
   if (MODE == 0u) {

@@ -6,6 +6,7 @@ import { createWebGpuBackend, type WebGpuBackend } from "../../src/backend/webgp
 import { installCalmPolling } from "../../src/gpu/calmPolling.ts";
 import { isSoftwareAdapter, NoGpuAdapterError, NULL_ADAPTER_INFO, requireUsableAdapter } from "../../src/gpu/adapter.ts";
 import { KernelCompileError, PipelineCache } from "../../src/gpu/pipelines.ts";
+import { seedKey, threefry2x32 } from "../../src/backend/random.ts";
 
 const backend: WebGpuBackend = await createWebGpuBackend();
 afterAll(() => backend.dispose());
@@ -60,6 +61,26 @@ describe("pipelines", () => {
     const err = await cache.checkCompiled().catch((e) => e);
     expect(err).toBeInstanceOf(KernelCompileError);
     expect(err.message).toContain("my broken kernel");
+  });
+});
+
+describe("random", () => {
+  it("the WGSL Threefry-2x32-20 gives bit-identical words to src/backend/random.ts", async () => {
+    for (const [seed, counter] of [
+      [0, 0],
+      [12345, 7],
+      [2 ** 40 + 99, 2 ** 32 - 1],
+    ]) {
+      const out = backend.alloc(3, 2002);
+      backend.threefryWords(out, seed, counter);
+      const got = new Uint32Array((await backend.download(out)).buffer);
+      const [k0, k1] = seedKey(seed);
+      let wrong = 0;
+      for (let e = 0; e < 3 * 2002; e++) {
+        if (got[e] !== threefry2x32(k0, k1, e >> 1, counter)[e & 1]) wrong++;
+      }
+      expect(wrong).toBe(0);
+    }
   });
 });
 

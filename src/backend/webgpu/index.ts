@@ -4,13 +4,13 @@
 import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "../../gpu/adapter.ts";
 import { PipelineCache } from "../../gpu/pipelines.ts";
 import { requireWindow } from "../shapes.ts";
-import { type Backend, ShapeError, type Tensor } from "../types.ts";
+import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
 import { cholesky, triangularSolve } from "./cholesky.ts";
 import { createStorage, type KernelContext, ScratchPool } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as loss from "./loss.ts";
-import { bernoulli, random } from "./random.ts";
+import { bernoulli, random, threefryWords } from "./random.ts";
 import { Recorder, STATUS_WORDS } from "./recorder.ts";
 import * as red from "./reduce.ts";
 import { type GpuTensor, isContiguous, storageOf, viewEnd } from "./storage.ts";
@@ -20,6 +20,8 @@ export type WebGpuBackendOptions = AcquireOptions;
 export interface WebGpuBackend extends Backend {
   readonly adapter: GpuAdapterDescription;
   readonly device: GPUDevice;
+  /** Raw Threefry words into `out` (element e: word e mod 2 of counter ⌊e/2⌋), bits unchanged; for tests. */
+  threefryWords(out: Tensor, seed: number, counter: number): void;
   /** Dispatches and submits recorded so far (for overhead measurements). */
   readonly stats: { dispatches: number; submits: number };
 }
@@ -64,7 +66,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
       }
       const elements = rows * cols;
       if (elements > maxElements) {
-        throw new RangeError(
+        throw new DeviceLimitError(
           `alloc: a ${rows}×${cols} float32 tensor needs ${elements * 4} bytes, over the device limit ${limitName} = ${maxBytes} bytes (${maxElements} elements)`,
         );
       }
@@ -158,6 +160,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
 
     random: (kind, out, seed, counter) => random(ctx, kind, out, seed, counter),
     bernoulli: (p, out, seed, counter) => bernoulli(ctx, p, out, seed, counter),
+    threefryWords: (out, seed, counter) => threefryWords(ctx, out, seed, counter),
   };
   return backend;
 }

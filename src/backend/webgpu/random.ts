@@ -8,7 +8,7 @@ import type { KernelContext } from "./context.ts";
 import { bindOperands, grid1d } from "./operands.ts";
 import { storageOf } from "./storage.ts";
 
-const MODE = { uniform: 0, normal: 1, bernoulli: 2 } as const;
+const MODE = { uniform: 0, normal: 1, bernoulli: 2, words: 3 } as const;
 
 function launch(ctx: KernelContext, op: string, mode: keyof typeof MODE, out: Tensor, p: Tensor, seed: number, counter: number): void {
   if (!Number.isInteger(counter) || counter < 0 || counter >= 2 ** 32) {
@@ -40,4 +40,12 @@ export function random(ctx: KernelContext, kind: RandomKind, out: Tensor, seed: 
 export function bernoulli(ctx: KernelContext, p: Tensor, out: Tensor, seed: number, counter: number): void {
   requireSameShape("bernoulli", ["p", p], ["out", out]);
   launch(ctx, "bernoulli", "bernoulli", out, p, seed, counter);
+}
+
+/**
+ * Verification aid: element e of `out` (row-major) receives word e mod 2 of Threefry counter
+ * (⌊e/2⌋, counter), its 32 bits stored unchanged (read them back through a Uint32Array view).
+ */
+export function threefryWords(ctx: KernelContext, out: Tensor, seed: number, counter: number): void {
+  launch(ctx, "threefryWords", "words", out, out, seed, counter);
 }
