@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
     const file = positional[0];
     const png = flags.get("out") ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
     const sheet = await writeContactSheet(file, png);
-    console.error(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})`);
+    process.stderr.write(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})\n`);
     return;
   }
   if (!DATASET_NAMES.includes(command as DatasetName)) throw new UsageError(`unknown dataset or command '${command}'; valid: ${DATASET_NAMES.join(", ")}, preview`);
@@ -66,15 +66,15 @@ async function main(argv: string[]): Promise<void> {
     source: flags.get("source"),
     count: integerFlag(flags, "count"),
   });
-  for (const { file, count } of result.files) console.error(`prep: wrote ${file} (${count} images)`);
+  for (const { file, count } of result.files) process.stderr.write(`prep: wrote ${file} (${count} images)\n`);
   const total = result.files.reduce((sum, f) => sum + f.count, 0);
-  console.error(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s`);
+  process.stderr.write(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s\n`);
 }
 
 try {
   await main(process.argv.slice(2));
 } catch (error) {
   const message = error instanceof UsageError ? `${error.message}\n${USAGE}` : (error as Error).message;
-  console.error(`prep: ${message}`);
+  process.stderr.write(`prep: ${message}\n`);
   process.exit(1);
 }
