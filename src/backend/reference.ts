@@ -12,6 +12,7 @@ import {
   type Tensor,
   type TransferKind,
   type TriangularSolveOptions,
+  DeviceLimitError,
 } from "./types.ts";
 import {
   gemmDims,
@@ -99,7 +100,7 @@ export function createReferenceBackend(): Backend {
         throw new ShapeError(`alloc: shape must be positive integers, got ${rows}×${cols}`);
       }
       if (rows * cols > backend.info.maxElements) {
-        throw new RangeError(`alloc: ${rows}×${cols} exceeds the reference backend's limit of ${backend.info.maxElements} elements`);
+        throw new DeviceLimitError(`alloc: ${rows}×${cols} exceeds the reference backend's limit of ${backend.info.maxElements} elements`);
       }
       return new HostTensor(new Float64Array(rows * cols), rows, cols, cols, 0);
     },

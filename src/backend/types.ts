@@ -184,3 +184,12 @@ export class ShapeError extends Error {
     this.name = "ShapeError";
   }
 }
+
+/** Raised by `alloc` for a tensor larger than the backend or device allows (the message names the limit). */
+export class DeviceLimitError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = "DeviceLimitError";
+  }
+}

@@ -3,7 +3,7 @@
 // anything else is a bug and prints its stack.
 const EXPECTED = new Set([
   "UsageError", "SpecError", "DataError", "CheckpointError", "SafetensorsError", "NonFiniteLossError",
-  "KflrTooLargeError", "NoGpuAdapterError", "MissingBlasError", "UnknownDeviceError", "ShapeError", "SweepSpecError",
+  "KflrTooLargeError", "DeviceLimitError", "KernelCompileError", "NoGpuAdapterError", "MissingBlasError", "UnknownDeviceError", "ShapeError", "SweepSpecError",
 ]);
 
 export async function runCli(name: string, main: () => Promise<number | void>): Promise<never> {

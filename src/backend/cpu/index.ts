@@ -1,7 +1,7 @@
 // The CPU backend: OpenBLAS (through bun:ffi) for gemm, Cholesky and triangular solves, tight
 // Float32Array loops for everything else. Ops run synchronously, so errors are thrown at once.
 import type { Backend, Tensor } from "../types.ts";
-import { ShapeError } from "../types.ts";
+import { ShapeError, DeviceLimitError } from "../types.ts";
 import { requireWindow, shapeOf } from "../shapes.ts";
 import { defaultThreadCount, loadOpenBlas } from "./openblas.ts";
 import { CpuTensor, cpu, isContiguous } from "./tensor.ts";
@@ -44,7 +44,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
         throw new ShapeError(`alloc: shape must be positive integers, got ${rows}×${cols}`);
       }
       if (rows * cols > MAX_ELEMENTS) {
-        throw new RangeError(`alloc: ${rows}×${cols} exceeds the cpu backend's limit of ${MAX_ELEMENTS} elements`);
+        throw new DeviceLimitError(`alloc: ${rows}×${cols} exceeds the cpu backend's limit of ${MAX_ELEMENTS} elements`);
       }
       const t = new CpuTensor(new Float32Array(rows * cols), rows, cols, cols, 0);
       allocated.add(t);
