@@ -165,4 +165,3 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
   return backend;
 }
 
-export type { Tensor };
