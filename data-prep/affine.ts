@@ -46,7 +46,7 @@ export function rotateScaleSubsample(source: Uint8Array, n: number, m: number, t
   }
 }
 
-async function sharpAffine(source: Uint8Array, n: number, a: number[][], odx: number, ody: number) {
+async function sharpAffine(source: Uint8Array, n: number, a: [[number, number], [number, number]], odx: number, ody: number) {
   const { data, info } = await sharp(source, { raw: { width: n, height: n, channels: 1 } })
     .affine(a, { background: "#000000", interpolator: sharp.interpolators.bilinear, odx, ody })
     .raw()
@@ -68,7 +68,7 @@ export async function rotateScaleSubsampleSharp(source: Uint8Array, n: number, m
   if (n % 2 !== 0) throw new Error(`rotateScaleSubsampleSharp: source side ${n} must be even`);
   const theta = (t.degrees * Math.PI) / 180;
   const k = (t.scale * m) / n;
-  const a = [[k * Math.cos(theta), -k * Math.sin(theta)], [k * Math.sin(theta), k * Math.cos(theta)]];
+  const a: [[number, number], [number, number]] = [[k * Math.cos(theta), -k * Math.sin(theta)], [k * Math.sin(theta), k * Math.cos(theta)]];
   const centre = (n - 1) / 2;
   const shift = [0, 1].map((d) => (m - 1) / 2 - (a[d][0] + a[d][1]) * centre);
   const fraction = shift.map((v) => v - Math.floor(v));

@@ -32,7 +32,7 @@ export function encodeImageSet(set: ImageSet): Uint8Array {
     throw new Error(`${set.dataset}/${set.split}: ${set.labels.length} labels for ${count} images`);
   }
   const pixelType = new FixedSizeList(dim, new Field("value", new Uint8(), false));
-  const fields = [new Field(PIXELS_COLUMN, pixelType, false)];
+  const fields: Field[] = [new Field(PIXELS_COLUMN, pixelType, false)];
   if (set.labels) fields.push(new Field(LABEL_COLUMN, new Uint8(), false));
   const metadata = new Map<string, string>([
     [META.dataset, set.dataset],

@@ -17,7 +17,7 @@ let chunkStarts: number[] = [];
 let cachedEpoch = -1;
 let order: Uint32Array | undefined;
 
-function post(message: FromWorker, transfer: Transferable[] = []): void {
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
@@ -59,7 +59,7 @@ function makeBatch(request: BatchRequest): void {
     }
     if (labels) labels[r] = chunk.labels![row - chunk.start];
   }
-  const transfer: Transferable[] = [x.buffer, indices.buffer];
+  const transfer: ArrayBuffer[] = [x.buffer, indices.buffer];
   if (labels) transfer.push(labels.buffer);
   post({ type: "batch", seq: request.seq, epoch: request.epoch, batch: request.batch, x, labels, indices }, transfer);
 }

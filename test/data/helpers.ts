@@ -30,7 +30,7 @@ export function writeRawArrow(file: string, spec: RawFileSpec): void {
   const type: DataType = spec.valueType === "float32" ? new Float32() : spec.valueType === "int32" ? new Int32() : new Uint8();
   const values = spec.values ?? new (spec.valueType === "float32" ? Float32Array : spec.valueType === "int32" ? Int32Array : Uint8Array)(spec.rows * spec.dim);
   const listType = new FixedSizeList(spec.dim, new Field("value", type, false));
-  const fields = [new Field(spec.pixelColumn ?? "pixels", listType, false)];
+  const fields: Field[] = [new Field(spec.pixelColumn ?? "pixels", listType, false)];
   const children = [makeData({ type: listType, length: spec.rows, nullCount: 0, child: makeData({ type, length: spec.rows * spec.dim, data: values } as never) })];
   if (spec.labels) {
     const labelType = spec.labels instanceof Int32Array ? new Int32() : new Uint8();
