@@ -15,7 +15,7 @@ import { type TrainConfig, UsageError } from "./config.ts";
 import { createOptimizer, networkFor } from "./setup.ts";
 import { type EvalData, Evaluator } from "./evaluate.ts";
 import { MetricsLog, type StepRecord } from "./metrics.ts";
-import { TrainingProgress } from "./progress.ts";
+import { ProgressReporter } from "../cli/progress.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
 
 
@@ -101,7 +101,14 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     interrupted = true;
   };
   process.on("SIGINT", onInterrupt);
-  const progress = new TrainingProgress(config.steps, loop.step, config.quiet);
+  const progress = new ProgressReporter("train", config.steps, {
+    quiet: config.quiet,
+    start: loop.step,
+    format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta_formatted}",
+    plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.eta}`,
+    lines: 20,
+    initial: { loss: "-", rate: "-" },
+  });
   const startedAt = performance.now();
   // Training time: wall-clock seconds since the start, less the time spent evaluating on the whole
   // sets (so runs that evaluate more often are not charged for it), continued across --resume.
@@ -143,7 +150,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       finalLoss = report.loss;
       const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
       metrics.append(record);
-      progress.update(step, report.loss);
+      progress.update(step, { loss: report.loss.toPrecision(5), rate: progress.rate(step).toFixed(2) });
       if (config.evalEvery > 0 && step % config.evalEvery === 0) await evaluate();
       if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
     }
