@@ -59,6 +59,9 @@ function evalData(file: string, spec: NetworkSpec, task: TrainConfig["task"]): E
 
 export async function train(config: TrainConfig): Promise<TrainResult> {
   const runDir = config.resume ?? config.out ?? defaultRunDir(config);
+  if (!config.resume && existsSync(join(runDir, CONFIG_FILE))) {
+    throw new UsageError(`--out ${runDir} already holds a run; continue it with --resume ${runDir}, or choose another --out`);
+  }
   const spec = networkFor(config);
   await ensureDataset(config.dataset, config.dataDir);
   const files = datasetFiles(config.dataset, config.dataDir);

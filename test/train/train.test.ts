@@ -71,6 +71,12 @@ describe("bad input", () => {
     await expect(train(base(join(root, "arch"), "--arch", "625-10-625"))).rejects.toThrow(/input size 625 does not match the dataset's 784/);
   });
 
+  test("a new run never overwrites an existing one", async () => {
+    const before = readFileSync(join(root, "adam-whole", "metrics.ndjson"), "utf8");
+    await expect(train(base(join(root, "adam-whole"), "--opt", "adam", "--steps", "2"))).rejects.toThrow(/already holds a run; continue it with --resume/);
+    expect(readFileSync(join(root, "adam-whole", "metrics.ndjson"), "utf8")).toBe(before);
+  });
+
   test("--resume of a directory that is not a run", () => {
     expect(() => resumeConfig(join(root, "nowhere"), base(root), false)).toThrow(/no config.json there/);
   });
