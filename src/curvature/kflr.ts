@@ -6,6 +6,9 @@ import type { NetworkSpec } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
 import { type CurvatureEstimator, hasDiagonalOutputHessian } from "./estimator.ts";
 
+/** Values the per-sample factors may occupy in all (2³⁰ float32 = 4 GiB). */
+export const KFLR_MEMORY_BUDGET = 2 ** 30;
+
 export class KflrTooLargeError extends Error {
   constructor(message: string) {
     super(message);
@@ -37,12 +40,14 @@ export class KflrEstimator implements CurvatureEstimator {
   ) {
     this.rank = kflrRank(spec);
     const L = spec.sizes.length - 1;
-    const widest = Math.max(...spec.sizes.slice(1));
-    const elements = widest * this.rank * batchSize;
-    if (elements > backend.info.maxElements) {
+    const perLayer = spec.sizes.slice(1).map((d) => d * this.rank * batchSize);
+    const total = perLayer.reduce((a, b) => a + b, 0);
+    const budget = Math.min(KFLR_MEMORY_BUDGET, backend.info.maxElements * L);
+    if (Math.max(...perLayer) > backend.info.maxElements || total > budget) {
       throw new KflrTooLargeError(
-        `kflr: the per-sample factors need ${widest} × ${this.rank} × ${batchSize} = ${elements.toExponential(2)} values per layer, ` +
-          `more than the ${backend.info.name} backend's limit of ${backend.info.maxElements.toExponential(2)} (KFLR is for networks with few outputs; use kfra or kfac)`,
+        `kflr: the per-sample factors need Σ_λ D_λ × K × N = ${spec.sizes.slice(1).reduce((a, b) => a + b, 0)} × ${this.rank} × ${batchSize} = ${total.toExponential(2)} values ` +
+          `(${(total * 4 / 2 ** 30).toFixed(1)} GiB), over the ${backend.info.name} backend's budget of ${budget.toExponential(2)} values (at most ${backend.info.maxElements.toExponential(2)} per layer); ` +
+          `KFLR is for networks with few outputs (the paper uses it for the 3-output classifier): use kfra or kfac`,
       );
     }
     this.sqrtH = backend.alloc(spec.loss === "mixture" ? 9 : spec.sizes[L], batchSize);

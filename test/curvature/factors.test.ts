@@ -127,3 +127,10 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return Math.sqrt(d / s);
 }
+
+describe("KFLR memory", () => {
+  test("is refused with a clear message for the 784-output autoencoder at batch 1000", () => {
+    const spec = { sizes: [784, 1000, 500, 250, 30, 250, 500, 1000, 784], transfers: Array(7).fill("tanh"), loss: "bce" as const };
+    expect(() => createEstimator("kflr", backend, spec, 1000, 0)).toThrow(/kflr: the per-sample factors need .* 784 × 1000 .*use kfra or kfac/);
+  });
+});
