@@ -8,8 +8,11 @@
 //    1000×n) at n = 785 and 1001: median milliseconds.
 // 3. WebGPU only: the same gemm with bun-webgpu's own busy-wait polling (calmPolling off) against
 //    the fix, and the cost of a dispatch and of a submit-and-wait round trip.
-// Writes bench/results/kernels.json.
+// Each figure is also given per CPU-second of this process (all its threads: lavapipe's workers,
+// OpenBLAS's): on this shared 2-core machine wall-clock GFLOP/s move with other people's load,
+// GFLOP per CPU-second much less. Writes bench/results/kernels.json.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { availableBackends, createBackend } from "../src/backend/index.ts";
 import type { Backend, Tensor } from "../src/backend/types.ts";
@@ -136,27 +139,40 @@ function tsSolveUpperT(l: Float32Array, b: Float32Array, n: number, m: number): 
   }
 }
 
-function timeSync(reps: number, fn: () => void): number {
+/** Median wall time and mean CPU time (this process, all threads: lavapipe's and OpenBLAS's too) per call. */
+interface Timing {
+  ms: number;
+  cpuMs: number;
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+function timeSync(reps: number, fn: () => void): Timing {
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < reps; r++) {
     const t = performance.now();
     fn();
     times.push(performance.now() - t);
   }
-  return median(times);
+  return { ms: median(times), cpuMs: cpuMsSince(cpu0) / reps };
 }
 
-async function timeBackend(b: Backend, reps: number, fn: () => void): Promise<number> {
+async function timeBackend(b: Backend, reps: number, fn: () => void): Promise<Timing> {
   fn();
   await b.flush();
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < reps; r++) {
     const t = performance.now();
     fn();
     await b.flush();
     times.push(performance.now() - t);
   }
-  return median(times);
+  return { ms: median(times), cpuMs: cpuMsSince(cpu0) / reps };
 }
 
 function operand(b: Backend, rows: number, cols: number, pad: number, seed: number): Tensor {
@@ -189,6 +205,8 @@ interface Row {
   name: string;
   flop: number;
   ms: Record<string, number>;
+  /** CPU milliseconds per call: with other processes on the cores, flop/cpuMs shows kernel efficiency. */
+  cpuMs: Record<string, number>;
 }
 
 function parse(argv: string[]): { devices?: string[]; reps: number } {
@@ -230,20 +248,20 @@ export async function main(argv: string[]): Promise<void> {
   const shapes = autoencoderShapes();
 
   for (const s of shapes) {
-    const row: Row = { section: "gemm", name: s.name, flop: 2 * s.m * s.n * s.k, ms: {} };
+    const row: Row = { section: "gemm", name: s.name, flop: 2 * s.m * s.n * s.k, ms: {}, cpuMs: {} };
     for (const [d, b] of backends) {
       const [ar, ac] = s.transA ? [s.k, s.m] : [s.m, s.k];
       const [br, bc] = s.transB ? [s.n, s.k] : [s.k, s.n];
       const a = operand(b, ar, ac, s.padA, 1);
       const bb = operand(b, br, bc, s.padB, 2);
       const c = b.alloc(s.m, s.n);
-      row.ms[d] = await timeBackend(b, reps, () => b.gemm(a, bb, c, { transA: s.transA, transB: s.transB }));
+      record(row, d, await timeBackend(b, reps, () => b.gemm(a, bb, c, { transA: s.transA, transB: s.transB })));
       for (const t of [a, bb, c]) if (t.offset === 0 && t.stride === t.cols) b.free(t);
     }
     const a = randomData(s.m * s.k, 1);
     const bm = randomData(s.k * s.n, 2);
     const c = new Float32Array(s.m * s.n);
-    row.ms["ts-f32"] = timeSync(1, () => tsGemm(a, bm, c, s.m, s.n, s.k));
+    record(row, "ts-f32", timeSync(1, () => tsGemm(a, bm, c, s.m, s.n, s.k)));
     rows.push(row);
     printRow(row, columns);
   }
@@ -252,40 +270,53 @@ export async function main(argv: string[]): Promise<void> {
     const av = spdMatrix(n);
     const rhs = 1000;
     const solveFlop = 2 * n * n * rhs;
-    const chol: Row = { section: "cholesky", name: `cholesky ${n}×${n}`, flop: n ** 3 / 3, ms: {} };
-    const left: Row = { section: "cholesky", name: `solves L, Lᵀ from the left (B ${n}×${rhs})`, flop: solveFlop, ms: {} };
-    const right: Row = { section: "cholesky", name: `solves Lᵀ, L from the right (B ${rhs}×${n})`, flop: solveFlop, ms: {} };
+    const chol: Row = { section: "cholesky", name: `cholesky ${n}×${n}`, flop: n ** 3 / 3, ms: {}, cpuMs: {} };
+    const left: Row = { section: "cholesky", name: `solves L, Lᵀ from the left (B ${n}×${rhs})`, flop: solveFlop, ms: {}, cpuMs: {} };
+    const right: Row = { section: "cholesky", name: `solves Lᵀ, L from the right (B ${rhs}×${n})`, flop: solveFlop, ms: {}, cpuMs: {} };
     for (const [d, b] of backends) {
       const a = b.alloc(n, n);
       const l = b.alloc(n, n);
       b.upload(a, av);
-      chol.ms[d] = await timeBackend(b, reps, () => {
-        b.copy(a, l);
-        b.cholesky(l);
-      });
+      record(
+        chol,
+        d,
+        await timeBackend(b, reps, () => {
+          b.copy(a, l);
+          b.cholesky(l);
+        }),
+      );
       const bl = b.alloc(n, rhs);
       const br = b.alloc(rhs, n);
       b.upload(bl, randomData(n * rhs, 3));
       b.upload(br, randomData(n * rhs, 4));
-      left.ms[d] = await timeBackend(b, reps, () => {
-        b.triangularSolve(l, bl, { side: "left", transpose: false });
-        b.triangularSolve(l, bl, { side: "left", transpose: true });
-      });
-      right.ms[d] = await timeBackend(b, reps, () => {
-        b.triangularSolve(l, br, { side: "right", transpose: true });
-        b.triangularSolve(l, br, { side: "right", transpose: false });
-      });
+      record(
+        left,
+        d,
+        await timeBackend(b, reps, () => {
+          b.triangularSolve(l, bl, { side: "left", transpose: false });
+          b.triangularSolve(l, bl, { side: "left", transpose: true });
+        }),
+      );
+      record(
+        right,
+        d,
+        await timeBackend(b, reps, () => {
+          b.triangularSolve(l, br, { side: "right", transpose: true });
+          b.triangularSolve(l, br, { side: "right", transpose: false });
+        }),
+      );
       for (const t of [a, l, bl, br]) b.free(t);
     }
     const lts = av.slice();
-    chol.ms["ts-f32"] = timeSync(1, () => tsCholesky(lts, n));
+    record(chol, "ts-f32", timeSync(1, () => tsCholesky(lts, n)));
     const bts = randomData(n * rhs, 3);
-    left.ms["ts-f32"] = timeSync(1, () => {
+    const tsSolves = timeSync(1, () => {
       tsSolveLower(lts, bts, n, rhs);
       tsSolveUpperT(lts, bts, n, rhs);
     });
+    record(left, "ts-f32", tsSolves);
     // X Lᵀ = B and X L = B are the left solves of the transposed systems: same loops, same cost.
-    right.ms["ts-f32"] = left.ms["ts-f32"];
+    record(right, "ts-f32", tsSolves);
     for (const r of [chol, left, right]) {
       rows.push(r);
       printRow(r, columns);
@@ -300,12 +331,8 @@ export async function main(argv: string[]): Promise<void> {
       const a = operand(b, 1000, 784, 0, 1);
       const bb = operand(b, 784, 1000, 0, 2);
       const c = b.alloc(1000, 1000);
-      const cpu0 = process.cpuUsage();
-      const wall0 = performance.now();
-      const ms = await timeBackend(b, reps, () => b.gemm(a, bb, c));
-      const cpu = process.cpuUsage(cpu0);
-      const wall = performance.now() - wall0;
-      return { gflops: (2 * 1000 * 1000 * 784) / ms / 1e6, cores: (cpu.user + cpu.system) / 1e3 / wall };
+      const { ms, cpuMs } = await timeBackend(b, reps, () => b.gemm(a, bb, c));
+      return { gflops: (2 * 1000 * 1000 * 784) / ms / 1e6, cores: cpuMs / ms };
     };
     const busy = await createWebGpuBackend({ calmPolling: false });
     const withBusy = await gemmOn(busy);
@@ -318,12 +345,10 @@ export async function main(argv: string[]): Promise<void> {
     const b = gpu[1];
     const t = b.alloc(1, 1);
     const dispatches = 2000;
-    extras.usPerDispatch =
-      ((await timeBackend(b, reps, () => {
-        for (let i = 0; i < dispatches; i++) b.scale(1, t);
-      })) *
-        1000) /
-      dispatches;
+    const dispatchTiming = await timeBackend(b, reps, () => {
+      for (let i = 0; i < dispatches; i++) b.scale(1, t);
+    });
+    extras.usPerDispatch = (dispatchTiming.ms * 1000) / dispatches;
     const times: number[] = [];
     for (let r = 0; r < 20; r++) {
       const t0 = performance.now();
@@ -348,9 +373,11 @@ export async function main(argv: string[]): Promise<void> {
         date: new Date().toISOString(),
         reps,
         devices: Object.fromEntries(backends.map(([d, b]) => [d, b.info.device])),
+        loadAverage: loadavg(),
         rows: rows.map((r) => ({
           ...r,
           gflops: Object.fromEntries(Object.entries(r.ms).map(([d, ms]) => [d, r.flop / ms / 1e6])),
+          gflopPerCpuSecond: Object.fromEntries(Object.entries(r.cpuMs).map(([d, ms]) => [d, r.flop / ms / 1e6])),
         })),
         extras,
       },
@@ -362,16 +389,25 @@ export async function main(argv: string[]): Promise<void> {
   for (const [, b] of backends) b.dispose();
 }
 
+function record(row: Row, device: string, t: Timing): void {
+  row.ms[device] = t.ms;
+  row.cpuMs[device] = t.cpuMs;
+}
+
 let headerPrinted = false;
+/** One table row: per device the median ms, GFLOP/s, and GFLOP per CPU-second (robust to other load). */
 function printRow(r: Row, columns: string[]): void {
   if (!headerPrinted) {
-    console.log(`| kernel | ${columns.map((c) => `${c} ms | ${c} GFLOP/s`).join(" | ")} |`);
-    console.log(`| --- | ${columns.map(() => "---: | ---:").join(" | ")} |`);
+    const load = loadavg().map((x) => x.toFixed(2)).join(" ");
+    console.log(`load average at start: ${load} (2 cores; "/cpu-s" = GFLOP per CPU-second of this process)\n`);
+    console.log(`| kernel | ${columns.map((c) => `${c} ms | ${c} GFLOP/s | ${c} /cpu-s`).join(" | ")} |`);
+    console.log(`| --- | ${columns.map(() => "---: | ---: | ---:").join(" | ")} |`);
     headerPrinted = true;
   }
   const cells = columns.map((c) => {
     const ms = r.ms[c];
-    return ms === undefined ? "– | –" : `${ms.toFixed(1)} | ${(r.flop / ms / 1e6).toFixed(2)}`;
+    const cpu = r.cpuMs[c];
+    return ms === undefined ? "– | – | –" : `${ms.toFixed(1)} | ${(r.flop / ms / 1e6).toFixed(2)} | ${(r.flop / cpu / 1e6).toFixed(2)}`;
   });
   console.log(`| ${r.name} | ${cells.join(" | ")} |`);
 }
