@@ -14,7 +14,7 @@ import { loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.t
 import { type TrainConfig, UsageError } from "./config.ts";
 import { createOptimizer, networkFor } from "./setup.ts";
 import { type EvalData, Evaluator } from "./evaluate.ts";
-import { MetricsLog, type StepRecord } from "./metrics.ts";
+import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
 import { ProgressReporter } from "../cli/progress.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
 
@@ -55,6 +55,17 @@ function evalData(file: string, spec: NetworkSpec, task: TrainConfig["task"]): E
     dim: info.dim,
     targets: task === "odd-even" && labels ? Float32Array.from(labels, (l) => l % 2) : undefined,
   };
+}
+
+/** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss). */
+async function plotRun(runDir: string, log: (line: string) => void): Promise<void> {
+  const evaluations = readMetrics(join(runDir, METRICS_FILE)).filter((r) => r.type === "eval").length;
+  const { plotRuns } = await import("../plot/runs.ts");
+  try {
+    await plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"));
+  } catch (error) {
+    log(`train: could not draw ${join(runDir, "training-error.png")}: ${(error as Error).message}`);
+  }
 }
 
 export async function train(config: TrainConfig): Promise<TrainResult> {
@@ -160,6 +171,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     if (interrupted) progress.note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
     else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
     await checkpoint();
+    await plotRun(runDir, log);
   } finally {
     progress.stop();
     process.off("SIGINT", onInterrupt);
