@@ -4,8 +4,9 @@
 // Bind groups name their arena slot with a static offset and are cached by (buffers, slot): a
 // training step repeats the same op sequence between read-backs, so its slots repeat and every
 // bind group is reused. (A dynamic uniform offset would need no per-slot groups, but measured on
-// lavapipe it costs ~40 µs more per dispatch: 35 against 76 µs for a trivial kernel.) Device-side failures (a non-positive Cholesky pivot) are written to a
-// status buffer that every read-back checks.
+// lavapipe it costs ~40 µs more per dispatch: 35 against 76 µs for a trivial kernel.)
+// Device-side failures (a non-positive Cholesky pivot) are written to a status buffer that every
+// read-back checks.
 import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "../../gpu/pipelines.ts";
 import { NotPositiveDefiniteError } from "../types.ts";
 import type { GpuStorage } from "./storage.ts";
