@@ -23,8 +23,19 @@ export function backward(
   ws: BatchWorkspace,
   visit: (layer: number, d: Tensor) => void,
 ): void {
+  backend.lossGrad(spec.loss, ws.output, ws.target, ws.delta[layerCount(spec) - 1]);
+  backwardFromOutput(backend, spec, weights, ws, visit);
+}
+
+/** The same pass from a d_L already in ws.delta[L−1] (e.g. H_L Jv for a Gauss–Newton product). */
+export function backwardFromOutput(
+  backend: Backend,
+  spec: NetworkSpec,
+  weights: LayerTensors,
+  ws: BatchWorkspace,
+  visit: (layer: number, d: Tensor) => void,
+): void {
   const L = layerCount(spec);
-  backend.lossGrad(spec.loss, ws.output, ws.target, ws.delta[L - 1]);
   for (let l = L; l >= 1; l--) {
     visit(l, ws.delta[l - 1]);
     if (l > 1) backpropagateThroughLayer(backend, weights[l - 1], ws.delta[l - 1], ws.fprime[l - 2], ws.delta[l - 2]);

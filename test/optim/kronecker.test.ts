@@ -9,7 +9,7 @@ import { dampedKroneckerSolve, dampingSplit } from "../../src/optim/kronecker/da
 import { KroneckerOptimizer, dampingPreset } from "../../src/optim/kronecker/optimizer.ts";
 import { gradient } from "../../src/nn/backward.ts";
 import { forward } from "../../src/nn/forward.ts";
-import { allocLayers, downloadLayers } from "../../src/nn/params.ts";
+import { allocLayers, downloadLayers, uploadLayers } from "../../src/nn/params.ts";
 import type { LossKind } from "../../src/backend/types.ts";
 import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
 import { outputHessian, outputFrom, preActivations } from "../helpers/explicitNet.ts";
@@ -173,5 +173,66 @@ describe("training a tiny autoencoder", () => {
     const losses: number[] = [];
     for (let t = 1; t <= 40; t++) losses.push((await optimizer.step(problem.ws, t)).loss);
     expect(losses[39]).toBeLessThan(0.9 * losses[0]);
+  });
+});
+
+describe("exact Gauss–Newton reference (appendix F)", () => {
+  test("the matrix-free product equals the explicit Gauss–Newton matrix, and CG solves the damped system", async () => {
+    const { GaussNewtonOperator, conjugateGradient } = await import("../../src/curvature/gaussNewton.ts");
+    const spec = tinySpec("bce", "tanh", [3, 4, 3]);
+    const N = 3;
+    const problem = tinyProblem(backend, spec, N);
+    forward(backend, spec, problem.weights, problem.ws);
+    const op = new GaussNewtonOperator(backend, spec, problem.weights, problem.ws);
+    const sizes = problem.w0.map((w) => w.length);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    // Columns of Ḡ + λI by applying the operator to unit vectors.
+    const damping = 0.05;
+    const columns: number[][] = [];
+    const v = allocLayers(backend, spec);
+    const out = allocLayers(backend, spec);
+    for (let k = 0; k < total; k++) {
+      let o = 0;
+      uploadLayers(backend, v, sizes.map((s) => { const a = new Float64Array(s); if (k >= o && k < o + s) a[k - o] = 1; o += s; return a; }));
+      op.apply(v, out, damping);
+      columns.push((await downloadLayers(backend, out)).flatMap((t) => [...t]));
+    }
+    // Explicit (1/N) Σ J_nᵀ H_n J_n with J_n = ∂h_L/∂θ by central differences.
+    const x = uniforms(N * spec.sizes[0], 8);
+    const before = problem.w0.flatMap((w) => [...w]);
+    const unflatten = (flat: number[]) => { let o = 0; return sizes.map((s) => Float64Array.from(flat.slice(o, (o += s)))); };
+    for (let n = 0; n < N; n++) {
+      const xn = Array.from(x.subarray(n * spec.sizes[0], (n + 1) * spec.sizes[0]));
+      const out0 = (w: number[]) => { const ws = unflatten(w); return outputFrom(spec, ws, 1, preActivations(spec, ws, xn)[0]); };
+      const H = outputHessian("bce", out0(before), 0);
+      const J = Array.from({ length: total }, (_, k) => {
+        const p = [...before]; const m = [...before]; p[k] += 1e-6; m[k] -= 1e-6;
+        const op1 = out0(p); const om = out0(m);
+        return op1.map((v1, i) => (v1 - om[i]) / 2e-6);
+      });
+      for (let a = 0; a < total; a++) for (let b = 0; b < total; b++) {
+        let s = 0;
+        for (let i = 0; i < H.length; i++) s += J[a][i] * H[i][i] * J[b][i];
+        columns[b][a] -= s / N;
+      }
+    }
+    for (let a = 0; a < total; a++) for (let b = 0; b < total; b++) expect(Math.abs(columns[b][a] - (a === b ? damping : 0))).toBeLessThan(1e-7);
+    // CG on a right-hand side: residual below the tolerance asked for.
+    const rhs = allocLayers(backend, spec);
+    uploadLayers(backend, rhs, problem.w0.map((w, l) => uniforms(w.length, 21, l)));
+    const solution = allocLayers(backend, spec);
+    const result = await conjugateGradient(backend, spec, op, rhs, damping, solution, { maxIterations: 200, tolerance: 1e-10 });
+    expect(result.relativeResidual).toBeLessThan(1e-10);
+    op.apply(solution, out, damping);
+    const lhs = (await downloadLayers(backend, out)).flatMap((t) => [...t]);
+    const b = (await downloadLayers(backend, rhs)).flatMap((t) => [...t]);
+    lhs.forEach((value, i) => expect(value).toBeCloseTo(b[i], 8));
+    // The block-diagonal version solves each layer's block alone.
+    const blockSolution = allocLayers(backend, spec);
+    await conjugateGradient(backend, spec, op, rhs, damping, blockSolution, { maxIterations: 200, tolerance: 1e-10, layer: 1 });
+    op.apply(blockSolution, out, damping, 1);
+    const got = await backend.download(out[1]);
+    const want = await backend.download(rhs[1]);
+    got.forEach((value, i) => expect(value).toBeCloseTo(want[i], 8));
   });
 });
