@@ -1,0 +1,117 @@
+// `bun run bench direction [--dataset curves] [--arch SIZES] [--warmup 50] [--gamma 1e-3] [--iterations 300]`:
+// how close the Kronecker-factored directions are to the exact damped Gauss–Newton direction
+// (ALGORITHM.md §9, paper appendix F). After `warmup` KFRA updates, on a fresh minibatch: δ̃ from
+// KFRA and KFAC (this minibatch's factors, damping γ), and x solving (Ḡ + (γ+η)I) x = ∇f by CG,
+// for the full Gauss–Newton matrix and for its block diagonal. Prints the cosine similarities.
+import { parseArgs } from "node:util";
+import { createBackend } from "../src/backend/index.ts";
+import { allocInputFactors, allocOutputFactors, createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
+import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
+import { datasetFiles, ensureDataset } from "../src/data/dataset.ts";
+import { MinibatchStream } from "../src/data/stream.ts";
+import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { forward } from "../src/nn/forward.ts";
+import { type LayerTensors, allocLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
+import { BatchWorkspace } from "../src/nn/workspace.ts";
+import { dampedKroneckerSolve, dampingSplit } from "../src/optim/kronecker/damping.ts";
+import { parseTrainArgs } from "../src/train/config.ts";
+import { createOptimizer, networkFor } from "../src/train/setup.ts";
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: "string", default: "curves" },
+      arch: { type: "string" },
+      warmup: { type: "string", default: "50" },
+      gamma: { type: "string", default: "0.001" },
+      iterations: { type: "string", default: "300" },
+      device: { type: "string", default: "auto" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log("usage: bun run bench direction [--dataset curves] [--arch SIZES] [--warmup 50] [--gamma 1e-3] [--iterations 300] [--device auto|cpu|webgpu]");
+    return;
+  }
+  const flags = ["--dataset", values.dataset!, "--device", values.device!, ...(values.arch ? ["--arch", values.arch] : [])];
+  const config = parseTrainArgs(flags);
+  const spec = networkFor(config);
+  await ensureDataset(config.dataset, config.dataDir);
+  const backend = await createBackend({ device: config.device });
+  const weights = allocLayers(backend, spec);
+  uploadLayers(backend, weights, initialWeights(spec, 0));
+  const ws = new BatchWorkspace(backend, spec, config.batch);
+  const stream = await MinibatchStream.open({ file: datasetFiles(config.dataset, config.dataDir).train, batchSize: config.batch, seed: 0 });
+  const warmup = Number(values.warmup);
+  const optimizer = createOptimizer(parseTrainArgs([...flags, "--opt", "kfra"]), backend, spec, weights);
+  for (let t = 1; t <= warmup; t++) {
+    ws.loadBatch((await stream.next()).x);
+    await optimizer.step(ws, t);
+  }
+  optimizer.dispose();
+  ws.loadBatch((await stream.next()).x);
+  await stream.close();
+  forward(backend, spec, weights, ws);
+
+  const eta = config.weightDecay;
+  const gamma = Number(values.gamma);
+  const L = weights.length;
+  const scalar = backend.alloc(1, 1);
+  const dot = async (a: LayerTensors, b: LayerTensors, layer?: number) => {
+    let total = 0;
+    for (let l = 0; l < L; l++) {
+      if (layer !== undefined && l !== layer) continue;
+      backend.dot(a[l], b[l], scalar);
+      total += (await backend.download(scalar))[0];
+    }
+    return total;
+  };
+  const cosine = async (a: LayerTensors, b: LayerTensors, layer?: number) => (await dot(a, b, layer)) / Math.sqrt((await dot(a, a, layer)) * (await dot(b, b, layer)));
+
+  const directions = new Map<string, LayerTensors>();
+  let grads: LayerTensors = [];
+  for (const kind of ["kfra", "kfac"] as const) {
+    const out = { grads: allocLayers(backend, spec), inputFactors: allocInputFactors(backend, spec), outputFactors: allocOutputFactors(backend, spec) };
+    forward(backend, spec, weights, ws);
+    gradientAndCurvature(backend, spec, weights, ws, createEstimator(kind, backend, spec, config.batch, 0), 1, eta, out);
+    const k = Math.sqrt(gamma + eta);
+    const delta = allocLayers(backend, spec);
+    for (let l = 0; l < L; l++) {
+      backend.trace(out.inputFactors[l], scalar);
+      const trQ = (await backend.download(scalar))[0];
+      backend.trace(out.outputFactors[l], scalar);
+      const trG = (await backend.download(scalar))[0];
+      const pi = dampingSplit(trQ, spec.sizes[l] + 1, trG, spec.sizes[l + 1]);
+      const scratch = { outputFactor: backend.alloc(spec.sizes[l + 1], spec.sizes[l + 1]), inputFactor: backend.alloc(spec.sizes[l] + 1, spec.sizes[l] + 1) };
+      dampedKroneckerSolve(backend, out.grads[l], out.outputFactors[l], out.inputFactors[l], k, pi, scratch, delta[l]);
+    }
+    directions.set(kind, delta);
+    grads = out.grads;
+  }
+  directions.set("gradient", grads);
+
+  forward(backend, spec, weights, ws);
+  const op = new GaussNewtonOperator(backend, spec, weights, ws);
+  const iterations = Number(values.iterations);
+  const exact = allocLayers(backend, spec);
+  const started = performance.now();
+  const full = await conjugateGradient(backend, spec, op, grads, gamma + eta, exact, { maxIterations: iterations, tolerance: 1e-6 });
+  const fullSeconds = (performance.now() - started) / 1000;
+  const block = allocLayers(backend, spec);
+  const blockResults = [];
+  for (let l = 0; l < L; l++) blockResults.push(await conjugateGradient(backend, spec, op, grads, gamma + eta, block, { maxIterations: iterations, tolerance: 1e-6, layer: l }));
+
+  const rows: Record<string, unknown>[] = [];
+  console.log(`\n${config.dataset} ${spec.sizes.join("-")}, batch ${config.batch}, after ${warmup} KFRA updates; damping γ + η = ${gamma + eta}; ${backend.info.name} backend`);
+  console.log(`CG full Gauss–Newton: ${full.iterations} iterations, relative residual ${full.relativeResidual.toExponential(2)} (${fullSeconds.toFixed(1)} s); block-diagonal: max residual ${Math.max(...blockResults.map((r) => r.relativeResidual)).toExponential(2)}`);
+  console.log("direction      cos(·, exact GN)   cos(·, block-diagonal GN)");
+  for (const [name, d] of directions) {
+    const row = { direction: name, cosineFull: await cosine(d, exact), cosineBlock: await cosine(d, block), perLayerBlock: await Promise.all(d.map((_, l) => cosine(d, block, l))) };
+    rows.push(row);
+    console.log(`${name.padEnd(14)} ${row.cosineFull.toFixed(4).padStart(16)}   ${row.cosineBlock.toFixed(4).padStart(22)}`);
+  }
+  console.log(`block-diagonal vs full: ${(await cosine(block, exact)).toFixed(4)}`);
+  writeFileAtomic("bench/results/direction.json", `${JSON.stringify({ date: new Date().toISOString(), spec, warmup, gamma, eta, full, blockResults, rows }, null, 2)}\n`);
+  backend.dispose();
+}
