@@ -96,7 +96,7 @@ export async function main(argv: string[]): Promise<void> {
     const figures: string[] = [];
     if (series.length > 0) {
       for (const [metric, name] of [["train", "training-error"], ["heldOut", "held-out-error"]] as const) {
-        const points = chartPoints(series, metric).filter((p) => !p.run.endsWith("(avg)") || !p.run.startsWith("Adam"));
+        const points = chartPoints(series, metric);
         const { svg, png } = await renderChart(chartSpec(points, metric, `${sweep.spec.name}${sweep.scale < 1 ? ` (scale ${sweep.scale})` : ""}`));
         writeFileAtomic(join(out, `${name}.svg`), svg);
         writeFileAtomic(join(out, `${name}.png`), png);

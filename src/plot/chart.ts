@@ -16,29 +16,33 @@ export type ChartMetric = "train" | "minibatch" | "heldOut";
 
 interface Point {
   run: string;
+  /** "θ", or "θ̂ (Polyak average)". */
+  parameters: string;
   update: number;
   seconds: number;
   error: number;
 }
 
+const AVERAGE = "θ̂ (Polyak average)";
+
 /**
- * The points to draw: the whole-training-set error of θ (and of θ̂ as "label (avg)") from the eval
+ * The points to draw: the whole-training-set error of θ (and of θ̂, dashed) from the eval
  * records, or the minibatch loss of every step.
  */
 export function chartPoints(series: RunSeries[], metric: ChartMetric): Point[] {
   const points: Point[] = [];
   for (const { label, records } of series) {
     if (metric === "minibatch") {
-      for (const r of records) if (r.type === "step" && Number.isFinite((r as StepRecord).loss)) points.push({ run: label, update: r.step, seconds: r.time, error: (r as StepRecord).loss });
+      for (const r of records) if (r.type === "step" && Number.isFinite((r as StepRecord).loss)) points.push({ run: label, parameters: "θ", update: r.step, seconds: r.time, error: (r as StepRecord).loss });
       continue;
     }
     const evals = records.filter((r): r is EvalRecord => r.type === "eval");
     const key = metric === "train" ? "train" : "heldOut";
     const averageKey = metric === "train" ? "trainAverage" : "heldOutAverage";
     for (const r of evals) {
-      if (Number.isFinite(r[key])) points.push({ run: label, update: r.step, seconds: r.time, error: r[key] });
+      if (Number.isFinite(r[key])) points.push({ run: label, parameters: "θ", update: r.step, seconds: r.time, error: r[key] });
       const avg = r[averageKey];
-      if (avg !== undefined && avg !== null && Number.isFinite(avg)) points.push({ run: `${label} (avg)`, update: r.step, seconds: r.time, error: avg });
+      if (avg !== undefined && avg !== null && Number.isFinite(avg)) points.push({ run: label, parameters: AVERAGE, update: r.step, seconds: r.time, error: avg });
     }
   }
   return points;
@@ -53,13 +57,15 @@ const METRIC_TITLE: Record<ChartMetric, string> = {
 export function chartSpec(points: Point[], metric: ChartMetric, title: string): vegaLite.TopLevelSpec {
   const y = { field: "error", type: "quantitative" as const, title: METRIC_TITLE[metric], scale: { type: "log" as const } };
   const color = { field: "run", type: "nominal" as const, title: "run" };
+  const strokeDash = { field: "parameters", type: "nominal" as const, title: "parameters", scale: { domain: ["θ", AVERAGE], range: [[1, 0], [5, 3]] } };
+  const detail = { field: "parameters", type: "nominal" as const };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
     data: { values: points },
     hconcat: [
-      { width: 380, height: 280, mark: { type: "line", point: points.length < 400 }, encoding: { x: { field: "update", type: "quantitative", title: "updates" }, y, color } },
-      { width: 380, height: 280, transform: [{ filter: "datum.update > 0" }], mark: { type: "line", point: points.length < 400 }, encoding: { x: { field: "seconds", type: "quantitative", title: "wall-clock seconds", scale: { type: "log" } }, y, color } },
+      { width: 380, height: 280, mark: { type: "line", point: points.length < 400 }, encoding: { x: { field: "update", type: "quantitative", title: "updates" }, y, color, strokeDash, detail } },
+      { width: 380, height: 280, transform: [{ filter: "datum.update > 0" }], mark: { type: "line", point: points.length < 400 }, encoding: { x: { field: "seconds", type: "quantitative", title: "wall-clock seconds", scale: { type: "log" } }, y, color, strokeDash, detail } },
     ],
     config: { background: "white", font: "DejaVu Sans, sans-serif", legend: { labelLimit: 400 } },
   } as vegaLite.TopLevelSpec;
