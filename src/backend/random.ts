@@ -5,7 +5,9 @@
 // SC 2011): key (k0, k1) = (seed mod 2³², ⌊seed / 2³²⌋), counter (c0, c1) = (i, counter) where i is
 // the element's row-major index in the output tensor. It uses only 32-bit add, xor and rotate, so
 // WGSL, float32 and float64 backends produce bit-identical words.
-//   uniform:   u = ((x0 >>> 8) + 0.5) · 2⁻²⁴                       in (0, 1), exact in float32
+//   uniform:   u = ((x0 >>> 8) + 0.5) · 2⁻²⁴                       in (0, 1); float32 backends
+//              round it to nearest (it needs 25 bits for u ≥ ½), so their words agree bit for bit
+//              and their uniforms equal Math.fround of this one
 //   normal:    z = √(−2 ln u(x0)) · cos(2π u(x1))                   (Box–Muller, first output)
 //   bernoulli: 1 if u(x0) < p else 0
 
