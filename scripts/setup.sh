@@ -54,11 +54,14 @@ else
 fi
 
 # 3. Bun and the packages. npm installs Bun itself (a pinned dev dependency) with everything else;
-#    optional dependencies carry the native parts (sharp's libvips, bun-webgpu's Dawn).
+#    optional dependencies carry the native parts (sharp's libvips, bun-webgpu's Dawn). `npm install`
+#    follows package-lock.json; `npm ci` cannot be used because bun-webgpu 0.1.7 names optional
+#    darwin/win32 packages that were never published at that version, which `npm ci` reports as a
+#    lock file out of sync.
 if [ -x node_modules/.bin/bun ] && [ -d node_modules/bun-webgpu ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   say "node_modules: up to date"
 else
-  say "npm ci (Bun $(node -p 'require("./package.json").devDependencies.bun'), bun-webgpu, sharp, apache-arrow, vitest)"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "npm install (Bun $(node -p 'require("./package.json").devDependencies.bun'), bun-webgpu, sharp, apache-arrow, vitest, from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 say "ready: $(node_modules/.bin/bun --version) (bun)"
