@@ -1,6 +1,6 @@
 // `bun run bench step [--opt kfra,kfac,adam] [--device cpu,webgpu] [--steps 8] [--batch 1000]`:
 // median seconds per optimiser update on the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784
-// at batch 1000, split by phase, and (CPU backend) the share of time inside gemm and inside the
+// (or --dataset/--task's network, e.g. the odd/even classifier for KFLR) at batch 1000, split by phase, and (CPU backend) the share of time inside gemm and inside the
 // Cholesky/triangular-solve calls. Writes bench/results/step.json.
 import { parseArgs } from "node:util";
 import { createBackend, parseDevice } from "../src/backend/index.ts";
@@ -36,11 +36,13 @@ export async function main(argv: string[]): Promise<void> {
       steps: { type: "string", default: "8" },
       batch: { type: "string", default: "1000" },
       damping: { type: "string", default: "adaptive" },
+      dataset: { type: "string", default: "curves" },
+      task: { type: "string", default: "autoencoder" },
       help: { type: "boolean" },
     },
   });
   if (values.help) {
-    console.log("usage: bun run bench step [--opt kfra,kflr,kfac,adam] [--device cpu,webgpu] [--steps 8] [--batch 1000] [--damping adaptive|fixed]");
+    console.log("usage: bun run bench step [--opt kfra,kflr,kfac,adam] [--device cpu,webgpu] [--steps 8] [--batch 1000] [--damping adaptive|fixed] [--dataset curves] [--task autoencoder|odd-even]");
     return;
   }
   const steps = Number(values.steps);
@@ -50,15 +52,15 @@ export async function main(argv: string[]): Promise<void> {
     for (const opt of values.opt!.split(",")) {
       const base = await createBackend({ device });
       const { backend, totals: opTotals } = timedBackend(base);
-      // Adaptive damping exercises every phase (γ search every 20 updates is amortised: T_γ = steps + 1 keeps it out).
-      const config = parseTrainArgs(["--opt", opt, "--batch", String(batch), "--damping", values.damping!]);
+      // Adaptive damping (the default here) exercises every phase, the τ adaptation included.
+      const config = parseTrainArgs(["--opt", opt, "--batch", String(batch), "--damping", values.damping!, "--dataset", values.dataset!, "--task", values.task!]);
       const spec = networkFor(config);
       const weights = allocLayers(backend, spec);
       uploadLayers(backend, weights, initialWeights(spec, 0));
       const phases = new PhaseTimer(base);
       const optimizer = createOptimizer(config, backend, spec, weights, phases);
       const ws = new BatchWorkspace(backend, spec, batch);
-      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]));
+      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]), config.task === "odd-even" ? Array.from({ length: batch }, (_, i) => i % 2) : undefined);
       const perStep: number[] = [];
       const phaseSamples = new Map<string, number[]>();
       const opSamples = new Map<string, number[]>();
@@ -79,6 +81,7 @@ export async function main(argv: string[]): Promise<void> {
         device: base.info.name,
         adapter: base.info.device,
         opt,
+        network: spec.sizes.join("-"),
         batch,
         medianSeconds: median(perStep),
         phases: Object.fromEntries([...phaseSamples].map(([k, v]) => [k, median(v)])),
@@ -98,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
 function printRow(row: Record<string, unknown>): void {
   const total = row.medianSeconds as number;
   const pct = (x: number) => `${((100 * x) / total).toFixed(0)}%`;
-  console.log(`\n${row.opt} on ${row.device} (${row.adapter}), batch ${row.batch}: median ${total.toFixed(3)} s per update`);
+  console.log(`\n${row.opt} on ${row.device} (${row.adapter}), network ${row.network}, batch ${row.batch}: median ${total.toFixed(3)} s per update`);
   console.log("  phase                      median s   share");
   for (const [k, v] of Object.entries(row.phases as Record<string, number>)) console.log(`  ${k.padEnd(26)} ${v.toFixed(4).padStart(8)}   ${pct(v).padStart(5)}`);
   if (row.ops) {
