@@ -58,15 +58,8 @@ export async function main(argv: string[]): Promise<void> {
   const gamma = Number(values.gamma);
   const L = weights.length;
   const scalar = backend.alloc(1, 1);
-  const dot = async (a: LayerTensors, b: LayerTensors, layer?: number) => {
-    let total = 0;
-    for (let l = 0; l < L; l++) {
-      if (layer !== undefined && l !== layer) continue;
-      backend.dot(a[l], b[l], scalar);
-      total += (await backend.download(scalar))[0];
-    }
-    return total;
-  };
+  const op = new GaussNewtonOperator(backend, spec, weights, ws);
+  const dot = (a: LayerTensors, b: LayerTensors, layer?: number) => op.dot(a, b, layer);
   const cosine = async (a: LayerTensors, b: LayerTensors, layer?: number) => (await dot(a, b, layer)) / Math.sqrt((await dot(a, a, layer)) * (await dot(b, b, layer)));
 
   const directions = new Map<string, LayerTensors>();
@@ -92,7 +85,6 @@ export async function main(argv: string[]): Promise<void> {
   directions.set("gradient", grads);
 
   forward(backend, spec, weights, ws);
-  const op = new GaussNewtonOperator(backend, spec, weights, ws);
   const iterations = Number(values.iterations);
   const exact = allocLayers(backend, spec);
   const started = performance.now();
