@@ -5,7 +5,7 @@ import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "../
 import { PipelineCache } from "../../gpu/pipelines.ts";
 import { requireWindow } from "../shapes.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
-import { cholesky, triangularSolve } from "./cholesky.ts";
+import { cholesky, choleskyBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
 import { createStorage, type KernelContext, ScratchPool } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
@@ -151,6 +151,8 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     gemm: (a, b, c, o) => gemm(ctx, a, b, c, o),
     cholesky: (a) => cholesky(ctx, a),
     triangularSolve: (l, b, o) => triangularSolve(ctx, l, b, o),
+    choleskyBatch: (as) => choleskyBatch(ctx, as),
+    triangularSolveBatch: (ls, bs, o) => triangularSolveBatch(ctx, ls, bs, o),
 
     lossValue: (kind, h, y, out) => loss.lossValue(ctx, kind, h, y, out),
     lossGrad: (kind, h, y, out) => loss.lossGrad(ctx, kind, h, y, out),
