@@ -9,6 +9,11 @@ export interface KernelContext {
   recorder: Recorder;
   /** Device status words (NotPositiveDefinite reports), bound as an operand by Cholesky. */
   status: GpuStorage;
+  /**
+   * Whether batched gemms run as one shared-memory-tiled dispatch (hardware GPUs) or one
+   * register-tiled gemm per entry (software adapters, where workgroup barriers are expensive).
+   */
+  tiledBatches: boolean;
   /** Scratch storage `slot` of at least `elements` float32; its contents are the caller's until the next call for that slot. */
   scratch(slot: number, elements: number): GpuStorage;
 }

@@ -1,10 +1,13 @@
 // Batched gemm on WebGPU (shaders/gemm_tiled.wgsl): C_i = α_i op(A_i) op(B_i) + β_i C_i for many
 // entries of different sizes in one dispatch, one parameter-table row per entry. The blocked
 // Cholesky and triangular solves use it for their trailing updates, batched over all matrices.
+// On a software adapter (lavapipe) workgroup barriers are costly and dispatches cheap relative to
+// the arithmetic, so there each entry runs as one register-tiled gemm (gemm.ts) instead.
 import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
 import { gemmDims } from "../shapes.ts";
 import { ShapeError, type Tensor } from "../types.ts";
 import type { KernelContext } from "./context.ts";
+import { gemm } from "./gemm.ts";
 import { bindOperands } from "./operands.ts";
 import { storageOf } from "./storage.ts";
 
@@ -33,6 +36,10 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
     return m > 0 && n > 0;
   });
   if (live.length === 0) return;
+  if (!ctx.tiledBatches) {
+    for (const x of live) gemm(ctx, x.a, x.b, x.c, { ...opts, alpha: x.alpha, beta: x.beta });
+    return;
+  }
   const first = live[0];
   const storages = [storageOf("gemm", first.a), storageOf("gemm", first.b), storageOf("gemm", first.c)];
   for (const x of live) {

@@ -15,7 +15,13 @@ import { Recorder, STATUS_WORDS } from "./recorder.ts";
 import * as red from "./reduce.ts";
 import { type GpuTensor, isContiguous, storageOf, viewEnd } from "./storage.ts";
 
-export type WebGpuBackendOptions = AcquireOptions;
+export interface WebGpuBackendOptions extends AcquireOptions {
+  /**
+   * Batched gemms as one shared-memory-tiled dispatch (default on hardware adapters) or one
+   * register-tiled gemm per entry (default on software adapters). Tests force both.
+   */
+  tiledBatches?: boolean;
+}
 
 export interface WebGpuBackend extends Backend {
   readonly adapter: GpuAdapterDescription;
@@ -39,7 +45,14 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     recorder.submit();
     recorder.forget(s);
   });
-  const ctx: KernelContext = { device, pipelines, recorder, status, scratch: (slot, elements) => scratch.get(slot, elements) };
+  const ctx: KernelContext = {
+    device,
+    pipelines,
+    recorder,
+    status,
+    tiledBatches: opts.tiledBatches ?? !adapterInfo.software,
+    scratch: (slot, elements) => scratch.get(slot, elements),
+  };
   let disposed = false;
 
   const live = () => {
