@@ -134,3 +134,66 @@ describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
     }
   });
 });
+
+// The shared-memory-tiled gemm as the kernel of single gemms, for every tile shape: all four
+// transpose cases on odd shapes and strided views, β = 0 (C's NaN ignored) and β ≠ 0, against a
+// float64 product with the conformance suite's bound (k+2)·u·Σ|a||b| + 4u|βC|.
+describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
+  const { createWebGpuBackend } = await import("../../src/backend/webgpu/index.ts");
+  const { GEMM_TILES } = await import("../../src/backend/webgpu/context.ts");
+  for (const tile of Object.keys(GEMM_TILES)) {
+    it(`tile ${tile}`, async () => {
+      const b = await createWebGpuBackend({ gemm: "tiled", tile });
+      try {
+        for (const [m, n, k] of [
+          [1, 1, 1],
+          [7, 31, 5],
+          [65, 129, 33],
+          [130, 67, 200],
+        ]) {
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              for (const beta of [0, 0.5]) {
+                const r = rng(m * 7 + n * 13 + k);
+                const av = Float64Array.from({ length: m * k }, r).map(Math.fround);
+                const bv = Float64Array.from({ length: k * n }, r).map(Math.fround);
+                const cv = Float64Array.from({ length: m * n }, r).map(Math.fround);
+                const [ar, ac] = transA ? [k, m] : [m, k];
+                const [br, bc] = transB ? [n, k] : [k, n];
+                const { views } = stacked(b, [
+                  [ar, ac],
+                  [br, bc],
+                  [m, n],
+                ]);
+                const [A, B, C] = views;
+                b.upload(A, av);
+                b.upload(B, bv);
+                if (beta !== 0) b.upload(C, cv);
+                b.gemm(A, B, C, { transA, transB, alpha: 1.5, beta });
+                const got = await b.download(C);
+                const opA = (i: number, p: number) => (transA ? av[p * m + i] : av[i * k + p]);
+                const opB = (p: number, j: number) => (transB ? bv[j * k + p] : bv[p * n + j]);
+                for (let i = 0; i < m; i++) {
+                  for (let j = 0; j < n; j++) {
+                    let s = 0;
+                    let mag = 0;
+                    for (let p = 0; p < k; p++) {
+                      s += opA(i, p) * opB(p, j);
+                      mag += Math.abs(opA(i, p) * opB(p, j));
+                    }
+                    const want = 1.5 * s + beta * cv[i * n + j];
+                    const bound = (k + 2) * U * 1.5 * mag + 4 * U * Math.abs(beta * cv[i * n + j]) + 1e-30;
+                    const err = Math.abs(got[i * n + j] - want);
+                    if (!(err <= bound)) throw new Error(`${m}×${n}×${k} transA=${transA} transB=${transB} β=${beta}: C[${i},${j}] = ${got[i * n + j]}, want ${want}`);
+                  }
+                }
+              }
+            }
+          }
+        }
+      } finally {
+        b.dispose();
+      }
+    });
+  }
+});

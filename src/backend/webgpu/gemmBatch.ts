@@ -7,11 +7,10 @@ import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
 import { gemmDims } from "../shapes.ts";
 import { ShapeError, type Tensor } from "../types.ts";
 import type { KernelContext } from "./context.ts";
-import { gemm } from "./gemm.ts";
+import { registerGemm } from "./gemm.ts";
 import { bindOperands } from "./operands.ts";
 import { storageOf } from "./storage.ts";
 
-const TILE = 64;
 const MAX_GROUPS = 65535;
 
 export interface GemmEntry {
@@ -37,7 +36,7 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
   });
   if (live.length === 0) return;
   if (!ctx.tiledBatches) {
-    for (const x of live) gemm(ctx, x.a, x.b, x.c, { ...opts, alpha: x.alpha, beta: x.beta });
+    for (const x of live) registerGemm(ctx, x.a, x.b, x.c, { ...opts, alpha: x.alpha, beta: x.beta });
     return;
   }
   const first = live[0];
@@ -49,12 +48,16 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
   }
   const bound = bindOperands(["a", "b", "c"], storages, ["c"]);
   const tableBinding = bound.buffers.length + 1;
-  const key = `gemmTiled:${+opts.transA}${+opts.transB}:${bound.pattern}`;
+  const { tm, tn, bk } = ctx.gemmTile;
+  const key = `gemmTiled:${tm}x${tn}x${bk}:${+opts.transA}${+opts.transB}:${bound.pattern}`;
   const storage = [...bound.storage, { readOnly: true }];
   const pipeline = ctx.pipelines.get(key, `batched gemm (transA=${opts.transA}, transB=${opts.transB})`, storage, () =>
     fillTemplate("gemm_tiled", shaderFile("gemm_tiled.wgsl"), {
       TRANS_A: String(opts.transA),
       TRANS_B: String(opts.transB),
+      TM: tm,
+      TN: tn,
+      BK: bk,
       OPERANDS: bound.wgsl,
       TABLE_BINDING: tableBinding,
     }),
@@ -63,8 +66,8 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
   let gy = 1;
   const rows = live.map((x) => {
     const [m, n, k] = gemmDims(x.a, x.b, x.c, opts.transA, opts.transB);
-    gx = Math.max(gx, Math.ceil(n / TILE));
-    gy = Math.max(gy, Math.ceil(m / TILE));
+    gx = Math.max(gx, Math.ceil(n / (16 * tn)));
+    gy = Math.max(gy, Math.ceil(m / (16 * tm)));
     return {
       u: [m, n, k, opts.lowerOnly ? 1 : 0, x.a.offset, x.a.stride, x.b.offset, x.b.stride, x.c.offset, x.c.stride],
       f: [x.alpha, x.beta],

@@ -68,6 +68,8 @@ export class Recorder {
     readonly device: GPUDevice,
     readonly pipelines: PipelineCache,
     readonly statusStorage: GpuStorage,
+    /** Submit after this many dispatches without a read-back (0: never). */
+    private readonly submitEvery = 0,
   ) {
     this.arena = device.createBuffer({
       label: "uniform arena",
@@ -107,6 +109,7 @@ export class Recorder {
     pass.setBindGroup(0, this.bindGroup(d.storage, d.buffers, slot));
     pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
     this.dispatchCount++;
+    if (this.submitEvery > 0 && this.slotsUsed >= this.submitEvery) this.submit();
   }
 
   /** The open command encoder with no compute pass open (for copies). */
