@@ -10,6 +10,7 @@ import { createStorage, type KernelContext, ScratchPool } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as loss from "./loss.ts";
+import { type ProfilingControl, profilingControl } from "./profiler.ts";
 import { bernoulli, random, threefryWords } from "./random.ts";
 import { Recorder, STATUS_WORDS } from "./recorder.ts";
 import * as red from "./reduce.ts";
@@ -22,12 +23,14 @@ export interface WebGpuBackend extends Backend {
   readonly device: GPUDevice;
   /** Raw Threefry words into `out` (element e: word e mod 2 of counter ⌊e/2⌋), bits unchanged; for tests. */
   threefryWords(out: Tensor, seed: number, counter: number): void;
-  /** Dispatches and submits recorded so far (for overhead measurements). */
-  readonly stats: { dispatches: number; submits: number };
+  /** Dispatches, submits and read-backs (downloads, flushes) so far (for overhead measurements). */
+  readonly stats: { dispatches: number; submits: number; readBacks: number };
+  /** Per-kernel GPU time; null unless created with `timestampQuery` on an adapter that offers it. */
+  readonly profiling: ProfilingControl | null;
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, adapterInfo } = await acquireGpu(opts);
+  const { device, adapterInfo, timestampQuery } = await acquireGpu(opts);
   const limits = device.limits;
   const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? "maxStorageBufferBindingSize" : "maxBufferSize";
@@ -56,8 +59,9 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     adapter: adapterInfo,
     device,
     get stats() {
-      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount };
+      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount, readBacks: recorder.readBackCount };
     },
+    profiling: timestampQuery ? profilingControl(device, recorder) : null,
 
     alloc(rows, cols) {
       live();

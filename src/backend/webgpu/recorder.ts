@@ -9,6 +9,7 @@
 // read-back checks.
 import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "../../gpu/pipelines.ts";
 import { NotPositiveDefiniteError } from "../types.ts";
+import { type KernelProfiler, kernelLabel } from "./profiler.ts";
 import type { GpuStorage } from "./storage.ts";
 
 const ARENA_SLOTS = 2048;
@@ -44,6 +45,10 @@ export class Recorder {
   statusPending = false;
   dispatchCount = 0;
   submitCount = 0;
+  /** Waits for the device: downloads and flushes (each maps a staging buffer or awaits the queue). */
+  readBackCount = 0;
+  /** When set, every dispatch gets its own timestamped compute pass (bench step --profile). */
+  profiler: KernelProfiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -59,14 +64,15 @@ export class Recorder {
   }
 
   dispatch(d: Dispatch): void {
-    if (this.slotsUsed === ARENA_SLOTS) this.submit();
+    if (this.slotsUsed === ARENA_SLOTS || this.profiler?.full) this.submit();
+    if (this.profiler) this.endPass();
     const slot = this.slotsUsed++;
     const base = slot * SLOT_WORDS;
     const u = d.u32;
     for (let i = 0; i < u.length; i++) this.arenaU32[base + i] = u[i];
     const f = d.f32;
     if (f) for (let i = 0; i < f.length; i++) this.arenaF32[base + u.length + i] = f[i];
-    const pass = this.computePass();
+    const pass = this.computePass(this.profiler?.nextPass(kernelLabel(d.kernel, d.u32)));
     if (this.lastPipeline !== d.pipeline) {
       pass.setPipeline(d.pipeline);
       this.lastPipeline = d.pipeline;
@@ -74,6 +80,7 @@ export class Recorder {
     pass.setBindGroup(0, this.bindGroup(d.storage, d.buffers, slot));
     pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
     this.dispatchCount++;
+    if (this.profiler) this.endPass();
   }
 
   /** The open command encoder with no compute pass open (for copies). */
@@ -87,6 +94,7 @@ export class Recorder {
   submit(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.resolve(this.encoder);
     if (this.slotsUsed > 0) {
       this.device.queue.writeBuffer(this.arena, 0, this.arenaWords, 0, this.slotsUsed * UNIFORM_SLOT_BYTES);
     }
@@ -108,6 +116,7 @@ export class Recorder {
    */
   async readBack(buffer: GPUBuffer | null, byteOffset: number, byteSize: number): Promise<ArrayBuffer> {
     const withStatus = this.statusPending;
+    this.readBackCount++;
     const alignedOffset = byteOffset - (byteOffset % 8);
     const lead = byteOffset - alignedOffset;
     const dataBytes = buffer ? roundUp(lead + byteSize, 8) : 0;
@@ -146,14 +155,16 @@ export class Recorder {
   }
 
   destroy(): void {
+    this.profiler?.destroy();
+    this.profiler = null;
     this.bindGroups.clear();
     this.arena.destroy();
   }
 
-  private computePass(): GPUComputePassEncoder {
+  private computePass(timestampWrites?: GPUComputePassTimestampWrites): GPUComputePassEncoder {
     if (!this.pass) {
       if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
+      this.pass = this.encoder.beginComputePass(timestampWrites ? { timestampWrites } : undefined);
     }
     return this.pass;
   }
