@@ -77,7 +77,7 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
     throw new RangeError(`gemm batch: ${gx}×${gy}×${rows.length} workgroups exceed maxComputeWorkgroupsPerDimension = ${MAX_GROUPS}`);
   }
   ctx.recorder.dispatch({
-    kernel: "gemmBatch",
+    kernel: rows.length > 1 ? "gemmBatch" : "gemmTiled",
     pipeline,
     storage,
     buffers: [...bound.buffers, ctx.recorder.tableStorage],

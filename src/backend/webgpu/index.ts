@@ -10,6 +10,7 @@ import { createStorage, GEMM_TILES, type GemmKernel, type KernelContext, Scratch
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as loss from "./loss.ts";
+import { type ProfilingControl, profilingControl } from "./profiler.ts";
 import { bernoulli, random, threefryWords } from "./random.ts";
 import { Recorder, STATUS_WORDS } from "./recorder.ts";
 import * as red from "./reduce.ts";
@@ -62,14 +63,16 @@ export interface WebGpuBackend extends Backend {
   readonly device: GPUDevice;
   /** Raw Threefry words into `out` (element e: word e mod 2 of counter ⌊e/2⌋), bits unchanged; for tests. */
   threefryWords(out: Tensor, seed: number, counter: number): void;
-  /** Dispatches and submits recorded so far (for overhead measurements). */
-  readonly stats: { dispatches: number; submits: number };
+  /** Dispatches, submits and read-backs (downloads, flushes) so far (for overhead measurements). */
+  readonly stats: { dispatches: number; submits: number; readBacks: number };
+  /** Per-kernel GPU time; null unless created with `timestampQuery` on an adapter that offers it. */
+  readonly profiling: ProfilingControl | null;
   /** The kernel choices in force (see WebGpuBackendOptions). */
   readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; submitEvery: number };
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, adapterInfo } = await acquireGpu(opts);
+  const { device, adapterInfo, timestampQuery } = await acquireGpu(opts);
   const limits = device.limits;
   const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? "maxStorageBufferBindingSize" : "maxBufferSize";
@@ -109,8 +112,9 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     device,
     kernels: { tiledBatches: choices.tiledBatches, gemm: choices.gemmKernel, tile: choices.tileName, submitEvery: choices.submitEvery },
     get stats() {
-      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount };
+      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount, readBacks: recorder.readBackCount };
     },
+    profiling: timestampQuery ? profilingControl(device, recorder) : null,
 
     alloc(rows, cols) {
       live();

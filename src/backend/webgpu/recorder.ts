@@ -12,6 +12,7 @@
 // read-back checks.
 import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "../../gpu/pipelines.ts";
 import { NotPositiveDefiniteError } from "../types.ts";
+import { type KernelProfiler, kernelLabel } from "./profiler.ts";
 import { GpuStorage } from "./storage.ts";
 
 const ARENA_SLOTS = 2048;
@@ -63,6 +64,10 @@ export class Recorder {
   statusPending = false;
   dispatchCount = 0;
   submitCount = 0;
+  /** Waits for the device: downloads and flushes (each maps a staging buffer or awaits the queue). */
+  readBackCount = 0;
+  /** When set, every dispatch gets its own timestamped compute pass (bench step --profile). */
+  profiler: KernelProfiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -90,10 +95,11 @@ export class Recorder {
     const tableWords = table ? table.words * table.rows.length : 0;
     if (tableWords > TABLE_WORDS) throw new RangeError(`${d.kernel}: a parameter table of ${tableWords} words exceeds the arena (${TABLE_WORDS})`);
     let tableStart = table ? roundUp(this.tableUsed, table.words) : 0;
-    if (this.slotsUsed === ARENA_SLOTS || tableStart + tableWords > TABLE_WORDS) {
+    if (this.slotsUsed === ARENA_SLOTS || tableStart + tableWords > TABLE_WORDS || this.profiler?.full) {
       this.submit();
       tableStart = 0;
     }
+    if (this.profiler) this.endPass();
     const slot = this.slotsUsed++;
     const base = slot * SLOT_WORDS;
     const u = table ? [tableStart / table.words, ...d.u32.slice(1)] : d.u32;
@@ -101,7 +107,7 @@ export class Recorder {
     for (let i = 0; i < u.length; i++) this.arenaU32[base + i] = u[i];
     const f = d.f32;
     if (f) for (let i = 0; i < f.length; i++) this.arenaF32[base + u.length + i] = f[i];
-    const pass = this.computePass();
+    const pass = this.computePass(this.profiler?.nextPass(kernelLabel(d.kernel, d.u32)));
     if (this.lastPipeline !== d.pipeline) {
       pass.setPipeline(d.pipeline);
       this.lastPipeline = d.pipeline;
@@ -109,6 +115,7 @@ export class Recorder {
     pass.setBindGroup(0, this.bindGroup(d.storage, d.buffers, slot));
     pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
     this.dispatchCount++;
+    if (this.profiler) this.endPass();
     if (this.submitEvery > 0 && this.slotsUsed >= this.submitEvery) this.submit();
   }
 
@@ -123,6 +130,7 @@ export class Recorder {
   submit(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.resolve(this.encoder);
     if (this.slotsUsed > 0) {
       this.device.queue.writeBuffer(this.arena, 0, this.arenaWords, 0, this.slotsUsed * UNIFORM_SLOT_BYTES);
     }
@@ -148,6 +156,7 @@ export class Recorder {
    */
   async readBack(buffer: GPUBuffer | null, byteOffset: number, byteSize: number): Promise<ArrayBuffer> {
     const withStatus = this.statusPending;
+    this.readBackCount++;
     const alignedOffset = byteOffset - (byteOffset % 8);
     const lead = byteOffset - alignedOffset;
     const dataBytes = buffer ? roundUp(lead + byteSize, 8) : 0;
@@ -186,6 +195,8 @@ export class Recorder {
   }
 
   destroy(): void {
+    this.profiler?.destroy();
+    this.profiler = null;
     this.bindGroups.clear();
     this.arena.destroy();
     this.tableStorage.buffer.destroy();
@@ -202,10 +213,10 @@ export class Recorder {
     this.tableUsed = w;
   }
 
-  private computePass(): GPUComputePassEncoder {
+  private computePass(timestampWrites?: GPUComputePassTimestampWrites): GPUComputePassEncoder {
     if (!this.pass) {
       if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
+      this.pass = this.encoder.beginComputePass(timestampWrites ? { timestampWrites } : undefined);
     }
     return this.pass;
   }
