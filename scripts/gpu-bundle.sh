@@ -51,7 +51,7 @@ if [ -n "$data" ]; then
   for name in "${names[@]}"; do
     case "$name" in
       curves) files=(curves-train curves-test) ;;
-      mnist) files=(mnist-train mnist-valid mnist-test) ;;
+      mnist) files=(mnist-train mnist-valid) ;; # what train reads; the test set stays home
       faces) files=(faces-train faces-test) ;;
       *) die "--data: unknown dataset '$name'; valid: curves, mnist, faces" ;;
     esac
@@ -112,9 +112,16 @@ cp "$WEBGPU_NATIVE/index.ts" "$WEBGPU_NATIVE/package.json" "$STAGE/node_modules/
 gzip -9 -c "$WEBGPU_NATIVE/libwebgpu_wrapper.so" >"$STAGE/node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so.gz"
 say "bun-webgpu: $(du -sh "$STAGE/node_modules" | cut -f1)"
 
-# 3. Bun.
-say "compressing Bun ($(du -h "$BUN_BIN" | cut -f1)) with xz -T2 -6 ..."
-xz -T2 -6 -c "$BUN_BIN" >"$STAGE/bun.xz"
+# 3. Bun, compressed once per Bun build (minutes on 2 cores) and cached in .device-bundle.cache/.
+CACHE="$ROOT/.device-bundle.cache"
+bun_key="$("$BUN_BIN" --version)-$(stat -c %s "$BUN_BIN")"
+if [ ! -f "$CACHE/bun-$bun_key.xz" ]; then
+  say "compressing Bun ($(du -h "$BUN_BIN" | cut -f1)) with xz -T2 -6 ..."
+  mkdir -p "$CACHE"
+  xz -T2 -6 -c "$BUN_BIN" >"$CACHE/bun-$bun_key.xz.partial"
+  mv "$CACHE/bun-$bun_key.xz.partial" "$CACHE/bun-$bun_key.xz"
+fi
+cp "$CACHE/bun-$bun_key.xz" "$STAGE/bun.xz"
 "$BUN_BIN" --version >"$STAGE/bun.version"
 say "bun.xz: $(du -h "$STAGE/bun.xz" | cut -f1)"
 
@@ -125,7 +132,8 @@ if [ "$skip_debs" = 1 ]; then
 else
   command -v apt-get >/dev/null || die "apt-get is missing (a Debian 12 machine builds the bundle); or pass --skip-debs"
   apt-get update -qq || die "apt-get update failed"
-  (cd "$STAGE/debs" && apt-get download -q "${DEBS[@]}" >/dev/null) || die "apt-get download ${DEBS[*]} failed"
+  # (-o APT::Sandbox::User=root: the _apt user cannot write into the checkout)
+  (cd "$STAGE/debs" && apt-get download -q -o APT::Sandbox::User=root "${DEBS[@]}" >/dev/null) || die "apt-get download ${DEBS[*]} failed"
 fi
 say "debs: $(ls "$STAGE/debs" | wc -l) packages, $(du -sh "$STAGE/debs" | cut -f1)"
 
