@@ -30,6 +30,7 @@ const HELP = `usage: bun run bench kernels [--device webgpu|cpu] [--reps N] [--v
   --device D   only this backend (default: every float32 backend available here)
   --reps N     timed repetitions per measurement, median reported (default 5)
   --variants   WebGPU: time every gemm shape with each gemm kernel and tile (slow on lavapipe)
+  --skip-ts    leave out the plain-TypeScript column (it takes most of the run on a fast GPU)
 
 Prints a table and writes bench/results/kernels.json.`;
 
@@ -222,10 +223,11 @@ interface Row {
   cpuMs: Record<string, number>;
 }
 
-function parse(argv: string[]): { devices?: string[]; reps: number; variants: boolean } {
+function parse(argv: string[]): { devices?: string[]; reps: number; variants: boolean; skipTs: boolean } {
   let devices: string[] | undefined;
   let reps = 5;
   let variants = false;
+  let skipTs = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === "--help" || flag === "-h") {
@@ -240,6 +242,8 @@ function parse(argv: string[]): { devices?: string[]; reps: number; variants: bo
       devices = [v];
     } else if (flag === "--variants") {
       variants = true;
+    } else if (flag === "--skip-ts") {
+      skipTs = true;
     } else if (flag === "--reps") {
       reps = Number(argv[++i]);
       if (!Number.isInteger(reps) || reps < 1) {
@@ -251,7 +255,7 @@ function parse(argv: string[]): { devices?: string[]; reps: number; variants: bo
       process.exit(2);
     }
   }
-  return { devices, reps, variants };
+  return { devices, reps, variants, skipTs };
 }
 
 /** Seconds of one batched damped solve of every layer of the autoencoder (16 factors, 8 gradients). */
@@ -274,11 +278,11 @@ async function networkSolve(b: Backend, reps: number): Promise<Timing> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { devices: wanted, reps, variants } = parse(argv);
+  const { devices: wanted, reps, variants, skipTs } = parse(argv);
   const devices = wanted ?? (await availableBackends()).filter((d) => d === "webgpu" || d === "cpu");
   const backends: [string, Backend][] = [];
   for (const d of devices) backends.push([d, await createBackend({ device: d as "webgpu" | "cpu" })]);
-  const columns = [...backends.map(([d]) => d), "ts-f32"];
+  const columns = [...backends.map(([d]) => d), ...(skipTs ? [] : ["ts-f32"])];
   const rows: Row[] = [];
   const shapes = autoencoderShapes();
 
@@ -293,10 +297,12 @@ export async function main(argv: string[]): Promise<void> {
       record(row, d, await timeBackend(b, reps, () => b.gemm(a, bb, c, { transA: s.transA, transB: s.transB })));
       for (const t of [a, bb, c]) if (t.offset === 0 && t.stride === t.cols) b.free(t);
     }
-    const a = randomData(s.m * s.k, 1);
-    const bm = randomData(s.k * s.n, 2);
-    const c = new Float32Array(s.m * s.n);
-    record(row, "ts-f32", timeSync(1, () => tsGemm(a, bm, c, s.m, s.n, s.k)));
+    if (!skipTs) {
+      const a = randomData(s.m * s.k, 1);
+      const bm = randomData(s.k * s.n, 2);
+      const c = new Float32Array(s.m * s.n);
+      record(row, "ts-f32", timeSync(1, () => tsGemm(a, bm, c, s.m, s.n, s.k)));
+    }
     rows.push(row);
     printRow(row, columns);
   }
@@ -342,16 +348,18 @@ export async function main(argv: string[]): Promise<void> {
       );
       for (const t of [a, l, bl, br]) b.free(t);
     }
-    const lts = av.slice();
-    record(chol, "ts-f32", timeSync(1, () => tsCholesky(lts, n)));
-    const bts = randomData(n * rhs, 3);
-    const tsSolves = timeSync(1, () => {
-      tsSolveLower(lts, bts, n, rhs);
-      tsSolveUpperT(lts, bts, n, rhs);
-    });
-    record(left, "ts-f32", tsSolves);
-    // X Lᵀ = B and X L = B are the left solves of the transposed systems: same loops, same cost.
-    record(right, "ts-f32", tsSolves);
+    if (!skipTs) {
+      const lts = av.slice();
+      record(chol, "ts-f32", timeSync(1, () => tsCholesky(lts, n)));
+      const bts = randomData(n * rhs, 3);
+      const tsSolves = timeSync(1, () => {
+        tsSolveLower(lts, bts, n, rhs);
+        tsSolveUpperT(lts, bts, n, rhs);
+      });
+      record(left, "ts-f32", tsSolves);
+      // X Lᵀ = B and X L = B are the left solves of the transposed systems: same loops, same cost.
+      record(right, "ts-f32", tsSolves);
+    }
     for (const r of [chol, left, right]) {
       rows.push(r);
       printRow(r, columns);
