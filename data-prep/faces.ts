@@ -6,7 +6,6 @@
 // bilinearly): 250 · 414 = 103,500 training images. The test split does the same for the 150 images
 // of persons 25–39: 150 · 414 = 62,100 images. Images are stored source-image-major (all pairs of
 // image 0, then image 1, ...); the stream shuffles them.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DataError } from "../src/data/data-error.ts";
 import { rotateScaleSubsample } from "./affine.ts";
@@ -26,10 +25,9 @@ const PEOPLE = 40;
 const ANGLE_RANGE: [number, number] = [-90, 90];
 const SCALE_RANGE: [number, number] = [1.4, 1.8];
 
-/** ../shared/data/olivettifaces.mat relative to the repository root, where the shared data lives. */
-export function defaultFacesSource(): string | undefined {
-  const file = join(REPO_ROOT, "..", "shared", "data", "olivettifaces.mat");
-  return existsSync(file) ? file : undefined;
+/** The copy shipped with the repository (origin and terms: data-prep/sources/README.md). */
+export function defaultFacesSource(): string {
+  return join(REPO_ROOT, "data-prep", "sources", "olivettifaces.mat");
 }
 
 /** The 400 Olivetti images as row-major 64×64 bytes, image k at offset 4096·k. */
@@ -83,7 +81,6 @@ function augment(images: Uint8Array, first: number, last: number, pairs: number,
 
 export async function generateFaces(options: GeneratorOptions): Promise<ImageSet[]> {
   const source = options.source ?? defaultFacesSource();
-  if (!source) throw new DataError(`the Olivetti faces file was not found at ../shared/data/olivettifaces.mat; pass --source PATH`);
   const images = readOlivetti(source);
   const pairs = options.count ?? FACES_PAIRS;
   const trainImages = TRAIN_PEOPLE * IMAGES_PER_PERSON, allImages = PEOPLE * IMAGES_PER_PERSON;

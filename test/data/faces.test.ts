@@ -12,10 +12,9 @@ import { tempDir } from "./helpers.ts";
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 const source = defaultFacesSource();
-const withFaces = source ? describe : describe.skip;
 
 function olivettiImage(k: number): Uint8Array {
-  return readOlivetti(source!).subarray(k * 4096, (k + 1) * 4096);
+  return readOlivetti(source).subarray(k * 4096, (k + 1) * 4096);
 }
 
 describe("FACES counts", () => {
@@ -37,9 +36,9 @@ describe("FACES counts", () => {
   });
 });
 
-withFaces("FACES from olivettifaces.mat", () => {
+describe("FACES from olivettifaces.mat", () => {
   it("reads 400 images of 64×64, column-major in the file, as upright row-major images", () => {
-    const images = readOlivetti(source!);
+    const images = readOlivetti(source);
     expect(images.length).toBe(400 * 4096);
     // Upright faces: the top rows (forehead/background) are brighter on average than the row through
     // the eyes (~row 26); a transposed image would put that dark band in a column instead.

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
-import { defaultFacesSource } from "../../data-prep/faces.ts";
 import { defaultMnistSource } from "../../data-prep/mnist.ts";
 import { REPO_ROOT } from "../../data-prep/paths.ts";
 import { prepareDataset } from "../../data-prep/prepare.ts";
@@ -28,9 +27,7 @@ async function hashes(name: "mnist" | "curves" | "faces", out: string, seed: num
 
 describe("determinism (small counts via the internal count option)", () => {
   for (const [name, count] of [["mnist", 300], ["curves", 400], ["faces", 3]] as const) {
-    // FACES needs ../shared/data/olivettifaces.mat, which the project may not commit.
-    const maybe = name === "faces" && !defaultFacesSource() ? it.skip : it;
-    maybe(`${name}: two runs with the same seed give byte-identical files; another seed differs`, async () => {
+    it(`${name}: two runs with the same seed give byte-identical files; another seed differs`, async () => {
       const a = await hashes(name, join(tmp.dir, `${name}-a`), 7, count);
       const b = await hashes(name, join(tmp.dir, `${name}-b`), 7, count);
       expect(a).toEqual(b);
