@@ -106,7 +106,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
   if (opts.calmPolling ?? true) installCalmPolling(gpu);
   const found = await gpu.requestAdapter();
   const adapter = requireUsableAdapter(forceNull && found ? { info: NULL_ADAPTER_INFO } : found) as GPUAdapter;
-  // Plain requestDevice(): bun-webgpu 0.1.7 crashes on requiredLimits (TOOLCHAIN.md).
+  // Plain requestDevice(): bun-webgpu 0.1.7 crashes on requiredLimits (docs/toolchain.md).
   const device = await adapter.requestDevice();
   return { gpu, adapter, device, adapterInfo: describeAdapter(adapter.info as AdapterInfoLike) };
 }

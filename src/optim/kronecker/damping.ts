@@ -1,4 +1,4 @@
-// The factored Tikhonov damping and solve of ALGORITHM.md §4 (paper appendix B.1).
+// The factored Tikhonov damping and solve of docs/algorithm.md §4 (paper appendix B.1).
 import type { Backend, Tensor } from "../../backend/types.ts";
 
 /**
