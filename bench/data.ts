@@ -114,11 +114,14 @@ export async function main(argv: string[]): Promise<void> {
   const batches = Number(values.batches ?? 40), steps = Number(values.steps ?? 15), busyMs = Number(values["busy-ms"] ?? 200);
   const dir = mkdtempSync(join(tmpdir(), "bench-data-"));
   try {
-    const prep: Record<string, { seconds: number; images: number }> = {};
+    // CPU seconds of the whole process, worker threads (FACES) and sharp's threads included.
+    const prep: Record<string, { seconds: number; cpuSeconds: number; images: number }> = {};
     for (const name of ["mnist", "curves", "faces"] as DatasetName[]) {
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
       const result = await prepareDataset(name, { out: dir, quiet: true });
-      prep[name] = { seconds: (performance.now() - started) / 1000, images: result.files.reduce((s, f) => s + f.count, 0) };
+      const cpu = process.cpuUsage(cpuBefore);
+      prep[name] = { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, images: result.files.reduce((s, f) => s + f.count, 0) };
     }
     const alone: Record<string, { batchesPerSecond: number }> = {};
     for (const name of ["mnist", "faces"]) {
@@ -135,7 +138,7 @@ export async function main(argv: string[]): Promise<void> {
     }
 
     const rows: string[][] = [["measurement", "value"]];
-    for (const [name, p] of Object.entries(prep)) rows.push([`prep ${name} (${p.images} images)`, `${p.seconds.toFixed(2)} s`]);
+    for (const [name, p] of Object.entries(prep)) rows.push([`prep ${name} (${p.images} images)`, `${p.seconds.toFixed(2)} s (${p.cpuSeconds.toFixed(1)} s of CPU)`]);
     for (const [name, a] of Object.entries(alone)) rows.push([`stream alone, ${name}, batch 1000`, `${a.batchesPerSecond.toFixed(1)} minibatches/s`]);
     rows.push([`busy step without stream (${work.kind})`, `${busy.withoutStream.medianStepMs.toFixed(1)} ms median`]);
     rows.push([`busy step with stream (mnist, 1 worker, prefetch 4)`, `${busy.withStream.medianStepMs.toFixed(1)} ms median`]);

@@ -1,6 +1,6 @@
 // `bun run bench direction [--dataset curves] [--arch SIZES] [--warmup 50] [--gamma 1e-3] [--iterations 300]`:
 // how close the Kronecker-factored directions are to the exact damped Gauss–Newton direction
-// (ALGORITHM.md §9, paper appendix F). After `warmup` KFRA updates, on a fresh minibatch: δ̃ from
+// (docs/algorithm.md §9.3, paper appendix F.2). After `warmup` KFRA updates, on a fresh minibatch: δ̃ from
 // KFRA and KFAC (this minibatch's factors, damping γ), and x solving (Ḡ + (γ+η)I) x = ∇f by CG,
 // for the full Gauss–Newton matrix and for its block diagonal. Prints the cosine similarities.
 import { parseArgs } from "node:util";

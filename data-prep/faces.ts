@@ -2,21 +2,21 @@
 // is image k, itself a 64×64 image stored column-major; person = ⌊k/10⌋). Following Hinton &
 // Salakhutdinov (2006): for each of the 250 images of persons 0–24, `pairs` (414) random pairs
 // (θ uniform in [−90°, 90°], s uniform in [1.4, 1.8]), each giving one 25×25 image by the map in
-// affine.ts (rotate about the centre, enlarge s times, keep the central window, sample 25×25
-// bilinearly): 250 · 414 = 103,500 training images. The test split does the same for the 150 images
-// of persons 25–39: 150 · 414 = 62,100 images. Images are stored source-image-major (all pairs of
-// image 0, then image 1, ...); the stream shuffles them.
-import { existsSync } from "node:fs";
+// affine.ts (rotate about the centre, enlarge s times, keep the central window, reduce to 25×25),
+// computed by sharp with an anti-aliasing prefilter (faces-sharp.ts) on worker threads
+// (faces-pool.ts): 250 · 414 = 103,500 training images. The test split does the same for the 150
+// images of persons 25–39: 150 · 414 = 62,100 images. Images are stored source-image-major (all pairs
+// of image 0, then image 1, ...); the stream shuffles them.
 import { join } from "node:path";
 import { DataError } from "../src/data/data-error.ts";
-import { rotateScaleSubsample } from "./affine.ts";
 import type { ImageSet } from "./arrow-writer.ts";
 import { ItemRandom } from "./counter-random.ts";
+import { defaultFacesWorkers, runFacesTasks, type FacesTask } from "./faces-pool.ts";
 import { readMatFile } from "./matlab.ts";
 import { REPO_ROOT } from "./paths.ts";
 import type { GeneratorOptions } from "./options.ts";
 
-export const FACES_GENERATOR_VERSION = "faces-olivetti-bilinear/1";
+export const FACES_GENERATOR_VERSION = "faces-olivetti-sharp-lanczos3/2";
 export const FACES_SOURCE_SIZE = 64;
 export const FACES_SIZE = 25;
 export const FACES_PAIRS = 414;
@@ -26,10 +26,9 @@ const PEOPLE = 40;
 const ANGLE_RANGE: [number, number] = [-90, 90];
 const SCALE_RANGE: [number, number] = [1.4, 1.8];
 
-/** ../shared/data/olivettifaces.mat relative to the repository root, where the shared data lives. */
-export function defaultFacesSource(): string | undefined {
-  const file = join(REPO_ROOT, "..", "shared", "data", "olivettifaces.mat");
-  return existsSync(file) ? file : undefined;
+/** The copy shipped with the repository (origin and terms: data-prep/sources/README.md). */
+export function defaultFacesSource(): string {
+  return join(REPO_ROOT, "data-prep", "sources", "olivettifaces.mat");
 }
 
 /** The 400 Olivetti images as row-major 64×64 bytes, image k at offset 4096·k. */
@@ -66,30 +65,21 @@ export function facesCounts(pairs = FACES_PAIRS): { train: number; test: number 
   return { train: TRAIN_PEOPLE * IMAGES_PER_PERSON * pairs, test: (PEOPLE - TRAIN_PEOPLE) * IMAGES_PER_PERSON * pairs };
 }
 
-function augment(images: Uint8Array, first: number, last: number, pairs: number, seed: number, stream: number, options: GeneratorOptions): Uint8Array {
-  const srcDim = FACES_SOURCE_SIZE ** 2, dim = FACES_SIZE ** 2;
-  const count = (last - first) * pairs;
-  const pixels = new Uint8Array(count * dim);
-  for (let k = first; k < last; k++) {
-    const source = images.subarray(k * srcDim, (k + 1) * srcDim);
-    for (let p = 0; p < pairs; p++) {
-      const index = (k - first) * pairs + p;
-      rotateScaleSubsample(source, FACES_SOURCE_SIZE, FACES_SIZE, facePair(seed, stream, index), pixels.subarray(index * dim, (index + 1) * dim));
-    }
-    options.progress?.advance(pairs);
-  }
-  return pixels;
-}
-
 export async function generateFaces(options: GeneratorOptions): Promise<ImageSet[]> {
-  const source = options.source ?? defaultFacesSource();
-  if (!source) throw new DataError(`the Olivetti faces file was not found at ../shared/data/olivettifaces.mat; pass --source PATH`);
-  const images = readOlivetti(source);
+  const images = readOlivetti(options.source ?? defaultFacesSource());
   const pairs = options.count ?? FACES_PAIRS;
+  const dim = FACES_SIZE ** 2;
   const trainImages = TRAIN_PEOPLE * IMAGES_PER_PERSON, allImages = PEOPLE * IMAGES_PER_PERSON;
-  const make = (split: string, stream: number, first: number, last: number): ImageSet => ({
-    dataset: "faces", split, width: FACES_SIZE, height: FACES_SIZE, seed: options.seed, generatorVersion: FACES_GENERATOR_VERSION,
-    pixels: augment(images, first, last, pairs, options.seed, stream, options),
-  });
-  return [make("train", 0, 0, trainImages), make("test", 1, trainImages, allImages)];
+  const splits = [
+    { split: "train", stream: 0, first: 0, last: trainImages },
+    { split: "test", stream: 1, first: trainImages, last: allImages },
+  ];
+  const pixels = splits.map(({ first, last }) => new Uint8Array((last - first) * pairs * dim));
+  const tasks: FacesTask[] = splits.flatMap(({ stream, first, last }) =>
+    Array.from({ length: last - first }, (_, i) => ({ stream, image: first + i, first: i * pairs })));
+  const job = { images, n: FACES_SOURCE_SIZE, m: FACES_SIZE, pairs, seed: options.seed };
+  await runFacesTasks(job, tasks, options.workers ?? defaultFacesWorkers(), (task, out) => pixels[task.stream].set(out, task.first * dim), options.progress);
+  return splits.map(({ split }, i) => ({
+    dataset: "faces", split, width: FACES_SIZE, height: FACES_SIZE, seed: options.seed, generatorVersion: FACES_GENERATOR_VERSION, pixels: pixels[i],
+  }));
 }

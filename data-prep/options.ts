@@ -7,5 +7,7 @@ export interface GeneratorOptions {
   source?: string;
   /** Internal, for tests: MNIST images per split / CURVES training images / FACES pairs per source image. */
   count?: number;
+  /** Internal, for tests and benchmarks: worker threads for FACES (default one per core). */
+  workers?: number;
   progress?: Progress;
 }

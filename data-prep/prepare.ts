@@ -20,6 +20,8 @@ export interface PrepOptions {
   source?: string;
   /** Internal, for tests: MNIST images per split / CURVES training images / FACES pairs per source image. */
   count?: number;
+  /** Internal, for tests and benchmarks: FACES worker threads (default one per core). */
+  workers?: number;
   /** No progress output (tests). */
   quiet?: boolean;
 }
@@ -45,7 +47,7 @@ export async function prepareDataset(name: DatasetName, options: PrepOptions = {
   const out = options.out ?? DEFAULT_OUT;
   const progress = new Progress(`prep ${name}`, totalImages(name, options.count), { quiet: options.quiet });
   const generate = { mnist: generateMnist, curves: generateCurves, faces: generateFaces }[name];
-  const sets: ImageSet[] = await generate({ seed, source: options.source, count: options.count, progress });
+  const sets: ImageSet[] = await generate({ seed, source: options.source, count: options.count, workers: options.workers, progress });
   const outputs = sets.map((set) => ({ file: join(out, `${name}-${set.split}.arrow`), bytes: encodeImageSet(set), count: imageCount(set) }));
   writeFilesAtomically(outputs);
   return { files: outputs.map(({ file, count }) => ({ file, count })), seconds: progress.seconds() };

@@ -1,5 +1,7 @@
-// `bun run prep preview FILE.arrow [--out PNG]`: a contact sheet of the first 64 images, 8 per row,
-// each enlarged by an integer factor (nearest neighbour, so pixels stay visible) with a 2 px grey gap.
+// `bun run prep preview FILE.arrow [--out PNG]`: a contact sheet of 64 images spread evenly over the
+// file (rows ⌊i·count/64⌋, so a file stored source-image-major like FACES shows 64 different faces,
+// not the variations of its first one), 8 per row, each enlarged by an integer factor (nearest
+// neighbour, so pixels stay visible) with a 2 px grey gap.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import sharp from "sharp";
@@ -17,6 +19,11 @@ function rowBytes(chunks: ReturnType<typeof openDatasetFile>["chunks"], dim: num
   return values instanceof Uint8Array ? values : Uint8Array.from(values, (v) => Math.round(255 * v));
 }
 
+/** The file row shown in cell k of a sheet of `shown` cells. */
+export function previewRow(k: number, shown: number, count: number): number {
+  return Math.floor((k * count) / shown);
+}
+
 export async function writeContactSheet(file: string, png: string): Promise<{ images: number; width: number; height: number }> {
   const { info, chunks } = openDatasetFile(file);
   const images = Math.min(SHOWN, info.count);
@@ -26,7 +33,7 @@ export async function writeContactSheet(file: string, png: string): Promise<{ im
   const width = COLUMNS * cellW + GAP, height = rows * cellH + GAP;
   const sheet = new Uint8Array(width * height).fill(GAP_GREY);
   for (let k = 0; k < images; k++) {
-    const pixels = rowBytes(chunks, info.dim, k);
+    const pixels = rowBytes(chunks, info.dim, previewRow(k, images, info.count));
     const x0 = GAP + (k % COLUMNS) * cellW, y0 = GAP + Math.floor(k / COLUMNS) * cellH;
     for (let y = 0; y < info.height * zoom; y++) {
       for (let x = 0; x < info.width * zoom; x++) {

@@ -1,7 +1,7 @@
 // gemm: C = alpha * op(A) * op(B) + beta * C, row-major strided views (offsets/strides in elements).
 // Each invocation owns a TM x TN tile of C held in registers (TM * TN / 4 vec4 accumulators); k
 // advances 4 at a time with vec4 loads along each operand's contiguous dimension; no workgroup
-// memory, no barriers (on lavapipe register tiling beats shared-memory tiling, TOOLCHAIN.md). A
+// memory, no barriers (on lavapipe register tiling beats shared-memory tiling: docs/toolchain.md). A
 // workgroup is one row of tiles, so the row index (and every A load) is uniform across it.
 // With beta = 0, C is never read. lowerOnly skips elements above the diagonal (Cholesky's update).
 // Placeholders: TRANS_A, TRANS_B (true/false), TM, TN (multiples of 4), WGX, WGY (WGY = 1),

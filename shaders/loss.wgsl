@@ -1,4 +1,4 @@
-// Losses on the network output h (D x N, one sample per column; ALGORITHM.md sections 1-3).
+// Losses on the network output h (D x N, one sample per column; docs/algorithm.md §1.2, §2 and §3.3).
 // One invocation per sample n. sigma = logistic, softplus(x) = max(x, 0) + log(1 + e^-|x|).
 //   bce:     E = sum_i softplus(h_i) - y_i h_i; dE/dh = sigma(h) - y; H = diag(sigma(1 - sigma)).
 //   sse:     E = 1/2 sum (h - y)^2; dE/dh = h - y; H = I.

@@ -1,4 +1,4 @@
-// The three-output mixture loss of ALGORITHM.md §1 (paper eq. 27) for one sample, as pure scalar
+// The three-output mixture loss of docs/algorithm.md §1.2 (paper eq. 27) for one sample, as pure scalar
 // functions shared by the host backends (reference and cpu). The WGSL copy is in shaders/.
 //
 //   p(y | h) = σ(h₁) σ(s h₂) + σ(−h₁) σ(s h₃),   s = 2y − 1,   E = −log p.
@@ -8,7 +8,7 @@
 //   ∇²E  = diag(σ₁(1−σ₁), r σ₂(1−σ₂), (1−r) σ₃(1−σ₃)) − r(1−r) u uᵀ,
 //          u = (1, s(1 − σ(s h₂)), −s(1 − σ(s h₃))).
 // ∇²E is not always PSD; the Gauss–Newton output Hessian is its PSD projection (eigenvalues
-// clamped at 0), the **choice** of ALGORITHM.md §1.
+// clamped at 0), the **choice** of docs/algorithm.md §1.2.
 
 export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));

@@ -67,7 +67,7 @@ function mapInto(out: Tensor, fn: (i: number, j: number) => number): void {
   for (let i = 0; i < out.rows; i++) for (let j = 0; j < out.cols; j++) set(out, i, j, values[i * out.cols + j]);
 }
 
-// f, f′, f″ of each transfer function (ALGORITHM.md §1).
+// f, f′, f″ of each transfer function (docs/algorithm.md §1).
 function transferValue(kind: TransferKind, x: number, order: 0 | 1 | 2): number {
   switch (kind) {
     case "sigmoid": {

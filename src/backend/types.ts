@@ -151,14 +151,14 @@ export interface Backend {
 
   // ---- losses: the network output h is D×N, one sample per column; the target y is D×N too,
   //      except for mixture (D = 3), whose target and sample are one row of binary labels (1×N) ----
-  /** out (1×N): per-sample loss E⁽ⁿ⁾, summed over output units (ALGORITHM.md §1). */
+  /** out (1×N): per-sample loss E⁽ⁿ⁾, summed over output units (docs/algorithm.md §1.2). */
   lossValue(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
-  /** out (D×N) = ∂E⁽ⁿ⁾/∂h (ALGORITHM.md §2). */
+  /** out (D×N) = ∂E⁽ⁿ⁾/∂h (docs/algorithm.md §2). */
   lossGrad(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
   /** out (D×N) = H_L⁽ⁿ⁾ v⁽ⁿ⁾ per sample (the Gauss–Newton output Hessian, PSD-projected for mixture). */
   lossHessianVector(kind: LossKind, h: Tensor, y: Tensor, v: Tensor, out: Tensor): void;
   /**
-   * A per-sample square root C⁽ⁿ⁾ of H_L⁽ⁿ⁾ = C⁽ⁿ⁾C⁽ⁿ⁾ᵀ (ALGORITHM.md §3, KFLR).
+   * A per-sample square root C⁽ⁿ⁾ of H_L⁽ⁿ⁾ = C⁽ⁿ⁾C⁽ⁿ⁾ᵀ (docs/algorithm.md §1.2; KFLR §3.3).
    * bce, sse: H_L is diagonal, out is D×N holding the diagonal of C⁽ⁿ⁾.
    * mixture: out is 9×N, out[i + 3k, n] = C⁽ⁿ⁾[i, k] (eigenvectors scaled by √max(λ, 0)).
    */

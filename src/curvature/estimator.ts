@@ -1,4 +1,4 @@
-// The shape shared by the three estimators of G_λ (ALGORITHM.md §3). Each runs inside the single
+// The shape shared by the three estimators of G_λ (docs/algorithm.md §3). Each runs inside the single
 // backward pass: `start` forms its output-layer quantity from h_L, then `atLayer(λ)` is called for
 // λ = L … 1 and leaves G_λ in `factors[λ−1]`, preparing what layer λ−1 needs.
 import type { Backend, Tensor } from "../backend/types.ts";

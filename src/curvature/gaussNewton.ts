@@ -1,5 +1,5 @@
 // The exact Gauss–Newton matrix as a matrix-free product, and the damped solve against it by
-// conjugate gradients (ALGORITHM.md §9, paper appendix F) — the reference against which the
+// conjugate gradients (docs/algorithm.md §9.3, paper appendix F.2) — the reference against which the
 // Kronecker-factored directions are compared. Analysis only; not used in training.
 import type { Backend, Tensor } from "../backend/types.ts";
 import { backwardFromOutput } from "../nn/backward.ts";

@@ -1,5 +1,5 @@
 // The exact block-diagonal Hessian of one sample through the pre-activation Hessian recursion
-// (ALGORITHM.md §8, paper eq. 8) — for analysis and tests, not for training:
+// (docs/algorithm.md §8, paper eq. 8) — for analysis and tests, not for training:
 //   H_L = ∇²E(h_L) (the exact output Hessian, not its PSD projection),
 //   H_λ = B_λ W̃_{λ+1}ᵀ H_{λ+1} W̃_{λ+1} B_λ + D_λ,  B_λ = diag(f′(h_λ)),  D_λ = diag(f″(h_λ) ⊙ ∂E/∂a_λ),
 // and the Hessian block of W_λ is (ā_{λ−1} ā_{λ−1}ᵀ) ⊗ H_λ. For piecewise-linear f, D_λ = 0 and

@@ -1,5 +1,5 @@
 // KFAC (Martens & Grosse 2015), the comparison method: G_λ from gradients of the log-likelihood of
-// targets sampled from the model (ALGORITHM.md §3).
+// targets sampled from the model (docs/algorithm.md §3.4).
 import type { Backend, Tensor } from "../backend/types.ts";
 import { backpropagateThroughLayer } from "../nn/backward.ts";
 import type { NetworkSpec } from "../nn/spec.ts";

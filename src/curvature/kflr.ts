@@ -1,5 +1,5 @@
 // KFLR: the exact expected pre-activation Gauss–Newton matrix through per-sample low-rank factors
-// (ALGORITHM.md §3, paper eqs. 23–25), for networks with few outputs K.
+// (docs/algorithm.md §3.3, paper eqs. 23–25), for networks with few outputs K.
 import type { Backend, Tensor } from "../backend/types.ts";
 import { backpropagateThroughLayer } from "../nn/backward.ts";
 import type { NetworkSpec } from "../nn/spec.ts";

@@ -1,5 +1,5 @@
 // KFRA: the paper's recursive approximation of the expected pre-activation Gauss–Newton matrix
-// (ALGORITHM.md §3, paper eq. 26).
+// (docs/algorithm.md §3.2, paper eq. 26).
 import type { Backend, Tensor } from "../backend/types.ts";
 import { weightsWithoutBias } from "../nn/params.ts";
 import type { NetworkSpec } from "../nn/spec.ts";

@@ -125,7 +125,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
     installPolling(gpu, polling);
   }
   const timestampQuery = (opts.timestampQuery ?? false) && adapter.features.has("timestamp-query");
-  // No requiredLimits: bun-webgpu 0.1.7 crashes on them (TOOLCHAIN.md); requiredFeatures work.
+  // No requiredLimits: bun-webgpu 0.1.7 crashes on them (docs/toolchain.md); requiredFeatures work.
   const device = await adapter.requestDevice(timestampQuery ? { requiredFeatures: ["timestamp-query"] } : undefined);
   return { gpu, adapter, device, adapterInfo, polling, timestampQuery };
 }

@@ -1,4 +1,4 @@
-// Back-propagation (ALGORITHM.md §2). The same step, d_{λ−1} = (W̃_λᵀ d_λ) ⊙ B_{λ−1}, carries the
+// Back-propagation (docs/algorithm.md §2). The same step, d_{λ−1} = (W̃_λᵀ d_λ) ⊙ B_{λ−1}, carries the
 // gradient and every curvature estimator's vectors (KFAC's sampled d̂, KFLR's columns of C), so it
 // is written once here and shared (the BackPACK pattern: siblings share the module derivatives).
 import type { Backend, Tensor } from "../backend/types.ts";

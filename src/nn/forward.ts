@@ -1,4 +1,4 @@
-// Forward pass and loss (ALGORITHM.md §1): h_λ = W_λ ā_{λ−1}, a_λ = f_λ(h_λ) for λ < L, and the
+// Forward pass and loss (docs/algorithm.md §1): h_λ = W_λ ā_{λ−1}, a_λ = f_λ(h_λ) for λ < L, and the
 // per-sample loss E⁽ⁿ⁾(h_L, y⁽ⁿ⁾).
 import type { Backend, Tensor } from "../backend/types.ts";
 import type { LayerTensors } from "./params.ts";

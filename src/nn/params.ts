@@ -1,5 +1,5 @@
 // Parameters θ = (W₁ … W_L), each W_λ a D_λ × (D_{λ−1}+1) tensor whose last column is the bias
-// (ALGORITHM.md §1: ā = [a; 1], h = W ā). Helpers apply one op to every layer.
+// (docs/algorithm.md §1: ā = [a; 1], h = W ā). Helpers apply one op to every layer.
 import type { Backend, Tensor } from "../backend/types.ts";
 import { seedKey, threefry2x32, wordsToNormal } from "../backend/random.ts";
 import { type NetworkSpec, layerCount } from "./spec.ts";

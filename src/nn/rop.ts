@@ -1,4 +1,4 @@
-// Forward-mode directional derivative (Pearlmutter's R-operator, ALGORITHM.md §5): v = J δ, the
+// Forward-mode directional derivative (Pearlmutter's R-operator, docs/algorithm.md §5): v = J δ, the
 // change of the network output h_L along the parameter direction δ.
 import type { Backend, Tensor } from "../backend/types.ts";
 import { type LayerTensors, weightsWithoutBias } from "./params.ts";

@@ -1,5 +1,5 @@
 // The network description: layer sizes, the transfer function of each hidden layer, and the loss
-// acting on the last pre-activation (ALGORITHM.md §1).
+// acting on the last pre-activation (docs/algorithm.md §1).
 import { LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
 
 export interface NetworkSpec {
@@ -71,7 +71,7 @@ export function datasetDim(dataset: DatasetName): number {
 }
 
 /**
- * The paper's networks (ALGORITHM.md §1): the autoencoder D-1000-500-250-30-250-500-1000-D with tanh
+ * The paper's networks (docs/algorithm.md §1): the autoencoder D-1000-500-250-30-250-500-1000-D with tanh
  * on every hidden layer, bce for MNIST and CURVES, sse for FACES; the odd/even classifier
  * D-1000-500-250-30-3 with the mixture loss.
  */

@@ -1,5 +1,5 @@
 // Per-minibatch buffers of one network, allocated once for a batch size N and reused every step.
-// Matrices hold one sample per column (ALGORITHM.md §2): Ā_λ is (D_λ+1) × N with a last row of ones.
+// Matrices hold one sample per column (docs/algorithm.md §1.1): Ā_λ is (D_λ+1) × N with a last row of ones.
 import type { Backend, Tensor } from "../backend/types.ts";
 import { type NetworkSpec, layerCount } from "./spec.ts";
 import { lossTargetRows } from "../backend/shapes.ts";

@@ -1,4 +1,4 @@
-// The first-order baselines of ALGORITHM.md §9: SGD, heavy-ball momentum, Nesterov momentum and
+// The first-order baselines of docs/algorithm.md §9.1: SGD, heavy-ball momentum, Nesterov momentum and
 // Adam, with the learning rate halved every `decayPeriod` updates. Weight decay enters through the
 // gradient (g = ∇E + ηθ).
 import type { Backend } from "../backend/types.ts";

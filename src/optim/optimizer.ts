@@ -31,7 +31,7 @@ export interface Optimizer {
   dispose(): void;
 }
 
-/** Learning rate halved every `decayPeriod` updates (ALGORITHM.md §9); no decay when decayPeriod ≤ 0. */
+/** Learning rate halved every `decayPeriod` updates (docs/algorithm.md §9.1); no decay when decayPeriod ≤ 0. */
 export function halvedLearningRate(lr: number, decayPeriod: number, step: number): number {
   if (!(decayPeriod > 0)) return lr;
   return lr * 0.5 ** Math.floor((step - 1) / decayPeriod);

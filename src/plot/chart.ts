@@ -24,6 +24,9 @@ interface Point {
 }
 
 const AVERAGE = "θ̂ (Polyak average)";
+/** Stroke dash patterns [dash, gap] in px: θ solid, θ̂ dashed. */
+export const SOLID = [1, 0];
+export const DASHED = [5, 3];
 
 /**
  * The points to draw: the whole-training-set error of θ (and of θ̂, dashed) from the eval
@@ -57,7 +60,12 @@ const METRIC_TITLE: Record<ChartMetric, string> = {
 export function chartSpec(points: Point[], metric: ChartMetric, title: string): vegaLite.TopLevelSpec {
   const y = { field: "error", type: "quantitative" as const, title: METRIC_TITLE[metric], scale: { type: "log" as const } };
   const color = { field: "run", type: "nominal" as const, title: "run" };
-  const strokeDash = { field: "parameters", type: "nominal" as const, title: "parameters", scale: { domain: ["θ", AVERAGE], range: [[1, 0], [5, 3]] } };
+  // The legend draws each parameters entry as a dashed or solid line segment (with the line's points
+  // on, Vega-Lite would otherwise draw both as the same circle).
+  const strokeDash = {
+    field: "parameters", type: "nominal" as const, title: "parameters", scale: { domain: ["θ", AVERAGE], range: [SOLID, DASHED] },
+    legend: { symbolType: "stroke", symbolSize: 900, symbolStrokeWidth: 2, encode: { symbols: { update: { stroke: { value: "black" } } } } },
+  };
   const detail = { field: "parameters", type: "nominal" as const };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

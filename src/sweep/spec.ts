@@ -18,7 +18,7 @@ export interface SweepGroup {
   steps: number;
   /** Learning rates (first-order optimisers). */
   lr?: number[];
-  /** Halve the learning rate every this fraction of the updates (ALGORITHM.md §9); 0 = never. */
+  /** Halve the learning rate every this fraction of the updates (docs/algorithm.md §9.1); 0 = never. */
   decayFraction?: number[];
   /** Momentum on the curvature factors on/off (second-order optimisers). */
   factorMomentum?: boolean[];

@@ -1,5 +1,5 @@
-// The error on a whole dataset: the mean over all samples of the per-sample loss E (ALGORITHM.md
-// §1), computed in minibatches with the training workspace.
+// The error on a whole dataset: the mean over all samples of the per-sample loss E (docs/algorithm.md
+// §1.2), computed in minibatches with the training workspace.
 import type { Backend } from "../backend/types.ts";
 import { forward } from "../nn/forward.ts";
 import type { LayerTensors } from "../nn/params.ts";

@@ -1,4 +1,4 @@
-// KFRA, KFLR and KFAC against the definitions of ALGORITHM.md §3, on tiny networks in float64:
+// KFRA, KFLR and KFAC against the definitions of docs/algorithm.md §3, on tiny networks in float64:
 // explicit per-sample Jacobians (finite differences) and explicit expectations over the samples.
 import { describe, expect, test } from "vitest";
 import { createReferenceBackend } from "../../src/backend/reference.ts";

@@ -1,21 +1,22 @@
-// FACES: the MAT-file reader, the counts, the rotate-scale-subsample map against exact references
-// and against sharp, and a small real prep.
+// FACES: the MAT-file reader, the counts, the TypeScript reference map against exact cases, the sharp
+// path (the one `prep faces` uses) against that reference, its anti-aliasing, and small real preps
+// (counts, determinism across worker counts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { rotateScaleSubsample, rotateScaleSubsampleSharp } from "../../data-prep/affine.ts";
+import { rotateScaleSubsample, type RotateScale } from "../../data-prep/affine.ts";
+import { PrefilteredSource, prefilterSide, rotateScaleReduceSharp } from "../../data-prep/faces-sharp.ts";
 import { defaultFacesSource, facePair, facesCounts, readOlivetti } from "../../data-prep/faces.ts";
 import { prepareDataset } from "../../data-prep/prepare.ts";
 import { readDatasetInfo } from "../../src/data/dataset.ts";
-import { tempDir } from "./helpers.ts";
+import { sha256, tempDir } from "./helpers.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 const source = defaultFacesSource();
-const withFaces = source ? describe : describe.skip;
 
 function olivettiImage(k: number): Uint8Array {
-  return readOlivetti(source!).subarray(k * 4096, (k + 1) * 4096);
+  return readOlivetti(source).subarray(k * 4096, (k + 1) * 4096);
 }
 
 describe("FACES counts", () => {
@@ -37,9 +38,39 @@ describe("FACES counts", () => {
   });
 });
 
-withFaces("FACES from olivettifaces.mat", () => {
+describe("anti-aliasing", () => {
+  it("1-px stripes and a checkerboard reduce to flat grey through sharp, while point sampling aliases them", async () => {
+    // Both patterns are above the output's Nyquist frequency at every scale in [1.4, 1.8] (a source
+    // period of 2 px becomes 1.1–1.4 output px), so a band-limited reduction is their mean, 127.5.
+    // Point sampling leaves moiré of standard deviation ~40–74 levels; the lanczos3 prefilter leaves
+    // ~1 (measured ≤ 1.1); 5 is the bound.
+    const stripes = Uint8Array.from({ length: 4096 }, (_, i) => (i % 2 ? 255 : 0));
+    const checker = Uint8Array.from({ length: 4096 }, (_, i) => ((Math.floor(i / 64) + i) % 2 ? 255 : 0));
+    const innerStats = (image: Uint8Array) => {
+      let sum = 0, squares = 0;
+      for (let i = 6; i < 19; i++) for (let j = 6; j < 19; j++) {
+        sum += image[i * 25 + j];
+        squares += image[i * 25 + j] ** 2;
+      }
+      const mean = sum / 169;
+      return { mean, sd: Math.sqrt(squares / 169 - mean * mean) };
+    };
+    for (const pattern of [stripes, checker]) {
+      for (const t of [{ degrees: 0, scale: 1.4 }, { degrees: 17, scale: 1.55 }, { degrees: -60, scale: 1.8 }]) {
+        const point = new Uint8Array(625);
+        rotateScaleSubsample(pattern, 64, 25, t, point);
+        const smooth = innerStats(await rotateScaleReduceSharp(new PrefilteredSource(pattern, 64), 25, t));
+        expect(innerStats(point).sd).toBeGreaterThan(30);
+        expect(smooth.sd).toBeLessThan(5);
+        expect(Math.abs(smooth.mean - 127.5)).toBeLessThan(3);
+      }
+    }
+  });
+});
+
+describe("FACES from olivettifaces.mat", () => {
   it("reads 400 images of 64×64, column-major in the file, as upright row-major images", () => {
-    const images = readOlivetti(source!);
+    const images = readOlivetti(source);
     expect(images.length).toBe(400 * 4096);
     // Upright faces: the top rows (forehead/background) are brighter on average than the row through
     // the eyes (~row 26); a transposed image would put that dark band in a column instead.
@@ -73,26 +104,80 @@ withFaces("FACES from olivettifaces.mat", () => {
     }
   });
 
-  it("the TypeScript resampler agrees with sharp's affine (libvips bilinear) within 1 grey level", async () => {
-    const image = olivettiImage(7);
+  /** 24 transforms spread over [−90°, 90°] × [1.4, 1.8]. */
+  const transforms: RotateScale[] = Array.from({ length: 24 }, (_, q) => ({ degrees: -90 + 7.5 * q + 0.3, scale: 1.4 + (q % 5) * 0.1 }));
+
+  it("sharp without the prefilter (bilinear point sampling) agrees with the TypeScript resampler within 1 grey level", async () => {
+    // The same map sampled at the same points: this pins the sharp path's geometry (libvips' canvas
+    // origin, the half-pixel conventions) to the reference. libvips uses fixed-point bilinear weights,
+    // so a value near k + ½ may round the other way: at most 1 level apart.
+    const source = new PrefilteredSource(olivettiImage(7), 64);
     const out = new Uint8Array(625);
-    for (let q = 0; q < 24; q++) {
-      const t = { degrees: -90 + 7.5 * q + 0.3, scale: 1.4 + (q % 5) * 0.1 };
-      rotateScaleSubsample(image, 64, 25, t, out);
-      const reference = await rotateScaleSubsampleSharp(image, 64, 25, t);
-      // Both interpolate bilinearly at the same points; libvips uses fixed-point weights, so a value
-      // near k + ½ may round the other way: at most 1 level apart.
+    for (const t of transforms) {
+      rotateScaleSubsample(source.source, 64, 25, t, out);
+      const sharpOut = await rotateScaleReduceSharp(source, 25, t, false);
       let worst = 0;
-      for (let i = 0; i < 625; i++) worst = Math.max(worst, Math.abs(out[i] - reference[i]));
+      for (let i = 0; i < 625; i++) worst = Math.max(worst, Math.abs(out[i] - sharpOut[i]));
       expect(worst, `θ = ${t.degrees}°, s = ${t.scale}`).toBeLessThanOrEqual(1);
     }
   });
 
+  it("the prefilter side S = round(25 s) leaves a residual scale within ±1.5% of 1", () => {
+    for (let s = 1.4; s <= 1.8; s += 0.001) {
+      const side = prefilterSide(s, 25);
+      expect(side).toBeGreaterThanOrEqual(35);
+      expect(side).toBeLessThanOrEqual(45);
+      expect(Math.abs((s * 25) / side - 1)).toBeLessThanOrEqual(0.5 / 35);
+    }
+  });
+
+  it("the anti-aliased sharp path agrees with the point-sampling reference: mean |Δ| ≤ 4, max |Δ| ≤ 40 grey levels, and no 1-px shift fits better", async () => {
+    // They differ by design: the reference takes one bilinear sample per output pixel (a 1.4–1.8
+    // source-pixel step, so fine detail aliases), the sharp path low-passes first (lanczos3). Over
+    // these 48 cases the mean difference was 1.2–2.9 levels and the largest 26, at hair and eye
+    // edges where point samples pick one side of an edge; 4 and 40 leave room for other libvips
+    // builds. A geometric error would show at once: the reference shifted by one pixel is 6.5–17
+    // levels away on average, so the zero shift must fit best.
+    const out = new Uint8Array(625);
+    for (const k of [7, 123]) {
+      const source = new PrefilteredSource(olivettiImage(k), 64);
+      for (const t of transforms) {
+        rotateScaleSubsample(source.source, 64, 25, t, out);
+        const sharpOut = await rotateScaleReduceSharp(source, 25, t);
+        let sum = 0, worst = 0;
+        for (let i = 0; i < 625; i++) {
+          sum += Math.abs(out[i] - sharpOut[i]);
+          worst = Math.max(worst, Math.abs(out[i] - sharpOut[i]));
+        }
+        const what = `image ${k}, θ = ${t.degrees}°, s = ${t.scale}`;
+        expect(sum / 625, what).toBeLessThanOrEqual(4);
+        expect(worst, what).toBeLessThanOrEqual(40);
+        // Mean |Δ| over the inner 23×23 pixels with the reference shifted by (dx, dy).
+        const shifted = (dx: number, dy: number) => {
+          let e = 0;
+          for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) e += Math.abs(out[(i + dy) * 25 + j + dx] - sharpOut[i * 25 + j]);
+          return e / 529;
+        };
+        const centred = shifted(0, 0);
+        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) expect(shifted(dx, dy), `${what}, shift (${dx}, ${dy})`).toBeGreaterThan(2 * centred);
+      }
+    }
+  });
   it("a small real prep (3 pairs per image) gives 750 train and 450 test 25×25 images", async () => {
     const out = join(tmp.dir, "faces");
     await prepareDataset("faces", { out, count: 3, quiet: true });
     expect(readDatasetInfo(join(out, "faces-train.arrow"))).toMatchObject({ width: 25, height: 25, count: 750 });
     expect(readDatasetInfo(join(out, "faces-test.arrow")).count).toBe(450);
     expect(existsSync(join(out, "faces-valid.arrow"))).toBe(false);
+  });
+
+  it("the files do not depend on the number of worker threads (1 or 3), and the same seed gives the same bytes", async () => {
+    const run = async (name: string, workers: number) => {
+      const { files } = await prepareDataset("faces", { out: join(tmp.dir, name), count: 2, workers, seed: 5, quiet: true });
+      return files.map((f) => sha256(f.file));
+    };
+    const one = await run("w1", 1);
+    expect(await run("w3", 3)).toEqual(one);
+    expect(await run("w3-again", 3)).toEqual(one);
   });
 });

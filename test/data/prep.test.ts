@@ -6,10 +6,10 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
-import { defaultFacesSource } from "../../data-prep/faces.ts";
 import { defaultMnistSource } from "../../data-prep/mnist.ts";
 import { REPO_ROOT } from "../../data-prep/paths.ts";
 import { prepareDataset } from "../../data-prep/prepare.ts";
+import { previewRow } from "../../data-prep/preview.ts";
 import { loadDataset, readDatasetInfo } from "../../src/data/dataset.ts";
 import { sha256, tempDir } from "./helpers.ts";
 
@@ -28,9 +28,7 @@ async function hashes(name: "mnist" | "curves" | "faces", out: string, seed: num
 
 describe("determinism (small counts via the internal count option)", () => {
   for (const [name, count] of [["mnist", 300], ["curves", 400], ["faces", 3]] as const) {
-    // FACES needs ../shared/data/olivettifaces.mat, which the project may not commit.
-    const maybe = name === "faces" && !defaultFacesSource() ? it.skip : it;
-    maybe(`${name}: two runs with the same seed give byte-identical files; another seed differs`, async () => {
+    it(`${name}: two runs with the same seed give byte-identical files; another seed differs`, async () => {
       const a = await hashes(name, join(tmp.dir, `${name}-a`), 7, count);
       const b = await hashes(name, join(tmp.dir, `${name}-b`), 7, count);
       expect(a).toEqual(b);
@@ -119,15 +117,31 @@ describe("CLI errors: `prep: <message>`, exit 1, no output", () => {
 });
 
 describe("preview", () => {
-  it("writes a PNG contact sheet of the first 64 images (8 × 8 cells of 2× enlarged 28×28 images)", async () => {
+  it("writes a PNG contact sheet of 64 images spread over the file (8 × 8 cells of 2× enlarged 28×28 images)", async () => {
     const out = join(tmp.dir, "preview");
     await prepareDataset("curves", { out, count: 80, quiet: true });
     const png = join(out, "sheet.png");
     const result = runCli(["preview", join(out, "curves-train.arrow"), "--out", png]);
     expect(result.status).toBe(0);
-    const meta = await sharp(png).metadata();
+    const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     // 8 cells of 28·2 px plus 9 gaps of 2 px.
-    expect([meta.format, meta.width, meta.height]).toEqual(["png", 8 * 56 + 9 * 2, 8 * 56 + 9 * 2]);
+    expect([info.width, info.height]).toEqual([8 * 56 + 9 * 2, 8 * 56 + 9 * 2]);
+    // The last cell shows row ⌊63·80/64⌋ = 78, each pixel as a 2×2 block.
+    const images = loadDataset(join(out, "curves-train.arrow"));
+    const row = previewRow(63, 64, 80);
+    expect(row).toBe(78);
+    const x0 = 2 + 7 * 58, y0 = 2 + 7 * 58;
+    for (let y = 0; y < 56; y++) {
+      for (let x = 0; x < 56; x++) {
+        const expected = Math.round(255 * images.x[row * 784 + Math.floor(y / 2) * 28 + Math.floor(x / 2)]);
+        expect(data[(y0 + y) * info.width + x0 + x]).toBe(expected);
+      }
+    }
+  });
+
+  it("on a FACES-sized file the 64 cells come from 64 different source images", () => {
+    const sources = new Set(Array.from({ length: 64 }, (_, k) => Math.floor(previewRow(k, 64, 103_500) / 414)));
+    expect(sources.size).toBe(64);
   });
 });
 

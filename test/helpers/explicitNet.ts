@@ -73,7 +73,7 @@ export function jacobian(spec: NetworkSpec, weights: Float64Array[], layer: numb
   return J;
 }
 
-/** The Gauss–Newton output Hessian H_L of one sample (ALGORITHM.md §1). */
+/** The Gauss–Newton output Hessian H_L of one sample (docs/algorithm.md §1.2). */
 export function outputHessian(loss: LossKind, hL: number[], label: number): Matrix {
   if (loss === "mixture") {
     const m = new Float64Array(9);

@@ -60,7 +60,7 @@ function transposeInto(
   }
 }
 
-// f, f′, f″ of each transfer function (ALGORITHM.md §1):
+// f, f′, f″ of each transfer function (docs/algorithm.md §1):
 //   sigmoid σ: σ, σ(1−σ), σ(1−σ)(1−2σ);   tanh t: t, 1−t², −2t(1−t²);
 //   relu: max(x,0), [x>0], 0;   leaky_relu: max(0.1x,x), x>0 ? 1 : 0.1, 0;   linear: x, 1, 0.
 export function transfer(kind: TransferKind, hT: Tensor, outT: Tensor, order: 0 | 1 | 2): void {

@@ -1,7 +1,7 @@
-// The losses of ALGORITHM.md §1–3 on the CPU backend. The network output h is D×N (one sample per
-// column); y is D×N, or 1×N binary labels for the 3-output mixture. Per-sample maths in float64,
-// rounded to float32 on store; the mixture's scalar maths comes from src/backend/mixture.ts, shared
-// with the reference backend.
+// The losses of docs/algorithm.md §1.2 (values, gradients for §2, square roots for §3.3) on the CPU
+// backend. The network output h is D×N (one sample per column); y is D×N, or 1×N binary labels for
+// the 3-output mixture. Per-sample maths in float64, rounded to float32 on store; the mixture's
+// scalar maths comes from src/backend/mixture.ts, shared with the reference backend.
 import type { LossKind, Tensor } from "../types.ts";
 import { ShapeError } from "../types.ts";
 import { requireLossOperands, requireSameShape, requireShape, shapeOf } from "../shapes.ts";
@@ -20,7 +20,7 @@ const eigenvectors = new Float64Array(9);
 const root9 = new Float64Array(9);
 
 // C = V diag(√max(λ, 0)) for the eigen-decomposition V diag(λ) Vᵀ of the exact mixture Hessian
-// ∇²E (ALGORITHM.md §1 **choice**: PSD projection), row-major into root9 (root9[3i + k] = C[i][k]).
+// ∇²E (docs/algorithm.md §1.2 **choice**: PSD projection), row-major into root9 (root9[3i + k] = C[i][k]).
 function mixtureRoot(h1: number, h2: number, h3: number, y: number): void {
   mixtureHessian(h1, h2, h3, y, hess9);
   symmetricEigen3(hess9, eigenvalues, eigenvectors);
@@ -140,7 +140,7 @@ export function lossHessianVector(kind: LossKind, hT: Tensor, yT: Tensor, vT: Te
   }
 }
 
-// C⁽ⁿ⁾ with C Cᵀ = H_L⁽ⁿ⁾ (ALGORITHM.md §3, KFLR): bce diag √(σ(1−σ)); sse I (ones);
+// C⁽ⁿ⁾ with C Cᵀ = H_L⁽ⁿ⁾ (docs/algorithm.md §1.2; KFLR §3.3): bce diag √(σ(1−σ)); sse I (ones);
 // mixture out[i + 3k, n] = C[i][k] from the clamped eigen-decomposition.
 export function lossHessianSqrt(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): void {
   const h = cpu("lossHessianSqrt", hT);

@@ -1,4 +1,4 @@
-// Adaptive damping (ALGORITHM.md §6, paper appendix B.3): Levenberg–Marquardt for τ and a greedy
+// Adaptive damping (docs/algorithm.md §6, paper appendix B.3): Levenberg–Marquardt for τ and a greedy
 // search for γ, both as pure functions of the measured quantities.
 
 /** M(α*) = α* δᵀ∇f + ½ α*² δᵀC̄δ = ½ α* δᵀ∇f at the optimal α* = −δᵀ∇f / δᵀC̄δ (§5). */
@@ -10,7 +10,7 @@ export function optimalStep(directionDotGradient: number, curvature: number): { 
 /**
  * Levenberg–Marquardt rule, applied every `period` updates: ρ = (f(θ + α*δ) − f(θ)) / M(α*);
  * ω = 0.95^period; ρ > 0.75 ⇒ τ ← ωτ; ρ < 0.25 ⇒ τ ← τ/ω (the thresholds of Martens & Grosse; the
- * paper's text has 0.75 twice, a typo — ALGORITHM.md §6).
+ * paper's text has 0.75 twice, a typo — docs/algorithm.md §6.1).
  */
 export function adaptTau(tau: number, rho: number, period: number): number {
   const omega = 0.95 ** period;

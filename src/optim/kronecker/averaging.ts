@@ -1,4 +1,4 @@
-// Moving averages: momentum on the curvature factors (ALGORITHM.md §3) and Polyak averaging of the
+// Moving averages: momentum on the curvature factors (docs/algorithm.md §3.5) and Polyak averaging of the
 // parameters (§7). The "fixed" preset ramps both constants linearly to their maximum over the first
 // `rampSteps` updates, as the authors' public code does.
 

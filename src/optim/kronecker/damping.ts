@@ -1,4 +1,4 @@
-// The split of the factored Tikhonov damping between a layer's two factors (ALGORITHM.md §4,
+// The split of the factored Tikhonov damping between a layer's two factors (docs/algorithm.md §4,
 // paper appendix B.1); the damped solve itself is KroneckerBlocks.solve (block.ts).
 
 /**

@@ -47,7 +47,7 @@ export interface KroneckerOptions {
 }
 
 /**
- * The two presets of ALGORITHM.md §6. adaptive: the paper (Martens & Grosse's initial values);
+ * The two presets of docs/algorithm.md §6.3. adaptive: the paper (Martens & Grosse's initial values);
  * fixed: the authors' public code (damping 1e-3, no adaptation, constants ramped to 0.9 over 100).
  */
 export function dampingPreset(preset: DampingPreset): Omit<KroneckerOptions, "curvature" | "seed" | "weightDecay"> {
