@@ -4,8 +4,9 @@
 // buffer and copied to a staging buffer, which `stop()` maps and sums per kernel label.
 // Caveats: one pass per dispatch removes the overlap a driver may find between dispatches of one
 // pass, so profiled totals are an upper bound of the unprofiled time. Dawn quantises timestamps
-// (on lavapipe the low 16 bits, 65.5 µs, are cleared); a single short kernel then reads 0 or one
-// quantum, but sums over many dispatches are unbiased when the start phase is random.
+// (clears the low 16 bits, 65.5 µs) unless its `timestamp_quantization` toggle is off, which
+// src/gpu/adapter.ts asks for when profiling; were it refused, a single short kernel would read 0
+// or one quantum, but sums over many dispatches would stay unbiased (the start phase is random).
 
 /** Total GPU time of one kernel label over the profiled updates. */
 export interface KernelTime {
