@@ -11,7 +11,8 @@ describe("kernel labels", () => {
   it("name gemm by the power-of-two class of m, n, k and say when only the lower triangle is written", () => {
     expect(kernelLabel("gemm", [1000, 785, 1000, 0])).toBe("gemm m,n,k≤1024,1024,1024");
     expect(kernelLabel("gemm", [30, 1, 250, 1])).toBe("gemm m,n,k≤32,1,256 lower");
-    expect(kernelLabel("axpby", [1, 2, 3])).toBe("axpby");
+    expect(kernelLabel("axpby", [1, 2, 3], "elementwise axpby")).toBe("axpby");
+    expect(kernelLabel("cholesky", [64], "cholesky diagonal block")).toBe("cholesky diagonal block");
   });
 });
 

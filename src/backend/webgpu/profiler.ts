@@ -92,11 +92,19 @@ function sizeClass(x: number): number {
   return x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x));
 }
 
-/** The label a dispatch is profiled under: its kernel, and for gemm the shape class of m, n, k. */
-export function kernelLabel(kernel: string, u32: number[]): string {
-  if (kernel !== "gemm") return kernel;
-  const [m, n, k, lowerOnly] = u32;
-  return `gemm m,n,k≤${sizeClass(m)},${sizeClass(n)},${sizeClass(k)}${lowerOnly ? " lower" : ""}`;
+/** Kernels whose pipelines name distinct pieces (a Cholesky's diagonal blocks and its clean-up). */
+const LABELLED_BY_PIPELINE = new Set(["cholesky", "triangularSolve"]);
+
+/**
+ * The label a dispatch is profiled under: its kernel; for gemm with the shape class of m, n, k; for
+ * the blocked factorisation's own kernels, their pipeline's label (e.g. "cholesky diagonal block").
+ */
+export function kernelLabel(kernel: string, u32: number[], pipelineLabel?: string): string {
+  if (kernel === "gemm") {
+    const [m, n, k, lowerOnly] = u32;
+    return `gemm m,n,k≤${sizeClass(m)},${sizeClass(n)},${sizeClass(k)}${lowerOnly ? " lower" : ""}`;
+  }
+  return LABELLED_BY_PIPELINE.has(kernel) && pipelineLabel ? pipelineLabel : kernel;
 }
 
 /** Starting and stopping kernel profiling on a backend's recorder. */
