@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # .device-bundle/run.sh [COMMAND ...] (copied there by scripts/gpu-bundle.sh): on an offline GPU
-# machine, unpacks the bundle (Bun to /tmp/kfra-bun, Dawn, datasets, the Debian packages whose
-# libraries are missing), sets the environment, prints the WebGPU adapter, then runs COMMAND with
-# that environment, e.g.  bash .device-bundle/run.sh bash scripts/device-check.sh
-# COMMAND sees: KFRA_BUN (the bun binary), KFRA_BUNDLE (this folder), KFRA_DATA_DIR (its datasets),
+# machine, unpacks the bundle (Bun, Dawn and the datasets into /tmp/kfra-bundle, so that the bundle
+# folder itself stays as sent; the Debian packages whose libraries are missing), sets the
+# environment, prints the WebGPU adapter, then runs COMMAND with that environment, e.g.
+#   bash .device-bundle/run.sh bash scripts/device-check.sh
+# COMMAND sees: KFRA_BUN (the bun binary), KFRA_BUNDLE (this folder), KFRA_DATA_DIR (the datasets),
 # KFRA_OPENBLAS_PATH (when needed), XDG_RUNTIME_DIR, VK_DRIVER_FILES, OPENBLAS_CORETYPE.
 set -uo pipefail
 
 B=$(cd "$(dirname "$0")" && pwd)
-BUN_DIR=/tmp/kfra-bun
+U=/tmp/kfra-bundle
 log() { echo "run.sh: $*" >&2; }
 
-# xz/gzip, or Python's lzma/gzip modules where the tools are missing.
-unpack() { # unpack xz|gz FILE DEST
+# unpack xz|gz FILE DEST: with xz/gzip, or Python's lzma/gzip modules where the tools are missing;
+# skipped when DEST is newer than FILE.
+unpack() {
+  [ -f "$3" ] && [ "$3" -nt "$2" ] && return 0
   local tmp="$3.partial"
+  mkdir -p "$(dirname "$3")"
   if command -v "$( [ "$1" = xz ] && echo xz || echo gzip )" >/dev/null; then
     if [ "$1" = xz ]; then xz -dc "$2" >"$tmp"; else gzip -dc "$2" >"$tmp"; fi
   else
@@ -21,24 +25,22 @@ unpack() { # unpack xz|gz FILE DEST
   fi && mv "$tmp" "$3"
 }
 
-# Bun.
-if [ ! -x "$BUN_DIR/bun" ] || [ "$("$BUN_DIR/bun" --version 2>/dev/null)" != "$(cat "$B/bun.version")" ]; then
-  mkdir -p "$BUN_DIR"
-  unpack xz "$B/bun.xz" "$BUN_DIR/bun" && chmod +x "$BUN_DIR/bun" || { log "could not unpack Bun"; exit 1; }
-fi
+unpack xz "$B/bun.xz" "$U/bun" && chmod +x "$U/bun" || { log "could not unpack Bun"; exit 1; }
 
-# Dawn.
+# Dawn: unpacked outside the bundle, reached through a link where bun-webgpu-linux-x64 imports it.
 so="$B/node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so"
-[ -f "$so" ] || unpack gz "$so.gz" "$so" || { log "could not unpack $so"; exit 1; }
+unpack gz "$so.gz" "$U/libwebgpu_wrapper.so" || { log "could not unpack $so.gz"; exit 1; }
+ln -sfn "$U/libwebgpu_wrapper.so" "$so"
 
 # Datasets.
 for f in "$B"/data/*.arrow.xz; do
   [ -e "$f" ] || continue
-  [ -f "${f%.xz}" ] || unpack xz "$f" "${f%.xz}" || log "could not unpack $f"
+  g=$(basename "$f" .xz)
+  unpack xz "$f" "$U/data/$g" || log "could not unpack $f"
 done
 
 # Debian 12 packages, each only when its library is missing: into / (with ldconfig) as root,
-# else into $B/sysroot with LD_LIBRARY_PATH.
+# else into $U/sysroot with LD_LIBRARY_PATH.
 declare -A SONAME=(
   [libvulkan1]=libvulkan.so.1 [libglvnd0]=libGLdispatch.so.0 [libglx0]=libGLX.so.0 [libgl1]=libGL.so.1
   [libegl1]=libEGL.so.1 [libgles2]=libGLESv2.so.2 [libopengl0]=libOpenGL.so.0
@@ -51,7 +53,7 @@ have_lib() {
   [ "$1" = libopenblas.so.0 ] && [ -f "$OPENBLAS_DIR/libopenblas.so.0" ]
 }
 root=/
-if [ "$(id -u)" != 0 ]; then root="$B/sysroot"; mkdir -p "$root"; fi
+if [ "$(id -u)" != 0 ]; then root="$U/sysroot"; mkdir -p "$root"; fi
 extracted=()
 for deb in "$B"/debs/*.deb; do
   [ -e "$deb" ] || continue
@@ -85,8 +87,8 @@ NVIDIA_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$NVIDIA_ICD" ]; then export VK_DRIVER_FILES="$NVIDIA_ICD"; fi
 # OpenBLAS's DYNAMIC_ARCH took a VM's CPU for "Prescott" (no AVX); name the core when AVX2 is there.
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
-export KFRA_BUN="$BUN_DIR/bun" KFRA_BUNDLE="$B" KFRA_DATA_DIR="$B/data"
-export PATH="$BUN_DIR:$PATH"
+export KFRA_BUN="$U/bun" KFRA_BUNDLE="$B" KFRA_DATA_DIR="$U/data"
+export PATH="$U:$PATH"
 
 log "bun $("$KFRA_BUN" --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}${KFRA_OPENBLAS_PATH:+, KFRA_OPENBLAS_PATH=$KFRA_OPENBLAS_PATH}"
 "$KFRA_BUN" "$B/app/bin/smoke.js" || log "smoke failed (exit $?): the WebGPU adapter is not usable"

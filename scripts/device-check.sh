@@ -9,7 +9,8 @@
 #   smoke; bench step on WebGPU (KFRA, KFAC, Adam: phases, counts); plain PyTorch (fp32, TF32);
 #   bench step --profile (GPU time per kernel); bench crosscheck (WebGPU vs CPU, 12 KFRA updates);
 #   bench step on the CPU backend; bench kernels; a short KFRA train on CURVES (if the bundle has it).
-# --small: network 784-64-16-64-784 at batch 100 and fewer updates (about two minutes on lavapipe).
+# --small: network 784-64-16-64-784 at batch 100 and fewer updates (about three minutes on lavapipe).
+# Env: OUT (results folder), PYTHON (the interpreter with torch; default python3), BUDGET_S (420).
 # Damping is `fixed` throughout, as bench/reference/pytorch_step.py does, so both do the same work.
 set -uo pipefail
 
@@ -17,7 +18,7 @@ small=0
 for arg in "$@"; do
   case "$arg" in
     --small) small=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "device-check: unknown flag '$arg'; valid: --small, --help" >&2; exit 2 ;;
   esac
 done
@@ -103,11 +104,12 @@ run_step smoke 60 "${SMOKE[@]}"
 run_step step-webgpu "$T_STEP" "${BENCH[@]}" step --device webgpu --opt kfra,kfac,adam --damping fixed "${ARCH[@]}" \
   --batch "$BATCH" --steps "$STEPS" --count-steps "$COUNT" --out "$OUT/step-webgpu.json"
 
-if python3 -c 'import torch' >/dev/null 2>&1; then
-  run_step pytorch "$T_TORCH" python3 bench/reference/pytorch_step.py --opt adam,kfac,kfra "${TORCH_NET[@]}" --json "$OUT/pytorch.json"
+PYTHON="${PYTHON:-python3}"
+if "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+  run_step pytorch "$T_TORCH" "$PYTHON" bench/reference/pytorch_step.py --opt adam,kfac,kfra "${TORCH_NET[@]}" --json "$OUT/pytorch.json"
 else
-  log "pytorch: skipped, python3 cannot import torch here"
-  echo "PyTorch is not importable on this machine (python3 -c 'import torch' fails); no PyTorch reference." >"$OUT/pytorch.log"
+  log "pytorch: skipped, $PYTHON cannot import torch here (set PYTHON to one that can)"
+  echo "PyTorch is not importable on this machine ($PYTHON -c 'import torch' fails); no PyTorch reference." >"$OUT/pytorch.log"
   printf 'pytorch\tskipped (no torch)\t-\t0\n' >>"$OUT/steps.tsv"
 fi
 

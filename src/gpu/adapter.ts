@@ -2,6 +2,7 @@
 // nothing, and describing what was found.
 import { createGPUInstance, setupGlobals } from "bun-webgpu";
 import { installPolling, type PollingMode, pollingModeFor } from "./calmPolling.ts";
+import { dawnToggles } from "./dawnToggles.ts";
 
 /** Raised when no usable adapter exists; CLIs print `message` and exit with `exitCode`. */
 export class NoGpuAdapterError extends Error {
@@ -126,8 +127,21 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
   }
   const timestampQuery = (opts.timestampQuery ?? false) && adapter.features.has("timestamp-query");
   // No requiredLimits: bun-webgpu 0.1.7 crashes on them (docs/toolchain.md); requiredFeatures work.
-  const device = await adapter.requestDevice(timestampQuery ? { requiredFeatures: ["timestamp-query"] } : undefined);
+  const device = timestampQuery ? await requestProfilingDevice(adapter) : await adapter.requestDevice();
   return { gpu, adapter, device, adapterInfo, polling, timestampQuery };
+}
+
+/** A device with timestamp queries, unquantised where Dawn accepts the toggle (else quantised to 65.5 µs). */
+async function requestProfilingDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  const toggles = dawnToggles(["timestamp_quantization"]);
+  try {
+    const descriptor = { requiredFeatures: ["timestamp-query"], nextInChain: toggles.pointer } as unknown as GPUDeviceDescriptor;
+    return await adapter.requestDevice(descriptor);
+  } catch {
+    return await adapter.requestDevice({ requiredFeatures: ["timestamp-query"] });
+  } finally {
+    toggles.keepAlive.length = 0;
+  }
 }
 
 /** The polling mode: an explicit option, else KFRA_POLLING (spin|calm), else by adapter kind. */

@@ -4,8 +4,9 @@
 // buffer and copied to a staging buffer, which `stop()` maps and sums per kernel label.
 // Caveats: one pass per dispatch removes the overlap a driver may find between dispatches of one
 // pass, so profiled totals are an upper bound of the unprofiled time. Dawn quantises timestamps
-// (on lavapipe the low 16 bits, 65.5 µs, are cleared); a single short kernel then reads 0 or one
-// quantum, but sums over many dispatches are unbiased when the start phase is random.
+// (clears the low 16 bits, 65.5 µs) unless its `timestamp_quantization` toggle is off, which
+// src/gpu/adapter.ts asks for when profiling; were it refused, a single short kernel would read 0
+// or one quantum, but sums over many dispatches would stay unbiased (the start phase is random).
 
 /** Total GPU time of one kernel label over the profiled updates. */
 export interface KernelTime {
@@ -91,11 +92,19 @@ function sizeClass(x: number): number {
   return x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x));
 }
 
-/** The label a dispatch is profiled under: its kernel, and for gemm the shape class of m, n, k. */
-export function kernelLabel(kernel: string, u32: number[]): string {
-  if (kernel !== "gemm") return kernel;
-  const [m, n, k, lowerOnly] = u32;
-  return `gemm m,n,k≤${sizeClass(m)},${sizeClass(n)},${sizeClass(k)}${lowerOnly ? " lower" : ""}`;
+/** Kernels whose pipelines name distinct pieces (a Cholesky's diagonal blocks and its clean-up). */
+const LABELLED_BY_PIPELINE = new Set(["cholesky", "triangularSolve"]);
+
+/**
+ * The label a dispatch is profiled under: its kernel; for gemm with the shape class of m, n, k; for
+ * the blocked factorisation's own kernels, their pipeline's label (e.g. "cholesky diagonal block").
+ */
+export function kernelLabel(kernel: string, u32: number[], pipelineLabel?: string): string {
+  if (kernel === "gemm") {
+    const [m, n, k, lowerOnly] = u32;
+    return `gemm m,n,k≤${sizeClass(m)},${sizeClass(n)},${sizeClass(k)}${lowerOnly ? " lower" : ""}`;
+  }
+  return LABELLED_BY_PIPELINE.has(kernel) && pipelineLabel ? pipelineLabel : kernel;
 }
 
 /** Starting and stopping kernel profiling on a backend's recorder. */

@@ -107,7 +107,7 @@ export class Recorder {
     for (let i = 0; i < u.length; i++) this.arenaU32[base + i] = u[i];
     const f = d.f32;
     if (f) for (let i = 0; i < f.length; i++) this.arenaF32[base + u.length + i] = f[i];
-    const pass = this.computePass(this.profiler?.nextPass(kernelLabel(d.kernel, d.u32)));
+    const pass = this.computePass(this.profiler?.nextPass(kernelLabel(d.kernel, d.u32, d.pipeline.label)));
     if (this.lastPipeline !== d.pipeline) {
       pass.setPipeline(d.pipeline);
       this.lastPipeline = d.pipeline;
