@@ -303,9 +303,9 @@ function printRow(row: Record<string, unknown>): void {
 
 function printProfile(p: { opt: string; updates: number; gpuMsPerUpdate: number; wallMsPerUpdate: number; kernels: { label: string; msPerUpdate: number; share: number; countPerUpdate: number }[] }, top: number): void {
   console.log(`\nprofile of ${p.opt}: GPU time ${p.gpuMsPerUpdate.toFixed(2)} ms per update (sum over kernels, one timestamped pass per dispatch), wall ${p.wallMsPerUpdate.toFixed(1)} ms, ${p.updates} updates`);
-  console.log("  kernel                                              ms/update   share   count/update");
+  console.log(`  ${"kernel".padEnd(56)} ms/update   share   count/update`);
   for (const k of p.kernels.slice(0, top)) {
-    console.log(`  ${k.label.padEnd(50)} ${k.msPerUpdate.toFixed(3).padStart(10)}  ${(100 * k.share).toFixed(1).padStart(5)}%  ${k.countPerUpdate.toFixed(1).padStart(12)}`);
+    console.log(`  ${k.label.padEnd(56)} ${k.msPerUpdate.toFixed(3).padStart(10)}  ${(100 * k.share).toFixed(1).padStart(5)}%  ${k.countPerUpdate.toFixed(1).padStart(12)}`);
   }
   if (p.kernels.length > top) {
     const rest = p.kernels.slice(top);

@@ -72,12 +72,16 @@ if [ ${#extracted[@]} -gt 0 ]; then
     ldconfig
   else
     export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    OPENBLAS_DIR="$root/usr/lib/x86_64-linux-gnu/openblas-pthread"
   fi
 fi
 # Debian's OpenBLAS lives in openblas-pthread/ (update-alternatives, which dpkg -x does not run, links it).
-if ! in_cache libopenblas.so.0 && [ -f "$OPENBLAS_DIR/libopenblas.so.0" ]; then
-  export KFRA_OPENBLAS_PATH="${KFRA_OPENBLAS_PATH:-$OPENBLAS_DIR/libopenblas.so.0}"
+if ! in_cache libopenblas.so.0; then
+  for dir in "$root/usr/lib/x86_64-linux-gnu/openblas-pthread" /usr/lib/x86_64-linux-gnu/openblas-pthread; do
+    if [ -f "$dir/libopenblas.so.0" ]; then
+      export KFRA_OPENBLAS_PATH="${KFRA_OPENBLAS_PATH:-$dir/libopenblas.so.0}"
+      break
+    fi
+  done
 fi
 
 # Environment.

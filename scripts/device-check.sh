@@ -18,7 +18,7 @@ small=0
 for arg in "$@"; do
   case "$arg" in
     --small) small=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "device-check: unknown flag '$arg'; valid: --small, --help" >&2; exit 2 ;;
   esac
 done

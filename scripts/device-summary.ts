@@ -3,7 +3,7 @@
 // seconds per update of the project on WebGPU and on its CPU backend beside plain PyTorch in fp32
 // and TF32, per optimiser, with the adapter named. Writes DIR/summary.md and prints it.
 // Imports only node builtins, so the offline bundle's Bun runs it straight from the checkout.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 interface StepRow {
@@ -18,6 +18,11 @@ interface PytorchResult {
   opt: string;
   precision: string;
   medianSeconds: number;
+}
+interface Profile {
+  opt: string;
+  gpuMsPerUpdate: number;
+  kernels: { label: string; msPerUpdate: number; share: number; countPerUpdate: number }[];
 }
 interface CrosscheckResult {
   opt: string;
@@ -35,6 +40,9 @@ function readJson<T>(file: string): T | undefined {
     return undefined;
   }
 }
+
+/** Kernel labels per optimiser shown from a profile. */
+const PROFILE_ROWS = 8;
 
 const sec = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(4));
 
@@ -72,6 +80,16 @@ export function summaryMarkdown(dir: string): string {
     lines.push(``, `Cross-backend check (WebGPU against the CPU backend, same weights and batches):`);
     for (const r of cross) {
       lines.push(`- ${r.opt}, ${r.steps} updates: largest relative loss difference ${r.largestRelativeLossDifference.toExponential(2)} (tolerance ${r.tolerance}) ${r.ok ? "ok" : "FAILED"}`);
+    }
+  }
+  for (const file of readdirSync(dir).filter((f) => /^profile-.*\.json$/.test(f))) {
+    const doc = readJson<{ adapter: string; profiles: Profile[] }>(join(dir, file));
+    for (const p of doc?.profiles ?? []) {
+      lines.push(``, `GPU time of ${p.opt} on ${doc!.adapter} (bench step --profile): ${p.gpuMsPerUpdate.toFixed(2)} ms per update; top kernels:`, ``);
+      lines.push(`| kernel | ms per update | share | count per update |`, `| --- | --- | --- | --- |`);
+      for (const k of p.kernels.slice(0, PROFILE_ROWS)) {
+        lines.push(`| ${k.label} | ${k.msPerUpdate.toFixed(3)} | ${(100 * k.share).toFixed(1)}% | ${k.countPerUpdate.toFixed(1)} |`);
+      }
     }
   }
   const stepsFile = join(dir, "steps.tsv");

@@ -27,6 +27,10 @@ describe("device summary", () => {
       ] }),
     );
     writeFileSync(join(dir, "crosscheck.json"), JSON.stringify({ results: [{ opt: "kfra", steps: 12, largestRelativeLossDifference: 2e-6, tolerance: 1e-3, ok: true }] }));
+    writeFileSync(
+      join(dir, "profile-nvidia-h200.json"),
+      JSON.stringify({ adapter: "nvidia-h200", profiles: [{ opt: "kfra", gpuMsPerUpdate: 300, kernels: [{ label: "cholesky diagonal block", msPerUpdate: 120, share: 0.4, countPerUpdate: 250 }] }] }),
+    );
     writeFileSync(join(dir, "steps.tsv"), "smoke\tok\t0\t1.5\npytorch\ttimed out\t124\t90.0\n");
     const md = summaryMarkdown(dir);
     expect(md).toContain("WebGPU adapter: nvidia-h200 (Vulkan)");
@@ -34,6 +38,8 @@ describe("device summary", () => {
     expect(md).toContain("| kfra | 0.2500 | 0.3000 | 0.4500 | 0.0250 | 0.0200 | 10.0× | 41.50 | 3000 / 4 / 2.0 |");
     expect(md).toContain("largest relative loss difference 2.00e-6 (tolerance 0.001) ok");
     expect(md).toContain("| pytorch | timed out | 124 | 90.0 |");
+    expect(md).toContain("GPU time of kfra on nvidia-h200 (bench step --profile): 300.00 ms per update");
+    expect(md).toContain("| cholesky diagonal block | 120.000 | 40.0% | 250.0 |");
   });
 
   it("marks what is missing instead of failing", () => {

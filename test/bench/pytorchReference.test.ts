@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
 const hasNumpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;
+const hasTorch = spawnSync("python3", ["-c", "import torch"]).status === 0;
 
 describe("PyTorch reference script", () => {
   it("compiles", () => {
@@ -17,5 +18,12 @@ describe("PyTorch reference script", () => {
     const run = spawnSync("python3", ["test/bench/pytorch_reference_check.py"], { encoding: "utf8", timeout: 60_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain("all checks passed");
+  });
+
+  it.skipIf(!hasTorch)("runs every optimiser on CPU with PyTorch itself (where it is installed)", () => {
+    const args = ["bench/reference/pytorch_step.py", "--device", "cpu", "--sizes", "784-16-784", "--batch", "20", "--steps", "2", "--warmup", "1"];
+    const run = spawnSync("python3", args, { encoding: "utf8", timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    for (const opt of ["adam", "kfac", "kfra"]) expect(run.stdout).toContain(`${opt.padEnd(5)} fp32:`);
   });
 });
