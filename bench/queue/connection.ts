@@ -55,13 +55,16 @@ function describe(error: Error, address: QueueAddress): UsageError {
  */
 export async function connectOnce(address: QueueAddress): Promise<IORedis> {
   const client = new IORedis(address.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : 200 * times) });
-  client.on("error", () => {});
+  let cause: Error | undefined; // the first error event says more than "Connection is closed"
+  client.on("error", (error: Error) => {
+    cause ??= error;
+  });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
     client.disconnect();
-    throw describe(error as Error, address);
+    throw describe(cause ?? (error as Error), address);
   }
   return client;
 }

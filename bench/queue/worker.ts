@@ -57,6 +57,9 @@ function lastStep(metricsPath: string): number {
   }
 }
 
+/** "train exited with code 1: <its last line on stderr>" */
+const failure = (result: RunOutcome) => `train exited with code ${result.exitCode}: ${String(result.stderr).trim().split("\n").at(-1) || "(nothing on stderr)"}`;
+
 const log = (line: string) => console.error(`[worker ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 export async function runWorker(options: WorkerOptions): Promise<number> {
@@ -82,7 +85,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     const ticker = setInterval(() => {
       const step = lastStep(metricsPath);
       if (step !== progress.step) job.updateProgress({ ...progress, step: (progress.step = step) }).catch(() => {});
-    }, 2000);
+    }, 1000);
     let child: Bun.Subprocess | undefined;
     let result: RunOutcome;
     try {
@@ -101,13 +104,13 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     Object.assign(result, { worker: options.name, attempt });
     if (result.status === "failed" && attempt < attempts) {
       log(`${sweep}/${id}: failed (exit ${result.exitCode}), attempt ${attempt} of ${attempts}; retried later`);
-      throw new Error(`train exited with code ${result.exitCode} on ${options.name} (attempt ${attempt} of ${attempts}):\n${result.stderr}`);
+      throw new Error(`${failure(result)} on ${options.name}, attempt ${attempt} of ${attempts}\n${result.stderr}`);
     }
     const runDir = join(dir, "runs", id);
     writeFileAtomic(join(runDir, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
     const stored = await saveRunOnce(client, sweep, result, packRun(runDir, result));
     log(`${sweep}/${id}: ${result.status} in ${(result.seconds as number).toFixed(1)} s${stored ? "" : " (another worker had already stored it; this copy is dropped)"}`);
-    if (result.status === "failed") throw new Error(`train exited with code ${result.exitCode} on ${options.name} (last attempt, ${attempt} of ${attempts}):\n${result.stderr}`);
+    if (result.status === "failed") throw new Error(`${failure(result)} on ${options.name}, last attempt (${attempt} of ${attempts})\n${result.stderr}`);
     return { id, status: result.status, seconds: result.seconds, worker: options.name, stored };
   };
 
