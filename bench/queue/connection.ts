@@ -74,17 +74,26 @@ export async function connectOnce(address: QueueAddress): Promise<IORedis> {
  * expected) and never fails a command for want of a connection (`maxRetriesPerRequest: null`,
  * which BullMQ requires of a worker's connection).
  */
-export function connectForever(address: QueueAddress, onError: (message: string) => void): IORedis {
-  const client = new IORedis(address.url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2000) });
-  let last = "";
-  client.on("error", (error: Error) => {
-    if (error.message !== last) onError(`Redis ${address.shown}: ${error.message}`);
-    last = error.message;
-  });
-  client.on("ready", () => {
-    last = "";
-  });
+export const FOREVER = { maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(200 * times, 2000) };
+
+export function connectForever(address: QueueAddress, onError: (error: Error) => void): IORedis {
+  const client = new IORedis(address.url, FOREVER);
+  client.on("error", onError);
   return client;
+}
+
+/** A logger that says each distinct message once until `reset` (a connection error repeats every retry). */
+export function onceEach(log: (line: string) => void) {
+  let last = "";
+  return {
+    say: (line: string) => {
+      if (line !== last) log(line);
+      last = line;
+    },
+    reset: () => {
+      last = "";
+    },
+  };
 }
 
 /** Sweep names become part of job ids and keys: no ':' (BullMQ's separator) and no spaces. */

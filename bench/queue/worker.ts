@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { type Job, Queue, WaitingError, Worker } from "bullmq";
 import { writeFileAtomic } from "../../src/io/atomicWrite.ts";
 import { RESULT_FILE, runOne } from "../sweep.ts";
-import { type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, connectForever, connectOnce, keys } from "./connection.ts";
+import { FOREVER, type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, connectForever, connectOnce, keys, onceEach } from "./connection.ts";
 import type { RunJob } from "./enqueue.ts";
 import { type RunOutcome, isFinished, packRun, saveRunOnce } from "./store.ts";
 
@@ -64,7 +64,11 @@ const log = (line: string) => console.error(`[worker ${new Date().toISOString().
 
 export async function runWorker(options: WorkerOptions): Promise<number> {
   (await connectOnce(options.address)).disconnect(); // a wrong address or password fails here, in one line
-  const client = connectForever(options.address, log);
+  const errors = onceEach(log);
+  const client = connectForever(options.address, (error) => errors.say(`Redis ${options.address.shown}: ${error.message}`));
+  client.on("ready", errors.reset);
+  // BullMQ makes its own connections (one of them blocking) from these options.
+  const connection = { url: options.address.url, ...FOREVER };
   const children = new Set<Bun.Subprocess>();
   let stopping = false;
 
@@ -115,7 +119,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   };
 
   const worker = new Worker<RunJob>(QUEUE_NAME, processor, {
-    connection: client,
+    connection,
     prefix: QUEUE_PREFIX,
     name: options.name,
     concurrency: options.concurrency,
@@ -123,8 +127,9 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     stalledInterval: options.stalledMs,
     maxStalledCount: options.maxStalled,
   });
-  const queue = new Queue<RunJob>(QUEUE_NAME, { connection: client, prefix: QUEUE_PREFIX });
-  worker.on("error", (error) => log(`queue error: ${error.message}`));
+  const queue = new Queue<RunJob>(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+  worker.on("error", (error) => errors.say(`Redis ${options.address.shown}: ${error.message}`));
+  queue.on("error", (error) => errors.say(`Redis ${options.address.shown}: ${error.message}`));
   worker.on("failed", (job, error) => {
     if (job && !(error instanceof WaitingError) && job.attemptsMade >= (job.opts.attempts ?? 1)) log(`${job.id}: failed for good: ${error.message.split("\n")[0]}`);
   });
@@ -138,8 +143,10 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       exitCode = code;
       if (children.size) log(`stopping: interrupting ${children.size} run(s); they go back on the queue`);
       for (const c of children) c.kill("SIGINT");
-      await worker.close();
-      await queue.close();
+      // A clean close needs Redis; when it is unreachable, leave after a while anyway (the runs go
+      // back to the queue when their locks expire).
+      const closed = worker.close().then(() => queue.close()).then(() => true);
+      if (!(await Promise.race([closed, Bun.sleep(15_000).then(() => false)]))) log("Redis did not answer: leaving without a clean close");
       client.disconnect();
       resolve(exitCode);
     };

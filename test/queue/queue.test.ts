@@ -23,8 +23,12 @@ interface Finished {
   stderr: string;
 }
 
+/** Every process a test started, killed at the end if a failed assertion left it running. */
+const started = new Set<Bun.Subprocess>();
+
 function bench(args: string[]): { process: Bun.Subprocess<"ignore", "pipe", "pipe">; finished: Promise<Finished> } {
   const child = Bun.spawn([process.execPath, "bench/cli.ts", ...args], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  started.add(child);
   const finished = Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]).then(([code, stdout, stderr]) => ({ code, stdout, stderr }));
   return { process: child, finished };
 }
@@ -69,6 +73,7 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
     client.on("error", () => {});
   });
   afterAll(async () => {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     client?.disconnect();
     await redis?.stop();
     rmSync(root, { recursive: true, force: true });
@@ -91,7 +96,7 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
 
     // Wait for the long run to be under way, then kill its worker (not its train process) with SIGKILL.
     let victim: (typeof workers)[number] | undefined;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 120_000;
     while (!victim && Date.now() < deadline) {
       const { sweeps } = await queueStatus(client, "tiny");
       const long = sweeps[0].running.find((r) => r.id === LONG_RUN && r.step >= 1);
@@ -109,7 +114,8 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
     for (const child of trainPids) expect(existsSync(`/proc/${child}`) && !readFileSync(`/proc/${child}/stat`, "utf8").includes(") Z "), `train ${child} outlived its worker`).toBe(false);
 
     // Once some run has finished, kill Redis and start it again: nothing it acknowledged is lost.
-    while ((await client.hlen(keys.results("tiny"))) === 0 && Date.now() < deadline) await Bun.sleep(100);
+    const later = Date.now() + 120_000;
+    while ((await client.hlen(keys.results("tiny"))) === 0 && Date.now() < later) await Bun.sleep(100);
     const storedBefore = await client.hlen(keys.results("tiny"));
     expect(storedBefore).toBeGreaterThan(0);
     await redis.crashAndRestart();

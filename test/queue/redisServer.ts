@@ -57,7 +57,7 @@ export async function startRedis(dir: string, password = "queue-test-password"):
   return {
     port,
     url,
-    client: () => new IORedis(url, { maxRetriesPerRequest: 3 }),
+    client: () => new IORedis(url, { maxRetriesPerRequest: null }), // waits out a restart
     async crashAndRestart() {
       server.kill("SIGKILL");
       await server.exited;
