@@ -1,5 +1,6 @@
-// Where a sweep queue lives: the `--queue redis://[:PASSWORD@]HOST[:PORT][/DB]` flag, the Redis
-// connections made from it, and the names of every key the queue uses.
+// Where a sweep queue lives: the `--queue redis://[:PASSWORD@]HOST[:PORT][/DB]` flag (the password
+// may come from KFRA_REDIS_PASSWORD instead), the Redis connections made from it, and the names of
+// every key the queue uses.
 import IORedis from "ioredis";
 import { UsageError } from "../../src/train/config.ts";
 
@@ -38,6 +39,12 @@ export function parseQueueUrl(value: string | undefined, flag = "--queue"): Queu
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new UsageError(`${flag} '${value}': the scheme must be redis:// or rediss://`);
   if (!url.hostname) throw new UsageError(`${flag} '${value}': no host; ${usage}`);
   if (url.pathname && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) throw new UsageError(`${flag} '${value}': the path must be a database number such as /0`);
+  // KFRA_REDIS_PASSWORD keeps the password off command lines (which `ps` and `bun run` show).
+  const password = process.env.KFRA_REDIS_PASSWORD;
+  if (!url.password && password) {
+    url.password = encodeURIComponent(password);
+    return { url: url.toString(), shown: `${value} (password from KFRA_REDIS_PASSWORD)` };
+  }
   const shown = url.password ? value.replace(`:${url.password}@`, ":***@") : value;
   return { url: value, shown };
 }

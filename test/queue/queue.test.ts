@@ -182,6 +182,9 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
       expect(stderr.trim(), args.join(" ")).toMatch(message);
       expect(stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
     }
+    const fromEnvironment = Bun.spawnSync([process.execPath, "bench/cli.ts", "status", "--queue", redis.url.replace(":queue-test-password@", ""), "broken"], { cwd: ROOT, env: { ...process.env, KFRA_REDIS_PASSWORD: "queue-test-password" } });
+    expect(fromEnvironment.exitCode, fromEnvironment.stderr.toString()).toBe(0);
+    expect(fromEnvironment.stdout.toString()).toMatch(/^sweep broken: 1 runs: .* 1 failed/);
     await redis.stop();
     const unreachable = await benchDone(["status", "--queue", redis.url]);
     expect(unreachable.code).toBe(1);
