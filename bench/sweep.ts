@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
         name: { type: "string" },
         attempts: { type: "string", default: "3" },
         "backoff-ms": { type: "string", default: "30000" },
+        "retry-failed": { type: "boolean" },
         help: { type: "boolean" },
       },
       allowPositionals: true,
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<void> {
     if (values.help || positionals.length !== 1) {
       console.log(
         "usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n" +
-          "       bun run bench sweep SPEC [--scale F] --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--name SWEEP] [--attempts 3] [--backoff-ms 30000]\n" +
+          "       bun run bench sweep SPEC [--scale F] --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--name SWEEP] [--attempts 3] [--backoff-ms 30000] [--retry-failed]\n" +
           "  SPEC: a name under bench/sweeps/ (fig2-curves, fig2-faces, fig2-mnist, fig3-oddeven) or a file\n" +
           "  --queue: enqueue every run as a job for `bench worker` on any machine, and return; SWEEP (default: the\n" +
           "  local sweep's directory name) names it for `bench status` and `bench collect`",
@@ -100,8 +101,8 @@ export async function main(argv: string[]): Promise<void> {
       const address = parseQueueUrl(values.queue);
       const sweep = values.name ?? basename(dir);
       const sweepFile = { spec, scale, device: "chosen by each worker", runs: runs.map((r) => ({ id: r.id, argv: r.argv })) };
-      const { added, present, finished } = await enqueueSweep(address, sweep, sweepFile, runs, { attempts, backoffMs });
-      console.error(`sweep ${sweep}: ${runs.length} runs; ${added} enqueued, ${present} already on the queue, ${finished} already finished (${address.shown})`);
+      const { added, present, finished, retried } = await enqueueSweep(address, sweep, sweepFile, runs, { attempts, backoffMs }, values["retry-failed"]);
+      console.error(`sweep ${sweep}: ${runs.length} runs; ${added} enqueued, ${present} already on the queue, ${finished} already finished${values["retry-failed"] ? `, ${retried} failed runs put back` : ""} (${address.shown})`);
       console.error(`  watch: bun run bench status --queue URL ${sweep}    results: bun run bench collect --queue URL ${sweep} --out DIR`);
       return 0;
     }

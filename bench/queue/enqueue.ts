@@ -25,7 +25,8 @@ export interface RetryPolicy {
 export const jobId = (sweep: string, runId: string) => `${sweep}/${runId}`;
 
 /** `sweepFile` is the sweep.json the local sweep would write; collect writes it back verbatim. */
-export async function enqueueSweep(address: QueueAddress, sweep: string, sweepFile: { runs: { id: string; argv: string[] }[] }, runs: PlannedRun[], retry: RetryPolicy) {
+/** With `retryFailed`, runs that failed for good are put back on the queue with fresh attempts. */
+export async function enqueueSweep(address: QueueAddress, sweep: string, sweepFile: { runs: { id: string; argv: string[] }[] }, runs: PlannedRun[], retry: RetryPolicy, retryFailed = false) {
   checkSweepName(sweep);
   const client = await connectOnce(address);
   const queue = new Queue<RunJob>(QUEUE_NAME, { connection: client, prefix: QUEUE_PREFIX });
@@ -40,10 +41,16 @@ export async function enqueueSweep(address: QueueAddress, sweep: string, sweepFi
     await client.sadd(keys.sweeps, sweep);
     let finished = 0;
     let present = 0;
+    let retried = 0;
     const fresh: PlannedRun[] = [];
     for (const run of runs) {
-      if (await isFinished(client, sweep, run.id)) finished += 1;
-      else if (await queue.getJob(jobId(sweep, run.id))) present += 1;
+      const job = await queue.getJob(jobId(sweep, run.id));
+      if (retryFailed && job && (await job.getState()) === "failed") {
+        await client.multi().hdel(keys.results(sweep), run.id).hdel(keys.status(sweep), run.id).exec();
+        await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        retried += 1;
+      } else if (await isFinished(client, sweep, run.id)) finished += 1;
+      else if (job) present += 1;
       else fresh.push(run);
     }
     await queue.addBulk(
@@ -53,7 +60,7 @@ export async function enqueueSweep(address: QueueAddress, sweep: string, sweepFi
         opts: { jobId: jobId(sweep, run.id), attempts: retry.attempts, backoff: { type: "exponential", delay: retry.backoffMs }, removeOnComplete: false, removeOnFail: false },
       })),
     );
-    return { added: fresh.length, present, finished };
+    return { added: fresh.length, present, finished, retried };
   } finally {
     await queue.close();
     client.disconnect();

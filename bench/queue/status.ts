@@ -53,14 +53,10 @@ export async function sweepStatus(client: IORedis, queue: Queue<RunJob>, sweep: 
     })
     .sort((a, b) => a.id.localeCompare(b.id));
   const statuses = [...finished.values()].map((f) => f.status);
-  const failed = [...finished.entries()].filter(([, f]) => f.status === "failed").map(([id]) => ({ id, reason: "train failed on every attempt" }));
-  for (const j of failedJobs) {
-    if (!finished.has(j.data.id)) failed.push({ id: j.data.id, reason: (j.failedReason ?? "").split("\n")[0] });
-  }
-  for (const f of failed) {
-    const job = failedJobs.find((j) => j.data.id === f.id);
-    if (job?.failedReason) f.reason = job.failedReason.split("\n")[0];
-  }
+  // Failed for good: recorded by the worker's last attempt, or failed by BullMQ itself (a run whose
+  // workers kept dying past --max-stalled), with the first line of the last error.
+  const failedIds = new Set([...[...finished.entries()].filter(([, f]) => f.status === "failed").map(([id]) => id), ...failedJobs.map((j) => j.data.id)]);
+  const failed = [...failedIds].sort().map((id) => ({ id, reason: (failedJobs.find((j) => j.data.id === id)?.failedReason ?? "train failed").split("\n")[0] }));
   const known = new Set([...waiting, ...delayed, ...active, ...failedJobs].map((j) => j.data.id));
   for (const id of finished.keys()) known.add(id);
   return {

@@ -165,6 +165,10 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
     const result = JSON.parse(readFileSync(join(root, "broken", "runs", "wrong-arch/adam-seed0", "result.json"), "utf8"));
     expect(result).toMatchObject({ status: "failed", exitCode: 1, attempt: 2, worker: "w4" });
     expect(result.stderr).toMatch(/input size 625/);
+
+    const retry = await benchDone(["sweep", join(root, "broken.json"), "--queue", redis.url, "--retry-failed"]);
+    expect(retry.stderr).toMatch(/0 enqueued, 0 already on the queue, 0 already finished, 1 failed runs put back/);
+    expect((await queueStatus(client, "broken")).sweeps[0]).toMatchObject({ queued: 1, failed: [], done: 0 });
   });
 
   test("bad input: one line naming the flag or the sweep, exit 1", async () => {
@@ -184,7 +188,7 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
     }
     const fromEnvironment = Bun.spawnSync([process.execPath, "bench/cli.ts", "status", "--queue", redis.url.replace(":queue-test-password@", ""), "broken"], { cwd: ROOT, env: { ...process.env, KFRA_REDIS_PASSWORD: "queue-test-password" } });
     expect(fromEnvironment.exitCode, fromEnvironment.stderr.toString()).toBe(0);
-    expect(fromEnvironment.stdout.toString()).toMatch(/^sweep broken: 1 runs: .* 1 failed/);
+    expect(fromEnvironment.stdout.toString()).toMatch(/^sweep broken: 1 runs: 1 queued, 0 running, 0 done, 0 diverged, 0 failed/);
     await redis.stop();
     const unreachable = await benchDone(["status", "--queue", redis.url]);
     expect(unreachable.code).toBe(1);
