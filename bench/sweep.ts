@@ -1,14 +1,17 @@
 // `bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device D] [--dry-run]`:
 // runs every run of a sweep spec (bench/sweeps/SPEC.json) as its own `train` process, at most N at
 // a time, skipping runs whose result.json exists (so a crashed or interrupted sweep resumes), and
-// records each run's outcome (done, diverged, failed) beside its metrics.
+// records each run's outcome (done, diverged, failed) beside its metrics. With --queue it only
+// enqueues the runs for `bench worker` processes on other machines (bench/queue/).
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
 import { UsageError } from "../src/train/config.ts";
 import { runCli } from "../src/cli/runCli.ts";
+import { parseQueueUrl } from "./queue/connection.ts";
+import { enqueueSweep } from "./queue/enqueue.ts";
 
 export const RESULT_FILE = "result.json";
 const ROOT = resolve(import.meta.dir, "..");
@@ -25,16 +28,22 @@ export function loadSweepSpec(nameOrPath: string) {
   return { path, spec: validateSweepSpec(raw, path) };
 }
 
-async function runOne(run: PlannedRun, dir: string, device: string): Promise<Record<string, unknown>> {
+// Linux's parent-death signal (util-linux `setpriv`): a train process dies with the sweep or worker
+// that started it, so a worker killed with SIGKILL leaves no orphan training behind.
+const DIE_WITH_PARENT = existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] : [];
+
+/** Runs one run as its own `train` process in DIR/runs/ID; the local sweep and `bench worker` share it. */
+export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, dir: string, device: string, onStart?: (child: Bun.Subprocess) => void): Promise<Record<string, unknown>> {
   const runDir = join(dir, "runs", run.id);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const started = performance.now();
-  const child = Bun.spawn([process.execPath, join(ROOT, "src/cli/train.ts"), ...run.argv, "--device", device, "--out", runDir, "--quiet"], {
+  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, join(ROOT, "src/cli/train.ts"), ...run.argv, "--device", device, "--out", runDir, "--quiet"], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
   });
+  onStart?.(child);
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
   const status = code === 0 ? "done" : /non-finite/.test(stderr) ? "diverged" : "failed";
   return { id: run.id, status, exitCode: code, seconds: (performance.now() - started) / 1000, settings: run.settings, argv: run.argv, stderr: stderr.split("\n").slice(-12).join("\n") };
@@ -50,12 +59,23 @@ export async function main(argv: string[]): Promise<void> {
         jobs: { type: "string", default: "1" },
         device: { type: "string", default: "auto" },
         "dry-run": { type: "boolean" },
+        queue: { type: "string" },
+        name: { type: "string" },
+        attempts: { type: "string", default: "3" },
+        "backoff-ms": { type: "string", default: "30000" },
+        "retry-failed": { type: "boolean" },
         help: { type: "boolean" },
       },
       allowPositionals: true,
     });
     if (values.help || positionals.length !== 1) {
-      console.log("usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n  SPEC: a name under bench/sweeps/ (fig2-curves, fig2-faces, fig2-mnist, fig3-oddeven) or a file");
+      console.log(
+        "usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n" +
+          "       bun run bench sweep SPEC [--scale F] --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--name SWEEP] [--attempts 3] [--backoff-ms 30000] [--retry-failed]\n" +
+          "  SPEC: a name under bench/sweeps/ (fig2-curves, fig2-faces, fig2-mnist, fig3-oddeven) or a file\n" +
+          "  --queue: enqueue every run as a job for `bench worker` on any machine, and return; SWEEP (default: the\n" +
+          "  local sweep's directory name) names it for `bench status` and `bench collect`",
+      );
       return values.help ? 0 : 1;
     }
     const scale = Number(values.scale);
@@ -68,6 +88,22 @@ export async function main(argv: string[]): Promise<void> {
     if (values["dry-run"]) {
       for (const r of runs) console.log(`${r.id}\n    bun run train ${r.argv.join(" ")}`);
       console.log(`${runs.length} runs`);
+      return 0;
+    }
+    if (values.queue !== undefined) {
+      for (const flag of ["out", "jobs", "device"] as const) {
+        if (argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) throw new UsageError(`--${flag} has no meaning with --queue (workers choose their device: bench worker --device; bench collect --out writes the results)`);
+      }
+      const attempts = Number(values.attempts);
+      if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError(`--attempts '${values.attempts}': expected a positive integer`);
+      const backoffMs = Number(values["backoff-ms"]);
+      if (!(backoffMs >= 0)) throw new UsageError(`--backoff-ms '${values["backoff-ms"]}': expected a non-negative number of milliseconds`);
+      const address = parseQueueUrl(values.queue);
+      const sweep = values.name ?? basename(dir);
+      const sweepFile = { spec, scale, device: "chosen by each worker", runs: runs.map((r) => ({ id: r.id, argv: r.argv })) };
+      const { added, present, finished, retried } = await enqueueSweep(address, sweep, sweepFile, runs, { attempts, backoffMs }, values["retry-failed"]);
+      console.error(`sweep ${sweep}: ${runs.length} runs; ${added} enqueued, ${present} already on the queue, ${finished} already finished${values["retry-failed"] ? `, ${retried} failed runs put back` : ""} (${address.shown})`);
+      console.error(`  watch: bun run bench status --queue URL ${sweep}    results: bun run bench collect --queue URL ${sweep} --out DIR`);
       return 0;
     }
     mkdirSync(dir, { recursive: true });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-command, idempotent set-up for a fresh Debian 12 machine with Node and npm:
-#   system libraries (Vulkan loader, Mesa lavapipe when no hardware Vulkan driver, OpenBLAS),
+#   system libraries (Vulkan loader, Mesa lavapipe when no hardware Vulkan driver, OpenBLAS, Redis),
 #   then Bun and the npm packages. Every step says what it does and skips itself when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,11 @@ apt_install() { apt_update; say "apt-get install $*"; $SUDO apt-get install -y -
 for pkg in libopenblas0-pthread libvulkan1; do
   if have_pkg "$pkg"; then say "$pkg: already installed"; else apt_install "$pkg"; fi
 done
+
+# 1b. Redis, the store behind the multi-machine sweep queue (`bench sweep --queue`, `bench worker`).
+#     Debian's package starts a system service on port 6379; the tests start their own servers on
+#     free loopback ports, so the service is left as the package configures it (loopback only).
+if have_pkg redis-server; then say "redis-server: already installed"; else apt_install redis-server; fi
 
 # 2. A Vulkan driver. A hardware driver (e.g. NVIDIA's ICD) is used as is; otherwise Mesa's
 #    lavapipe, which must come from bookworm-backports (Debian 12's Mesa 22 is rejected by Dawn).

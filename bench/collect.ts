@@ -1,0 +1,43 @@
+// `bun run bench collect --queue redis://… SWEEP [--out DIR]`: writes the finished runs of a queued
+// sweep into the layout the local sweep produces (DIR/sweep.json, DIR/runs/RUN_ID/{result.json,
+// config.json, environment.json, metrics.ndjson}), so `bench report DIR` works unchanged.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { UsageError } from "../src/train/config.ts";
+import { runCli } from "../src/cli/runCli.ts";
+import { checkSweepName, connectOnce, keys, parseQueueUrl } from "./queue/connection.ts";
+import { readStoredRun } from "./queue/store.ts";
+
+export async function main(argv: string[]): Promise<void> {
+  await runCli("collect", async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: { queue: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+    if (values.help || positionals.length !== 1 || values.queue === undefined) {
+      console.log("usage: bun run bench collect --queue redis://[:PASSWORD@]HOST:PORT[/DB] SWEEP [--out DIR]   (default DIR: runs/sweeps/SWEEP)");
+      return values.help ? 0 : 1;
+    }
+    const sweep = checkSweepName(positionals[0]);
+    const out = values.out ?? join("runs", "sweeps", sweep);
+    const address = parseQueueUrl(values.queue);
+    const client = await connectOnce(address);
+    try {
+      const meta = await client.get(keys.meta(sweep));
+      if (meta === null) throw new UsageError(`no sweep '${sweep}' on the queue at ${address.shown}`);
+      const runs: { id: string }[] = JSON.parse(meta).runs;
+      const counts: Record<string, number> = {};
+      for (const { id } of runs) {
+        const stored = await readStoredRun(client, sweep, id);
+        if (!stored) continue;
+        for (const [name, text] of Object.entries(stored.files)) writeFileAtomic(join(out, "runs", id, name), text);
+        counts[stored.result.status] = (counts[stored.result.status] ?? 0) + 1;
+      }
+      writeFileAtomic(join(out, "sweep.json"), `${meta}\n`);
+      const collected = Object.values(counts).reduce((a, b) => a + b, 0);
+      const detail = Object.entries(counts).map(([status, n]) => `${n} ${status}`).join(", ");
+      console.error(`collect: ${collected} of ${runs.length} runs into ${out}${detail ? ` (${detail})` : ""}${collected < runs.length ? `; ${runs.length - collected} not finished yet (bench status shows where they are)` : ""}`);
+      console.error(`  report: bun run bench report ${out}`);
+    } finally {
+      client.disconnect();
+    }
+  });
+}
