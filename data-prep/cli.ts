@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 // `bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
 import { basename, join, resolve } from "node:path";

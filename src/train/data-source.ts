@@ -3,7 +3,7 @@
 // files, the columns, the shape the network must fit, and the targets of each minibatch.
 import { basename } from "node:path";
 import { DataError, datasetFiles, ensureDataset, loadDataset, readDatasetInfo } from "../data/dataset.ts";
-import type { ColumnChoice, DatasetInfo } from "../data/dataset-file.ts";
+import type { ColumnChoice } from "../data/dataset-file.ts";
 import type { Minibatch } from "../data/stream.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { TrainConfig } from "./config.ts";
@@ -55,20 +55,20 @@ export function batchTargets(task: TrainConfig["task"], batch: Pick<Minibatch, "
 export function evalData(file: string, columns: ColumnChoice, spec: NetworkSpec, task: TrainConfig["task"]): EvalData {
   const { info, x, labels, y } = loadDataset(file, columns);
   const targets = batchTargets(task, { labels, y }) as Float32Array | undefined;
-  checkTargets(info, spec.loss, targets ?? x, targets ? info.targets : info.features);
+  checkTargets(info.file, spec.loss, targets ?? x, targets ? info.targets : info.features);
   return { x, count: info.count, dim: info.dim, targets, targetWidth: targets ? (info.targets?.width ?? 1) : 0 };
 }
 
 /** bce needs targets in [0, 1]; the mixture loss one label in {0, 1} per row. The first bad value is named. */
-export function checkTargets(info: DatasetInfo, loss: NetworkSpec["loss"], values: Float32Array, column?: { name: string; width: number }): void {
+export function checkTargets(where: string, loss: NetworkSpec["loss"], values: ArrayLike<number>, column?: { name: string; width: number }): void {
   if (loss === "sse" || !column) return;
   const width = column.width;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     const ok = loss === "mixture" ? v === 0 || v === 1 : v >= 0 && v <= 1;
     if (ok) continue;
-    const where = width > 1 ? `value ${i % width} of row ${Math.floor(i / width)}` : `row ${Math.floor(i / width)}`;
+    const at = width > 1 ? `value ${i % width} of row ${Math.floor(i / width)}` : `row ${Math.floor(i / width)}`;
     const need = loss === "mixture" ? "the mixture loss needs labels 0 or 1" : "--loss bce needs targets in [0, 1] (use --loss sse for other values)";
-    throw new DataError(`${info.file}: column '${column.name}': ${where} is ${v}; ${need}`);
+    throw new DataError(`${where}: column '${column.name}': ${at} is ${v}; ${need}`);
   }
 }
