@@ -80,7 +80,9 @@ export class Network {
           ws?.dispose();
           ws = new BatchWorkspace(this.backend, this.spec, n);
         }
-        ws.loadBatch(Float32Array.from({ length: n * d }, (_, i) => x[start * d + i]), this.spec.loss === "mixture" ? new Float32Array(n) : undefined);
+        // The forward pass ignores the target; an autoencoder-shaped net copies x there, any other gets zeros.
+        const target = ws.target.rows === d ? undefined : new Float32Array(n * ws.target.rows);
+        ws.loadBatch(Float32Array.from({ length: n * d }, (_, i) => x[start * d + i]), target);
         forward(this.backend, this.spec, this.weights, ws, false);
         const h = await this.backend.download(ws.output); // D_L × n
         for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) out[(start + r) * k + i] = h[i * n + r];
