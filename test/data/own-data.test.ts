@@ -143,6 +143,18 @@ describe("prep import", () => {
     await expect(importTable(csv, { targets: ["c"] })).rejects.toThrow(/no column 'c'; columns: a, b/);
   });
 
+  it("Parquet (hyparquet): a list column spreads into one feature per element, and must keep its length", async () => {
+    const file = join(tmp.dir, "lists.parquet");
+    writeFileSync(file, new Uint8Array(parquetWriteBuffer({ columnData: [{ name: "img", data: [[1, 2, 3], [4, 5, 6]] }, { name: "y", data: new Float64Array([0, 1]) }] })));
+    const { features, targets } = await importTable(file, { targets: ["y"] });
+    expect(features.width).toBe(3);
+    expect(Array.from(features.values)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(targets!.values)).toEqual([0, 1]);
+    const ragged = join(tmp.dir, "ragged.parquet");
+    writeFileSync(ragged, new Uint8Array(parquetWriteBuffer({ columnData: [{ name: "img", data: [[1, 2, 3], [4, 5]] }] })));
+    await expect(importTable(ragged)).rejects.toThrow(/ragged\.parquet: column 'img', row 1: expected a list of 3 numbers \(as in row 0\), got 2/);
+  });
+
   it("Parquet (hyparquet): scalar columns of several types", async () => {
     const file = join(tmp.dir, "t.parquet");
     const buffer = parquetWriteBuffer({ columnData: [
