@@ -34,6 +34,8 @@ export interface IndexedBatch extends Batch {
 
 export class Dataset {
   private readonly checked = new Set<string>();
+  /** The last epoch's permutation, reused by the batches of that epoch. */
+  private order?: { seed: number; epoch: number; permutation: Uint32Array };
 
   constructor(
     /** count × dim features, row-major. */
@@ -65,7 +67,8 @@ export class Dataset {
     const perEpoch = this.batchesPerEpoch(batchSize);
     if (perEpoch < 1) throw new DataError(`${this.name}: batch size ${batchSize} is larger than the dataset (${this.count} rows)`);
     const epoch = Math.floor(index / perEpoch), batch = index % perEpoch;
-    const indices = epochPermutation(this.count, seed, epoch).slice(batch * batchSize, (batch + 1) * batchSize);
+    if (this.order?.seed !== seed || this.order.epoch !== epoch) this.order = { seed, epoch, permutation: epochPermutation(this.count, seed, epoch) };
+    const indices = this.order.permutation.slice(batch * batchSize, (batch + 1) * batchSize);
     return { ...this.rows(indices), epoch, batch, indices };
   }
 
