@@ -72,7 +72,7 @@ describe("npm pack and a scratch project", () => {
     expect(existsSync(join(scratch, "run/model.safetensors"))).toBe(true);
   });
 
-  test("the API trains on it too, and the consumer's TypeScript sees the package's types", () => {
+  test("the API trains on it too, the consumer's TypeScript sees the package's types, and both shipped examples run", () => {
     writeFileSync(join(scratch, "main.ts"), `
 import { KFRA, Network, createBackend, openDataset, train } from "kfra-webgpu";
 const backend = await createBackend({ device: "cpu" });
@@ -101,5 +101,7 @@ backend.dispose();
     run(join(modules, ".bin/tsc"), ["-p", "."]);
     const shipped = run(process.execPath, ["node_modules/kfra-webgpu/examples/custom-loop.ts", "mine.arrow", "--targets", "targets", "--device", "cpu", "--steps", "20"]);
     expect(shipped.stdout).toMatch(/held-out error [\d.]+ → best [\d.]+ after 20 updates/);
+    const first = run(process.execPath, ["node_modules/kfra-webgpu/examples/autoencoder-in-memory.ts", "--device", "cpu", "--rows", "400", "--steps", "25"]);
+    expect(first.stdout).toMatch(/update 25: training error [\d.]+/);
   });
 });
