@@ -46,7 +46,12 @@ export class Network {
   /** A network whose weights come from a model.safetensors file (a run's, or save()'s). */
   static load(backend: Backend, file: string, options: NetworkOptions): Network {
     const network = new Network(backend, options);
-    uploadLayers(backend, network.weights, readModelWeights(file, network.spec));
+    try {
+      uploadLayers(backend, network.weights, readModelWeights(file, network.spec));
+    } catch (error) {
+      network.dispose();
+      throw error;
+    }
     return network;
   }
 

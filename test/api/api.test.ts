@@ -82,6 +82,17 @@ describe("wrappers", () => {
     net.dispose();
   });
 
+  test("save() writes the trainer's model.safetensors; Network.load reads it back exactly", async () => {
+    const net = new Network(backend, { sizes: [dim, 4, 2], loss: "sse", seed: 5 });
+    const file = join(root, "model.safetensors");
+    await net.save(file);
+    const again = Network.load(backend, file, { sizes: [dim, 4, 2], loss: "sse" });
+    expect((await again.getWeights()).map((w) => Array.from(w))).toEqual((await net.getWeights()).map((w) => Array.from(w)));
+    expect(() => Network.load(backend, file, { sizes: [dim, 3, 2], loss: "sse" })).toThrow(/model\.safetensors/);
+    again.dispose();
+    net.dispose();
+  });
+
   test("KFRA, KFLR, KFAC and Adam each lower the error through train(), with onStep and onEval", async () => {
     for (const make of [
       (n: Network) => new KFRA(n, { batchSize: 20 }),
