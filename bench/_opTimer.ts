@@ -6,6 +6,8 @@ export const OP_FAMILY: Record<string, string> = {
   gemm: "gemm",
   cholesky: "cholesky + solves",
   triangularSolve: "cholesky + solves",
+  choleskyBatch: "cholesky + solves",
+  triangularSolveBatch: "cholesky + solves",
 };
 
 export function timedBackend(backend: Backend): { backend: Backend; totals: Map<string, number> } {

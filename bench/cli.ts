@@ -2,6 +2,7 @@
 // `main(argv: string[]): Promise<void>`; it prints a table and writes bench/results/<name>.json.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { runCli } from "../src/cli/runCli.ts";
 
 const here = import.meta.dir;
 const available = readdirSync(here)
@@ -18,5 +19,9 @@ if (!available.includes(name)) {
   console.error(`bench: unknown benchmark '${name}'; valid: ${available.join(", ")}`);
   process.exit(1);
 }
-const module = await import(join(here, `${name}.ts`));
-await module.main(rest);
+// Expected errors (a bad flag, a bad --arch, no adapter) print one line and exit non-zero.
+await runCli(`bench ${name}`, async () => {
+  const module = await import(join(here, `${name}.ts`));
+  await module.main(rest);
+  return Number(process.exitCode ?? 0);
+});

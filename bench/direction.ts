@@ -5,15 +5,15 @@
 // for the full Gauss–Newton matrix and for its block diagonal. Prints the cosine similarities.
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/index.ts";
-import { allocInputFactors, allocOutputFactors, createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
+import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
 import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
 import { datasetFiles, ensureDataset } from "../src/data/dataset.ts";
 import { MinibatchStream } from "../src/data/stream.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { forward } from "../src/nn/forward.ts";
-import { type LayerTensors, allocLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
+import { type LayerTensors, allocLayers, allocLayersTogether, initialWeights, uploadLayers } from "../src/nn/params.ts";
 import { BatchWorkspace } from "../src/nn/workspace.ts";
-import { dampedKroneckerSolve, dampingSplit } from "../src/optim/kronecker/damping.ts";
+import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
 import { createOptimizer, networkFor } from "../src/train/setup.ts";
 
@@ -65,20 +65,22 @@ export async function main(argv: string[]): Promise<void> {
   const directions = new Map<string, LayerTensors>();
   let grads: LayerTensors = [];
   for (const kind of ["kfra", "kfac"] as const) {
-    const out = { grads: allocLayers(backend, spec), inputFactors: allocInputFactors(backend, spec), outputFactors: allocOutputFactors(backend, spec) };
+    const blocks = new KroneckerBlocks(backend, spec);
+    const out = { grads: allocLayers(backend, spec), inputFactors: blocks.inputFactors, outputFactors: blocks.outputFactors };
     forward(backend, spec, weights, ws);
     gradientAndCurvature(backend, spec, weights, ws, createEstimator(kind, backend, spec, config.batch, 0), 1, eta, out);
+    blocks.average(0);
     const k = Math.sqrt(gamma + eta);
-    const delta = allocLayers(backend, spec);
-    for (let l = 0; l < L; l++) {
-      backend.trace(out.inputFactors[l], scalar);
-      const trQ = (await backend.download(scalar))[0];
-      backend.trace(out.outputFactors[l], scalar);
-      const trG = (await backend.download(scalar))[0];
-      const pi = dampingSplit(trQ, spec.sizes[l] + 1, trG, spec.sizes[l + 1]);
-      const scratch = { outputFactor: backend.alloc(spec.sizes[l + 1], spec.sizes[l + 1]), inputFactor: backend.alloc(spec.sizes[l] + 1, spec.sizes[l] + 1) };
-      dampedKroneckerSolve(backend, out.grads[l], out.outputFactors[l], out.inputFactors[l], k, pi, scratch, delta[l]);
+    const traceQ: number[] = [];
+    const traceG: number[] = [];
+    for (const b of blocks.blocks) {
+      backend.trace(b.inputAverage, scalar);
+      traceQ.push((await backend.download(scalar))[0]);
+      backend.trace(b.outputAverage, scalar);
+      traceG.push((await backend.download(scalar))[0]);
     }
+    const delta = allocLayersTogether(backend, spec).layers;
+    blocks.solve(out.grads, k, blocks.splits(traceQ, traceG), delta);
     directions.set(kind, delta);
     grads = out.grads;
   }

@@ -6,8 +6,13 @@
 //    factor Ā·Āᵀ and the KFRA product W̃ᵀ·(G·W̃) (two gemms). GFLOP/s = 2mnk / median time.
 // 2. Cholesky and the two-sided solves (left L, Lᵀ with n×1000 right-hand sides; right Lᵀ, L with
 //    1000×n) at n = 785 and 1001: median milliseconds.
+//    And the damped solves of a whole KFRA update: the 16 damped factors of the autoencoder
+//    (Cholesky of every Q_λ + kπI and G_λ + (k/π)I) and the four triangular solves of each layer's
+//    gradient, through KroneckerBlocks.solve (batched: one dispatch per block step on WebGPU).
 // 3. WebGPU only: the same gemm with bun-webgpu's own busy-wait polling (calmPolling off) against
 //    the fix, and the cost of a dispatch and of a submit-and-wait round trip.
+// 4. `--variants` (WebGPU): every gemm shape of section 1 with each gemm kernel — register-tiled,
+//    and shared-memory-tiled with each tile of GEMM_TILES — to choose the default on a GPU.
 // Each figure is also given per CPU-second of this process (all its threads: lavapipe's workers,
 // OpenBLAS's): on this shared 2-core machine wall-clock GFLOP/s move with other people's load,
 // GFLOP per CPU-second much less. Writes bench/results/kernels.json.
@@ -16,11 +21,16 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { availableBackends, createBackend } from "../src/backend/index.ts";
 import type { Backend, Tensor } from "../src/backend/types.ts";
+import { allocLayers, allocLayersTogether } from "../src/nn/params.ts";
+import type { NetworkSpec } from "../src/nn/spec.ts";
+import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
 
-const HELP = `usage: bun run bench kernels [--device webgpu|cpu] [--reps N]
+const HELP = `usage: bun run bench kernels [--device webgpu|cpu] [--reps N] [--variants]
 
   --device D   only this backend (default: every float32 backend available here)
   --reps N     timed repetitions per measurement, median reported (default 5)
+  --variants   WebGPU: time every gemm shape with each gemm kernel and tile (slow on lavapipe)
+  --skip-ts    leave out the plain-TypeScript column (it takes most of the run on a fast GPU)
 
 Prints a table and writes bench/results/kernels.json.`;
 
@@ -181,12 +191,16 @@ function operand(b: Backend, rows: number, cols: number, pad: number, seed: numb
   return pad ? b.view(parent, 0, 0, rows, cols) : parent;
 }
 
+const spdCache = new Map<number, Float32Array>();
 /** A symmetric positive definite n×n matrix: M Mᵀ / n + I. */
 function spdMatrix(n: number): Float32Array {
+  const cached = spdCache.get(n);
+  if (cached) return cached;
   const m = randomData(n * n, n);
   const a = new Float32Array(n * n);
   tsGemmTransB(m, a, n);
   for (let i = 0; i < n; i++) a[i * n + i] += 1;
+  spdCache.set(n, a);
   return a;
 }
 function tsGemmTransB(m: Float32Array, out: Float32Array, n: number): void {
@@ -209,9 +223,11 @@ interface Row {
   cpuMs: Record<string, number>;
 }
 
-function parse(argv: string[]): { devices?: string[]; reps: number } {
+function parse(argv: string[]): { devices?: string[]; reps: number; variants: boolean; skipTs: boolean } {
   let devices: string[] | undefined;
   let reps = 5;
+  let variants = false;
+  let skipTs = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === "--help" || flag === "-h") {
@@ -224,6 +240,10 @@ function parse(argv: string[]): { devices?: string[]; reps: number } {
         process.exit(2);
       }
       devices = [v];
+    } else if (flag === "--variants") {
+      variants = true;
+    } else if (flag === "--skip-ts") {
+      skipTs = true;
     } else if (flag === "--reps") {
       reps = Number(argv[++i]);
       if (!Number.isInteger(reps) || reps < 1) {
@@ -235,15 +255,34 @@ function parse(argv: string[]): { devices?: string[]; reps: number } {
       process.exit(2);
     }
   }
-  return { devices, reps };
+  return { devices, reps, variants, skipTs };
+}
+
+/** Seconds of one batched damped solve of every layer of the autoencoder (16 factors, 8 gradients). */
+async function networkSolve(b: Backend, reps: number): Promise<Timing> {
+  const spec: NetworkSpec = { sizes: SIZES, transfers: Array(SIZES.length - 2).fill("tanh"), loss: "bce" };
+  const blocks = new KroneckerBlocks(b, spec);
+  for (const block of blocks.blocks) {
+    b.upload(block.inputAverage, spdMatrix(block.inputAverage.rows));
+    b.upload(block.outputAverage, spdMatrix(block.outputAverage.rows));
+  }
+  const grads = allocLayers(b, spec);
+  grads.forEach((g, l) => b.upload(g, randomData(g.rows * g.cols, 10 + l)));
+  const { parent, layers } = allocLayersTogether(b, spec);
+  const pis = blocks.blocks.map(() => 1);
+  const timing = await timeBackend(b, reps, () => blocks.solve(grads, 0.03, pis, layers));
+  blocks.dispose();
+  for (const g of grads) b.free(g);
+  b.free(parent);
+  return timing;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { devices: wanted, reps } = parse(argv);
+  const { devices: wanted, reps, variants, skipTs } = parse(argv);
   const devices = wanted ?? (await availableBackends()).filter((d) => d === "webgpu" || d === "cpu");
   const backends: [string, Backend][] = [];
   for (const d of devices) backends.push([d, await createBackend({ device: d as "webgpu" | "cpu" })]);
-  const columns = [...backends.map(([d]) => d), "ts-f32"];
+  const columns = [...backends.map(([d]) => d), ...(skipTs ? [] : ["ts-f32"])];
   const rows: Row[] = [];
   const shapes = autoencoderShapes();
 
@@ -258,10 +297,12 @@ export async function main(argv: string[]): Promise<void> {
       record(row, d, await timeBackend(b, reps, () => b.gemm(a, bb, c, { transA: s.transA, transB: s.transB })));
       for (const t of [a, bb, c]) if (t.offset === 0 && t.stride === t.cols) b.free(t);
     }
-    const a = randomData(s.m * s.k, 1);
-    const bm = randomData(s.k * s.n, 2);
-    const c = new Float32Array(s.m * s.n);
-    record(row, "ts-f32", timeSync(1, () => tsGemm(a, bm, c, s.m, s.n, s.k)));
+    if (!skipTs) {
+      const a = randomData(s.m * s.k, 1);
+      const bm = randomData(s.k * s.n, 2);
+      const c = new Float32Array(s.m * s.n);
+      record(row, "ts-f32", timeSync(1, () => tsGemm(a, bm, c, s.m, s.n, s.k)));
+    }
     rows.push(row);
     printRow(row, columns);
   }
@@ -307,24 +348,69 @@ export async function main(argv: string[]): Promise<void> {
       );
       for (const t of [a, l, bl, br]) b.free(t);
     }
-    const lts = av.slice();
-    record(chol, "ts-f32", timeSync(1, () => tsCholesky(lts, n)));
-    const bts = randomData(n * rhs, 3);
-    const tsSolves = timeSync(1, () => {
-      tsSolveLower(lts, bts, n, rhs);
-      tsSolveUpperT(lts, bts, n, rhs);
-    });
-    record(left, "ts-f32", tsSolves);
-    // X Lᵀ = B and X L = B are the left solves of the transposed systems: same loops, same cost.
-    record(right, "ts-f32", tsSolves);
+    if (!skipTs) {
+      const lts = av.slice();
+      record(chol, "ts-f32", timeSync(1, () => tsCholesky(lts, n)));
+      const bts = randomData(n * rhs, 3);
+      const tsSolves = timeSync(1, () => {
+        tsSolveLower(lts, bts, n, rhs);
+        tsSolveUpperT(lts, bts, n, rhs);
+      });
+      record(left, "ts-f32", tsSolves);
+      // X Lᵀ = B and X L = B are the left solves of the transposed systems: same loops, same cost.
+      record(right, "ts-f32", tsSolves);
+    }
     for (const r of [chol, left, right]) {
       rows.push(r);
       printRow(r, columns);
     }
   }
 
+  const solveFlop = SIZES.slice(1).reduce((s, d, l) => {
+    const q = SIZES[l] + 1;
+    return s + (d ** 3 + q ** 3) / 3 + 4 * d * q * (d + q);
+  }, 0);
+  const whole: Row = { section: "cholesky", name: "damped solves of a whole update (16 factors, 8 layers, batched)", flop: solveFlop, ms: {}, cpuMs: {} };
+  for (const [d, b] of backends) record(whole, d, await networkSolve(b, reps));
+  rows.push(whole);
+  printRow(whole, columns);
+
   const extras: Record<string, number> = {};
   const gpu = backends.find(([d]) => d === "webgpu");
+  if (gpu && variants) {
+    const { createWebGpuBackend } = await import("../src/backend/webgpu/index.ts");
+    const { GEMM_TILES } = await import("../src/backend/webgpu/context.ts");
+    const kinds: [string, { gemm: "register" | "tiled"; tile?: string }][] = [
+      ["register", { gemm: "register" }],
+      ...Object.keys(GEMM_TILES).map((tile): [string, { gemm: "tiled"; tile: string }] => [`tiled ${tile}`, { gemm: "tiled", tile }]),
+    ];
+    console.log("\ngemm kernels on every shape of section 1 (ms; total GFLOP/s over the shapes)");
+    console.log(`| shape | ${kinds.map(([k]) => k).join(" | ")} |`);
+    console.log(`| --- | ${kinds.map(() => "---:").join(" | ")} |`);
+    const totals = kinds.map(() => 0);
+    let flop = 0;
+    const variantBackends = await Promise.all(kinds.map(([, o]) => createWebGpuBackend(o)));
+    for (const s of shapes) {
+      flop += 2 * s.m * s.n * s.k;
+      const cells: string[] = [];
+      for (let v = 0; v < kinds.length; v++) {
+        const b = variantBackends[v];
+        const [ar, ac] = s.transA ? [s.k, s.m] : [s.m, s.k];
+        const [br, bc] = s.transB ? [s.n, s.k] : [s.k, s.n];
+        const a = operand(b, ar, ac, s.padA, 1);
+        const bb = operand(b, br, bc, s.padB, 2);
+        const c = b.alloc(s.m, s.n);
+        const { ms } = await timeBackend(b, reps, () => b.gemm(a, bb, c, { transA: s.transA, transB: s.transB }));
+        totals[v] += ms;
+        cells.push(ms.toFixed(3));
+        extras[`variant ${kinds[v][0]} ${s.name} ms`] = ms;
+      }
+      console.log(`| ${s.name} | ${cells.join(" | ")} |`);
+    }
+    console.log(`| all shapes, GFLOP/s | ${totals.map((ms) => (flop / ms / 1e6).toFixed(0)).join(" | ")} |`);
+    kinds.forEach(([k], v) => (extras[`variant ${k} total ms`] = totals[v]));
+    for (const b of variantBackends) b.dispose();
+  }
   if (gpu) {
     const { createWebGpuBackend } = await import("../src/backend/webgpu/index.ts");
     const gemmOn = async (b: Backend) => {

@@ -1,22 +1,30 @@
-// Cholesky building blocks (the blocked algorithm lives in src/backend/webgpu/cholesky.ts).
-// MODE 0, factor one diagonal block (at most 64 x 64) in place with one workgroup, right-looking:
-//   for j: l_jj = sqrt(a_jj); l_ij = a_ij / l_jj (i > j); a_ic -= l_ij l_cj (j < c <= i),
-//   which is l_jj = sqrt(a_jj - sum_{k<j} l_jk^2), l_ij = (a_ij - sum_{k<j} l_ik l_jk) / l_jj.
-//   A pivot d that is not > 0 (or NaN) records [1, size, bits(d), index] in the status buffer (first
-//   failure only); the next download/flush raises NotPositiveDefiniteError.
-// MODE 1, zero the strict upper triangle of the n x n matrix (one invocation per element).
-// Placeholders: MODE, OPERANDS (a, status).
+// Cholesky building blocks for a batch of matrices of different sizes (the blocked algorithm is in
+// src/backend/webgpu/cholesky.ts). Workgroup z takes row p.base + z of the parameter table.
+// MODE 0, factor one diagonal block (at most 64 x 64) in place, held as a packed lower triangle in
+//   workgroup memory (global loads and stores once each), right-looking over columns j:
+//   l_jj = sqrt(a_jj); l_ij = a_ij / l_jj (i > j); a_ic -= l_ij l_cj (j < c <= i).
+//   A pivot that is not > 0 (or NaN) records [1, n, pivot, index] in the status buffer (first
+//   failure only); the next download/flush raises NotPositiveDefiniteError. The block's strict
+//   upper triangle is written as zero.
+// MODE 1, zero the strict upper triangle of each n x n matrix (one invocation per element).
+// Placeholders: MODE, OPERANDS (a, status), TABLE_BINDING.
 
-struct Params {
-  n: u32, off: u32, stride: u32, b: u32,
-  k0: u32, gridX: u32,
-}
+struct Params { base: u32, gridX: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 {{OPERANDS}}
 
-const MODE: u32 = {{MODE}}u;
+// off: element (k0, k0) (MODE 0) or (0, 0) (MODE 1); b: block size; n: matrix size.
+struct Entry { off: u32, stride: u32, b: u32, n: u32, k0: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
-fn at(i: u32, j: u32) -> u32 { return p.off + i * p.stride + j; }
+const MODE: u32 = {{MODE}}u;
+const NB: u32 = 64u;
+const THREADS: u32 = 256u;
+
+var<workgroup> tri: array<f32, 2080>;
+
+// Packed index of (r, c), c <= r.
+fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
 
 fn is_positive(x: f32) -> bool {
   // Bit test instead of x > 0 so that NaN (which a compiler may assume absent) also fails.
@@ -24,40 +32,47 @@ fn is_positive(x: f32) -> bool {
   return bits != 0u && bits <= 0x7f800000u;
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  if (MODE == 0u) {
-    // One workgroup; invocation t owns row t of the block. Right-looking, column by column:
-    // pivot, scale the column below it, update the lower triangle to its right.
-    for (var j = 0u; j < p.b; j++) {
-      if (t == 0u) {
-        let d = ld_a(at(j, j));
-        if (!is_positive(d) && ld_status(0u) == 0.0) {
-          st_status(0u, 1.0);
-          st_status(1u, f32(p.n));
-          st_status(2u, d);
-          st_status(3u, f32(p.k0 + j));
-        }
-        st_a(at(j, j), sqrt(d));
-      }
-      storageBarrier();
-      workgroupBarrier();
-      let ljj = ld_a(at(j, j));
-      if (t > j && t < p.b) { st_a(at(t, j), ld_a(at(t, j)) / ljj); }
-      storageBarrier();
-      workgroupBarrier();
-      if (t > j && t < p.b) {
-        let lij = ld_a(at(t, j));
-        for (var c = j + 1u; c <= t; c++) { st_a(at(t, c), ld_a(at(t, c)) - lij * ld_a(at(c, j))); }
-      }
-      storageBarrier();
-      workgroupBarrier();
-    }
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32,
+        @builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = table[p.base + wid.z];
+  if (MODE == 1u) {
+    let q = gid.x + gid.y * p.gridX;
+    if (q < e.n * e.n && q % e.n > q / e.n) { st_a(e.off + (q / e.n) * e.stride + q % e.n, 0.0); }
     return;
   }
-  let e = gid.x + gid.y * p.gridX;
-  if (e >= p.n * p.n) { return; }
-  let i = e / p.n;
-  let j = e % p.n;
-  if (j > i) { st_a(at(i, j), 0.0); }
+  let b = e.b;
+  for (var q = t; q < NB * NB; q += THREADS) {
+    let r = q / NB;
+    let c = q % NB;
+    if (c <= r && r < b) { tri[ti(r, c)] = ld_a(e.off + r * e.stride + c); }
+  }
+  workgroupBarrier();
+  for (var j = 0u; j < b; j++) {
+    if (t == 0u) {
+      let d = tri[ti(j, j)];
+      if (!is_positive(d) && ld_status(0u) == 0.0) {
+        st_status(0u, 1.0);
+        st_status(1u, f32(e.n));
+        st_status(2u, d);
+        st_status(3u, f32(e.k0 + j));
+      }
+      tri[ti(j, j)] = sqrt(d);
+    }
+    workgroupBarrier();
+    let ljj = tri[ti(j, j)];
+    if (t > j && t < b) { tri[ti(t, j)] = tri[ti(t, j)] / ljj; }
+    workgroupBarrier();
+    for (var q = t; q < NB * NB; q += THREADS) {
+      let r = q / NB;
+      let c = q % NB;
+      if (c > j && c <= r && r < b) { tri[ti(r, c)] -= tri[ti(r, j)] * tri[ti(c, j)]; }
+    }
+    workgroupBarrier();
+  }
+  for (var q = t; q < NB * NB; q += THREADS) {
+    let r = q / NB;
+    let c = q % NB;
+    if (r < b && c < b) { st_a(e.off + r * e.stride + c, select(0.0, tri[ti(r, min(c, r))], c <= r)); }
+  }
 }

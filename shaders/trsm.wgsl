@@ -1,42 +1,61 @@
 // Triangular solve with one diagonal block (at most 64 x 64) of a lower-triangular L, for many
-// right-hand-side lines at once: one invocation per line x (a column of B for left solves, a row
-// for right solves), elements x_t at off + line * lineStep + t * elemStep.
-//   UPPER 0 (forward, with L):   x_i = (b_i - sum_{j<i} L_ij x_j) / L_ii
-//   UPPER 1 (backward, with L^T): x_i = (b_i - sum_{j>i} L_ji x_j) / L_ii
+// right-hand-side lines at once and for a batch of matrices (workgroup z takes row p.base + z of
+// the parameter table). The block is staged in workgroup memory as a packed lower triangle, padded
+// to 64 x 64 with the identity so that every loop has a constant trip count. One invocation per
+// line x (a column of B for left solves, a row for right solves); x_t at offB + line * lineStep +
+// t * elemStep.
+//   UPPER false (forward, with L):   x_i = (b_i - sum_{j<i} L_ij x_j) / L_ii
+//   UPPER true (backward, with L^T): x_i = (b_i - sum_{j>i} L_ji x_j) / L_ii
 // (left: L x = b or L^T x = b; right: x L^T = b is L x^T = b^T, x L = b is L^T x^T = b^T.)
-// Placeholders: UPPER, OPERANDS (l, b).
+// Placeholders: UPPER, OPERANDS (l read-only, b), TABLE_BINDING.
 
-struct Params {
-  size: u32, lines: u32, gridX: u32, offL: u32,
-  strL: u32, offB: u32, lineStep: u32, elemStep: u32,
-}
+struct Params { base: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 {{OPERANDS}}
 
-const UPPER: bool = {{UPPER}};
+struct Entry { size: u32, lines: u32, offL: u32, strL: u32, offB: u32, lineStep: u32, elemStep: u32, pad: u32 }
+@group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
-fn l_at(i: u32, j: u32) -> f32 { return ld_l(p.offL + i * p.strL + j); }
+const UPPER: bool = {{UPPER}};
+const NB: u32 = 64u;
+
+var<workgroup> tri: array<f32, 2080>;
+
+fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let line = gid.x + gid.y * p.gridX;
-  if (line >= p.lines) { return; }
-  let base = p.offB + line * p.lineStep;
-  var x: array<f32, 64>;
-  for (var t = 0u; t < p.size; t++) { x[t] = ld_b(base + t * p.elemStep); }
-  if (UPPER) {
-    for (var q = 0u; q < p.size; q++) {
-      let i = p.size - 1u - q;
-      var s = x[i];
-      for (var j = i + 1u; j < p.size; j++) { s -= l_at(j, i) * x[j]; }
-      x[i] = s / l_at(i, i);
-    }
-  } else {
-    for (var i = 0u; i < p.size; i++) {
-      var s = x[i];
-      for (var j = 0u; j < i; j++) { s -= l_at(i, j) * x[j]; }
-      x[i] = s / l_at(i, i);
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let e = table[p.base + wid.z];
+  for (var q = t; q < NB * NB; q += NB) {
+    let r = q / NB;
+    let c = q % NB;
+    if (c <= r) {
+      var v = select(0.0, 1.0, r == c);
+      if (r < e.size) { v = ld_l(e.offL + r * e.strL + c); }
+      tri[ti(r, c)] = v;
     }
   }
-  for (var t = 0u; t < p.size; t++) { st_b(base + t * p.elemStep, x[t]); }
+  workgroupBarrier();
+  let line = wid.x * NB + t;
+  if (line >= e.lines) { return; }
+  let base = e.offB + line * e.lineStep;
+  var x: array<f32, 64>;
+  for (var i = 0u; i < NB; i++) {
+    if (i < e.size) { x[i] = ld_b(base + i * e.elemStep); } else { x[i] = 0.0; }
+  }
+  if (UPPER) {
+    for (var q = 0u; q < NB; q++) {
+      let i = NB - 1u - q;
+      var s = x[i];
+      for (var j = i + 1u; j < NB; j++) { s -= tri[ti(j, i)] * x[j]; }
+      x[i] = s / tri[ti(i, i)];
+    }
+  } else {
+    for (var i = 0u; i < NB; i++) {
+      var s = x[i];
+      for (var j = 0u; j < i; j++) { s -= tri[ti(i, j)] * x[j]; }
+      x[i] = s / tri[ti(i, i)];
+    }
+  }
+  for (var i = 0u; i < e.size; i++) { st_b(base + i * e.elemStep, x[i]); }
 }

@@ -1,6 +1,7 @@
 // The float64 reference backend: every op of the interface written as plainly as possible, in
 // double precision, with no attempt at speed. Tests hold the float32 backends to it, and the maths
 // (nn, curvature, optim) runs on it to be checked against finite differences.
+import { batchedByLoop } from "./batch.ts";
 import {
   type AdamOptions,
   type Backend,
@@ -359,6 +360,8 @@ export function createReferenceBackend(): Backend {
         return wordToUniform(x0) < get(p, i, j) ? 1 : 0;
       });
     },
+    choleskyBatch: (as) => batchedByLoop(backend).choleskyBatch(as),
+    triangularSolveBatch: (ls, bs, opts) => batchedByLoop(backend).triangularSolveBatch(ls, bs, opts),
   };
   return backend;
 }

@@ -140,6 +140,14 @@ export interface Backend {
   cholesky(a: Tensor): void;
   /** In place triangular solve with lower-triangular L (see TriangularSolveOptions). */
   triangularSolve(l: Tensor, b: Tensor, opts: TriangularSolveOptions): void;
+  /**
+   * `cholesky` of every matrix, sizes free. On WebGPU each stage of the blocked factorisation is
+   * one dispatch for all matrices that share a storage, so factor many matrices through one call
+   * (views of one tensor) rather than one by one.
+   */
+  choleskyBatch(a: readonly Tensor[]): void;
+  /** `triangularSolve(l[i], b[i], opts)` for every i; batched like `choleskyBatch` (all l in one storage, all b in another). */
+  triangularSolveBatch(l: readonly Tensor[], b: readonly Tensor[], opts: TriangularSolveOptions): void;
 
   // ---- losses: the network output h is D×N, one sample per column; the target y is D×N too,
   //      except for mixture (D = 3), whose target and sample are one row of binary labels (1×N) ----

@@ -1,7 +1,7 @@
 // Acquiring a WebGPU adapter and device through bun-webgpu (Dawn), refusing adapters that compute
 // nothing, and describing what was found.
 import { createGPUInstance, setupGlobals } from "bun-webgpu";
-import { installCalmPolling } from "./calmPolling.ts";
+import { installPolling, type PollingMode, pollingModeFor } from "./calmPolling.ts";
 
 /** Raised when no usable adapter exists; CLIs print `message` and exit with `exitCode`. */
 export class NoGpuAdapterError extends Error {
@@ -76,8 +76,15 @@ export function describeAdapter(info: AdapterInfoLike & { backendType?: number }
 export interface AcquireOptions {
   /** Treat the adapter as the null backend (tests the refusal); also set by KFRA_FORCE_NULL_ADAPTER=1. */
   forceNullAdapter?: boolean;
-  /** Replace bun-webgpu's busy-wait polling (default true; false only to measure the difference). */
+  /** Replace bun-webgpu's polling (default true; false keeps bun-webgpu's own, only to measure the difference). */
   calmPolling?: boolean;
+  /**
+   * How to wait for the GPU when calmPolling is on: "auto" (default; also KFRA_POLLING=spin|calm)
+   * spins on a hardware adapter and polls calmly on a software one (see calmPolling.ts).
+   */
+  polling?: PollingMode | "auto";
+  /** Request the `timestamp-query` feature when the adapter offers it (profiling only). */
+  timestampQuery?: boolean;
 }
 
 export interface GpuContext {
@@ -85,6 +92,10 @@ export interface GpuContext {
   adapter: GPUAdapter;
   device: GPUDevice;
   adapterInfo: GpuAdapterDescription;
+  /** The polling mode installed, or "bun-webgpu" when calmPolling was off. */
+  polling: PollingMode | "bun-webgpu";
+  /** Whether the device was opened with the `timestamp-query` feature. */
+  timestampQuery: boolean;
 }
 
 let globalsReady = false;
@@ -103,12 +114,30 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
   } catch (err) {
     throw new NoGpuAdapterError(`webgpu: could not load Dawn (${(err as Error).message}); ${NO_ADAPTER_HINT}`);
   }
-  if (opts.calmPolling ?? true) installCalmPolling(gpu);
+  const replacePolling = opts.calmPolling ?? true;
+  if (replacePolling) installPolling(gpu, "calm");
   const found = await gpu.requestAdapter();
   const adapter = requireUsableAdapter(forceNull && found ? { info: NULL_ADAPTER_INFO } : found) as GPUAdapter;
-  // Plain requestDevice(): bun-webgpu 0.1.7 crashes on requiredLimits (TOOLCHAIN.md).
-  const device = await adapter.requestDevice();
-  return { gpu, adapter, device, adapterInfo: describeAdapter(adapter.info as AdapterInfoLike) };
+  const adapterInfo = describeAdapter(adapter.info as AdapterInfoLike);
+  let polling: GpuContext["polling"] = "bun-webgpu";
+  if (replacePolling) {
+    polling = choosePolling(opts.polling ?? "auto", process.env.KFRA_POLLING, adapterInfo);
+    installPolling(gpu, polling);
+  }
+  const timestampQuery = (opts.timestampQuery ?? false) && adapter.features.has("timestamp-query");
+  // No requiredLimits: bun-webgpu 0.1.7 crashes on them (TOOLCHAIN.md); requiredFeatures work.
+  const device = await adapter.requestDevice(timestampQuery ? { requiredFeatures: ["timestamp-query"] } : undefined);
+  return { gpu, adapter, device, adapterInfo, polling, timestampQuery };
+}
+
+/** The polling mode: an explicit option, else KFRA_POLLING (spin|calm), else by adapter kind. */
+export function choosePolling(option: PollingMode | "auto", env: string | undefined, adapter: { software: boolean }): PollingMode {
+  if (option !== "auto") return option;
+  if (env === "spin" || env === "calm") return env;
+  if (env !== undefined && env !== "" && env !== "auto") {
+    throw new Error(`KFRA_POLLING: unknown value '${env}'; valid: auto, spin, calm`);
+  }
+  return pollingModeFor(adapter);
 }
 
 /** What Dawn reports when no Vulkan driver is installed. */

@@ -13,6 +13,23 @@ export function allocLayers(backend: Backend, spec: NetworkSpec): LayerTensors {
   return out;
 }
 
+/**
+ * Tensors shaped like W_λ as views of one storage, stacked down its rows (`parent` is what to free):
+ * batched ops over all layers (the damped Kronecker solves) then run as one batch.
+ */
+export function allocLayersTogether(backend: Backend, spec: NetworkSpec): { parent: Tensor; layers: LayerTensors } {
+  const L = layerCount(spec);
+  const cols = Math.ceil((Math.max(...spec.sizes.slice(0, -1)) + 1) / 4) * 4;
+  const parent = backend.alloc(spec.sizes.slice(1).reduce((s, d) => s + d, 0), cols);
+  const layers: Tensor[] = [];
+  let row = 0;
+  for (let l = 1; l <= L; l++) {
+    layers.push(backend.view(parent, row, 0, spec.sizes[l], spec.sizes[l - 1] + 1));
+    row += spec.sizes[l];
+  }
+  return { parent, layers };
+}
+
 export function freeLayers(backend: Backend, layers: LayerTensors): void {
   for (const t of layers) backend.free(t);
 }

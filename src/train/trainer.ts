@@ -50,8 +50,9 @@ export function resumeConfig(dir: string, commandLine: TrainConfig, stepsGiven: 
 /** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss). */
 async function plotRun(runDir: string, log: (line: string) => void): Promise<void> {
   const evaluations = readMetrics(join(runDir, METRICS_FILE)).filter((r) => r.type === "eval").length;
-  const { plotRuns } = await import("../plot/runs.ts");
   try {
+    // Inside the try: where sharp or vega cannot load (an offline GPU machine's bundle), the run still ends normally.
+    const { plotRuns } = await import("../plot/runs.ts");
     await plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"));
   } catch (error) {
     log(`train: could not draw ${join(runDir, "training-error.png")}: ${(error as Error).message}`);

@@ -249,6 +249,8 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
       [7, 31, true],
       [785, 1001, false],
       [1001, 7, true],
+      // Two passes on WebGPU (over 16384 elements), the last line of rows cut short, strided.
+      [300, 101, true],
     ] as [number, number, boolean][]) {
       it(`sum, dot, rowSums, colSums, trace on ${r}×${c}${s ? " strided" : ""}`, async () => {
         const av = data(r * c, r + 2 * c);
@@ -454,6 +456,79 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         for (const v of Object.values(solveRes)) expect(v).toBeLessThanOrEqual(4 * n * U);
       });
     }
+
+    // The batched ops: matrices of sizes around the 64-column block edges, as views of one storage
+    // (one batch on WebGPU) plus one in a storage of its own (a second batch). Each result must
+    // meet the single-matrix residual bounds above and equal the one-at-a-time op bit for bit.
+    it("choleskyBatch and triangularSolveBatch: sizes 1…257 in one storage and one apart, equal to one at a time", async () => {
+      const sizes = [1, 30, 64, 65, 130, 257];
+      const m = 37;
+      const rowsTotal = sizes.reduce((s, n) => s + n, 0);
+      const widest = Math.max(...sizes);
+      const parent = b.alloc(rowsTotal, widest + 3);
+      b.fill(parent, Number.NaN);
+      const apart = b.alloc(50, 50);
+      const mats: Tensor[] = [];
+      const values: Float64Array[] = [];
+      let row = 0;
+      sizes.forEach((n, i) => {
+        const v = spd(n, 1e4, 100 + i);
+        values.push(v);
+        const t = b.view(parent, row, 1, n, n);
+        b.upload(t, v.map((x, e) => (e % n > Math.floor(e / n) ? Number.NaN : x)));
+        mats.push(t);
+        row += n;
+      });
+      const apartValues = spd(50, 1e4, 99);
+      b.upload(apart, apartValues);
+      mats.splice(2, 0, apart);
+      values.splice(2, 0, apartValues);
+      b.choleskyBatch(mats);
+      const singles = values.map((v) => put(b, Math.sqrt(v.length), Math.sqrt(v.length), v));
+      for (const t of singles) b.cholesky(t);
+      for (let i = 0; i < mats.length; i++) {
+        const n = mats[i].rows;
+        const L = await b.download(mats[i]);
+        expect(Array.from(L)).toEqual(Array.from(await b.download(singles[i])));
+        let worst = 0;
+        for (let r = 0; r < n; r++) {
+          for (let c = 0; c < n; c++) {
+            if (c > r) {
+              expect(L[r * n + c]).toBe(0);
+              continue;
+            }
+            let s = 0;
+            for (let k = 0; k <= c; k++) s += L[r * n + k] * L[c * n + k];
+            worst = Math.max(worst, Math.abs(s - values[i][r * n + c]));
+          }
+        }
+        expect(worst / frob(values[i])).toBeLessThanOrEqual(4 * n * U);
+      }
+      for (const side of ["left", "right"] as const) {
+        for (const transpose of [false, true]) {
+          const shapes = mats.map((l) => (side === "left" ? [l.rows, m] : [m, l.rows]));
+          const rhsParent = b.alloc(shapes.reduce((s, [r]) => s + r, 0), Math.max(...shapes.map(([, c]) => c)) + 1);
+          let at = 0;
+          const rhs = shapes.map(([r, c], i) => {
+            const t = b.view(rhsParent, at, 1, r, c);
+            at += r;
+            b.upload(t, data(r * c, 7 * i + +transpose));
+            return t;
+          });
+          const lone = shapes.map(([r, c], i) => put(b, r, c, data(r * c, 7 * i + +transpose)));
+          b.triangularSolveBatch(mats, rhs, { side, transpose });
+          mats.forEach((l, i) => b.triangularSolve(l, lone[i], { side, transpose }));
+          for (let i = 0; i < mats.length; i++) {
+            expect(Array.from(await b.download(rhs[i])), `${side}${transpose ? "ᵀ" : ""} matrix ${i}`).toEqual(Array.from(await b.download(lone[i])));
+          }
+          b.free(rhsParent);
+          for (const t of lone) b.free(t);
+        }
+      }
+      expect(() => b.triangularSolveBatch(mats, mats.slice(1), { side: "left", transpose: false })).toThrow(ShapeError);
+      b.free(parent);
+      b.free(apart);
+    });
 
     it("a matrix that is not positive definite raises NotPositiveDefiniteError, and the backend recovers", async () => {
       const n = 70;

@@ -1,5 +1,6 @@
 // The CPU backend: OpenBLAS (through bun:ffi) for gemm, Cholesky and triangular solves, tight
 // Float32Array loops for everything else. Ops run synchronously, so errors are thrown at once.
+import { batchedByLoop } from "../batch.ts";
 import type { Backend, Tensor } from "../types.ts";
 import { ShapeError, DeviceLimitError } from "../types.ts";
 import { requireWindow, shapeOf } from "../shapes.ts";
@@ -109,6 +110,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     gemm: (a, b, c, opts) => linalg.gemm(blas, a, b, c, opts),
     cholesky: (a) => linalg.cholesky(blas, a),
     triangularSolve: (l, b, opts) => linalg.triangularSolve(blas, l, b, opts),
+    ...batchedByLoop({
+      cholesky: (a) => linalg.cholesky(blas, a),
+      triangularSolve: (l, b, opts) => linalg.triangularSolve(blas, l, b, opts),
+    }),
 
     lossValue: losses.lossValue,
     lossGrad: losses.lossGrad,

@@ -1,6 +1,9 @@
-// Cholesky factorisation and triangular solves on WebGPU, blocked by NB = 64 so that the bulk of
-// the work is gemm (shaders/gemm.wgsl); the small pieces are shaders/cholesky.wgsl (diagonal
-// block factor, upper-triangle clear) and shaders/trsm.wgsl (solve with one diagonal block).
+// Cholesky factorisation and triangular solves on WebGPU for a batch of matrices of different sizes
+// at once, blocked by NB = 64: each stage of the blocked algorithm is one dispatch for every matrix
+// of the batch (workgroup z = matrix, one parameter-table row each), so the cost of an update's
+// sixteen factors is that of its largest one. The small pieces are shaders/cholesky.wgsl (diagonal
+// block factor, upper-triangle clear) and shaders/trsm.wgsl (solve with one diagonal block), both
+// staging the block in workgroup memory; the bulk is the batched gemm of gemmBatch.ts.
 //
 // Cholesky, right-looking, for each block column k (rows/cols K = k0 .. k0+b):
 //   A_KK ← L_KK = chol(A_KK);  A_RK ← A_RK L_KK⁻ᵀ (R: rows below);  A_RR ← A_RR − A_RK A_RKᵀ (lower part).
@@ -13,8 +16,9 @@ import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
 import { requireSquare, shapeOf } from "../shapes.ts";
 import { ShapeError, type Tensor, type TriangularSolveOptions } from "../types.ts";
 import type { KernelContext } from "./context.ts";
-import { gemm } from "./gemm.ts";
+import { type GemmEntry, gemmBatch } from "./gemmBatch.ts";
 import { bindOperands, grid1d } from "./operands.ts";
+import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
 
 const NB = 64;
@@ -23,92 +27,178 @@ function sub(t: Tensor, row: number, col: number, rows: number, cols: number): T
   return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };
 }
 
-function choleskyKernel(ctx: KernelContext, mode: 0 | 1, a: Tensor, n: number, offset: number, b: number, k0: number): void {
-  const bound = bindOperands(["a", "status"], [storageOf("cholesky", a), ctx.status]);
-  const key = `cholesky:${mode}:${bound.pattern}`;
-  const pipeline = ctx.pipelines.get(key, mode === 0 ? "cholesky diagonal block" : "cholesky clear upper", bound.storage, () =>
-    fillTemplate("cholesky", shaderFile("cholesky.wgsl"), { MODE: mode, OPERANDS: bound.wgsl }),
+/** Indices of `items` grouped by the storages `keyOf` returns (one batch per group). */
+function groupByStorage<T>(items: readonly T[], keyOf: (x: T) => GpuStorage[]): number[][] {
+  const groups = new Map<string, number[]>();
+  items.forEach((x, i) => {
+    const key = keyOf(x).map((s) => s.id).join(":");
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  return [...groups.values()];
+}
+
+interface CholeskyRow {
+  off: number;
+  stride: number;
+  b: number;
+  n: number;
+  k0: number;
+}
+
+function choleskyKernel(ctx: KernelContext, mode: 0 | 1, storage: GpuStorage, rows: CholeskyRow[]): void {
+  if (rows.length === 0) return;
+  const bound = bindOperands(["a", "status"], [storage, ctx.status]);
+  const tableBinding = bound.buffers.length + 1;
+  const specs = [...bound.storage, { readOnly: true }];
+  const pipeline = ctx.pipelines.get(`cholesky:${mode}:${bound.pattern}`, mode === 0 ? "cholesky diagonal block" : "cholesky clear upper", specs, () =>
+    fillTemplate("cholesky", shaderFile("cholesky.wgsl"), { MODE: mode, OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
   );
-  const { groups, gridX } = mode === 0 ? { groups: [1, 1] as [number, number], gridX: 64 } : grid1d(n * n, 64);
+  const largest = Math.max(...rows.map((r) => r.n));
+  const { groups, gridX } = mode === 0 ? { groups: [1, 1] as [number, number], gridX: 0 } : grid1d(largest * largest, 256);
   ctx.recorder.dispatch({
     kernel: "cholesky",
     pipeline,
-    storage: bound.storage,
-    buffers: bound.buffers,
-    u32: [n, offset, a.stride, b, k0, gridX],
-    groups,
+    storage: specs,
+    buffers: [...bound.buffers, ctx.recorder.tableStorage],
+    u32: [0, gridX],
+    groups: [groups[0], groups[1], rows.length],
+    table: { words: 8, rows: rows.map((r) => ({ u: [r.off, r.stride, r.b, r.n, r.k0, 0, 0, 0] })) },
   });
 }
 
-/** Solves with the diagonal block L_KK (size ≤ NB) for `lines` right-hand sides in `rhs`. */
-function blockSolve(ctx: KernelContext, l: Tensor, k0: number, size: number, rhs: Tensor, left: boolean, upper: boolean): void {
-  const bound = bindOperands(["l", "b"], [storageOf("triangularSolve", l), storageOf("triangularSolve", rhs)]);
-  const key = `trsm:${+upper}:${bound.pattern}`;
-  const pipeline = ctx.pipelines.get(key, `triangular block solve (${upper ? "backward" : "forward"})`, bound.storage, () =>
-    fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl }),
+interface SolveRow {
+  l: Tensor;
+  k0: number;
+  size: number;
+  rhs: Tensor;
+  left: boolean;
+}
+
+/** Solves with the diagonal blocks L_KK (size ≤ NB) of every row for all lines of its `rhs`. */
+function blockSolve(ctx: KernelContext, rows: SolveRow[], upper: boolean): void {
+  if (rows.length === 0) return;
+  const bound = bindOperands(["l", "b"], [storageOf("triangularSolve", rows[0].l), storageOf("triangularSolve", rows[0].rhs)], ["b"]);
+  const tableBinding = bound.buffers.length + 1;
+  const specs = [...bound.storage, { readOnly: true }];
+  const pipeline = ctx.pipelines.get(`trsm:${+upper}:${bound.pattern}`, `triangular block solve (${upper ? "backward" : "forward"})`, specs, () =>
+    fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
   );
-  const lines = left ? rhs.cols : rhs.rows;
-  const { groups, gridX } = grid1d(lines, 64);
+  let groupsX = 1;
+  const table = rows.map(({ l, k0, size, rhs, left }) => {
+    const lines = left ? rhs.cols : rhs.rows;
+    groupsX = Math.max(groupsX, Math.ceil(lines / NB));
+    return { u: [size, lines, l.offset + k0 * l.stride + k0, l.stride, rhs.offset, left ? 1 : rhs.stride, left ? rhs.stride : 1, 0] };
+  });
   ctx.recorder.dispatch({
     kernel: "triangularSolve",
     pipeline,
-    storage: bound.storage,
-    buffers: bound.buffers,
-    u32: [size, lines, gridX, l.offset + k0 * l.stride + k0, l.stride, rhs.offset, left ? 1 : rhs.stride, left ? rhs.stride : 1],
-    groups,
+    storage: specs,
+    buffers: [...bound.buffers, ctx.recorder.tableStorage],
+    u32: [0],
+    groups: [groupsX, 1, rows.length],
+    table: { words: 8, rows: table },
   });
 }
 
 export function cholesky(ctx: KernelContext, a: Tensor): void {
-  requireSquare("cholesky", "a", a);
-  const n = a.rows;
-  if (n === 0) return;
-  ctx.recorder.statusPending = true;
-  for (let k0 = 0; k0 < n; k0 += NB) {
-    const b = Math.min(NB, n - k0);
-    choleskyKernel(ctx, 0, a, n, a.offset + k0 * a.stride + k0, b, k0);
-    const rest = n - k0 - b;
-    if (rest === 0) break;
-    const panel = sub(a, k0 + b, k0, rest, b);
-    // A_RK ← A_RK L_KK⁻ᵀ: each row x of the panel solves x L_KKᵀ = a, i.e. L_KK xᵀ = aᵀ (forward).
-    blockSolve(ctx, a, k0, b, panel, false, false);
-    gemm(ctx, panel, panel, sub(a, k0 + b, k0 + b, rest, rest), { transB: true, alpha: -1, beta: 1, lowerOnly: true });
+  choleskyBatch(ctx, [a]);
+}
+
+/** In place, every a_i ← L_i with a_i = L_i L_iᵀ (one dispatch per stage for all of one storage). */
+export function choleskyBatch(ctx: KernelContext, as: readonly Tensor[]): void {
+  for (const a of as) requireSquare("cholesky", "a", a);
+  for (const group of groupByStorage(as, (a) => [storageOf("cholesky", a)])) {
+    const mats = group.map((i) => as[i]).filter((a) => a.rows > 0);
+    if (mats.length === 0) continue;
+    const storage = storageOf("cholesky", mats[0]);
+    ctx.recorder.statusPending = true;
+    const largest = Math.max(...mats.map((a) => a.rows));
+    for (let k0 = 0; k0 < largest; k0 += NB) {
+      const active = mats.filter((a) => a.rows > k0);
+      choleskyKernel(
+        ctx,
+        0,
+        storage,
+        active.map((a) => ({ off: a.offset + k0 * a.stride + k0, stride: a.stride, b: Math.min(NB, a.rows - k0), n: a.rows, k0 })),
+      );
+      const trailing = active.filter((a) => a.rows - k0 > NB);
+      // A_RK ← A_RK L_KK⁻ᵀ: each row x of the panel solves x L_KKᵀ = a, i.e. L_KK xᵀ = aᵀ (forward).
+      blockSolve(
+        ctx,
+        trailing.map((a) => ({ l: a, k0, size: NB, rhs: sub(a, k0 + NB, k0, a.rows - k0 - NB, NB), left: false })),
+        false,
+      );
+      const updates: GemmEntry[] = trailing.map((a) => {
+        const rest = a.rows - k0 - NB;
+        const panel = sub(a, k0 + NB, k0, rest, NB);
+        return { a: panel, b: panel, c: sub(a, k0 + NB, k0 + NB, rest, rest), alpha: -1, beta: 1 };
+      });
+      gemmBatch(ctx, updates, { transA: false, transB: true, lowerOnly: true });
+    }
+    choleskyKernel(
+      ctx,
+      1,
+      storage,
+      mats.map((a) => ({ off: a.offset, stride: a.stride, b: 0, n: a.rows, k0: 0 })),
+    );
   }
-  choleskyKernel(ctx, 1, a, n, a.offset, 0, 0);
 }
 
 export function triangularSolve(ctx: KernelContext, l: Tensor, b: Tensor, opts: TriangularSolveOptions): void {
+  triangularSolveBatch(ctx, [l], [b], opts);
+}
+
+function checkSolve(l: Tensor, b: Tensor, left: boolean): void {
   requireSquare("triangularSolve", "l", l);
   const n = l.rows;
-  const left = opts.side === "left";
-  if (opts.side !== "left" && opts.side !== "right") throw new ShapeError(`triangularSolve: side must be "left" or "right", got ${opts.side}`);
   if (left && b.rows !== n) throw new ShapeError(`triangularSolve: left solve needs b with ${n} rows (l is ${shapeOf(l)}), got ${shapeOf(b)}`);
   if (!left && b.cols !== n) throw new ShapeError(`triangularSolve: right solve needs b with ${n} columns (l is ${shapeOf(l)}), got ${shapeOf(b)}`);
   if (storageOf("triangularSolve", l) === storageOf("triangularSolve", b)) {
     throw new ShapeError("triangularSolve: b may not share storage with l");
   }
-  const m = left ? b.cols : b.rows;
-  if (n === 0 || m === 0) return;
+}
+
+/** For every i, b_i ← op(l_i)⁻¹ b_i (left) or b_i op(l_i)⁻¹ (right); one dispatch per block step for each storage pair. */
+export function triangularSolveBatch(ctx: KernelContext, ls: readonly Tensor[], bs: readonly Tensor[], opts: TriangularSolveOptions): void {
+  if (opts.side !== "left" && opts.side !== "right") throw new ShapeError(`triangularSolve: side must be "left" or "right", got ${opts.side}`);
+  if (ls.length !== bs.length) throw new ShapeError(`triangularSolve batch: ${ls.length} factors for ${bs.length} right-hand sides`);
+  const left = opts.side === "left";
+  ls.forEach((l, i) => checkSolve(l, bs[i], left));
   // Forward over blocks when the effective triangle is lower (left & !T, right & T), else backward.
   const forward = left !== opts.transpose;
-  const upper = !forward;
-  const starts: number[] = [];
-  for (let k0 = 0; k0 < n; k0 += NB) starts.push(k0);
-  if (!forward) starts.reverse();
-  for (const k0 of starts) {
-    const size = Math.min(NB, n - k0);
-    const bk = left ? sub(b, k0, 0, size, m) : sub(b, 0, k0, m, size);
-    blockSolve(ctx, l, k0, size, bk, left, upper);
-    if (forward) {
-      const r0 = k0 + size;
-      const rest = n - r0;
-      if (rest === 0) continue;
-      if (left) gemm(ctx, sub(l, r0, k0, rest, size), bk, sub(b, r0, 0, rest, m), { alpha: -1, beta: 1 });
-      else gemm(ctx, bk, sub(l, r0, k0, rest, size), sub(b, 0, r0, m, rest), { transB: true, alpha: -1, beta: 1 });
-    } else {
-      if (k0 === 0) continue;
-      if (left) gemm(ctx, sub(l, k0, 0, size, k0), bk, sub(b, 0, 0, k0, m), { transA: true, alpha: -1, beta: 1 });
-      else gemm(ctx, bk, sub(l, k0, 0, size, k0), sub(b, 0, 0, m, k0), { alpha: -1, beta: 1 });
+  const pairs = ls.map((l, i) => ({ l, b: bs[i] })).filter(({ l, b }) => l.rows > 0 && (left ? b.cols : b.rows) > 0);
+  for (const group of groupByStorage(pairs, (x) => [storageOf("triangularSolve", x.l), storageOf("triangularSolve", x.b)])) {
+    const items = group.map((i) => pairs[i]);
+    const steps = Math.max(...items.map(({ l }) => Math.ceil(l.rows / NB)));
+    for (let s = 0; s < steps; s++) {
+      const rows: SolveRow[] = [];
+      const updates: GemmEntry[] = [];
+      for (const { l, b } of items) {
+        const n = l.rows;
+        const blocks = Math.ceil(n / NB);
+        if (s >= blocks) continue;
+        const k0 = (forward ? s : blocks - 1 - s) * NB;
+        const size = Math.min(NB, n - k0);
+        const m = left ? b.cols : b.rows;
+        const bk = left ? sub(b, k0, 0, size, m) : sub(b, 0, k0, m, size);
+        rows.push({ l, k0, size, rhs: bk, left });
+        if (forward) {
+          const r0 = k0 + size;
+          const rest = n - r0;
+          if (rest === 0) continue;
+          if (left) updates.push({ a: sub(l, r0, k0, rest, size), b: bk, c: sub(b, r0, 0, rest, m), alpha: -1, beta: 1 });
+          else updates.push({ a: bk, b: sub(l, r0, k0, rest, size), c: sub(b, 0, r0, m, rest), alpha: -1, beta: 1 });
+        } else if (k0 > 0) {
+          if (left) updates.push({ a: sub(l, k0, 0, size, k0), b: bk, c: sub(b, 0, 0, k0, m), alpha: -1, beta: 1 });
+          else updates.push({ a: bk, b: sub(l, k0, 0, size, k0), c: sub(b, 0, 0, m, k0), alpha: -1, beta: 1 });
+        }
+      }
+      blockSolve(ctx, rows, !forward);
+      // The updates of one step share transposes: left forward (N,N), right forward (N,T),
+      // left backward (T,N), right backward (N,N).
+      gemmBatch(ctx, updates, { transA: !forward && left, transB: forward && !left });
     }
   }
 }

@@ -3,12 +3,37 @@ import type { PipelineCache } from "../../gpu/pipelines.ts";
 import type { Recorder } from "./recorder.ts";
 import { GpuStorage } from "./storage.ts";
 
+export type GemmKernel = "register" | "tiled";
+
+export interface GemmTile {
+  tm: 4 | 8;
+  tn: 4 | 8;
+  bk: 8 | 16;
+}
+
+/** The tile shapes whose workgroup memory, 4·BK·(16·TM + 16·TN + 2) bytes, fits WebGPU's default 16 KiB. */
+export const GEMM_TILES: Record<string, GemmTile> = {
+  "4x4x16": { tm: 4, tn: 4, bk: 16 },
+  "4x8x16": { tm: 4, tn: 8, bk: 16 },
+  "8x4x16": { tm: 8, tn: 4, bk: 16 },
+  "8x8x8": { tm: 8, tn: 8, bk: 8 },
+};
+
 export interface KernelContext {
   device: GPUDevice;
   pipelines: PipelineCache;
   recorder: Recorder;
   /** Device status words (NotPositiveDefinite reports), bound as an operand by Cholesky. */
   status: GpuStorage;
+  /**
+   * Whether batched gemms run as one shared-memory-tiled dispatch (hardware GPUs) or one
+   * register-tiled gemm per entry (software adapters, where workgroup barriers are expensive).
+   */
+  tiledBatches: boolean;
+  /** The kernel of single gemms: register-tiled (gemm.wgsl) or shared-memory-tiled (gemm_tiled.wgsl). */
+  gemmKernel: GemmKernel;
+  /** Per-invocation tile TM × TN and k-slice BK of the shared-memory-tiled gemm. */
+  gemmTile: GemmTile;
   /** Scratch storage `slot` of at least `elements` float32; its contents are the caller's until the next call for that slot. */
   scratch(slot: number, elements: number): GpuStorage;
 }

@@ -14,6 +14,7 @@ import type { KernelContext } from "./context.ts";
 import { copy } from "./elementwise.ts";
 import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
+import { gemmBatch } from "./gemmBatch.ts";
 
 // Tile of C per invocation (TM rows × TN columns) and invocations per workgroup (64 along n, 1
 // along m, so a workgroup's rows come from workgroup_id and its A loads are uniform). Measured on
@@ -69,7 +70,21 @@ function sameView(x: Tensor, y: Tensor): boolean {
   return x.storage === y.storage && x.offset === y.offset && x.stride === y.stride && x.rows === y.rows && x.cols === y.cols;
 }
 
-export function gemm(ctx: KernelContext, a0: Tensor, b0: Tensor, c: Tensor, opts: GemmInternal = {}): void {
+/** C = α op(A) op(B) + β C with the backend's gemm kernel (ctx.gemmKernel). */
+export function gemm(ctx: KernelContext, a: Tensor, b: Tensor, c: Tensor, opts: GemmInternal = {}): void {
+  if (ctx.gemmKernel === "tiled") {
+    gemmBatch(ctx, [{ a, b, c, alpha: opts.alpha ?? 1, beta: opts.beta ?? 0 }], {
+      transA: opts.transA ?? false,
+      transB: opts.transB ?? false,
+      lowerOnly: opts.lowerOnly,
+    });
+  } else {
+    registerGemm(ctx, a, b, c, opts);
+  }
+}
+
+/** The register-tiled kernel (shaders/gemm.wgsl). */
+export function registerGemm(ctx: KernelContext, a0: Tensor, b0: Tensor, c: Tensor, opts: GemmInternal = {}): void {
   let a = a0;
   let b = b0;
   const transA = opts.transA ?? false;

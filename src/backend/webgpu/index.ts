@@ -5,41 +5,96 @@ import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "../
 import { PipelineCache } from "../../gpu/pipelines.ts";
 import { requireWindow } from "../shapes.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
-import { cholesky, triangularSolve } from "./cholesky.ts";
-import { createStorage, type KernelContext, ScratchPool } from "./context.ts";
+import { cholesky, choleskyBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
+import { createStorage, GEMM_TILES, type GemmKernel, type KernelContext, ScratchPool } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as loss from "./loss.ts";
+import { type ProfilingControl, profilingControl } from "./profiler.ts";
 import { bernoulli, random, threefryWords } from "./random.ts";
 import { Recorder, STATUS_WORDS } from "./recorder.ts";
 import * as red from "./reduce.ts";
 import { type GpuTensor, isContiguous, storageOf, viewEnd } from "./storage.ts";
 
-export type WebGpuBackendOptions = AcquireOptions;
+/**
+ * Kernel choices. Defaults depend on the adapter (software rasterisers such as lavapipe run
+ * barrier-heavy kernels slowly and dispatch cheaply relative to their arithmetic); each may be
+ * forced by option, or for experiments by an environment variable (named beside it).
+ */
+export interface WebGpuBackendOptions extends AcquireOptions {
+  /**
+   * Batched gemms as one shared-memory-tiled dispatch (default on hardware adapters) or one
+   * register-tiled gemm per entry (default on software adapters). KFRA_WEBGPU_TILED_BATCHES=0|1.
+   */
+  tiledBatches?: boolean;
+  /** Kernel of single gemms (default "register"). KFRA_WEBGPU_GEMM=register|tiled. */
+  gemm?: GemmKernel;
+  /** Tile of the shared-memory gemm, a key of GEMM_TILES (default "4x4x16"). KFRA_WEBGPU_TILE. */
+  tile?: string;
+  /**
+   * Submit the recorded work every this many dispatches, so the GPU starts while the CPU is still
+   * recording (default 64 on hardware adapters, 0 = only when reading back, on software ones).
+   * KFRA_WEBGPU_SUBMIT_EVERY.
+   */
+  submitEvery?: number;
+}
+
+/** The kernel choices in force, from options, then the environment, then the adapter's defaults. */
+export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env = process.env) {
+  const flag = (v: string | undefined) => (v === undefined || v === "" ? undefined : v === "1" || v === "true");
+  const gemm = opts.gemm ?? (env.KFRA_WEBGPU_GEMM as GemmKernel | undefined) ?? "register";
+  if (gemm !== "register" && gemm !== "tiled") throw new ShapeError(`webgpu: gemm kernel must be register or tiled, got ${gemm}`);
+  const tileName = opts.tile ?? env.KFRA_WEBGPU_TILE ?? "4x4x16";
+  const tile = GEMM_TILES[tileName];
+  if (!tile) throw new ShapeError(`webgpu: tile must be one of ${Object.keys(GEMM_TILES).join(", ")}, got ${tileName}`);
+  const submitEvery = opts.submitEvery ?? (env.KFRA_WEBGPU_SUBMIT_EVERY ? Number(env.KFRA_WEBGPU_SUBMIT_EVERY) : software ? 0 : 64);
+  if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new ShapeError(`webgpu: submitEvery must be a non-negative integer, got ${submitEvery}`);
+  return {
+    tiledBatches: opts.tiledBatches ?? flag(env.KFRA_WEBGPU_TILED_BATCHES) ?? !software,
+    gemmKernel: gemm,
+    gemmTile: tile,
+    tileName,
+    submitEvery,
+  };
+}
 
 export interface WebGpuBackend extends Backend {
   readonly adapter: GpuAdapterDescription;
   readonly device: GPUDevice;
   /** Raw Threefry words into `out` (element e: word e mod 2 of counter ⌊e/2⌋), bits unchanged; for tests. */
   threefryWords(out: Tensor, seed: number, counter: number): void;
-  /** Dispatches and submits recorded so far (for overhead measurements). */
-  readonly stats: { dispatches: number; submits: number };
+  /** Dispatches, submits and read-backs (downloads, flushes) so far (for overhead measurements). */
+  readonly stats: { dispatches: number; submits: number; readBacks: number };
+  /** Per-kernel GPU time; null unless created with `timestampQuery` on an adapter that offers it. */
+  readonly profiling: ProfilingControl | null;
+  /** The kernel choices in force (see WebGpuBackendOptions). */
+  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; submitEvery: number };
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, adapterInfo } = await acquireGpu(opts);
+  const { device, adapterInfo, timestampQuery } = await acquireGpu(opts);
   const limits = device.limits;
   const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? "maxStorageBufferBindingSize" : "maxBufferSize";
   const maxElements = Math.floor(maxBytes / 4);
   const pipelines = new PipelineCache(device);
   const status = createStorage(device, STATUS_WORDS, "status words");
-  const recorder = new Recorder(device, pipelines, status);
+  const choices = kernelChoices(opts, adapterInfo.software);
+  const recorder = new Recorder(device, pipelines, status, choices.submitEvery);
   const scratch = new ScratchPool(device, (s) => {
     recorder.submit();
     recorder.forget(s);
   });
-  const ctx: KernelContext = { device, pipelines, recorder, status, scratch: (slot, elements) => scratch.get(slot, elements) };
+  const ctx: KernelContext = {
+    device,
+    pipelines,
+    recorder,
+    status,
+    tiledBatches: choices.tiledBatches,
+    gemmKernel: choices.gemmKernel,
+    gemmTile: choices.gemmTile,
+    scratch: (slot, elements) => scratch.get(slot, elements),
+  };
   let disposed = false;
 
   const live = () => {
@@ -55,9 +110,11 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     },
     adapter: adapterInfo,
     device,
+    kernels: { tiledBatches: choices.tiledBatches, gemm: choices.gemmKernel, tile: choices.tileName, submitEvery: choices.submitEvery },
     get stats() {
-      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount };
+      return { dispatches: recorder.dispatchCount, submits: recorder.submitCount, readBacks: recorder.readBackCount };
     },
+    profiling: timestampQuery ? profilingControl(device, recorder) : null,
 
     alloc(rows, cols) {
       live();
@@ -151,6 +208,8 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     gemm: (a, b, c, o) => gemm(ctx, a, b, c, o),
     cholesky: (a) => cholesky(ctx, a),
     triangularSolve: (l, b, o) => triangularSolve(ctx, l, b, o),
+    choleskyBatch: (as) => choleskyBatch(ctx, as),
+    triangularSolveBatch: (ls, bs, o) => triangularSolveBatch(ctx, ls, bs, o),
 
     lossValue: (kind, h, y, out) => loss.lossValue(ctx, kind, h, y, out),
     lossGrad: (kind, h, y, out) => loss.lossGrad(ctx, kind, h, y, out),

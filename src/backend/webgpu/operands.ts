@@ -15,7 +15,11 @@ export interface BoundOperands {
   wgsl: string;
 }
 
-export function bindOperands(names: string[], storages: GpuStorage[]): BoundOperands {
+/**
+ * `written` (default: every operand) names the operands the kernel stores to; a binding that no
+ * written operand uses is declared read-only (cached on the way in on most GPUs) and gets no `st_`.
+ */
+export function bindOperands(names: string[], storages: GpuStorage[], written?: readonly string[]): BoundOperands {
   const buffers: GpuStorage[] = [];
   const slots: number[] = [];
   for (const s of storages) {
@@ -26,23 +30,26 @@ export function bindOperands(names: string[], storages: GpuStorage[]): BoundOper
     }
     slots.push(slot);
   }
-  return { buffers, storage: buffers.map(() => ({ readOnly: false })), pattern: slots.join("."), wgsl: operandWgsl(names, slots) };
+  const writes = names.map((n) => written === undefined || written.includes(n));
+  const writable = buffers.map((_, b) => slots.some((s, i) => s === b && writes[i]));
+  const storage = writable.map((w) => ({ readOnly: !w }));
+  const pattern = slots.join(".") + ":" + writable.map((w) => (w ? "w" : "r")).join("");
+  return { buffers, storage, pattern, wgsl: operandWgsl(names, slots, writes, writable) };
 }
 
 const wgslCache = new Map<string, string>();
 
-function operandWgsl(names: string[], slots: number[]): string {
-  const key = names.join(",") + "|" + slots.join(".");
+function operandWgsl(names: string[], slots: number[], writes: boolean[], writable: boolean[]): string {
+  const key = names.join(",") + "|" + slots.join(".") + "|" + writes.map(Number).join("");
   let text = wgslCache.get(key);
   if (text !== undefined) return text;
-  const bindings = Math.max(...slots) + 1;
   const lines: string[] = [];
-  for (let b = 0; b < bindings; b++) {
-    lines.push(`@group(0) @binding(${b + 1}) var<storage, read_write> buf${b}: array<f32>;`);
-  }
+  writable.forEach((w, b) => {
+    lines.push(`@group(0) @binding(${b + 1}) var<storage, ${w ? "read_write" : "read"}> buf${b}: array<f32>;`);
+  });
   names.forEach((name, i) => {
     lines.push(`fn ld_${name}(i: u32) -> f32 { return buf${slots[i]}[i]; }`);
-    lines.push(`fn st_${name}(i: u32, v: f32) { buf${slots[i]}[i] = v; }`);
+    if (writes[i]) lines.push(`fn st_${name}(i: u32, v: f32) { buf${slots[i]}[i] = v; }`);
   });
   text = lines.join("\n");
   wgslCache.set(key, text);

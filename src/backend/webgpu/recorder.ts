@@ -5,13 +5,19 @@
 // training step repeats the same op sequence between read-backs, so its slots repeat and every
 // bind group is reused. (A dynamic uniform offset would need no per-slot groups, but measured on
 // lavapipe it costs ~40 µs more per dispatch: 35 against 76 µs for a trivial kernel.)
+// Batched kernels (one dispatch for many matrices of different sizes) read a row of a parameter
+// table per workgroup z: the rows go into a second, storage arena written at submit like the
+// uniform one, and the dispatch's first u32 parameter becomes the index of its first row.
 // Device-side failures (a non-positive Cholesky pivot) are written to a status buffer that every
 // read-back checks.
 import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "../../gpu/pipelines.ts";
 import { NotPositiveDefiniteError } from "../types.ts";
-import type { GpuStorage } from "./storage.ts";
+import { type KernelProfiler, kernelLabel } from "./profiler.ts";
+import { GpuStorage } from "./storage.ts";
 
 const ARENA_SLOTS = 2048;
+/** Words of the parameter-table arena (256 KiB). */
+const TABLE_WORDS = 65536;
 const SLOT_WORDS = UNIFORM_SLOT_BYTES / 4;
 /** Past this many cached bind groups the cache starts over (a loop's working set is far smaller). */
 const MAX_CACHED_BIND_GROUPS = 16384;
@@ -27,6 +33,14 @@ export interface Dispatch {
   u32: number[];
   f32?: number[];
   groups: [number, number?, number?];
+  /** Parameter-table rows for a batched kernel (bound as the last storage binding, see `tableStorage`). */
+  table?: TableRows;
+}
+
+/** Rows of `words` 32-bit words each: a row's u32 fields, then its f32 fields. */
+export interface TableRows {
+  words: number;
+  rows: { u: number[]; f?: number[] }[];
 }
 
 export class Recorder {
@@ -35,6 +49,12 @@ export class Recorder {
   private readonly arenaU32 = new Uint32Array(this.arenaWords);
   private readonly arenaF32 = new Float32Array(this.arenaWords);
   private slotsUsed = 0;
+  private readonly tableWords = new ArrayBuffer(TABLE_WORDS * 4);
+  private readonly tableU32 = new Uint32Array(this.tableWords);
+  private readonly tableF32 = new Float32Array(this.tableWords);
+  private tableUsed = 0;
+  /** The parameter-table arena, bound read-only by batched kernels. */
+  readonly tableStorage: GpuStorage;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private lastPipeline: GPUComputePipeline | null = null;
@@ -44,11 +64,17 @@ export class Recorder {
   statusPending = false;
   dispatchCount = 0;
   submitCount = 0;
+  /** Waits for the device: downloads and flushes (each maps a staging buffer or awaits the queue). */
+  readBackCount = 0;
+  /** When set, every dispatch gets its own timestamped compute pass (bench step --profile). */
+  profiler: KernelProfiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
     readonly pipelines: PipelineCache,
     readonly statusStorage: GpuStorage,
+    /** Submit after this many dispatches without a read-back (0: never). */
+    private readonly submitEvery = 0,
   ) {
     this.arena = device.createBuffer({
       label: "uniform arena",
@@ -56,17 +82,32 @@ export class Recorder {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.status = statusStorage.buffer;
+    const table = device.createBuffer({
+      label: "parameter tables",
+      size: TABLE_WORDS * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    this.tableStorage = new GpuStorage(table, TABLE_WORDS);
   }
 
   dispatch(d: Dispatch): void {
-    if (this.slotsUsed === ARENA_SLOTS) this.submit();
+    const table = d.table;
+    const tableWords = table ? table.words * table.rows.length : 0;
+    if (tableWords > TABLE_WORDS) throw new RangeError(`${d.kernel}: a parameter table of ${tableWords} words exceeds the arena (${TABLE_WORDS})`);
+    let tableStart = table ? roundUp(this.tableUsed, table.words) : 0;
+    if (this.slotsUsed === ARENA_SLOTS || tableStart + tableWords > TABLE_WORDS || this.profiler?.full) {
+      this.submit();
+      tableStart = 0;
+    }
+    if (this.profiler) this.endPass();
     const slot = this.slotsUsed++;
     const base = slot * SLOT_WORDS;
-    const u = d.u32;
+    const u = table ? [tableStart / table.words, ...d.u32.slice(1)] : d.u32;
+    if (table) this.writeTable(table, tableStart);
     for (let i = 0; i < u.length; i++) this.arenaU32[base + i] = u[i];
     const f = d.f32;
     if (f) for (let i = 0; i < f.length; i++) this.arenaF32[base + u.length + i] = f[i];
-    const pass = this.computePass();
+    const pass = this.computePass(this.profiler?.nextPass(kernelLabel(d.kernel, d.u32)));
     if (this.lastPipeline !== d.pipeline) {
       pass.setPipeline(d.pipeline);
       this.lastPipeline = d.pipeline;
@@ -74,6 +115,8 @@ export class Recorder {
     pass.setBindGroup(0, this.bindGroup(d.storage, d.buffers, slot));
     pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
     this.dispatchCount++;
+    if (this.profiler) this.endPass();
+    if (this.submitEvery > 0 && this.slotsUsed >= this.submitEvery) this.submit();
   }
 
   /** The open command encoder with no compute pass open (for copies). */
@@ -87,12 +130,17 @@ export class Recorder {
   submit(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.resolve(this.encoder);
     if (this.slotsUsed > 0) {
       this.device.queue.writeBuffer(this.arena, 0, this.arenaWords, 0, this.slotsUsed * UNIFORM_SLOT_BYTES);
+    }
+    if (this.tableUsed > 0) {
+      this.device.queue.writeBuffer(this.tableStorage.buffer, 0, this.tableWords, 0, this.tableUsed * 4);
     }
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.slotsUsed = 0;
+    this.tableUsed = 0;
     this.submitCount++;
   }
 
@@ -108,6 +156,7 @@ export class Recorder {
    */
   async readBack(buffer: GPUBuffer | null, byteOffset: number, byteSize: number): Promise<ArrayBuffer> {
     const withStatus = this.statusPending;
+    this.readBackCount++;
     const alignedOffset = byteOffset - (byteOffset % 8);
     const lead = byteOffset - alignedOffset;
     const dataBytes = buffer ? roundUp(lead + byteSize, 8) : 0;
@@ -146,14 +195,28 @@ export class Recorder {
   }
 
   destroy(): void {
+    this.profiler?.destroy();
+    this.profiler = null;
     this.bindGroups.clear();
     this.arena.destroy();
+    this.tableStorage.buffer.destroy();
   }
 
-  private computePass(): GPUComputePassEncoder {
+  private writeTable(table: TableRows, start: number): void {
+    let w = start;
+    for (const row of table.rows) {
+      const f = row.f ?? [];
+      if (row.u.length + f.length !== table.words) throw new RangeError(`parameter table row has ${row.u.length + f.length} words, expected ${table.words}`);
+      for (const x of row.u) this.tableU32[w++] = x;
+      for (const x of f) this.tableF32[w++] = x;
+    }
+    this.tableUsed = w;
+  }
+
+  private computePass(timestampWrites?: GPUComputePassTimestampWrites): GPUComputePassEncoder {
     if (!this.pass) {
       if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
+      this.pass = this.encoder.beginComputePass(timestampWrites ? { timestampWrites } : undefined);
     }
     return this.pass;
   }

@@ -31,7 +31,16 @@ interface Reduction {
   out: Tensor;
   outStep: number;
   alpha: number;
+  /** Two-pass sums only: line o covers rows o·rowsPerLine … of at most rowLimit rows in all. */
+  rowsPerLine?: number;
+  rowLimit?: number;
 }
+
+/** A sum or dot of more elements than this runs in two passes (one workgroup's share: ~TWO_PASS_CHUNK). */
+const TWO_PASS_MIN = 16384;
+const TWO_PASS_CHUNK = 4096;
+/** Scratch slot of the first pass's partial sums (gemm packing uses 0 and 1). */
+const PARTIALS_SLOT = 2;
 
 function reduce(ctx: KernelContext, r: Reduction): void {
   const product = r.b !== undefined;
@@ -52,33 +61,55 @@ function reduce(ctx: KernelContext, r: Reduction): void {
     pipeline,
     storage: bound.storage,
     buffers: bound.buffers,
-    u32: [r.count, r.len, Math.max(r.inner, 1), gx, wa.off, wa.line, wa.row, wa.col, wb.off, wb.line, wb.row, wb.col, r.out.offset, r.outStep],
+    u32: [
+      r.count, r.len, Math.max(r.inner, 1), gx, wa.off, wa.line, wa.row, wa.col, wb.off, wb.line, wb.row, wb.col,
+      r.out.offset, r.outStep, r.rowsPerLine ?? 0, r.rowLimit ?? 0xffffffff,
+    ],
     f32: [r.alpha],
     groups: [gx, gy],
   });
 }
 
+/**
+ * α Σᵢⱼ aᵢⱼ [bᵢⱼ] into out (1×1). One workgroup walks a small matrix; a large one is cut into lines
+ * of whole rows, one workgroup each (a lone workgroup would walk a million elements one
+ * dependent load at a time), whose partial sums a second pass adds: still a fixed order.
+ */
+function sumOrDot(ctx: KernelContext, name: string, a: Tensor, b: Tensor | undefined, out: Tensor, alpha: number): void {
+  const len = a.rows * a.cols;
+  const whole = { name, a, b, walkA: walkMatrix(a), walkB: b && walkMatrix(b), inner: a.cols, outStep: 0 };
+  if (len <= TWO_PASS_MIN || a.rows < 2) {
+    reduce(ctx, { ...whole, count: 1, len, out, alpha });
+    return;
+  }
+  const rowsPerLine = Math.max(1, Math.round(TWO_PASS_CHUNK / a.cols));
+  const lines = Math.ceil(a.rows / rowsPerLine);
+  const partials: Tensor = { rows: 1, cols: lines, stride: lines, offset: 0, storage: ctx.scratch(PARTIALS_SLOT, lines) };
+  const lineOf = (w: Walk): Walk => ({ ...w, line: rowsPerLine * w.row });
+  reduce(ctx, {
+    ...whole,
+    walkA: lineOf(whole.walkA),
+    walkB: whole.walkB && lineOf(whole.walkB),
+    count: lines,
+    len: rowsPerLine * a.cols,
+    out: partials,
+    outStep: 1,
+    alpha: 1,
+    rowsPerLine,
+    rowLimit: a.rows,
+  });
+  reduce(ctx, { name, a: partials, walkA: walkMatrix(partials), count: 1, len: lines, inner: lines, out, outStep: 0, alpha });
+}
+
 export function sum(ctx: KernelContext, a: Tensor, out: Tensor, alpha = 1): void {
   requireShape("sum", "out", out, 1, 1);
-  reduce(ctx, { name: "sum", a, walkA: walkMatrix(a), count: 1, len: a.rows * a.cols, inner: a.cols, out, outStep: 0, alpha });
+  sumOrDot(ctx, "sum", a, undefined, out, alpha);
 }
 
 export function dot(ctx: KernelContext, a: Tensor, b: Tensor, out: Tensor, alpha = 1): void {
   requireSameShape("dot", ["a", a], ["b", b]);
   requireShape("dot", "out", out, 1, 1);
-  reduce(ctx, {
-    name: "dot",
-    a,
-    b,
-    walkA: walkMatrix(a),
-    walkB: walkMatrix(b),
-    count: 1,
-    len: a.rows * a.cols,
-    inner: a.cols,
-    out,
-    outStep: 0,
-    alpha,
-  });
+  sumOrDot(ctx, "dot", a, b, out, alpha);
 }
 
 export function trace(ctx: KernelContext, a: Tensor, out: Tensor, alpha = 1): void {

@@ -4,16 +4,9 @@
 // from the full Gauss–Newton quadratic through the R-op (§5); τ and γ adapt (§6); θ̂ is the Polyak
 // average (§7).
 import type { Backend, Tensor } from "../../backend/types.ts";
-import {
-  type CurvatureEstimator,
-  type CurvatureKind,
-  allocInputFactors,
-  allocOutputFactors,
-  createEstimator,
-  gradientAndCurvature,
-} from "../../curvature/index.ts";
+import { type CurvatureEstimator, type CurvatureKind, createEstimator, gradientAndCurvature } from "../../curvature/index.ts";
 import { forward, meanLoss } from "../../nn/forward.ts";
-import { type LayerTensors, allocLayers, axpbyLayers, copyLayers, dotLayers } from "../../nn/params.ts";
+import { type LayerTensors, allocLayers, allocLayersTogether, axpbyLayers, copyLayers, dotLayers } from "../../nn/params.ts";
 import { RopWorkspace, rop } from "../../nn/rop.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import type { BatchWorkspace } from "../../nn/workspace.ts";
@@ -22,7 +15,7 @@ import { ScalarSlots } from "../scalars.ts";
 import type { PhaseMarker } from "../phases.ts";
 import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "./adaptation.ts";
 import { factorDecay, polyakDecay } from "./averaging.ts";
-import { dampedKroneckerSolve, dampingSplit, type SolveScratch } from "./damping.ts";
+import { KroneckerBlocks } from "./block.ts";
 
 export type DampingPreset = "adaptive" | "fixed";
 export const DAMPING_PRESETS: readonly DampingPreset[] = ["adaptive", "fixed"];
@@ -73,13 +66,10 @@ export class KroneckerOptimizer implements Optimizer {
   private gamma: number;
   private readonly estimator: CurvatureEstimator;
   private readonly grads: LayerTensors;
-  private readonly inputFactors: Tensor[];
-  private readonly outputFactors: Tensor[];
-  /** Q̄_λ and Ḡ_λ, the moving averages. */
-  private readonly inputAverage: Tensor[];
-  private readonly outputAverage: Tensor[];
-  private readonly solveScratch: SolveScratch[];
-  /** One direction per γ candidate. */
+  /** Q_λ, G_λ, their averages and the damped solve of every layer. */
+  private readonly blocks: KroneckerBlocks;
+  /** One direction per γ candidate, each layer a view of one storage per candidate. */
+  private readonly directionStorage: Tensor[];
   private readonly directions: LayerTensors[];
   private readonly rop: RopWorkspace;
   private readonly hessianTimesV: Tensor;
@@ -99,16 +89,11 @@ export class KroneckerOptimizer implements Optimizer {
     const L = layerCount(spec);
     this.estimator = createEstimator(options.curvature, backend, spec, batchSize, options.seed);
     this.grads = allocLayers(backend, spec);
-    this.inputFactors = allocInputFactors(backend, spec);
-    this.outputFactors = allocOutputFactors(backend, spec);
-    this.inputAverage = allocInputFactors(backend, spec);
-    this.outputAverage = allocOutputFactors(backend, spec);
-    this.solveScratch = spec.sizes.slice(1).map((d, l) => ({
-      outputFactor: backend.alloc(d, d),
-      inputFactor: backend.alloc(spec.sizes[l] + 1, spec.sizes[l] + 1),
-    }));
+    this.blocks = new KroneckerBlocks(backend, spec);
     const candidates = options.adapt && options.gammaPeriod > 0 ? 3 : 1;
-    this.directions = Array.from({ length: candidates }, () => allocLayers(backend, spec));
+    const together = Array.from({ length: candidates }, () => allocLayersTogether(backend, spec));
+    this.directionStorage = together.map((t) => t.parent);
+    this.directions = together.map((t) => t.layers);
     this.averagedWeights = allocLayers(backend, spec);
     copyLayers(backend, weights, this.averagedWeights);
     this.rop = new RopWorkspace(backend, spec, batchSize);
@@ -132,26 +117,21 @@ export class KroneckerOptimizer implements Optimizer {
     meanLoss(backend, spec, ws, scalars.slot("loss"));
     dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("thetaSq"));
     await phases?.mark("backward + curvature");
+    const { blocks } = this;
     gradientAndCurvature(backend, spec, weights, ws, this.estimator, step, eta, {
       grads: this.grads,
-      inputFactors: this.inputFactors,
-      outputFactors: this.outputFactors,
+      inputFactors: blocks.inputFactors,
+      outputFactors: blocks.outputFactors,
     });
 
-    // Q̄ ← ε Q̄ + (1−ε) Q, Ḡ ← ε Ḡ + (1−ε) G; then the traces that set π_λ.
+    // Momentum on the factors (§3), then the traces that split the damping between them (§4).
     await phases?.mark("factor averages");
-    const epsilon = factorDecay(step, options.factorDecay, options.rampSteps);
-    for (let l = 0; l < L; l++) {
-      backend.axpby(1 - epsilon, this.inputFactors[l], epsilon, this.inputAverage[l]);
-      backend.axpby(1 - epsilon, this.outputFactors[l], epsilon, this.outputAverage[l]);
-      backend.trace(this.inputAverage[l], scalars.slot(`trQ${l}`));
-      backend.trace(this.outputAverage[l], scalars.slot(`trG${l}`));
-    }
+    blocks.average(factorDecay(step, options.factorDecay, options.rampSteps));
+    const layers = Array.from({ length: L }, (_, l) => l);
+    blocks.traces(layers.map((l) => scalars.slot(`trQ${l}`)), layers.map((l) => scalars.slot(`trG${l}`)));
     const first = await scalars.read();
     const f0 = first.loss + 0.5 * eta * first.thetaSq;
-    const pis = Array.from({ length: L }, (_, l) =>
-      dampingSplit(first[`trQ${l}`], spec.sizes[l] + 1, first[`trG${l}`], spec.sizes[l + 1]),
-    );
+    const pis = blocks.splits(layers.map((l) => first[`trQ${l}`]), layers.map((l) => first[`trG${l}`]));
 
     // Directions for each γ candidate, and the pieces of their quadratic models.
     const searchGamma = options.adapt && this.directions.length > 1 && step % options.gammaPeriod === 0;
@@ -202,15 +182,13 @@ export class KroneckerOptimizer implements Optimizer {
     return report;
   }
 
-  /** δ for one γ: k = √(γ+η), per layer the damped solve; then δᵀ∇f, (1/N)Σ vᵀH_Lv and ‖δ‖² into slots. */
+  /** δ for one γ: k = √(γ+η), every layer's damped solve; then δᵀ∇f, (1/N)Σ vᵀH_Lv and ‖δ‖² into slots. */
   private async direction(ws: BatchWorkspace, gamma: number, pis: number[], candidate: number): Promise<void> {
     const { backend, spec, weights, scalars } = this;
     const k = Math.sqrt(gamma + this.options.weightDecay);
     const direction = this.directions[candidate];
     await this.options.phases?.mark("solves");
-    for (let l = 0; l < direction.length; l++) {
-      dampedKroneckerSolve(backend, this.grads[l], this.outputAverage[l], this.inputAverage[l], k, pis[l], this.solveScratch[l], direction[l]);
-    }
+    this.blocks.solve(this.grads, k, pis, direction);
     dotLayers(backend, direction, this.grads, this.layerScratch, scalars.slot(`gd${candidate}`));
     dotLayers(backend, direction, direction, this.layerScratch, scalars.slot(`dd${candidate}`));
     await this.options.phases?.mark("R-op");
@@ -227,9 +205,7 @@ export class KroneckerOptimizer implements Optimizer {
   }
 
   state(): OptimizerState {
-    const tensors: OptimizerState["tensors"] = {};
-    this.inputAverage.forEach((t, l) => (tensors[`factors.Q.${l}`] = t));
-    this.outputAverage.forEach((t, l) => (tensors[`factors.G.${l}`] = t));
+    const tensors: OptimizerState["tensors"] = this.blocks.stateTensors();
     this.averagedWeights.forEach((t, l) => (tensors[`polyak.${l}`] = t));
     return { tensors, scalars: { tau: this.tau, gamma: this.gamma } };
   }
@@ -243,10 +219,7 @@ export class KroneckerOptimizer implements Optimizer {
     this.estimator.dispose();
     this.rop.dispose();
     this.scalars.dispose();
-    freeAll(this.backend, [
-      ...this.grads, ...this.inputFactors, ...this.outputFactors, ...this.inputAverage, ...this.outputAverage,
-      ...this.solveScratch.flatMap((s) => [s.outputFactor, s.inputFactor]), ...this.directions.flat(), ...this.averagedWeights,
-      this.hessianTimesV, this.layerScratch,
-    ]);
+    this.blocks.dispose();
+    freeAll(this.backend, [...this.grads, ...this.directionStorage, ...this.averagedWeights, this.hessianTimesV, this.layerScratch]);
   }
 }

@@ -1,0 +1,139 @@
+// `bun run bench crosscheck [--opt kfra] [--steps 12]`: the same updates, from the same initial
+// weights on the same minibatches, on the WebGPU backend and on the CPU (OpenBLAS) backend; prints
+// both minibatch-loss sequences and the largest relative difference, and exits 1 past --tolerance.
+//
+// Why 1e-3 relative fits float32 over 12 updates: both backends round to float32 (ε = 2⁻²⁴ ≈ 6e-8)
+// but sum in different orders (tiled WGSL gemm against OpenBLAS, blocked against LAPACK-style
+// Cholesky), so each op differs by a few ε·√k ≈ 1e-6 relative. The damped solves amplify that by
+// the condition number of the damped factors (≤ ~1e2–1e3 with these dampings), so the update
+// direction differs by ≲ 1e-4 relative; the loss moves by a fraction of itself per update, so its
+// difference stays well below 1e-4 after 12 updates (measured: ~1e-6, 6 significant digits, on
+// lavapipe and on an H200). 1e-3 leaves a 10× margin above that estimate and is still far below
+// what a real kernel bug does (a wrong block or a missed barrier moves the loss by percents).
+import { parseArgs } from "node:util";
+import { createBackend } from "../src/backend/index.ts";
+import { allocLayers, downloadLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
+import { BatchWorkspace } from "../src/nn/workspace.ts";
+import { parseTrainArgs } from "../src/train/config.ts";
+import { createOptimizer, networkFor } from "../src/train/setup.ts";
+import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { syntheticBatch } from "./step.ts";
+
+const HELP = `usage: bun run bench crosscheck [flags]
+
+  --opt LIST        optimisers, comma-separated (default kfra)
+  --steps N         updates per backend (default 12)
+  --batch N         minibatch size (default 1000)
+  --arch SIZES      layer sizes (default: the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784)
+  --damping P       fixed | adaptive (default fixed, as bun run train)
+  --tolerance X     largest allowed relative loss difference (default 1e-3)
+  --out FILE        results (default bench/results/crosscheck.json)
+
+Exit status: 0 within tolerance, 1 past it (or a non-finite loss), 2 bad flags or no backend.`;
+
+class CrosscheckFlagError extends Error {
+  readonly exitCode = 2;
+  override name = "UsageError";
+}
+
+interface Trajectory {
+  device: string;
+  losses: number[];
+  weights: (Float32Array | Float64Array)[];
+  seconds: number;
+}
+
+async function trajectory(device: "webgpu" | "cpu", trainArgs: string[], steps: number): Promise<Trajectory> {
+  const config = parseTrainArgs(trainArgs);
+  const spec = networkFor(config);
+  const backend = await createBackend({ device });
+  try {
+    const weights = allocLayers(backend, spec);
+    uploadLayers(backend, weights, initialWeights(spec, config.seed));
+    const optimizer = createOptimizer(config, backend, spec, weights);
+    const ws = new BatchWorkspace(backend, spec, config.batch);
+    const losses: number[] = [];
+    const start = performance.now();
+    for (let t = 1; t <= steps; t++) {
+      ws.loadBatch(syntheticBatch(config.batch, spec.sizes[0], t));
+      losses.push((await optimizer.step(ws, t)).loss);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const final = await downloadLayers(backend, weights);
+    optimizer.dispose();
+    ws.dispose();
+    return { device: backend.info.device, losses, weights: final, seconds };
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** max over i of |a_i − b_i| / |b_i| (b the CPU reference); Infinity when either is not finite. */
+export function largestRelativeDifference(a: number[], b: number[]): number {
+  let worst = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) return Number.POSITIVE_INFINITY;
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), Number.MIN_VALUE));
+  }
+  return worst;
+}
+
+/** ‖a − b‖ / ‖b‖ over all layers (Frobenius). */
+function relativeWeightDifference(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
+  let diff = 0;
+  let norm = 0;
+  a.forEach((layer, l) => {
+    for (let i = 0; i < layer.length; i++) {
+      diff += (layer[i] - b[l][i]) ** 2;
+      norm += b[l][i] ** 2;
+    }
+  });
+  return Math.sqrt(diff / norm);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      opt: { type: "string", default: "kfra" },
+      steps: { type: "string", default: "12" },
+      batch: { type: "string", default: "1000" },
+      arch: { type: "string" },
+      damping: { type: "string", default: "fixed" },
+      tolerance: { type: "string", default: "1e-3" },
+      out: { type: "string", default: "bench/results/crosscheck.json" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const steps = Number(values.steps);
+  const tolerance = Number(values.tolerance);
+  if (!Number.isInteger(steps) || steps < 1) throw new CrosscheckFlagError(`--steps must be an integer ≥ 1, got '${values.steps}'`);
+  if (!(tolerance > 0)) throw new CrosscheckFlagError(`--tolerance must be a positive number, got '${values.tolerance}'`);
+  const results: Record<string, unknown>[] = [];
+  let failed = false;
+  for (const opt of values.opt!.split(",")) {
+    const trainArgs = ["--opt", opt, "--batch", values.batch!, "--damping", values.damping!, "--seed", "0"];
+    if (values.arch) trainArgs.push("--arch", values.arch);
+    const gpu = await trajectory("webgpu", trainArgs, steps);
+    const cpu = await trajectory("cpu", trainArgs, steps);
+    const worst = largestRelativeDifference(gpu.losses, cpu.losses);
+    const weights = relativeWeightDifference(gpu.weights, cpu.weights);
+    const ok = worst <= tolerance;
+    failed ||= !ok;
+    console.log(`\n${opt}, ${steps} updates, batch ${values.batch}: webgpu = ${gpu.device} (${gpu.seconds.toFixed(2)} s), cpu = ${cpu.device} (${cpu.seconds.toFixed(2)} s)`);
+    console.log("  update   loss on webgpu     loss on cpu        relative difference");
+    gpu.losses.forEach((l, i) => {
+      const rel = Math.abs(l - cpu.losses[i]) / Math.abs(cpu.losses[i]);
+      console.log(`  ${String(i + 1).padStart(6)}   ${l.toPrecision(9).padStart(14)}   ${cpu.losses[i].toPrecision(9).padStart(14)}   ${rel.toExponential(2).padStart(10)}`);
+    });
+    console.log(`  largest relative loss difference ${worst.toExponential(2)} (tolerance ${tolerance.toExponential(0)}): ${ok ? "ok" : "FAILED"}; final weights differ by ${weights.toExponential(2)} relative (Frobenius)`);
+    results.push({ opt, steps, batch: Number(values.batch), webgpu: { device: gpu.device, losses: gpu.losses, seconds: gpu.seconds }, cpu: { device: cpu.device, losses: cpu.losses, seconds: cpu.seconds }, largestRelativeLossDifference: worst, relativeWeightDifference: weights, tolerance, ok });
+  }
+  writeFileAtomic(values.out!, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
+  console.log(`wrote ${values.out}`);
+  if (failed) process.exitCode = 1;
+}
