@@ -56,7 +56,7 @@ function meanCurve(runs: RunOutcome[]): EvalRecord[] {
   const steps = runs[0].evals.map((e) => e.step).filter((s) => runs.every((r) => r.evals.some((e) => e.step === s)));
   return steps.map((step) => {
     const at = runs.map((r) => r.evals.find((e) => e.step === step)!);
-    return { type: "eval", step, time: at.reduce((s, e) => s + e.time, 0) / at.length, train: at.reduce((s, e) => s + e.train, 0) / at.length, heldOut: at.reduce((s, e) => s + e.heldOut, 0) / at.length };
+    return { type: "eval", step, time: at.reduce((s, e) => s + e.time, 0) / at.length, train: at.reduce((s, e) => s + e.train, 0) / at.length, heldOut: at.reduce((s, e) => s + (e.heldOut ?? NaN), 0) / at.length };
   });
 }
 

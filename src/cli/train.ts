@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 // `bun run train`: see `bun run train --help`.
 import { parseTrainArgs, trainHelp } from "../train/config.ts";
 import { runCli } from "./runCli.ts";

@@ -1,9 +1,15 @@
-// Opens a dataset file (layout in schema.ts) by memory-mapping it and reading its record batches
-// with apache-arrow without copying: the pixel arrays returned are views into the mapping.
+// Opens a dataset file by memory-mapping it and reading its record batches with apache-arrow
+// without copying: the arrays returned are views into the mapping. Two kinds of file:
+//   - the project's own (schema.ts; recognised by its 'dataset' metadata): a 'pixels' image column,
+//     an optional 'label' column, and metadata that must agree with the data;
+//   - any other Arrow IPC file ("own data"): a feature column (FixedSizeList of Uint8, Float32 or
+//     Float64; named, or the first such column) and an optional named target column (columns.ts).
+// Float values must be finite (and fit float32); the first bad one is named by column and row.
 // Every check that can fail names the file.
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
-import { RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
+import { basename, resolve } from "node:path";
+import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
+import { type ColumnLayout, type NumericValues, firstNonFinite, listLayout, targetLayout } from "./columns.ts";
 import { DataError } from "./data-error.ts";
 import { LABEL_COLUMN, META, PIXELS_COLUMN } from "./schema.ts";
 
@@ -17,14 +23,27 @@ export interface DatasetInfo {
   hasLabels: boolean;
   seed: number;
   generatorVersion: string;
+  /** The feature column (for the project's files: 'pixels'). */
+  features: ColumnLayout;
+  /** The target column, when one was asked for. */
+  targets?: ColumnLayout;
 }
 
-/** Rows [start, start + rows) of the file; `pixels` holds rows·dim values (Uint8: v/255, Float32: v). */
+/** Which columns of an own-data file to read; leaving both out reads a project file as it always was. */
+export interface ColumnChoice {
+  /** Feature column (default: the first FixedSizeList<Uint8|Float32|Float64> column). */
+  features?: string;
+  /** Target column (supervised tasks). */
+  targets?: string;
+}
+
+/** Rows [start, start + rows) of the file: `pixels` holds rows·dim feature values, `targets` rows·width target values. */
 export interface DatasetChunk {
   start: number;
   rows: number;
-  pixels: Uint8Array | Float32Array;
+  pixels: Uint8Array | Float32Array | Float64Array;
   labels?: Uint8Array;
+  targets?: NumericValues;
 }
 
 export interface OpenedDataset {
@@ -85,8 +104,105 @@ function checkFloatPixels(file: string, pixels: Float32Array, start: number, dim
   }
 }
 
-/** Memory-maps `file`, validates its schema, metadata and every record batch, and returns views of its rows. */
-export function openDatasetFile(path: string): OpenedDataset {
+
+/** The values of rows [0, rows) of a FixedSizeList (or scalar) column's data, as a view. */
+function columnValues(file: string, data: Data, layout: ColumnLayout, rows: number, index: number): NumericValues {
+  const values = layout.width === 1 && data.type.typeId !== Type.FixedSizeList ? data : data.children[0];
+  const first = values.offset + (values === data ? 0 : data.offset * layout.width);
+  const view = (values.values as NumericValues).subarray(first, first + rows * layout.width);
+  if (view.length !== rows * layout.width) {
+    throw new DataError(`${file}: record batch ${index} is truncated (${view.length} of ${rows * layout.width} values of column '${layout.name}')`);
+  }
+  return view;
+}
+
+function checkFinite(file: string, layout: ColumnLayout, values: NumericValues, start: number): void {
+  if (!layout.isFloat) return;
+  const bad = firstNonFinite(values);
+  if (!bad) return;
+  const [i, v] = bad;
+  const row = start + Math.floor(i / layout.width);
+  const what = Number.isNaN(v) ? "NaN" : Number.isFinite(v) ? `${v}, too large for float32` : String(v);
+  const where = layout.width > 1 ? `value ${i % layout.width} of row ${row}` : `row ${row}`;
+  throw new DataError(`${file}: column '${layout.name}': ${where} is ${what}; features and targets must be finite numbers`);
+}
+
+function columnNames(fields: Field[]): string {
+  return fields.map((f) => `${f.name} (${f.type})`).join(", ") || "none";
+}
+
+/** The feature and target columns of an own-data file. */
+function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { features: ColumnLayout; targets?: ColumnLayout } {
+  let features: ColumnLayout | undefined;
+  if (choice.features !== undefined) {
+    const field = fields.find((f) => f.name === choice.features);
+    if (!field) throw new DataError(`${file}: no feature column '${choice.features}' (--features); columns: ${columnNames(fields)}`);
+    features = listLayout(field.name, field.type);
+    if (!features) throw new DataError(`${file}: feature column '${field.name}' is ${field.type}, expected a FixedSizeList of Uint8, Float32 or Float64`);
+  } else {
+    const field = fields.find((f) => listLayout(f.name, f.type));
+    if (!field) throw new DataError(`${file}: wrong schema: no feature column: no column is a FixedSizeList of Uint8, Float32 or Float64 (columns: ${columnNames(fields)})`);
+    features = listLayout(field.name, field.type)!;
+  }
+  if (choice.targets === undefined) return { features };
+  const field = fields.find((f) => f.name === choice.targets);
+  if (!field) throw new DataError(`${file}: no target column '${choice.targets}' (--targets); columns: ${columnNames(fields)}`);
+  const targets = targetLayout(field.name, field.type);
+  if (!targets) throw new DataError(`${file}: target column '${field.name}' is ${field.type}, expected a number per row or a FixedSizeList of Uint8, Float32 or Float64`);
+  return { features, targets };
+}
+
+/** Checks a project file's pixel and label columns and its metadata; returns its description (less count checks). */
+function projectInfo(file: string, fields: Field[], metadata: Map<string, string>): DatasetInfo {
+  const pixelField = fields.find((f) => f.name === PIXELS_COLUMN);
+  if (!pixelField) throw new DataError(`${file}: wrong schema: no '${PIXELS_COLUMN}' column (columns: ${fields.map((f) => f.name).join(", ") || "none"})`);
+  const pixelType = pixelField.type;
+  const features = listLayout(PIXELS_COLUMN, pixelType);
+  if (!features || (features.isFloat && pixelType.children[0].type.precision !== Precision.SINGLE)) {
+    throw new DataError(`${file}: wrong schema: column '${PIXELS_COLUMN}' is ${pixelType}, expected FixedSizeList<Uint8> or FixedSizeList<Float32>`);
+  }
+  const labelField = fields.find((f) => f.name === LABEL_COLUMN);
+  if (labelField && !(labelField.type.typeId === Type.Int && labelField.type.bitWidth === 8 && !labelField.type.isSigned)) {
+    throw new DataError(`${file}: wrong schema: column '${LABEL_COLUMN}' is ${labelField.type}, expected Uint8`);
+  }
+  const name = metadata.get(META.dataset)!;
+  const width = metadataInt(file, metadata, META.width, 1);
+  const height = metadataInt(file, metadata, META.height, 1);
+  const count = metadataInt(file, metadata, META.count, 0);
+  const seed = metadataInt(file, metadata, META.seed, 0);
+  const generatorVersion = metadata.get(META.generatorVersion) ?? "";
+  const dim = width * height;
+  if (features.width !== dim) {
+    throw new DataError(`${file}: wrong dimensions: '${PIXELS_COLUMN}' holds ${features.width} values per row but the metadata says ${width}×${height} = ${dim}`);
+  }
+  return { file, name, width, height, dim, count, hasLabels: !!labelField, seed, generatorVersion, features };
+}
+
+/** An own-data file's description: images of side √dim when the metadata says width and height, else a row of dim. */
+function ownInfo(file: string, metadata: Map<string, string>, columns: { features: ColumnLayout; targets?: ColumnLayout }): DatasetInfo {
+  const dim = columns.features.width;
+  const width = Number(metadata.get(META.width)), height = Number(metadata.get(META.height));
+  const image = Number.isInteger(width) && Number.isInteger(height) && width * height === dim;
+  return {
+    file,
+    name: metadata.get(META.dataset) ?? basename(file).replace(/\.(arrow|feather|ipc)$/, ""),
+    width: image ? width : dim,
+    height: image ? height : 1,
+    dim,
+    count: 0,
+    hasLabels: false,
+    seed: 0,
+    generatorVersion: "",
+    ...columns,
+  };
+}
+
+/**
+ * Memory-maps `file`, validates its schema, metadata and every record batch, and returns views of
+ * its rows. Without a column choice a file carrying the project's 'dataset' metadata is read as a
+ * project file; any other file (or any file with a choice) as own data.
+ */
+export function openDatasetFile(path: string, choice: ColumnChoice = {}): OpenedDataset {
   const file = resolve(path);
   if (!existsSync(file)) throw new DataError(`${file}: no such file`);
   const size = statSync(file).size;
@@ -94,52 +210,33 @@ export function openDatasetFile(path: string): OpenedDataset {
   const bytes = Bun.mmap(file, { shared: false });
   const { metadata, fields, batches } = readBatches(file, bytes);
 
-  const pixelField = fields.find((f) => f.name === PIXELS_COLUMN);
-  if (!pixelField) throw new DataError(`${file}: wrong schema: no '${PIXELS_COLUMN}' column (columns: ${fields.map((f) => f.name).join(", ") || "none"})`);
-  const pixelType = pixelField.type;
-  const valueType = pixelType.typeId === Type.FixedSizeList ? pixelType.children[0].type : undefined;
-  const isUint8 = valueType?.typeId === Type.Int && valueType.bitWidth === 8 && !valueType.isSigned;
-  const isFloat32 = valueType?.typeId === Type.Float && valueType.precision === 1;
-  if (!isUint8 && !isFloat32) {
-    throw new DataError(`${file}: wrong schema: column '${PIXELS_COLUMN}' is ${pixelType}, expected FixedSizeList<Uint8> or FixedSizeList<Float32>`);
-  }
-  const labelField = fields.find((f) => f.name === LABEL_COLUMN);
-  if (labelField && !(labelField.type.typeId === Type.Int && labelField.type.bitWidth === 8 && !labelField.type.isSigned)) {
-    throw new DataError(`${file}: wrong schema: column '${LABEL_COLUMN}' is ${labelField.type}, expected Uint8`);
-  }
-
-  const name = metadata.get(META.dataset);
-  if (!name) throw new DataError(`${file}: schema metadata lacks '${META.dataset}'`);
-  const width = metadataInt(file, metadata, META.width, 1);
-  const height = metadataInt(file, metadata, META.height, 1);
-  const count = metadataInt(file, metadata, META.count, 0);
-  const seed = metadataInt(file, metadata, META.seed, 0);
-  const generatorVersion = metadata.get(META.generatorVersion) ?? "";
-  const dim = width * height;
-  if (pixelType.listSize !== dim) {
-    throw new DataError(`${file}: wrong dimensions: '${PIXELS_COLUMN}' holds ${pixelType.listSize} values per row but the metadata says ${width}×${height} = ${dim}`);
-  }
+  const project = choice.features === undefined && choice.targets === undefined && metadata.has(META.dataset);
+  const info = project ? projectInfo(file, fields, metadata) : ownInfo(file, metadata, chooseColumns(file, fields, choice));
+  const { features, targets } = info;
+  const dim = info.dim;
 
   const chunks: DatasetChunk[] = [];
   let start = 0;
   batches.forEach((batch, index) => {
     const rows = batch.numRows;
-    const list = columnData(file, batch, PIXELS_COLUMN, index);
-    const values = list.children[0];
-    const first = values.offset + list.offset * dim;
-    const pixels = (values.values as Uint8Array | Float32Array).subarray(first, first + rows * dim);
-    if (pixels.length !== rows * dim) throw new DataError(`${file}: record batch ${index} is truncated (${pixels.length} of ${rows * dim} pixel values)`);
-    if (isFloat32) checkFloatPixels(file, pixels as Float32Array, start, dim);
+    const pixels = columnValues(file, columnData(file, batch, features.name, index), features, rows, index) as DatasetChunk["pixels"];
+    if (project && features.isFloat) checkFloatPixels(file, pixels as Float32Array, start, dim);
+    else checkFinite(file, features, pixels, start);
     let labels: Uint8Array | undefined;
-    if (labelField) {
+    if (info.hasLabels) {
       const data = columnData(file, batch, LABEL_COLUMN, index);
       labels = (data.values as Uint8Array).subarray(data.offset, data.offset + rows);
       if (labels.length !== rows) throw new DataError(`${file}: record batch ${index} is truncated (${labels.length} of ${rows} labels)`);
     }
-    if (rows > 0) chunks.push({ start, rows, pixels, labels });
+    let targetValues: NumericValues | undefined;
+    if (targets) {
+      targetValues = columnValues(file, columnData(file, batch, targets.name, index), targets, rows, index);
+      checkFinite(file, targets, targetValues, start);
+    }
+    if (rows > 0) chunks.push({ start, rows, pixels, labels, targets: targetValues });
     start += rows;
   });
   if (start === 0) throw new DataError(`${file}: empty dataset (0 rows)`);
-  if (start !== count) throw new DataError(`${file}: holds ${start} rows but the metadata says count = ${count} (truncated?)`);
-  return { info: { file, name, width, height, dim, count, hasLabels: !!labelField, seed, generatorVersion }, chunks };
+  if (project && start !== info.count) throw new DataError(`${file}: holds ${start} rows but the metadata says count = ${info.count} (truncated?)`);
+  return { info: { ...info, count: start }, chunks };
 }

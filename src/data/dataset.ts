@@ -3,32 +3,40 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DataError } from "./data-error.ts";
-import { openDatasetFile, type DatasetInfo } from "./dataset-file.ts";
+import { copyAsFloat32 } from "./columns.ts";
+import { type ColumnChoice, type DatasetInfo, openDatasetFile } from "./dataset-file.ts";
 import { DATASET_NAMES, type DatasetName } from "./schema.ts";
 
 export { DataError } from "./data-error.ts";
-export type { DatasetInfo } from "./dataset-file.ts";
+export type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
 
 /** Validates the file's schema, metadata and record batches and returns its description; throws DataError. */
-export function readDatasetInfo(file: string): DatasetInfo {
-  return openDatasetFile(file).info;
+export function readDatasetInfo(file: string, choice: ColumnChoice = {}): DatasetInfo {
+  return openDatasetFile(file, choice).info;
 }
 
-// x[r·dim + j] = pixel / 255 for Uint8 files (exactly representable steps of 1/255, no subnormals).
-export function loadDataset(file: string): { info: DatasetInfo; x: Float32Array; labels?: Uint8Array } {
-  const { info, chunks } = openDatasetFile(file);
+/** A whole dataset in memory: x is count × dim, y (when a target column was chosen) count × targets.width, row-major. */
+export interface LoadedDataset {
+  info: DatasetInfo;
+  x: Float32Array;
+  labels?: Uint8Array;
+  y?: Float32Array;
+}
+
+// x[r·dim + j] = pixel / 255 for Uint8 columns (exactly representable steps of 1/255, no subnormals),
+// the value rounded to float32 otherwise; the same for y.
+export function loadDataset(file: string, choice: ColumnChoice = {}): LoadedDataset {
+  const { info, chunks } = openDatasetFile(file, choice);
   const x = new Float32Array(info.count * info.dim);
   const labels = info.hasLabels ? new Uint8Array(info.count) : undefined;
+  const k = info.targets?.width ?? 0;
+  const y = info.targets ? new Float32Array(info.count * k) : undefined;
   for (const chunk of chunks) {
-    const out = x.subarray(chunk.start * info.dim, (chunk.start + chunk.rows) * info.dim);
-    if (chunk.pixels instanceof Uint8Array) {
-      for (let i = 0; i < out.length; i++) out[i] = chunk.pixels[i] / 255;
-    } else {
-      out.set(chunk.pixels);
-    }
+    copyAsFloat32(chunk.pixels, 0, info.features.scale255, x.subarray(chunk.start * info.dim, (chunk.start + chunk.rows) * info.dim));
     if (labels && chunk.labels) labels.set(chunk.labels, chunk.start);
+    if (y && chunk.targets) copyAsFloat32(chunk.targets, 0, info.targets!.scale255, y.subarray(chunk.start * k, (chunk.start + chunk.rows) * k));
   }
-  return { info, x, labels };
+  return { info, x, labels, y };
 }
 
 /** The training file and the held-out file (MNIST: the validation split) of a dataset. */

@@ -5,6 +5,7 @@
 //           (Float32 lists in [0,1] are also accepted by the readers, for files made elsewhere.)
 //   label:  Uint8, non-null; only where the dataset has labels (MNIST digits).
 // Schema metadata (all strings): dataset, split, width, height, count, seed, generator_version.
+// Files without the 'dataset' key are read as one's own data instead (dataset-file.ts).
 
 export const PIXELS_COLUMN = "pixels";
 export const LABEL_COLUMN = "label";

@@ -1,5 +1,5 @@
 // Messages between MinibatchStream (main thread) and its workers (stream-worker.ts).
-import type { DatasetInfo } from "./dataset-file.ts";
+import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
 
 export interface InitMessage {
   type: "init";
@@ -7,6 +7,7 @@ export interface InitMessage {
   batchSize: number;
   seed: number;
   shuffle: boolean;
+  columns: ColumnChoice;
   /** Test hook: throw an uncaught error when asked for this (epoch, batch). */
   failAt?: { epoch: number; batch: number };
 }
@@ -25,6 +26,8 @@ export interface BatchReply {
   batch: number;
   x: Float32Array;
   labels?: Uint8Array;
+  /** Targets, batchSize × targets.width row-major, when a target column was chosen. */
+  y?: Float32Array;
   indices: Uint32Array;
 }
 export type FromWorker =

@@ -1,15 +1,13 @@
 // Worker side of MinibatchStream: memory-maps the dataset file, and for each request (epoch, batch)
-// gathers rows π_epoch[batch·B … (batch+1)·B) into a float32 minibatch (pixel/255) that it posts
-// with a transfer list. It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
+// gathers rows π_epoch[batch·B … (batch+1)·B) into float32 minibatches of features and targets
+// (Uint8 lists as v/255, others as they are; columns.ts) that it posts with a transfer list. It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
+import { copyAsFloat32 } from "./columns.ts";
 import { DataError } from "./data-error.ts";
 import { openDatasetFile, type OpenedDataset } from "./dataset-file.ts";
 import { epochPermutation, identityOrder } from "./permutation.ts";
 import type { BatchRequest, FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
 
 declare const self: Worker;
-
-// byte v ↦ v/255 as float32
-const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
 let config: InitMessage | undefined;
 let dataset: OpenedDataset | undefined;
@@ -47,21 +45,20 @@ function makeBatch(request: BatchRequest): void {
   const indices = orderOf(request.epoch).slice(request.batch * size, (request.batch + 1) * size);
   const x = new Float32Array(size * dim);
   const labels = info.hasLabels ? new Uint8Array(size) : undefined;
+  const k = info.targets?.width ?? 0;
+  const y = info.targets ? new Float32Array(size * k) : undefined;
   for (let r = 0; r < size; r++) {
     const row = indices[r];
     const chunk = chunks[chunkIndex(row)];
-    const from = (row - chunk.start) * dim;
-    const out = x.subarray(r * dim, (r + 1) * dim);
-    if (chunk.pixels instanceof Uint8Array) {
-      for (let j = 0; j < dim; j++) out[j] = BYTE_TO_UNIT[chunk.pixels[from + j]];
-    } else {
-      out.set(chunk.pixels.subarray(from, from + dim));
-    }
-    if (labels) labels[r] = chunk.labels![row - chunk.start];
+    const local = row - chunk.start;
+    copyAsFloat32(chunk.pixels, local * dim, info.features.scale255, x.subarray(r * dim, (r + 1) * dim));
+    if (labels) labels[r] = chunk.labels![local];
+    if (y) copyAsFloat32(chunk.targets!, local * k, info.targets!.scale255, y.subarray(r * k, (r + 1) * k));
   }
   const transfer: ArrayBuffer[] = [x.buffer, indices.buffer];
   if (labels) transfer.push(labels.buffer);
-  post({ type: "batch", seq: request.seq, epoch: request.epoch, batch: request.batch, x, labels, indices }, transfer);
+  if (y) transfer.push(y.buffer);
+  post({ type: "batch", seq: request.seq, epoch: request.epoch, batch: request.batch, x, labels, y, indices }, transfer);
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -69,7 +66,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   try {
     if (message.type === "init") {
       config = message;
-      dataset = openDatasetFile(message.file);
+      dataset = openDatasetFile(message.file, message.columns);
       chunkStarts = dataset.chunks.map((c) => c.start);
       post({ type: "opened", info: dataset.info });
     } else if (message.type === "batch") {

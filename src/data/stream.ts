@@ -9,7 +9,7 @@
 // rejects the pending and every later next() with that error.
 import { DataError } from "./data-error.ts";
 import { readDatasetInfo } from "./dataset.ts";
-import type { DatasetInfo } from "./dataset-file.ts";
+import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
 import type { FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
 
 export interface StreamOptions {
@@ -20,6 +20,8 @@ export interface StreamOptions {
   prefetch?: number;
   shuffle?: boolean;
   start?: { epoch: number; batch: number };
+  /** Feature and target columns of an own-data file (dataset-file.ts). */
+  columns?: ColumnChoice;
 }
 
 /** Test hook, not part of the trainer's API: make the worker throw at this (epoch, batch). */
@@ -30,6 +32,8 @@ export interface StreamTestOptions extends StreamOptions {
 export interface Minibatch {
   x: Float32Array;
   labels?: Uint8Array;
+  /** Targets, batchSize × targets.width row-major, when a target column was chosen. */
+  y?: Float32Array;
   epoch: number;
   batch: number;
   indices: Uint32Array;
@@ -100,7 +104,8 @@ export class MinibatchStream {
   /** Validates the file and the options, starts the workers and waits until each has opened the file. */
   static async open(opts: StreamOptions): Promise<MinibatchStream> {
     const options = opts as StreamTestOptions;
-    const info = readDatasetInfo(options.file);
+    const columns = options.columns ?? {};
+    const info = readDatasetInfo(options.file, columns);
     const file = info.file;
     checkInteger(file, "batchSize", options.batchSize, 1);
     checkInteger(file, "seed", options.seed, 0);
@@ -118,7 +123,7 @@ export class MinibatchStream {
       if (options.start.batch >= perEpoch) throw new DataError(`${file}: start batch ${options.start.batch} is past the ${perEpoch} batches of an epoch`);
     }
     const init: InitMessage = {
-      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, failAt: options.failAt,
+      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, failAt: options.failAt,
     };
     const workers: Worker[] = [];
     try {
@@ -176,8 +181,11 @@ export class MinibatchStream {
 
   private onMessage(message: FromWorker): void {
     if (message.type === "batch") {
-      const { x, labels, epoch, batch, indices } = message;
-      this.slots.get(message.seq)?.resolve(labels ? { x, labels, epoch, batch, indices } : { x, epoch, batch, indices });
+      const { x, labels, y, epoch, batch, indices } = message;
+      const minibatch: Minibatch = { x, epoch, batch, indices };
+      if (labels) minibatch.labels = labels;
+      if (y) minibatch.y = y;
+      this.slots.get(message.seq)?.resolve(minibatch);
     } else if (message.type === "error") {
       this.fail(workerError(this.info.file, message.message, message.isDataError));
     }

@@ -12,7 +12,8 @@ export interface NetworkSpec {
 
 export type DatasetName = "mnist" | "curves" | "faces";
 export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "curves", "faces"];
-export type TaskName = "autoencoder" | "odd-even";
+/** autoencoder: the targets are the inputs; odd-even: MNIST's mixture classifier; supervised: a target column of one's own data. */
+export type TaskName = "autoencoder" | "odd-even" | "supervised";
 
 export class SpecError extends Error {
   constructor(message: string) {
@@ -39,6 +40,13 @@ export function parseArch(text: string): number[] {
   if (parts.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new SpecError(`--arch '${text}': expected sizes joined by '-', e.g. 784-1000-500-250-30-250-500-1000-784`);
   }
+  return sizes;
+}
+
+/** Parses "64-16-64" into hidden layer sizes (between the data's input and output sizes). */
+export function parseHidden(text: string): number[] {
+  const sizes = text.split("-").map(Number);
+  if (text === "" || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new SpecError(`--hidden '${text}': expected hidden layer sizes joined by '-', e.g. 64-16-64`);
   return sizes;
 }
 
@@ -88,15 +96,18 @@ export function defaultSpec(dataset: DatasetName, task: TaskName = "autoencoder"
   };
 }
 
-/** Checks the spec is internally consistent and fits the data (input size D, target rows). */
-export function validateSpec(spec: NetworkSpec, inputDim: number, task: TaskName): void {
+/**
+ * Checks the spec is internally consistent and fits the data: input size D, and the target's
+ * width K for a supervised task (the output size, or one 0/1 label for the mixture loss).
+ */
+export function validateSpec(spec: NetworkSpec, inputDim: number, task: TaskName, targetWidth?: number): void {
   const L = layerCount(spec);
   if (L < 1) throw new SpecError("the network needs at least one layer");
   if (spec.transfers.length !== L - 1) {
     throw new SpecError(`${L} layers need ${L - 1} hidden transfer functions, got ${spec.transfers.length}`);
   }
   if (spec.sizes[0] !== inputDim) {
-    throw new SpecError(`the architecture's input size ${spec.sizes[0]} does not match the dataset's ${inputDim} pixels`);
+    throw new SpecError(`the architecture's input size ${spec.sizes[0]} does not match the dataset's ${inputDim} features`);
   }
   const out = spec.sizes[L];
   if (task === "autoencoder" && out !== inputDim) {
@@ -104,6 +115,10 @@ export function validateSpec(spec: NetworkSpec, inputDim: number, task: TaskName
   }
   if (spec.loss === "mixture" && out !== 3) throw new SpecError(`the mixture loss needs 3 outputs, the architecture has ${out}`);
   if (task === "odd-even" && spec.loss !== "mixture") throw new SpecError(`--task odd-even uses the mixture loss, got --loss ${spec.loss}`);
+  if (task === "supervised" && targetWidth !== undefined) {
+    if (spec.loss === "mixture" && targetWidth !== 1) throw new SpecError(`the mixture loss needs one 0/1 label per row; the target column holds ${targetWidth} values per row`);
+    if (spec.loss !== "mixture" && out !== targetWidth) throw new SpecError(`the output size ${out} does not match the target column's ${targetWidth} values per row`);
+  }
 }
 
 export function describeSpec(spec: NetworkSpec): string {

@@ -21,6 +21,8 @@ export class BatchWorkspace {
   readonly lossPerSample: Tensor;
   /** The input batch as it arrives, N × D₀ (sample per row), before transposition into a_0. */
   readonly inputRows: Tensor;
+  /** Supervised targets as they arrive, N × K, allocated on first use. */
+  private targetRows?: Tensor;
 
   constructor(
     readonly backend: Backend,
@@ -52,18 +54,24 @@ export class BatchWorkspace {
 
   /**
    * Loads a minibatch given sample-per-row (N × D₀, as the data stream delivers it) into a_0, and
-   * the target: the input itself for an autoencoder, else `labels` (one row, mixture loss).
+   * the target: the input itself for an autoencoder, else `targets`, also sample-per-row (N × K,
+   * K the target rows: D_L, or 1 label per sample for the mixture loss), transposed into K × N.
    */
-  loadBatch(x: ArrayLike<number>, labels?: ArrayLike<number>): void {
+  loadBatch(x: ArrayLike<number>, targets?: ArrayLike<number>): void {
     const { backend } = this;
     backend.upload(this.inputRows, x);
     backend.copy(this.inputRows, this.a[0], true);
-    if (labels) backend.upload(this.target, labels);
-    else backend.copy(this.a[0], this.target);
+    if (!targets) backend.copy(this.a[0], this.target);
+    else if (this.target.rows === 1) backend.upload(this.target, targets);
+    else {
+      this.targetRows ??= backend.alloc(this.batchSize, this.target.rows);
+      backend.upload(this.targetRows, targets);
+      backend.copy(this.targetRows, this.target, true);
+    }
   }
 
   dispose(): void {
-    const all = [...this.abar, ...this.h, ...this.delta, ...this.fprime, this.target, this.lossPerSample, this.inputRows];
+    const all = [...this.abar, ...this.h, ...this.delta, ...this.fprime, this.target, this.lossPerSample, this.inputRows, ...(this.targetRows ? [this.targetRows] : [])];
     for (const t of all) this.backend.free(t);
   }
 }

@@ -43,7 +43,8 @@ export function chartPoints(series: RunSeries[], metric: ChartMetric): Point[] {
     const key = metric === "train" ? "train" : "heldOut";
     const averageKey = metric === "train" ? "trainAverage" : "heldOutAverage";
     for (const r of evals) {
-      if (Number.isFinite(r[key])) points.push({ run: label, parameters: "θ", update: r.step, seconds: r.time, error: r[key] });
+      const value = r[key];
+      if (value !== undefined && Number.isFinite(value)) points.push({ run: label, parameters: "θ", update: r.step, seconds: r.time, error: value });
       const avg = r[averageKey];
       if (avg !== undefined && avg !== null && Number.isFinite(avg)) points.push({ run: label, parameters: AVERAGE, update: r.step, seconds: r.time, error: avg });
     }

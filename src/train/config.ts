@@ -25,7 +25,12 @@ export const TRAIN_FLAGS = {
   opt: { type: "string", default: "kfra", choices: OPTIMIZER_NAMES, help: "optimiser" },
   dataset: { type: "string", default: "curves", choices: DATASET_NAMES, help: "dataset (prepared into --data-dir on first use)" },
   task: { type: "string", default: "autoencoder", choices: ["autoencoder", "odd-even"], help: "autoencoder, or the odd/even mixture classifier (mnist)" },
+  data: { type: "string", metavar: "FILE", help: "train on your own Arrow IPC file instead of --dataset (docs/api.md)" },
+  valid: { type: "string", metavar: "FILE", help: "held-out Arrow file for --data (default: none)" },
+  features: { type: "string", metavar: "COLUMN", help: "feature column of --data (default: the first FixedSizeList<uint8|float32|float64> column)" },
+  targets: { type: "string", metavar: "COLUMN", help: "target column of --data: supervised (--loss sse, bce or mixture) instead of the autoencoder" },
   arch: { type: "string", metavar: "SIZES", help: "layer sizes, e.g. 784-1000-500-250-30-250-500-1000-784 (default: the paper's network)" },
+  hidden: { type: "string", metavar: "SIZES", help: "hidden layer sizes only, e.g. 64-16-64; input and output sizes follow the data" },
   act: { type: "string", metavar: "LIST", help: "hidden transfer: one of sigmoid, tanh, relu, leaky_relu, linear, or one per hidden layer, comma-separated (default tanh)" },
   loss: { type: "string", choices: ["bce", "sse", "mixture"], help: "loss (default: bce for mnist/curves, sse for faces, mixture for odd-even)" },
   steps: { type: "number", default: 200, integer: true, min: 1, help: "number of updates" },
@@ -60,7 +65,12 @@ export interface TrainConfig {
   opt: OptimizerName;
   dataset: DatasetName;
   task: TaskName;
+  data?: string;
+  valid?: string;
+  features?: string;
+  targets?: string;
   arch?: string;
+  hidden?: string;
   act?: string;
   loss?: "bce" | "sse" | "mixture";
   steps: number;
@@ -143,7 +153,21 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
   const parsed = config as unknown as TrainConfig;
   if (parsed.factorDecay >= 1) throw new UsageError(`--factor-decay ${parsed.factorDecay}: must be below 1`);
   if (parsed.task === "odd-even" && parsed.dataset !== "mnist") throw new UsageError(`--task odd-even needs --dataset mnist`);
+  checkOwnData(parsed, values.dataset !== undefined);
   return parsed;
+}
+
+/** The flags of --data fit together; --targets makes the task supervised. */
+function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
+  if (config.arch && config.hidden) throw new UsageError(`--arch and --hidden both give the layer sizes; use one`);
+  if (!config.data) {
+    for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
+    return;
+  }
+  if (datasetGiven) throw new UsageError(`--data ${config.data} and --dataset ${config.dataset} both name the training set; use one`);
+  if (config.task === "odd-even") throw new UsageError(`--task odd-even is MNIST's; with --data use --targets COLUMN --loss mixture (a 0/1 column)`);
+  if (config.targets !== undefined) config.task = "supervised";
+  else if (config.loss === "mixture") throw new UsageError(`--loss mixture needs --targets COLUMN (one 0/1 label per row)`);
 }
 
 export function isSecondOrder(opt: OptimizerName): opt is CurvatureKind {

@@ -8,10 +8,16 @@ import { BatchWorkspace } from "../nn/workspace.ts";
 
 export interface EvalData {
   x: Float32Array;
-  /** Targets for the mixture loss (one label per sample). */
+  /** Targets, count × targetWidth row-major (the mixture loss: one label per sample); none for the autoencoder. */
   targets?: Float32Array;
+  targetWidth?: number;
   count: number;
   dim: number;
+}
+
+function targetRows(data: EvalData, start: number, size: number): Float32Array | undefined {
+  const k = data.targetWidth ?? 1;
+  return data.targets?.subarray(start * k, (start + size) * k);
 }
 
 export class Evaluator {
@@ -33,7 +39,7 @@ export class Evaluator {
     for (let start = 0; start < data.count; start += n) {
       const size = Math.min(n, data.count - start);
       const ws = size === n ? this.ws : this.remainderWorkspace(size);
-      ws.loadBatch(data.x.subarray(start * data.dim, (start + size) * data.dim), data.targets?.subarray(start, start + size));
+      ws.loadBatch(data.x.subarray(start * data.dim, (start + size) * data.dim), targetRows(data, start, size));
       forward(backend, spec, weights, ws, false);
       backend.lossValue(spec.loss, ws.output, ws.target, ws.lossPerSample);
       backend.sum(ws.lossPerSample, this.sum);

@@ -21,7 +21,8 @@ export interface EvalRecord {
   /** Mean per-sample loss on the whole training set, at θ and at the Polyak average θ̂. */
   train: number;
   trainAverage?: number;
-  heldOut: number;
+  /** Absent when the run has no held-out set (--data without --valid). */
+  heldOut?: number;
   heldOutAverage?: number;
 }
 

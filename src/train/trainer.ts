@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBackend } from "../backend/index.ts";
 import type { Backend } from "../backend/types.ts";
-import { datasetFiles, ensureDataset, loadDataset } from "../data/dataset.ts";
 import { MinibatchStream } from "../data/stream.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { allocLayers, initialWeights, uploadLayers } from "../nn/params.ts";
@@ -13,7 +12,8 @@ import { BatchWorkspace } from "../nn/workspace.ts";
 import { loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
 import { type TrainConfig, UsageError } from "./config.ts";
 import { createOptimizer, networkFor } from "./setup.ts";
-import { type EvalData, Evaluator } from "./evaluate.ts";
+import { Evaluator } from "./evaluate.ts";
+import { batchTargets, evalData, trainingData } from "./data-source.ts";
 import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
 import { ProgressReporter } from "../cli/progress.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
@@ -34,9 +34,9 @@ export interface TrainResult {
   finalLoss: number;
 }
 
-function defaultRunDir(config: TrainConfig): string {
+function defaultRunDir(config: TrainConfig, label: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  return join("runs", `${config.dataset}-${config.opt}-${stamp}`);
+  return join("runs", `${label}-${config.opt}-${stamp}`);
 }
 
 /** For --resume: the saved config of the run, with --steps taken from the command line if given. */
@@ -45,16 +45,6 @@ export function resumeConfig(dir: string, commandLine: TrainConfig, stepsGiven: 
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no ${CONFIG_FILE} there; is it a run directory?`);
   const saved = JSON.parse(readFileSync(path, "utf8")) as TrainConfig;
   return { ...saved, resume: dir, out: dir, steps: stepsGiven ? commandLine.steps : saved.steps, quiet: commandLine.quiet, device: commandLine.device };
-}
-
-function evalData(file: string, spec: NetworkSpec, task: TrainConfig["task"]): EvalData {
-  const { info, x, labels } = loadDataset(file);
-  return {
-    x,
-    count: info.count,
-    dim: info.dim,
-    targets: task === "odd-even" && labels ? Float32Array.from(labels, (l) => l % 2) : undefined,
-  };
 }
 
 /** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss). */
@@ -70,16 +60,15 @@ async function plotRun(runDir: string, log: (line: string) => void): Promise<voi
 }
 
 export async function train(config: TrainConfig): Promise<TrainResult> {
-  const runDir = config.resume ?? config.out ?? defaultRunDir(config);
-  if (!config.resume && existsSync(join(runDir, CONFIG_FILE))) {
-    throw new UsageError(`--out ${runDir} already holds a run; continue it with --resume ${runDir}, or choose another --out`);
+  if (!config.resume && config.out && existsSync(join(config.out, CONFIG_FILE))) {
+    throw new UsageError(`--out ${config.out} already holds a run; continue it with --resume ${config.out}, or choose another --out`);
   }
-  const spec = networkFor(config);
-  await ensureDataset(config.dataset, config.dataDir);
-  const files = datasetFiles(config.dataset, config.dataDir);
+  const data = await trainingData(config);
+  const runDir = config.resume ?? config.out ?? defaultRunDir(config, data.label);
+  const spec = networkFor(config, data.shape);
   const backend = await createBackend({ device: config.device });
   const log = (line: string) => config.quiet || console.error(line);
-  log(`train: ${config.opt} on ${config.dataset} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${config.batch}, ${backend.info.name} backend (${backend.info.device})`);
+  log(`train: ${config.opt} on ${data.label} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${config.batch}, ${backend.info.name} backend (${backend.info.device})`);
 
   const weights = allocLayers(backend, spec);
   uploadLayers(backend, weights, config.init ? readModelWeights(config.init, spec) : initialWeights(spec, config.seed));
@@ -101,15 +90,16 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   }
 
   const stream = await MinibatchStream.open({
-    file: files.train,
+    file: data.train,
+    columns: data.columns,
     batchSize: config.batch,
     seed: config.seed,
     workers: config.workers,
     shuffle: config.shuffle,
     start: loop.stream,
   });
-  const trainSet = evalData(files.train, spec, config.task);
-  const heldOutSet = evalData(files.heldOut, spec, config.task);
+  const trainSet = evalData(data.train, data.columns, spec, config.task);
+  const heldOutSet = data.heldOut ? evalData(data.heldOut, data.columns, spec, config.task) : undefined;
 
   let interrupted = false;
   const onInterrupt = () => {
@@ -144,8 +134,8 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       time,
       train: await evaluator.meanLoss(weights, trainSet),
       trainAverage: average ? await evaluator.meanLoss(average, trainSet) : undefined,
-      heldOut: await evaluator.meanLoss(weights, heldOutSet),
-      heldOutAverage: average ? await evaluator.meanLoss(average, heldOutSet) : undefined,
+      heldOut: heldOutSet ? await evaluator.meanLoss(weights, heldOutSet) : undefined,
+      heldOutAverage: average && heldOutSet ? await evaluator.meanLoss(average, heldOutSet) : undefined,
     };
     evalSeconds += (performance.now() - evalStart) / 1000;
     metrics.append(record);
@@ -158,7 +148,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       const batch = await stream.next();
       nextPosition = batch.batch + 1 < stream.batchesPerEpoch ? { epoch: batch.epoch, batch: batch.batch + 1 } : { epoch: batch.epoch + 1, batch: 0 };
       const dataWaitMs = stream.waitTimeMs() - waitBefore;
-      ws.loadBatch(batch.x, config.task === "odd-even" && batch.labels ? Array.from(batch.labels, (l) => l % 2) : undefined);
+      ws.loadBatch(batch.x, batchTargets(config.task, batch));
       const report = await optimizer.step(ws, step + 1);
       if (!Number.isFinite(report.loss)) throw new NonFiniteLossError(step + 1, runDir);
       step += 1;

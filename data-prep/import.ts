@@ -1,0 +1,177 @@
+// `bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow`: converts a table or an
+// array into the Arrow file `train --data` reads (table-writer.ts). CSV is read with csv-parse,
+// Parquet with hyparquet (+ hyparquet-compressors for gzip, zstd, brotli, lz4), .npy with npyjs.
+//
+// Tables (CSV with a header row, Parquet): --targets names the target columns (comma-separated);
+// --features the feature columns (default: every other column). Every value must be a finite
+// number; a Parquet list column counts as one feature per element. Both become Float32.
+// Arrays (.npy, C or Fortran order): row r is a[r, ...]; uint8 arrays stay Uint8 (images, scaled
+// by 1/255 when training), others become Float32. --targets names a second .npy with one row per row.
+import { existsSync, readFileSync } from "node:fs";
+import { extname, resolve } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
+import { parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { parse as parseNpy } from "npyjs";
+import { DataError } from "../src/data/data-error.ts";
+import { type Matrix, encodeTable } from "./table-writer.ts";
+
+export interface ImportOptions {
+  /** Feature columns of a table (default: all but the targets). */
+  features?: string[];
+  /** Target columns of a table, or for .npy the file of targets. */
+  targets?: string[] | string;
+}
+
+export interface Imported {
+  features: Matrix;
+  targets?: Matrix;
+  rows: number;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A named column of a table: one number (or one fixed-length list of numbers) per row. */
+type Cell = unknown;
+
+function toNumber(file: string, column: string, row: number, cell: Cell): number {
+  const v = typeof cell === "bigint" ? Number(cell) : typeof cell === "number" ? cell : typeof cell === "string" && cell.trim() !== "" ? Number(cell) : NaN;
+  if (!(Math.abs(v) <= FLOAT32_MAX)) {
+    throw new DataError(`${file}: column '${column}', row ${row}: ${JSON.stringify(typeof cell === "bigint" ? String(cell) : cell) ?? String(cell)} is not a finite number within float32's range`);
+  }
+  return v;
+}
+
+/** Gathers the named columns of `rows` (objects) into a rows × width Float32 matrix; list cells spread into their elements. */
+function gather(file: string, rows: Record<string, Cell>[], columns: string[]): Matrix {
+  const widths = columns.map((c) => (Array.isArray(rows[0][c]) || ArrayBuffer.isView(rows[0][c]) ? (rows[0][c] as ArrayLike<unknown>).length : 1));
+  const width = widths.reduce((a, b) => a + b, 0);
+  const values = new Float32Array(rows.length * width);
+  rows.forEach((row, r) => {
+    let at = r * width;
+    columns.forEach((c, i) => {
+      const cell = row[c];
+      if (widths[i] === 1 && !Array.isArray(cell) && !ArrayBuffer.isView(cell)) {
+        values[at++] = toNumber(file, c, r, cell);
+        return;
+      }
+      const list = cell as ArrayLike<Cell> | null;
+      if (!list || typeof list !== "object" || list.length !== widths[i]) {
+        throw new DataError(`${file}: column '${c}', row ${r}: expected a list of ${widths[i]} numbers (as in row 0), got ${list === null ? "null" : (list?.length ?? typeof list)}`);
+      }
+      for (let j = 0; j < widths[i]; j++) values[at++] = toNumber(file, `${c}[${j}]`, r, list[j]);
+    });
+  });
+  return { values, width };
+}
+
+function fromTable(file: string, header: string[], rows: Record<string, Cell>[], options: ImportOptions): Imported {
+  if (rows.length === 0) throw new DataError(`${file}: no rows`);
+  if (typeof options.targets === "string") throw new DataError(`${file}: --targets names columns of a table (comma-separated), got '${options.targets}'`);
+  const targets = options.targets ?? [];
+  for (const c of [...targets, ...(options.features ?? [])]) {
+    if (!header.includes(c)) throw new DataError(`${file}: no column '${c}'; columns: ${header.join(", ")}`);
+  }
+  const features = options.features ?? header.filter((c) => !targets.includes(c));
+  if (features.length === 0) throw new DataError(`${file}: no feature columns left (columns: ${header.join(", ")})`);
+  return { features: gather(file, rows, features), targets: targets.length ? gather(file, rows, targets) : undefined, rows: rows.length };
+}
+
+function readCsv(file: string, options: ImportOptions): Imported {
+  let records: string[][];
+  try {
+    records = parseCsv(readFileSync(file), { skip_empty_lines: true, trim: true, bom: true }) as string[][];
+  } catch (error) {
+    throw new DataError(`${file}: not a readable CSV file: ${(error as Error).message}`);
+  }
+  if (records.length < 2) throw new DataError(`${file}: a header row and at least one data row are needed, got ${records.length} row(s)`);
+  const [header, ...body] = records;
+  const rows = body.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i]])));
+  return fromTable(file, header, rows, options);
+}
+
+async function readParquet(file: string, options: ImportOptions): Promise<Imported> {
+  const bytes = readFileSync(file);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let rows: Record<string, Cell>[];
+  try {
+    rows = await parquetReadObjects({ file: buffer, compressors });
+  } catch (error) {
+    throw new DataError(`${file}: not a readable Parquet file: ${(error as Error).message}`);
+  }
+  return fromTable(file, rows.length ? Object.keys(rows[0]) : [], rows, options);
+}
+
+/** A .npy array as rows × (product of the other dimensions), in C order. */
+function readNpyMatrix(file: string): Matrix & { rows: number } {
+  const bytes = readFileSync(file);
+  let array: ReturnType<typeof parseNpy>;
+  try {
+    array = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  } catch (error) {
+    throw new DataError(`${file}: not a readable .npy file: ${(error as Error).message}`);
+  }
+  const { shape, dtype, fortranOrder } = array;
+  if (shape.length === 0 || shape[0] === 0) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); one row per sample is needed`);
+  const rows = shape[0];
+  const width = shape.slice(1).reduce((a, b) => a * b, 1);
+  const source = array.data as unknown as ArrayLike<number | bigint>;
+  if (!/^[iuf]\d$/.test(dtype)) throw new DataError(`${file}: dtype '${dtype}' is not a number type (int, uint or float)`);
+  const values = dtype === "u1" ? new Uint8Array(rows * width) : new Float32Array(rows * width);
+  // Fortran order: element (i₀, i₁, …) sits at i₀ + d₀(i₁ + d₁(…)); C order at ((i₀ d₁ + i₁) d₂ + …).
+  const strides = shape.map((_, k) => shape.slice(0, k).reduce((a, b) => a * b, 1));
+  const index = new Array<number>(shape.length).fill(0);
+  for (let c = 0; c < rows * width; c++) {
+    let from = c;
+    if (fortranOrder) {
+      let rest = c;
+      for (let k = shape.length - 1; k >= 0; k--) {
+        index[k] = rest % shape[k];
+        rest = Math.floor(rest / shape[k]);
+      }
+      from = index.reduce((sum, i, k) => sum + i * strides[k], 0);
+    }
+    const raw = source[from];
+    const v = typeof raw === "bigint" ? Number(raw) : raw;
+    if (!(Math.abs(v) <= FLOAT32_MAX)) {
+      throw new DataError(`${file}: row ${Math.floor(c / width)}, value ${c % width}: ${v} is not a finite number within float32's range`);
+    }
+    values[c] = v;
+  }
+  return { values, width, rows };
+}
+
+function readNpy(file: string, options: ImportOptions): Imported {
+  if (options.features) throw new DataError(`${file}: --features names table columns; a .npy file is one array`);
+  if (Array.isArray(options.targets) && options.targets.length !== 1) throw new DataError(`${file}: --targets takes one .npy file for .npy features`);
+  const features = readNpyMatrix(file);
+  const targetFile = Array.isArray(options.targets) ? options.targets[0] : options.targets;
+  if (targetFile === undefined) return { features, rows: features.rows };
+  if (extname(targetFile) !== ".npy") throw new DataError(`${file}: --targets for .npy features must be a .npy file, got '${targetFile}'`);
+  const targets = readNpyMatrix(resolve(targetFile));
+  if (targets.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${targets.rows} rows of targets for the ${features.rows} rows of ${file}`);
+  return { features, targets, rows: features.rows };
+}
+
+/** Reads FILE.csv, FILE.parquet or FILE.npy into feature and target matrices. */
+export async function importTable(path: string, options: ImportOptions = {}): Promise<Imported> {
+  const file = resolve(path);
+  if (!existsSync(file)) throw new DataError(`${file}: no such file`);
+  switch (extname(file).toLowerCase()) {
+    case ".csv":
+      return readCsv(file, options);
+    case ".parquet":
+    case ".pq":
+      return readParquet(file, options);
+    case ".npy":
+      return readNpy(file, options);
+    default:
+      throw new DataError(`${file}: unknown format '${extname(file)}'; prep import reads .csv, .parquet and .npy`);
+  }
+}
+
+/** The Arrow file's bytes for an imported table (columns 'features' and 'targets'). */
+export async function importToArrow(path: string, options: ImportOptions = {}): Promise<{ bytes: Uint8Array; imported: Imported }> {
+  const imported = await importTable(path, options);
+  return { bytes: encodeTable(imported.features, imported.targets, { source: resolve(path) }), imported };
+}

@@ -1,0 +1,131 @@
+// The library's network: a spec (sizes, transfer functions, loss) with its weights on a backend,
+// and the two things one does with it outside training: outputs for some rows, and the mean loss
+// over a dataset. The maths is src/nn's forward pass and src/train's Evaluator.
+import type { Backend, LossKind, TransferKind } from "../backend/types.ts";
+import { forward } from "../nn/forward.ts";
+import { type LayerTensors, allocLayers, downloadLayers, freeLayers, initialWeights, uploadLayers } from "../nn/params.ts";
+import { type NetworkSpec, SpecError, describeSpec, layerCount, parameterCount, validateSpec } from "../nn/spec.ts";
+import { BatchWorkspace } from "../nn/workspace.ts";
+import { modelMetadata, modelTensors, readModelWeights } from "../train/checkpoint.ts";
+import { Evaluator } from "../train/evaluate.ts";
+import { writeSafetensors } from "../io/safetensors.ts";
+import type { Dataset } from "./dataset.ts";
+
+export interface NetworkOptions {
+  /** D₀ … D_L: input size, hidden sizes, output size (3 for the mixture loss). */
+  sizes: readonly number[];
+  /** Transfer function of every hidden layer, or one per hidden layer (default tanh). */
+  activation?: TransferKind | readonly TransferKind[];
+  loss: LossKind;
+  /** Seed of the initial weights (the CLI's --seed gives the same weights). */
+  seed?: number;
+}
+
+/** Rows evaluated at once by predict() and evaluate(). */
+const CHUNK = 1000;
+
+export class Network {
+  readonly spec: NetworkSpec;
+  /** W_λ = [W̃_λ | b_λ] per layer, D_λ × (D_{λ−1} + 1), on the backend; the optimisers update these. */
+  readonly weights: LayerTensors;
+
+  constructor(
+    readonly backend: Backend,
+    options: NetworkOptions,
+  ) {
+    const hidden = options.sizes.length - 2;
+    const activation = options.activation ?? "tanh";
+    const transfers = typeof activation === "string" ? Array<TransferKind>(Math.max(hidden, 0)).fill(activation) : [...activation];
+    this.spec = { sizes: [...options.sizes], transfers, loss: options.loss };
+    if (options.sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new SpecError(`Network sizes must be positive integers, got ${options.sizes.join("-")}`);
+    validateSpec(this.spec, options.sizes[0], "supervised");
+    this.weights = allocLayers(backend, this.spec);
+    uploadLayers(backend, this.weights, initialWeights(this.spec, options.seed ?? 0));
+  }
+
+  /** A network whose weights come from a model.safetensors file (a run's, or save()'s). */
+  static load(backend: Backend, file: string, options: NetworkOptions): Network {
+    const network = new Network(backend, options);
+    try {
+      uploadLayers(backend, network.weights, readModelWeights(file, network.spec));
+    } catch (error) {
+      network.dispose();
+      throw error;
+    }
+    return network;
+  }
+
+  get inputSize(): number {
+    return this.spec.sizes[0];
+  }
+
+  get outputSize(): number {
+    return this.spec.sizes[layerCount(this.spec)];
+  }
+
+  get parameterCount(): number {
+    return parameterCount(this.spec);
+  }
+
+  toString(): string {
+    return describeSpec(this.spec);
+  }
+
+  /** The network's outputs h_L (before the loss: logits for bce and mixture) for count × D₀ rows; count × D_L, row-major. */
+  async predict(x: ArrayLike<number>): Promise<Float32Array> {
+    const d = this.inputSize, k = this.outputSize;
+    const count = x.length / d;
+    if (!Number.isInteger(count) || count < 1) throw new SpecError(`predict: ${x.length} values are not a positive multiple of the input size ${d}`);
+    const out = new Float32Array(count * k);
+    let ws: BatchWorkspace | undefined;
+    try {
+      for (let start = 0; start < count; start += CHUNK) {
+        const n = Math.min(CHUNK, count - start);
+        if (ws?.batchSize !== n) {
+          ws?.dispose();
+          ws = new BatchWorkspace(this.backend, this.spec, n);
+        }
+        // The forward pass ignores the target; an autoencoder-shaped net copies x there, any other gets zeros.
+        const target = ws.target.rows === d ? undefined : new Float32Array(n * ws.target.rows);
+        ws.loadBatch(Float32Array.from({ length: n * d }, (_, i) => x[start * d + i]), target);
+        forward(this.backend, this.spec, this.weights, ws, false);
+        const h = await this.backend.download(ws.output); // D_L × n
+        for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) out[(start + r) * k + i] = h[i * n + r];
+      }
+    } finally {
+      ws?.dispose();
+    }
+    return out;
+  }
+
+  /** Mean per-sample loss over a dataset, at these weights or at `weights` (e.g. an optimiser's Polyak average). */
+  async evaluate(data: Dataset, weights: LayerTensors = this.weights): Promise<number> {
+    data.checkFits(this.spec);
+    const ws = new BatchWorkspace(this.backend, this.spec, Math.min(CHUNK, data.count));
+    const evaluator = new Evaluator(this.backend, this.spec, ws);
+    try {
+      return await evaluator.meanLoss(weights, data.evalData());
+    } finally {
+      evaluator.dispose();
+      ws.dispose();
+    }
+  }
+
+  /** The weights W_λ = [W̃_λ | b_λ], row-major, one array per layer. */
+  async getWeights(): Promise<Float32Array[]> {
+    return (await downloadLayers(this.backend, this.weights)).map((w) => Float32Array.from(w));
+  }
+
+  setWeights(values: ArrayLike<number>[]): void {
+    uploadLayers(this.backend, this.weights, values);
+  }
+
+  /** Writes model.safetensors (tensors layers.{i}.weight and layers.{i}.bias, as the trainer's runs). */
+  async save(file: string): Promise<void> {
+    writeSafetensors(file, modelTensors(this.spec, await this.getWeights()), modelMetadata(this.spec));
+  }
+
+  dispose(): void {
+    freeLayers(this.backend, this.weights);
+  }
+}

@@ -1,0 +1,24 @@
+// The package's entry point, `import { ... } from "kfra-webgpu"` (docs/api.md): typed wrappers over
+// the backends (src/backend), the network (src/nn), the optimisers (src/optim) and the data
+// readers (src/data). The command-line tools are the package's bins, kfra-train and kfra-prep.
+export { createBackend, DEVICE_FLAGS, type DeviceFlag } from "./backend/index.ts";
+export type { Backend, BackendInfo, LossKind, Tensor, TransferKind } from "./backend/types.ts";
+export { Network, type NetworkOptions } from "./api/network.ts";
+export {
+  Adam,
+  KFAC,
+  KFLR,
+  KFRA,
+  Momentum,
+  Nesterov,
+  SGD,
+  TrainingOptimizer,
+  type FirstOrderSettings,
+  type KroneckerSettings,
+  type StepReport,
+} from "./api/optimizers.ts";
+export { Dataset, openDataset, type ArrayData, type Batch, type IndexedBatch } from "./api/dataset.ts";
+export { NonFiniteLossError, train, type EvalInfo, type StepInfo, type TrainOptions, type TrainSummary } from "./api/train.ts";
+export { MinibatchStream, type Minibatch, type StreamOptions } from "./data/stream.ts";
+export { DataError, type ColumnChoice, type DatasetInfo } from "./data/dataset.ts";
+export { SpecError, type NetworkSpec } from "./nn/spec.ts";
