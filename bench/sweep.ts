@@ -10,8 +10,6 @@ import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
 import { UsageError } from "../src/train/config.ts";
 import { runCli } from "../src/cli/runCli.ts";
-import { parseQueueUrl } from "./queue/connection.ts";
-import { enqueueSweep } from "./queue/enqueue.ts";
 
 export const RESULT_FILE = "result.json";
 const ROOT = resolve(import.meta.dir, "..");
@@ -31,6 +29,8 @@ export function loadSweepSpec(nameOrPath: string) {
 // Linux's parent-death signal (util-linux `setpriv`): a train process dies with the sweep or worker
 // that started it, so a worker killed with SIGKILL leaves no orphan training behind.
 const DIE_WITH_PARENT = existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] : [];
+/** The train program each run executes: the sources, or (an offline GPU bundle sets it) a bundled train.js. */
+const TRAIN_ENTRY = process.env.KFRA_TRAIN_ENTRY || join(ROOT, "src/cli/train.ts");
 
 /** Runs one run as its own `train` process in DIR/runs/ID; the local sweep and `bench worker` share it. */
 export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, dir: string, device: string, onStart?: (child: Bun.Subprocess) => void): Promise<Record<string, unknown>> {
@@ -38,7 +38,7 @@ export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, 
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const started = performance.now();
-  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, join(ROOT, "src/cli/train.ts"), ...run.argv, "--device", device, "--out", runDir, "--quiet"], {
+  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, TRAIN_ENTRY, ...run.argv, "--device", device, "--out", runDir, "--quiet"], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
@@ -98,6 +98,9 @@ export async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError(`--attempts '${values.attempts}': expected a positive integer`);
       const backoffMs = Number(values["backoff-ms"]);
       if (!(backoffMs >= 0)) throw new UsageError(`--backoff-ms '${values["backoff-ms"]}': expected a non-negative number of milliseconds`);
+      // Loaded only for --queue, so a local sweep needs neither Redis client (nor does the GPU bundle).
+      const { parseQueueUrl } = await import("./queue/connection.ts");
+      const { enqueueSweep } = await import("./queue/enqueue.ts");
       const address = parseQueueUrl(values.queue);
       const sweep = values.name ?? basename(dir);
       const sweepFile = { spec, scale, device: "chosen by each worker", runs: runs.map((r) => ({ id: r.id, argv: r.argv })) };

@@ -5,6 +5,7 @@
 # environment, prints the WebGPU adapter, then runs COMMAND with that environment, e.g.
 #   bash .device-bundle/run.sh bash scripts/device-check.sh
 # COMMAND sees: KFRA_BUN (the bun binary), KFRA_BUNDLE (this folder), KFRA_DATA_DIR (the datasets),
+# KFRA_TRAIN_ENTRY (the bundled train.js, which `bench sweep` runs for each run),
 # KFRA_OPENBLAS_PATH (when needed), XDG_RUNTIME_DIR, VK_DRIVER_FILES, OPENBLAS_CORETYPE.
 set -uo pipefail
 
@@ -91,7 +92,7 @@ NVIDIA_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$NVIDIA_ICD" ]; then export VK_DRIVER_FILES="$NVIDIA_ICD"; fi
 # OpenBLAS's DYNAMIC_ARCH took a VM's CPU for "Prescott" (no AVX); name the core when AVX2 is there.
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
-export KFRA_BUN="$U/bun" KFRA_BUNDLE="$B" KFRA_DATA_DIR="$U/data"
+export KFRA_BUN="$U/bun" KFRA_BUNDLE="$B" KFRA_DATA_DIR="$U/data" KFRA_TRAIN_ENTRY="$B/app/bin/train.js"
 export PATH="$U:$PATH"
 
 log "bun $("$KFRA_BUN" --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}${KFRA_OPENBLAS_PATH:+, KFRA_OPENBLAS_PATH=$KFRA_OPENBLAS_PATH}"

@@ -81,6 +81,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   kernels: () => import("$ROOT/bench/kernels.ts"),
   crosscheck: () => import("$ROOT/bench/crosscheck.ts"),
   blas: () => import("$ROOT/bench/blas.ts"),
+  sweep: () => import("$ROOT/bench/sweep.ts"),
 };
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(name in benches)) {
@@ -97,7 +98,7 @@ echo "import \"$ROOT/src/cli/train.ts\";" >"$ENTRIES/train.ts"
 echo "import \"$ROOT/src/data/stream-worker.ts\";" >"$ENTRIES/stream-worker.ts"
 # sharp and vega draw charts only; train survives their absence (it says it could not draw).
 (cd "$ROOT" && "$BUN_BIN" build "$ENTRIES"/{bench,smoke,train,stream-worker}.ts --root "$ENTRIES" --target=bun --splitting \
-  --outdir "$STAGE/app/bin" --external bun-webgpu --external sharp --external vega --external vega-lite >/dev/null) \
+  --outdir "$STAGE/app/bin" --external bun-webgpu --external sharp --external vega --external vega-lite --external bullmq --external ioredis >/dev/null) \
   || die "bun build failed"
 # src/data/stream.ts starts its workers from new URL("./stream-worker.ts", import.meta.url).
 cp "$STAGE/app/bin/stream-worker.js" "$STAGE/app/bin/stream-worker.ts"

@@ -44,7 +44,7 @@ export const TRAIN_FLAGS = {
   "eval-every": { type: "number", default: 50, integer: true, min: 0, help: "error on the whole training and held-out sets every N updates (0: only at the end)" },
   "no-shuffle": { type: "boolean", default: false, help: "stream the training set in file order" },
   workers: { type: "number", default: 1, integer: true, min: 1, help: "data-loading worker threads" },
-  "data-dir": { type: "string", metavar: "DIR", default: "data", help: "where the prepared Arrow files live" },
+  "data-dir": { type: "string", metavar: "DIR", default: process.env.KFRA_DATA_DIR || "data", help: "where the prepared Arrow files live (default $KFRA_DATA_DIR, else data)" },
   lr: { type: "number", positive: true, help: "learning rate of the first-order optimisers (default 2^-9 for adam, 2^-6 otherwise)" },
   "decay-period": { type: "number", default: 0, integer: true, min: 0, help: "halve the learning rate every N updates (0: never)" },
   "weight-decay": { type: "number", default: 1e-5, min: 0, help: "weight decay η" },
