@@ -2,6 +2,8 @@
 // `main(argv: string[]): Promise<void>`; it prints a table and writes bench/results/<name>.json.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { runCli } from "../src/cli/runCli.ts";
+import { UsageError } from "../src/errors.ts";
 
 const here = import.meta.dir;
 const available = readdirSync(here)
@@ -14,9 +16,8 @@ if (!name || name === "--help" || name === "-h") {
   console.log(`usage: bun run bench <name> [flags]    (bun run bench <name> --help for its flags)\n\nbenchmarks: ${available.join(", ")}`);
   process.exit(name ? 0 : 1);
 }
-if (!available.includes(name)) {
-  console.error(`bench: unknown benchmark '${name}'; valid: ${available.join(", ")}`);
-  process.exit(1);
-}
-const module = await import(join(here, `${name}.ts`));
-await module.main(rest);
+await runCli(`bench ${name}`, async () => {
+  if (!available.includes(name)) throw new UsageError(`unknown benchmark '${name}'; valid: ${available.join(", ")}`);
+  const module = await import(join(here, `${name}.ts`));
+  await module.main(rest);
+});

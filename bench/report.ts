@@ -4,11 +4,11 @@
 // of the updates and seconds each run needs to reach the best Adam's final error, and the spec.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { type RunSeries, chartPoints, chartSpec, renderChart } from "../src/plot/chart.ts";
 import { type EvalRecord, readMetrics } from "../src/train/metrics.ts";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { RESULT_FILE } from "./sweep.ts";
 
@@ -68,8 +68,8 @@ function reach(evals: EvalRecord[], target: number, key: "train" | "trainAverage
 const fmt = (x: number | undefined, digits = 4) => (x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toPrecision(digits));
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("report", async () => {
-    const { values, positionals } = parseArgs({ args: argv, options: { out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+  await runCli("bench report", async () => {
+    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, help: { type: "boolean" } }, true);
     if (values.help || positionals.length !== 1) {
       console.log("usage: bun run bench report SWEEP_DIR [--out DIR]   (default DIR: SWEEP_DIR)");
       return values.help ? 0 : 1;

@@ -2,7 +2,8 @@
 // median seconds per optimiser update on the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784
 // (or --dataset/--task's network, e.g. the odd/even classifier for KFLR) at batch 1000, split by phase, and (CPU backend) the share of time inside gemm and inside the
 // Cholesky/triangular-solve calls. Writes bench/results/step.json.
-import { parseArgs } from "node:util";
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { createBackend, parseDevice } from "../src/backend/index.ts";
 import { allocLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
 import { BatchWorkspace } from "../src/nn/workspace.ts";
@@ -28,25 +29,27 @@ function syntheticBatch(batch: number, dim: number): Float32Array {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      opt: { type: "string", default: "kfra,kflr,kfac,adam" },
-      device: { type: "string", default: "cpu" },
-      steps: { type: "string", default: "8" },
-      batch: { type: "string", default: "1000" },
-      damping: { type: "string", default: "adaptive" },
-      dataset: { type: "string", default: "curves" },
-      task: { type: "string", default: "autoencoder" },
-      help: { type: "boolean" },
-    },
+  const { values } = parseFlags(argv, {
+    opt: { type: "string", default: "kfra,kflr,kfac,adam" },
+    device: { type: "string", default: "cpu" },
+    steps: { type: "string", default: "8" },
+    batch: { type: "string", default: "1000" },
+    damping: { type: "string", default: "adaptive" },
+    dataset: { type: "string", default: "curves" },
+    task: { type: "string", default: "autoencoder" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log("usage: bun run bench step [--opt kfra,kflr,kfac,adam] [--device cpu,webgpu] [--steps 8] [--batch 1000] [--damping adaptive|fixed] [--dataset curves] [--task autoencoder|odd-even]");
     return;
   }
-  const steps = Number(values.steps);
-  const batch = Number(values.batch);
+  const positive = (flag: string, text: string) => {
+    const v = Number(text);
+    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError(`--${flag} '${text}': expected a positive integer`);
+    return v;
+  };
+  const steps = positive("steps", values.steps!);
+  const batch = positive("batch", values.batch!);
   const rows: Record<string, unknown>[] = [];
   for (const device of values.device!.split(",").map((d) => parseDevice(d))) {
     for (const opt of values.opt!.split(",")) {

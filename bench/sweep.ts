@@ -4,10 +4,10 @@
 // records each run's outcome (done, diverged, failed) beside its metrics.
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 
 export const RESULT_FILE = "result.json";
@@ -41,10 +41,10 @@ async function runOne(run: PlannedRun, dir: string, device: string): Promise<Rec
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("sweep", async () => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
+  await runCli("bench sweep", async () => {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         scale: { type: "string", default: "1" },
         out: { type: "string" },
         jobs: { type: "string", default: "1" },
@@ -52,8 +52,8 @@ export async function main(argv: string[]): Promise<void> {
         "dry-run": { type: "boolean" },
         help: { type: "boolean" },
       },
-      allowPositionals: true,
-    });
+      true,
+    );
     if (values.help || positionals.length !== 1) {
       console.log("usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n  SPEC: a name under bench/sweeps/ (fig2-curves, fig2-faces, fig2-mnist, fig3-oddeven) or a file");
       return values.help ? 0 : 1;

@@ -1,7 +1,10 @@
 // `bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
 import { basename, join, resolve } from "node:path";
+import { runCli } from "../src/cli/runCli.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { prepareDataset } from "./prepare.ts";
 import { writeContactSheet } from "./preview.ts";
 
@@ -14,67 +17,41 @@ const USAGE = `usage: bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [
                  FACES: olivettifaces.mat (default: ../shared/data/olivettifaces.mat)
   (--count N     for tests: MNIST images per split, CURVES training images, FACES pairs per image)`;
 
-class UsageError extends Error {}
-
-function parseFlags(args: string[], allowed: string[]): { positional: string[]; flags: Map<string, string> } {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith("--")) {
-      positional.push(arg);
-      continue;
-    }
-    const [key, inline] = arg.slice(2).split("=", 2);
-    if (!allowed.includes(key)) throw new UsageError(`unknown flag --${key}; valid: ${allowed.map((f) => `--${f}`).join(", ")}`);
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new UsageError(`--${key} needs a value`);
-    flags.set(key, value);
-  }
-  return { positional, flags };
-}
-
-function integerFlag(flags: Map<string, string>, key: string): number | undefined {
-  const text = flags.get(key);
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${key} must be a non-negative integer, got '${text}'`);
+function integerFlag(values: { [key: string]: string | boolean | undefined }, key: string): number | undefined {
+  const text = values[key];
+  if (typeof text !== "string") return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${key} must be a non-negative integer, got '${text}'`);
   return Number(text);
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h") {
     console.log(USAGE);
-    if (!command) process.exit(1);
-    return;
+    return command ? 0 : 1;
   }
   if (command === "preview") {
-    const { positional, flags } = parseFlags(rest, ["out"]);
-    if (positional.length !== 1) throw new UsageError(`preview takes one FILE.arrow, got ${positional.length}`);
-    const file = positional[0];
-    const png = flags.get("out") ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
+    const { values, positionals } = parseFlags(rest, { out: { type: "string" } }, true);
+    if (positionals.length !== 1) throw new UsageError(`preview takes one FILE.arrow, got ${positionals.length}`);
+    const file = positionals[0];
+    const png = values.out ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
     const sheet = await writeContactSheet(file, png);
     process.stderr.write(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})\n`);
-    return;
+    return 0;
   }
   if (!DATASET_NAMES.includes(command as DatasetName)) throw new UsageError(`unknown dataset or command '${command}'; valid: ${DATASET_NAMES.join(", ")}, preview`);
-  const { positional, flags } = parseFlags(rest, ["out", "seed", "source", "count"]);
-  if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  const { values } = parseFlags(rest, { "data-dir": { type: "string" }, out: { type: "string" }, seed: { type: "string" }, source: { type: "string" }, count: { type: "string" } });
+  if (values["data-dir"] !== undefined && values.out !== undefined) throw new UsageError("--data-dir and --out name the same folder; give one");
   const result = await prepareDataset(command as DatasetName, {
-    out: flags.get("out"),
-    seed: integerFlag(flags, "seed"),
-    source: flags.get("source"),
-    count: integerFlag(flags, "count"),
+    out: values["data-dir"] ?? values.out,
+    seed: integerFlag(values, "seed"),
+    source: values.source,
+    count: integerFlag(values, "count"),
   });
   for (const { file, count } of result.files) process.stderr.write(`prep: wrote ${file} (${count} images)\n`);
   const total = result.files.reduce((sum, f) => sum + f.count, 0);
   process.stderr.write(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s\n`);
+  return 0;
 }
 
-try {
-  await main(process.argv.slice(2));
-} catch (error) {
-  const message = error instanceof UsageError ? `${error.message}\n${USAGE}` : (error as Error).message;
-  process.stderr.write(`prep: ${message}\n`);
-  process.exit(1);
-}
+await runCli("prep", () => main(process.argv.slice(2)));

@@ -2,6 +2,7 @@
 // mapping each tensor name to {dtype, shape, data_offsets} plus an optional "__metadata__" of
 // string values, then the raw little-endian tensor bytes. No npm package for it is maintained, and
 // the format is a page long, so it is written here; tests read our files with an independent reader.
+import { ExpectedError } from "../errors.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomicWrite.ts";
 
@@ -11,10 +12,9 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ExpectedError {
   constructor(file: string, problem: string) {
     super(`${file}: ${problem}`);
-    this.name = "SafetensorsError";
   }
 }
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
-import { UsageError } from "../train/config.ts";
+import { UsageError } from "../errors.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { CONFIG_FILE, METRICS_FILE } from "../train/runFiles.ts";
 import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";

@@ -2,6 +2,7 @@
 // layers.{i}.bias, D_out; architecture, transfer functions and loss in the metadata), and
 // optimizer.safetensors everything needed to continue exactly: the optimiser's tensors and scalars,
 // the step, the data-stream position and the elapsed time.
+import { ExpectedError } from "../errors.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/types.ts";
@@ -13,12 +14,7 @@ import type { Optimizer } from "../optim/optimizer.ts";
 export const MODEL_FILE = "model.safetensors";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+export class CheckpointError extends ExpectedError {}
 
 /** Splits each W_λ = [W̃ | b] into the weight and bias tensors of the file. */
 export function modelTensors(spec: NetworkSpec, weights: ArrayLike<number>[]): NamedTensor[] {

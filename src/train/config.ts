@@ -1,6 +1,7 @@
-// `bun run train` flags: one table gives each flag's type, default and help line; parsing (node's
-// util.parseArgs), validation and --help all come from it.
-import { parseArgs } from "node:util";
+// `bun run train` flags: one table gives each flag's type, default and help line; parsing
+// (src/flags.ts), validation and --help all come from it.
+import { UsageError } from "../errors.ts";
+import { parseFlags } from "../flags.ts";
 import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
 import { CURVATURE_KINDS, type CurvatureKind } from "../curvature/estimator.ts";
 import { DATASET_NAMES, type DatasetName, type TaskName } from "../nn/spec.ts";
@@ -91,13 +92,7 @@ export interface TrainConfig {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  readonly exitCode = 1;
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError } from "../errors.ts";
 
 export function trainHelp(): string {
   const lines = ["usage: bun run train [flags]", "", "Trains a network with KFRA (default), KFLR, KFAC or a first-order baseline.", ""];
@@ -115,13 +110,7 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.to
 export function parseTrainArgs(argv: string[]): TrainConfig {
   const options: Record<string, { type: "string" | "boolean" }> = {};
   for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) options[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-  } catch (error) {
-    const known = Object.keys(TRAIN_FLAGS).map((n) => `--${n}`).join(" ");
-    throw new UsageError(`${(error as Error).message.split("\n")[0]}\nvalid flags: ${known}`);
-  }
+  const { values } = parseFlags(argv, options) as { values: Record<string, string | boolean | undefined> };
   const config: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) {
     const raw = values[name];
@@ -129,7 +118,9 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
     if (raw !== undefined && spec.type === "number") {
       const n = Number(raw);
       if (raw === "" || !Number.isFinite(n)) throw new UsageError(`--${name} '${raw}': expected a number`);
-      if (spec.integer && !Number.isInteger(n)) throw new UsageError(`--${name} '${raw}': expected an integer`);
+      if (spec.integer && !Number.isSafeInteger(n)) {
+        throw new UsageError(`--${name} '${raw}': expected an integer${Number.isInteger(n) ? ` no larger than ${Number.MAX_SAFE_INTEGER}` : ""}`);
+      }
       if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${name} '${raw}': must be at least ${spec.min}`);
       if (spec.positive && !(n > 0)) throw new UsageError(`--${name} '${raw}': must be positive`);
       value = n;

@@ -1,5 +1,6 @@
 // The training loop: data stream → workspace → optimiser step → metrics, progress, evaluation,
 // checkpoints; resumable, and stopped cleanly by Ctrl-C.
+import { ExpectedError } from "../errors.ts";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBackend } from "../backend/index.ts";
@@ -19,11 +20,9 @@ import { ProgressReporter } from "../cli/progress.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
 
 
-export class NonFiniteLossError extends Error {
-  readonly exitCode = 1;
+export class NonFiniteLossError extends ExpectedError {
   constructor(step: number, runDir: string) {
     super(`the minibatch loss became non-finite at step ${step}; stopped. The last finite checkpoint is in ${runDir}`);
-    this.name = "NonFiniteLossError";
   }
 }
 

@@ -25,7 +25,9 @@ describe("train flags", () => {
     [["--steps", "ten"], /--steps 'ten': expected a number/],
     [["--batch", "0"], /--batch '0': must be at least 1/],
     [["--lr=-1"], /--lr .-1.: must be positive/],
-    [["--frobnicate"], /Unknown option '--frobnicate'[\s\S]*valid flags: --opt/],
+    [["--frobnicate"], /^unknown flag --frobnicate; valid flags: --opt/],
+    [["--seed", "1e30"], /--seed '1e30': expected an integer no larger than 9007199254740991/],
+    [["--lr", "1e400"], /--lr '1e400': expected a number/],
     [["--device", "tpu"], /--device 'tpu': valid values are auto, webgpu, cpu, reference/],
     [["--task", "odd-even"], /--task odd-even needs --dataset mnist/],
   ])("%j is rejected", (argv, message) => {
