@@ -20,6 +20,11 @@ export class SafetensorsError extends ExpectedError {
 
 /** Writes float32 tensors and string metadata atomically. */
 export function writeSafetensors(path: string, tensors: NamedTensor[], metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** The bytes of a safetensors file of float32 tensors and string metadata. */
+export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -39,7 +44,7 @@ export function writeSafetensors(path: string, tensors: NamedTensor[], metadata:
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), position);
     position += t.data.byteLength;
   }
-  writeFileAtomic(path, out);
+  return out;
 }
 
 export interface SafetensorsFile {
