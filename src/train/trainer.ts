@@ -223,7 +223,7 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       // The updates themselves never wait on the event loop; this lets a signal handler run.
       await yieldToEventLoop();
     }
-    if (stopped()) progress.note(`train: interrupted at step ${step} (${signals.received}); saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
+    if (stopped()) progress.note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
     else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
     await checkpoint();
     await plotRun(runDir, log, warn);
