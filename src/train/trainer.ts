@@ -155,11 +155,6 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       lines: 20,
       initial: { loss: "-", rate: "-" },
     });
-    const bar = progress;
-    signals = new StopSignals(
-      (signal) => bar.note(`train: ${signal} received; stopping after this update and saving a checkpoint (Ctrl-C again to exit at once)`),
-      () => console.error(`train: second Ctrl-C; exiting without saving (${lastCheckpointNote(runDir)})`),
-    );
     const startedAt = performance.now();
     // Training time: wall-clock seconds since the start, less the time spent evaluating on the whole
     // sets (so runs that evaluate more often are not charged for it), continued across --resume.
@@ -169,6 +164,11 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
     let nextPosition = loop.stream;
     let finalLoss = NaN;
     let savedStep = restored ? loop.step : -1;
+    const bar = progress;
+    signals = new StopSignals(
+      (signal) => bar.note(`train: ${signal} received after update ${step}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`),
+      () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
+    );
     const checkpoint = async () => {
       if (savedStep === step) return;
       try {
