@@ -36,7 +36,7 @@ async function runOne(run: PlannedRun, dir: string, device: string): Promise<Rec
     stderr: "pipe",
   });
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-  const status = code === 0 ? "done" : /non-finite/.test(stderr) ? "diverged" : "failed";
+  const status = code === 0 ? "done" : /non-finite|has diverged/.test(stderr) ? "diverged" : "failed";
   return { id: run.id, status, exitCode: code, seconds: (performance.now() - started) / 1000, settings: run.settings, argv: run.argv, stderr: stderr.split("\n").slice(-12).join("\n") };
 }
 

@@ -130,14 +130,14 @@ export async function saveCheckpoint(runDir: string, backend: Backend, spec: Net
   const values = await downloadLayers(backend, weights);
   values.forEach((w, l) => {
     const i = firstNonFinite(w);
-    if (i >= 0) throw new NonFiniteStateError(`the weights of layer ${l} hold ${w[i]} after step ${loop.step}`);
+    if (i >= 0) throw new NonFiniteStateError(`the weights of layer ${l} became non-finite (${w[i]}) at step ${loop.step}`);
   });
   const state = optimizer.state();
   const stateTensors: NamedTensor[] = [];
   for (const [name, t] of Object.entries(state.tensors)) {
     const data = Float32Array.from(await backend.download(t));
     const i = firstNonFinite(data);
-    if (i >= 0) throw new NonFiniteStateError(`the optimiser's ${name} holds ${data[i]} after step ${loop.step}`);
+    if (i >= 0) throw new NonFiniteStateError(`the optimiser's ${name} became non-finite (${data[i]}) at step ${loop.step}`);
     stateTensors.push({ name, shape: [t.rows, t.cols], data });
   }
   const info: SavedState = { optimizer: optimizer.name, scalars: state.scalars, ...loop };

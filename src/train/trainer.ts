@@ -32,8 +32,8 @@ function lastCheckpointNote(runDir: string): string {
 
 /** The run stopped because the loss, the weights or the curvature became unusable. */
 export class DivergedError extends ExpectedError {
-  constructor(what: string, step: number, runDir: string) {
-    super(`${what} at step ${step}; stopped. ${lastCheckpointNote(runDir)}`);
+  constructor(what: string, runDir: string) {
+    super(`${what}; stopped. ${lastCheckpointNote(runDir)}`);
   }
 }
 
@@ -174,7 +174,7 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       try {
         await saveCheckpoint(runDir, backend, spec, weights, optimizer, { step, elapsedSeconds: elapsed(), stream: nextPosition });
       } catch (error) {
-        if (error instanceof NonFiniteStateError) throw new DivergedError(`${error.message}; not saved`, step, runDir);
+        if (error instanceof NonFiniteStateError) throw new DivergedError(`${error.message}, so its checkpoint was not saved`, runDir);
         throw error;
       }
       savedStep = step;
@@ -209,10 +209,10 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       try {
         report = await optimizer.step(ws, step + 1);
       } catch (error) {
-        if (error instanceof NotPositiveDefiniteError) throw new DivergedError(`the curvature became unusable (${error.message}; the model has diverged)`, step + 1, runDir);
+        if (error instanceof NotPositiveDefiniteError) throw new DivergedError(`the curvature became unusable at step ${step + 1} (${error.message}; the model has diverged)`, runDir);
         throw error;
       }
-      if (!Number.isFinite(report.loss)) throw new DivergedError("the minibatch loss became non-finite", step + 1, runDir);
+      if (!Number.isFinite(report.loss)) throw new DivergedError(`the minibatch loss became non-finite at step ${step + 1}`, runDir);
       step += 1;
       finalLoss = report.loss;
       const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
