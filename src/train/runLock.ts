@@ -64,19 +64,22 @@ export class RunLock {
       throw asFileError(error, "create the run directory", runDir);
     }
     for (let attempt = 0; attempt < 2; attempt++) {
+      let fd: number | undefined;
       try {
-        const fd = openSync(path, "wx");
+        fd = openSync(path, "wx");
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST") throw asFileError(error, "create the lock", path);
+      }
+      if (fd !== undefined) {
         try {
           writeSync(fd, content);
+        } catch (error) {
+          rmSync(path, { force: true });
+          throw asFileError(error, "write the lock", path);
         } finally {
           closeSync(fd);
         }
         return new RunLock(path, content);
-      } catch (error) {
-        if ((error as { code?: string }).code !== "EEXIST") {
-          rmSync(path, { force: true });
-          throw asFileError(error, "create the lock", path);
-        }
       }
       const text = readFileSync(path, "utf8");
       const owner = readOwner(path);

@@ -122,7 +122,7 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       loop = restored;
       log(`train: resuming ${runDir} at step ${loop.step}`);
     } else {
-      if (config.resume) log(`train: ${runDir} has no checkpoint yet (it stopped before its first); starting it again from update 0`);
+      if (config.resume) warn(`train: ${runDir} has no checkpoint yet (it stopped before its first); starting it again from update 0`);
       uploadLayers(backend, weights, config.init ? readModelWeights(config.init, spec) : initialWeights(spec, config.seed));
     }
 
