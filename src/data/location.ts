@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const DATA_DIR_ENV = "KFRA_DATA_DIR";
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 export function dataDir(flag?: string): string {
   if (flag !== undefined && flag !== "") return resolve(flag);
