@@ -28,6 +28,9 @@ describe("train flags", () => {
     [["--frobnicate"], /^unknown flag --frobnicate; valid flags: --opt/],
     [["--seed", "1e30"], /--seed '1e30': expected an integer no larger than 9007199254740991/],
     [["--lr", "1e400"], /--lr '1e400': expected a number/],
+    [["--steps", "1e400"], /--steps '1e400': expected a number/],
+    [["--batch", "2e20"], /--batch '2e20': expected an integer no larger than/],
+    [["--lr", "-1e999"], /--lr needs a value; write a value that starts with '-' as --lr=VALUE/],
     [["--device", "tpu"], /--device 'tpu': valid values are auto, webgpu, cpu, reference/],
     [["--task", "odd-even"], /--task odd-even needs --dataset mnist/],
   ])("%j is rejected", (argv, message) => {
