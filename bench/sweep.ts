@@ -4,10 +4,11 @@
 // crashed or interrupted sweep resumes), and records each run's outcome (done, diverged, failed)
 // beside its metrics. --out is resolved once against the working directory. Ctrl-C or SIGTERM stops
 // the running `train` processes (they save a checkpoint) and exits 130 / 143.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { readJsonFile } from "../src/io/json.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
 import { EXIT, UsageError } from "../src/errors.ts";
 import { listCheckpoints } from "../src/train/checkpoint.ts";
@@ -19,13 +20,7 @@ const ROOT = resolve(import.meta.dir, "..");
 export function loadSweepSpec(nameOrPath: string) {
   const path = existsSync(nameOrPath) ? nameOrPath : join(ROOT, "bench", "sweeps", `${nameOrPath}.json`);
   if (!existsSync(path)) throw new UsageError(`sweep spec '${nameOrPath}' not found (looked for ${path})`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-  return { path, spec: validateSweepSpec(raw, path) };
+  return { path, spec: validateSweepSpec(readJsonFile(path), path) };
 }
 
 /** The `train` processes running now, to be stopped with the sweep. */

@@ -1,8 +1,9 @@
 // Plots of run directories: the chart of src/plot/chart.ts fed from each run's metrics and config.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
-import { UsageError, asFileError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { readJsonFile } from "../io/json.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { CONFIG_FILE, METRICS_FILE } from "../train/runFiles.ts";
 import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
@@ -13,12 +14,7 @@ export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: stri
     const metricsPath = join(dir, METRICS_FILE);
     if (!existsSync(metricsPath)) throw new UsageError(`${dir}: no ${METRICS_FILE}; is it a run directory?`);
     const configPath = join(dir, CONFIG_FILE);
-    let config: unknown;
-    try {
-      config = existsSync(configPath) ? JSON.parse(readFileSync(configPath, "utf8")) : undefined;
-    } catch (error) {
-      throw error instanceof SyntaxError ? new UsageError(`${configPath}: not valid JSON (${error.message})`) : asFileError(error, "read", configPath);
-    }
+    const config = existsSync(configPath) ? readJsonFile(configPath) : undefined;
     return { label: runLabel(dir, config as never), records: readMetrics(metricsPath, warn) };
   });
   const points = chartPoints(series, metric);

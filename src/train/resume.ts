@@ -3,11 +3,11 @@
 // (how long to train, how often to evaluate and save, where to run and read data, how much to
 // print); those are accepted and recorded in config.json's `history`. The run's device is kept
 // unless --device is given.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DataError } from "../data/data-error.ts";
-import { UsageError, asFileError } from "../errors.ts";
+import { FileError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
+import { readJsonFile } from "../io/json.ts";
 import { type TrainConfig, configKey } from "./config.ts";
 import { CONFIG_FILE } from "./runFiles.ts";
 
@@ -20,20 +20,9 @@ export type ResumeChanges = Record<string, [unknown, unknown]>;
 /** A run's config.json, or a one-line error naming it. */
 export function readRunConfig(runDir: string): TrainConfig & { history?: unknown[] } {
   const path = join(runDir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw asFileError(error, "read", path);
-  }
-  let saved: unknown;
-  try {
-    saved = JSON.parse(text);
-  } catch (error) {
-    throw new DataError(`${path}: not valid JSON (${(error as Error).message}); the run's settings cannot be read`);
-  }
+  const saved = readJsonFile(path);
   if (typeof saved !== "object" || saved === null || typeof (saved as TrainConfig).opt !== "string" || typeof (saved as TrainConfig).steps !== "number") {
-    throw new DataError(`${path}: not a run configuration (no opt or steps)`);
+    throw new FileError(`${path}: not a run configuration (no opt or steps)`);
   }
   return saved as TrainConfig;
 }

@@ -108,6 +108,16 @@ describe("files that are not what they should be", () => {
     expectOneLine(result.stderr, "train", /corrupt-config\/config\.json: not valid JSON/);
   });
 
+  test("a corrupt result.json in a sweep", () => {
+    const sweep = join(ws.root, "corrupt-sweep");
+    mkdirSync(join(sweep, "runs", "adam", "one"), { recursive: true });
+    writeFileSync(join(sweep, "sweep.json"), JSON.stringify({ spec: { name: "x", description: "" }, scale: 1, runs: [{ id: "adam/one" }] }));
+    writeFileSync(join(sweep, "runs", "adam", "one", "result.json"), '{"status": "do');
+    const result = cli("bench/cli.ts", ["report", sweep]);
+    expect(result.code).toBe(1);
+    expectOneLine(result.stderr, "bench report", /corrupt-sweep\/runs\/adam\/one\/result\.json: not valid JSON/);
+  });
+
   test("a directory where config.json should be", () => {
     const copy = join(ws.root, "dir-config");
     mkdirSync(join(copy, "config.json"), { recursive: true });
