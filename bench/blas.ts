@@ -7,6 +7,8 @@
 //    Goal: backend ≥ 90% of direct.
 // 2. Elementwise ops, reductions, losses and the RNG on 1000×1000 float32: median time and the
 //    effective bandwidth (float32 operands read + written, per second).
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -53,23 +55,17 @@ function median(xs: number[]): number {
 }
 
 function parseArgs(argv: string[]): { reps: number; threads?: number } {
-  let reps = 9;
-  let threads: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`bench blas: ${flag} needs a positive integer, got '${argv[i]}'`);
-      return v;
-    };
-    if (flag === "--help" || flag === "-h") {
-      console.log(HELP);
-      process.exit(0);
-    } else if (flag === "--reps") reps = value();
-    else if (flag === "--threads") threads = value();
-    else throw new Error(`bench blas: unknown flag '${flag}'\n${HELP}`);
+  const { values } = parseFlags(argv, { reps: { type: "string", default: "9" }, threads: { type: "string" }, help: { type: "boolean", short: "h" } });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
   }
-  return { reps, threads };
+  const positive = (flag: string, text: string) => {
+    const v = Number(text);
+    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError(`--${flag} '${text}': expected a positive integer`);
+    return v;
+  };
+  return { reps: positive("reps", values.reps!), threads: values.threads === undefined ? undefined : positive("threads", values.threads) };
 }
 
 /** A rows×cols tensor filled with values in [−1, 1), as a view into rows×(cols+pad) storage. */

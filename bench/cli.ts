@@ -3,6 +3,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../src/cli/runCli.ts";
+import { UsageError } from "../src/errors.ts";
 
 const here = import.meta.dir;
 const available = readdirSync(here)
@@ -15,13 +16,10 @@ if (!name || name === "--help" || name === "-h") {
   console.log(`usage: bun run bench <name> [flags]    (bun run bench <name> --help for its flags)\n\nbenchmarks: ${available.join(", ")}`);
   process.exit(name ? 0 : 1);
 }
-if (!available.includes(name)) {
-  console.error(`bench: unknown benchmark '${name}'; valid: ${available.join(", ")}`);
-  process.exit(1);
-}
-// Expected errors (a bad flag, a bad --arch, no adapter) print one line and exit non-zero.
 await runCli(`bench ${name}`, async () => {
+  if (!available.includes(name)) throw new UsageError(`unknown benchmark '${name}'; valid: ${available.join(", ")}`);
   const module = await import(join(here, `${name}.ts`));
   await module.main(rest);
+  // A benchmark that checks (crosscheck) reports failure through process.exitCode.
   return Number(process.exitCode ?? 0);
 });

@@ -10,7 +10,8 @@
 // difference stays well below 1e-4 after 12 updates (measured: ~1e-6, 6 significant digits, on
 // lavapipe and on an H200). 1e-3 leaves a 10× margin above that estimate and is still far below
 // what a real kernel bug does (a wrong block or a missed barrier moves the loss by percents).
-import { parseArgs } from "node:util";
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { allocLayers, downloadLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
 import { BatchWorkspace } from "../src/nn/workspace.ts";
@@ -29,12 +30,7 @@ const HELP = `usage: bun run bench crosscheck [flags]
   --tolerance X     largest allowed relative loss difference (default 1e-3)
   --out FILE        results (default bench/results/crosscheck.json)
 
-Exit status: 0 within tolerance, 1 past it (or a non-finite loss), 2 bad flags or no backend.`;
-
-class CrosscheckFlagError extends Error {
-  readonly exitCode = 2;
-  override name = "UsageError";
-}
+Exit status: 0 within tolerance; 1 past it, a non-finite loss or a bad flag; 2 no backend.`;
 
 interface Trajectory {
   device: string;
@@ -92,18 +88,15 @@ function relativeWeightDifference(a: ArrayLike<number>[], b: ArrayLike<number>[]
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      opt: { type: "string", default: "kfra" },
-      steps: { type: "string", default: "12" },
-      batch: { type: "string", default: "1000" },
-      arch: { type: "string" },
-      damping: { type: "string", default: "fixed" },
-      tolerance: { type: "string", default: "1e-3" },
-      out: { type: "string", default: "bench/results/crosscheck.json" },
-      help: { type: "boolean" },
-    },
+  const { values } = parseFlags(argv, {
+    opt: { type: "string", default: "kfra" },
+    steps: { type: "string", default: "12" },
+    batch: { type: "string", default: "1000" },
+    arch: { type: "string" },
+    damping: { type: "string", default: "fixed" },
+    tolerance: { type: "string", default: "1e-3" },
+    out: { type: "string", default: "bench/results/crosscheck.json" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -111,8 +104,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const steps = Number(values.steps);
   const tolerance = Number(values.tolerance);
-  if (!Number.isInteger(steps) || steps < 1) throw new CrosscheckFlagError(`--steps must be an integer ≥ 1, got '${values.steps}'`);
-  if (!(tolerance > 0)) throw new CrosscheckFlagError(`--tolerance must be a positive number, got '${values.tolerance}'`);
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--steps must be an integer ≥ 1, got '${values.steps}'`);
+  if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, got '${values.tolerance}'`);
   const results: Record<string, unknown>[] = [];
   let failed = false;
   for (const opt of values.opt!.split(",")) {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/flags.ts";
 import { prepareDataset } from "../data-prep/prepare.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import type { DatasetName } from "../src/data/schema.ts";
@@ -106,7 +106,7 @@ async function busySteps(file: string | undefined, busy: () => Promise<void>, st
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { batches: { type: "string" }, steps: { type: "string" }, "busy-ms": { type: "string" }, help: { type: "boolean" } } });
+  const { values } = parseFlags(argv, { batches: { type: "string" }, steps: { type: "string" }, "busy-ms": { type: "string" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(HELP);
     return;

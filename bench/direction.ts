@@ -3,7 +3,7 @@
 // (docs/algorithm.md §9.3, paper appendix F.2). After `warmup` KFRA updates, on a fresh minibatch: δ̃ from
 // KFRA and KFAC (this minibatch's factors, damping γ), and x solving (Ḡ + (γ+η)I) x = ∇f by CG,
 // for the full Gauss–Newton matrix and for its block diagonal. Prints the cosine similarities.
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
 import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
@@ -18,17 +18,14 @@ import { parseTrainArgs } from "../src/train/config.ts";
 import { createOptimizer, networkFor } from "../src/train/setup.ts";
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      dataset: { type: "string", default: "curves" },
-      arch: { type: "string" },
-      warmup: { type: "string", default: "50" },
-      gamma: { type: "string", default: "0.001" },
-      iterations: { type: "string", default: "300" },
-      device: { type: "string", default: "auto" },
-      help: { type: "boolean" },
-    },
+  const { values } = parseFlags(argv, {
+    dataset: { type: "string", default: "curves" },
+    arch: { type: "string" },
+    warmup: { type: "string", default: "50" },
+    gamma: { type: "string", default: "0.001" },
+    iterations: { type: "string", default: "300" },
+    device: { type: "string", default: "auto" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log("usage: bun run bench direction [--dataset curves] [--arch SIZES] [--warmup 50] [--gamma 1e-3] [--iterations 300] [--device auto|cpu|webgpu]");

@@ -16,6 +16,8 @@
 // Each figure is also given per CPU-second of this process (all its threads: lavapipe's workers,
 // OpenBLAS's): on this shared 2-core machine wall-clock GFLOP/s move with other people's load,
 // GFLOP per CPU-second much less. Writes bench/results/kernels.json.
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -224,38 +226,21 @@ interface Row {
 }
 
 function parse(argv: string[]): { devices?: string[]; reps: number; variants: boolean; skipTs: boolean } {
-  let devices: string[] | undefined;
-  let reps = 5;
-  let variants = false;
-  let skipTs = false;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === "--help" || flag === "-h") {
-      console.log(HELP);
-      process.exit(0);
-    } else if (flag === "--device") {
-      const v = argv[++i];
-      if (v !== "webgpu" && v !== "cpu") {
-        console.error(`bench kernels: --device must be webgpu or cpu, got '${v}'`);
-        process.exit(2);
-      }
-      devices = [v];
-    } else if (flag === "--variants") {
-      variants = true;
-    } else if (flag === "--skip-ts") {
-      skipTs = true;
-    } else if (flag === "--reps") {
-      reps = Number(argv[++i]);
-      if (!Number.isInteger(reps) || reps < 1) {
-        console.error(`bench kernels: --reps must be a positive integer, got '${argv[i]}'`);
-        process.exit(2);
-      }
-    } else {
-      console.error(`bench kernels: unknown flag '${flag}'\n\n${HELP}`);
-      process.exit(2);
-    }
+  const { values } = parseFlags(argv, {
+    device: { type: "string" },
+    reps: { type: "string", default: "5" },
+    variants: { type: "boolean" },
+    "skip-ts": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
   }
-  return { devices, reps, variants, skipTs };
+  if (values.device !== undefined && values.device !== "webgpu" && values.device !== "cpu") throw new UsageError(`--device '${values.device}': valid values are webgpu, cpu`);
+  const reps = Number(values.reps);
+  if (!Number.isSafeInteger(reps) || reps < 1) throw new UsageError(`--reps '${values.reps}': expected a positive integer`);
+  return { devices: values.device ? [values.device] : undefined, reps, variants: values.variants ?? false, skipTs: values["skip-ts"] ?? false };
 }
 
 /** Seconds of one batched damped solve of every layer of the autoencoder (16 factors, 8 gradients). */

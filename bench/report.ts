@@ -2,13 +2,14 @@
 // error per update and per second (the best Adam, the mean of its top 10 and top 20 settings, the
 // default 1e-3, and every second-order run, as in the paper's Figure 2), a table of final errors and
 // of the updates and seconds each run needs to reach the best Adam's final error, and the spec.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { readJsonFile } from "../src/io/json.ts";
 import { type RunSeries, chartPoints, chartSpec, renderChart } from "../src/plot/chart.ts";
 import { type EvalRecord, readMetrics } from "../src/train/metrics.ts";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { RESULT_FILE } from "./sweep.ts";
 
@@ -25,7 +26,7 @@ interface RunOutcome {
 function loadRuns(dir: string): { sweep: any; runs: RunOutcome[] } {
   const sweepPath = join(dir, "sweep.json");
   if (!existsSync(sweepPath)) throw new UsageError(`${dir}: no sweep.json; is it a sweep directory?`);
-  const sweep = JSON.parse(readFileSync(sweepPath, "utf8"));
+  const sweep = readJsonFile(sweepPath) as any;
   const runs: RunOutcome[] = [];
   for (const { id } of sweep.runs as { id: string }[]) {
     const runDir = join(dir, "runs", id);
@@ -34,7 +35,7 @@ function loadRuns(dir: string): { sweep: any; runs: RunOutcome[] } {
       runs.push({ id, group: id.split("/")[0], status: "not run", settings: {}, evals: [] });
       continue;
     }
-    const result = JSON.parse(readFileSync(resultPath, "utf8"));
+    const result = readJsonFile(resultPath) as any;
     const metricsPath = join(runDir, "metrics.ndjson");
     const evals = existsSync(metricsPath) ? readMetrics(metricsPath).filter((r): r is EvalRecord => r.type === "eval") : [];
     const envPath = join(runDir, "environment.json");
@@ -44,7 +45,7 @@ function loadRuns(dir: string): { sweep: any; runs: RunOutcome[] } {
       status: result.status,
       settings: result.settings,
       evals,
-      environment: existsSync(envPath) ? JSON.parse(readFileSync(envPath, "utf8")) : undefined,
+      environment: existsSync(envPath) ? (readJsonFile(envPath) as Record<string, unknown>) : undefined,
       final: evals.at(-1),
     });
   }
@@ -68,8 +69,8 @@ function reach(evals: EvalRecord[], target: number, key: "train" | "trainAverage
 const fmt = (x: number | undefined, digits = 4) => (x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toPrecision(digits));
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("report", async () => {
-    const { values, positionals } = parseArgs({ args: argv, options: { out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+  await runCli("bench report", async () => {
+    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, help: { type: "boolean" } }, true);
     if (values.help || positionals.length !== 1) {
       console.log("usage: bun run bench report SWEEP_DIR [--out DIR]   (default DIR: SWEEP_DIR)");
       return values.help ? 0 : 1;

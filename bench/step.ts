@@ -10,7 +10,8 @@
 //  3. profiled (--profile, WebGPU with the timestamp-query feature, --profile-steps updates): GPU
 //     milliseconds per kernel label per update (src/backend/webgpu/profiler.ts).
 // Writes --out (default bench/results/step.json) and, with --profile, profile-<adapter>.json beside it.
-import { parseArgs } from "node:util";
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { dirname, join } from "node:path";
 import { createBackend, parseDevice } from "../src/backend/index.ts";
 import type { Backend } from "../src/backend/types.ts";
@@ -56,13 +57,11 @@ export function syntheticBatch(batch: number, dim: number, seed = 1): Float32Arr
   });
 }
 
-function positiveInt(flag: string, value: string | undefined, min = 1): number {
+function positiveInt(flag: string, value: string | undefined): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new BenchFlagError(`bench step: --${flag} must be an integer ≥ ${min}, got '${value}'`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} '${value}': expected a positive integer`);
   return n;
 }
-
-class BenchFlagError extends Error {}
 
 /** Phase marks that can be switched off, so that the counted pass runs as training does. */
 class SwitchablePhases implements PhaseMarker {
@@ -88,42 +87,31 @@ async function openBackend(device: string, profile: boolean): Promise<Backend> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      opt: { type: "string", default: "kfra,kflr,kfac,adam" },
-      device: { type: "string", default: "cpu" },
-      steps: { type: "string", default: "8" },
-      "count-steps": { type: "string", default: "5" },
-      batch: { type: "string", default: "1000" },
-      arch: { type: "string" },
-      damping: { type: "string", default: "adaptive" },
-      dataset: { type: "string", default: "curves" },
-      task: { type: "string", default: "autoencoder" },
-      profile: { type: "boolean", default: false },
-      "profile-steps": { type: "string", default: "3" },
-      top: { type: "string", default: "15" },
-      out: { type: "string", default: "bench/results/step.json" },
-      help: { type: "boolean" },
-    },
+  const { values } = parseFlags(argv, {
+    opt: { type: "string", default: "kfra,kflr,kfac,adam" },
+    device: { type: "string", default: "cpu" },
+    steps: { type: "string", default: "8" },
+    "count-steps": { type: "string", default: "5" },
+    batch: { type: "string", default: "1000" },
+    arch: { type: "string" },
+    damping: { type: "string", default: "adaptive" },
+    dataset: { type: "string", default: "curves" },
+    task: { type: "string", default: "autoencoder" },
+    profile: { type: "boolean", default: false },
+    "profile-steps": { type: "string", default: "3" },
+    top: { type: "string", default: "15" },
+    out: { type: "string", default: "bench/results/step.json" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
     return;
   }
-  let steps: number, countSteps: number, profileSteps: number, top: number, batch: number;
-  try {
-    steps = positiveInt("steps", values.steps);
-    countSteps = positiveInt("count-steps", values["count-steps"]);
-    profileSteps = positiveInt("profile-steps", values["profile-steps"]);
-    top = positiveInt("top", values.top);
-    batch = positiveInt("batch", values.batch);
-  } catch (err) {
-    if (!(err instanceof BenchFlagError)) throw err;
-    console.error(err.message);
-    process.exitCode = 2;
-    return;
-  }
+  const steps = positiveInt("steps", values.steps);
+  const countSteps = positiveInt("count-steps", values["count-steps"]);
+  const profileSteps = positiveInt("profile-steps", values["profile-steps"]);
+  const top = positiveInt("top", values.top);
+  const batch = positiveInt("batch", values.batch);
   const devices = values.device!.split(",").map((d) => parseDevice(d));
   const rows: Record<string, unknown>[] = [];
   const profiles: Record<string, Record<string, unknown>[]> = {};

@@ -1,14 +1,18 @@
 // `bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device D] [--dry-run]`:
 // runs every run of a sweep spec (bench/sweeps/SPEC.json) as its own `train` process, at most N at
-// a time, skipping runs whose result.json exists (so a crashed or interrupted sweep resumes), and
-// records each run's outcome (done, diverged, failed) beside its metrics. With --queue it only
+// a time, skipping runs whose result.json exists and resuming runs that have a checkpoint (so a
+// crashed or interrupted sweep resumes), and records each run's outcome (done, diverged, failed)
+// beside its metrics. --out is resolved once against the working directory. Ctrl-C or SIGTERM stops
+// the running `train` processes (they save a checkpoint) and exits 130 / 143. With --queue it only
 // enqueues the runs for `bench worker` processes on other machines (bench/queue/).
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { readJsonFile } from "../src/io/json.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
-import { UsageError } from "../src/train/config.ts";
+import { EXIT, UsageError } from "../src/errors.ts";
+import { listCheckpoints } from "../src/train/checkpoint.ts";
 import { runCli } from "../src/cli/runCli.ts";
 
 export const RESULT_FILE = "result.json";
@@ -17,13 +21,7 @@ const ROOT = resolve(import.meta.dir, "..");
 export function loadSweepSpec(nameOrPath: string) {
   const path = existsSync(nameOrPath) ? nameOrPath : join(ROOT, "bench", "sweeps", `${nameOrPath}.json`);
   if (!existsSync(path)) throw new UsageError(`sweep spec '${nameOrPath}' not found (looked for ${path})`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-  return { path, spec: validateSweepSpec(raw, path) };
+  return { path, spec: validateSweepSpec(readJsonFile(path), path) };
 }
 
 // Linux's parent-death signal (util-linux `setpriv`): a train process dies with the sweep or worker
@@ -32,28 +30,34 @@ const DIE_WITH_PARENT = existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "-
 /** The train program each run executes: the sources, or (an offline GPU bundle sets it) a bundled train.js. */
 const TRAIN_ENTRY = process.env.KFRA_TRAIN_ENTRY || join(ROOT, "src/cli/train.ts");
 
+/** The `train` processes running now, to be stopped with the sweep. */
+const running = new Set<ReturnType<typeof Bun.spawn>>();
+
 /** Runs one run as its own `train` process in DIR/runs/ID; the local sweep and `bench worker` share it. */
 export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, dir: string, device: string, onStart?: (child: Bun.Subprocess) => void): Promise<Record<string, unknown>> {
   const runDir = join(dir, "runs", run.id);
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  const resumable = listCheckpoints(runDir).length > 0;
+  if (!resumable) rmSync(runDir, { recursive: true, force: true });
+  const argv = resumable ? ["--resume", runDir] : [...run.argv, "--device", device, "--out", runDir];
   const started = performance.now();
-  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, TRAIN_ENTRY, ...run.argv, "--device", device, "--out", runDir, "--quiet"], {
+  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, TRAIN_ENTRY, ...argv, "--quiet"], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
   });
+  running.add(child);
   onStart?.(child);
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-  const status = code === 0 ? "done" : /non-finite/.test(stderr) ? "diverged" : "failed";
+  running.delete(child);
+  const status = code === 0 ? "done" : /non-finite|has diverged/.test(stderr) ? "diverged" : "failed";
   return { id: run.id, status, exitCode: code, seconds: (performance.now() - started) / 1000, settings: run.settings, argv: run.argv, stderr: stderr.split("\n").slice(-12).join("\n") };
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("sweep", async () => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
+  await runCli("bench sweep", async () => {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         scale: { type: "string", default: "1" },
         out: { type: "string" },
         jobs: { type: "string", default: "1" },
@@ -66,8 +70,8 @@ export async function main(argv: string[]): Promise<void> {
         "retry-failed": { type: "boolean" },
         help: { type: "boolean" },
       },
-      allowPositionals: true,
-    });
+      true,
+    );
     if (values.help || positionals.length !== 1) {
       console.log(
         "usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n" +
@@ -84,7 +88,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs '${values.jobs}': expected a positive integer`);
     const { spec } = loadSweepSpec(positionals[0]);
     const runs = planSweep(spec, scale);
-    const dir = values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`);
+    const dir = resolve(values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`));
     if (values["dry-run"]) {
       for (const r of runs) console.log(`${r.id}\n    bun run train ${r.argv.join(" ")}`);
       console.log(`${runs.length} runs`);
@@ -115,11 +119,16 @@ export async function main(argv: string[]): Promise<void> {
     console.error(`sweep ${spec.name} (scale ${scale}): ${runs.length} runs, ${runs.length - pending.length} already done, ${pending.length} to run, ${jobs} at a time; results in ${dir}`);
     let next = 0;
     let finished = 0;
-    let stopping = false;
-    process.on("SIGINT", () => {
-      stopping = true;
-      console.error("sweep: interrupted; finished runs are kept, the sweep resumes where it stopped");
-    });
+    let stopping: "SIGINT" | "SIGTERM" | undefined;
+    const stop = (signal: "SIGINT" | "SIGTERM") => () => {
+      if (stopping) return;
+      stopping = signal;
+      // SIGTERM, not SIGINT: a train that already got the terminal's Ctrl-C would take a second one as "exit at once".
+      for (const child of running) child.kill("SIGTERM");
+      console.error(`bench sweep: ${signal}; the running train processes save a checkpoint and stop; finished runs are kept, and the sweep resumes where it stopped`);
+    };
+    process.on("SIGINT", stop("SIGINT"));
+    process.on("SIGTERM", stop("SIGTERM"));
     const worker = async () => {
       while (!stopping && next < pending.length) {
         const run = pending[next++];
@@ -131,6 +140,6 @@ export async function main(argv: string[]): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: jobs }, worker));
-    return stopping ? 130 : 0;
+    return stopping === "SIGTERM" ? EXIT.sigterm : stopping === "SIGINT" ? EXIT.sigint : EXIT.ok;
   });
 }

@@ -4,6 +4,8 @@ import { renameSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Field, FixedSizeList, RecordBatch, Schema, Struct, Table, Uint8, makeData, tableToIPC } from "apache-arrow";
 import { LABEL_COLUMN, META, PIXELS_COLUMN, ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
+import { asFileError } from "../src/errors.ts";
+import { removeStaleTemporaries } from "../src/io/atomicWrite.ts";
 
 export interface ImageSet {
   dataset: string;
@@ -58,13 +60,15 @@ export function encodeImageSet(set: ImageSet): Uint8Array {
 
 /**
  * Writes every (file, bytes) pair to `file.<pid>.tmp`, then renames them all into place; on any
- * failure the temporaries are removed, so no partial output is left behind.
+ * failure the temporaries are removed, so no partial output is left behind. Temporaries of earlier
+ * runs that were killed while writing are removed first.
  */
 export function writeFilesAtomically(outputs: { file: string; bytes: Uint8Array }[]): void {
   const temps: string[] = [];
   try {
     for (const { file, bytes } of outputs) {
       mkdirSync(dirname(file), { recursive: true });
+      removeStaleTemporaries(dirname(file));
       const temp = `${file}.${process.pid}.tmp`;
       temps.push(temp);
       writeFileSync(temp, bytes);
@@ -72,6 +76,6 @@ export function writeFilesAtomically(outputs: { file: string; bytes: Uint8Array 
     outputs.forEach(({ file }, i) => renameSync(temps[i], file));
   } catch (error) {
     for (const temp of temps) rmSync(temp, { force: true });
-    throw error;
+    throw asFileError(error, "write", temps.at(-1) ?? outputs[0]?.file ?? "the dataset");
   }
 }

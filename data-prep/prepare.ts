@@ -7,12 +7,10 @@ import { writeFilesAtomically } from "./arrow-writer.ts";
 import { curvesCounts, generateCurves } from "./curves.ts";
 import { facesCounts, generateFaces } from "./faces.ts";
 import { generateMnist, mnistTotal } from "./mnist.ts";
-import { REPO_ROOT } from "./paths.ts";
+import { dataDir } from "../src/data/location.ts";
 import { Progress } from "./progress.ts";
 
 export const DEFAULT_SEED = 1;
-/** `data/` at the repository root. */
-export const DEFAULT_OUT = join(REPO_ROOT, "data");
 
 export interface PrepOptions {
   out?: string;
@@ -44,7 +42,7 @@ export async function prepareDataset(name: DatasetName, options: PrepOptions = {
   if (options.count !== undefined && !(Number.isSafeInteger(options.count) && options.count > 0)) {
     throw new DataError(`--count must be a positive integer, got ${options.count}`);
   }
-  const out = options.out ?? DEFAULT_OUT;
+  const out = dataDir(options.out);
   const progress = new Progress(`prep ${name}`, totalImages(name, options.count), { quiet: options.quiet });
   const generate = { mnist: generateMnist, curves: generateCurves, faces: generateFaces }[name];
   const sets: ImageSet[] = await generate({ seed, source: options.source, count: options.count, workers: options.workers, progress });

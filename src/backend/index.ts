@@ -4,6 +4,7 @@
 // SwiftShader, WARP: ~8 GFLOP/s gemm here, against 100–200 for OpenBLAS on the same cores) or there
 // is no adapter at all, it takes the CPU backend and says so in one line on stderr. The WebGPU
 // modules are imported lazily, so the CPU and reference paths never load Dawn.
+import { ExpectedError } from "../errors.ts";
 import type { Backend } from "./types.ts";
 import { createCpuBackend } from "./cpu/index.ts";
 import { loadOpenBlas, MissingBlasError } from "./cpu/openblas.ts";
@@ -16,11 +17,9 @@ export type BackendName = Exclude<DeviceFlag, "auto">;
 export const FLOAT32_BACKENDS = ["webgpu", "cpu"] as const satisfies readonly BackendName[];
 
 /** Raised for a --device value that names no backend; CLIs print `message` and exit with `exitCode`. */
-export class UnknownDeviceError extends Error {
-  readonly exitCode = 2;
+export class UnknownDeviceError extends ExpectedError {
   constructor(readonly value: string) {
     super(`--device: unknown value '${value}'; valid: ${DEVICE_FLAGS.join(", ")}`);
-    this.name = "UnknownDeviceError";
   }
 }
 

@@ -16,6 +16,7 @@
 // - Reductions write into a caller-provided tensor (often a 1×1 view into one "scalars" vector, so
 //   that all of a step's scalars come back in one `download`). Their summation order is fixed, so
 //   results are bit-for-bit repeatable on the same backend.
+import { ExpectedError } from "../errors.ts";
 
 export type TransferKind = "sigmoid" | "tanh" | "relu" | "leaky_relu" | "linear";
 export const TRANSFER_KINDS: readonly TransferKind[] = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"];
@@ -174,19 +175,18 @@ export interface Backend {
 }
 
 /** Raised when a Cholesky factorisation meets a non-positive pivot. */
-export class NotPositiveDefiniteError extends Error {
+export class NotPositiveDefiniteError extends ExpectedError {
   constructor(
     readonly op: string,
     readonly size: number,
     readonly pivot: number,
   ) {
     super(`${op}: the ${size}×${size} matrix is not positive definite (pivot ${pivot} ≤ 0)`);
-    this.name = "NotPositiveDefiniteError";
   }
 }
 
 /** Raised before dispatch when operand shapes do not fit an op. */
-export class ShapeError extends Error {
+export class ShapeError extends ExpectedError {
   constructor(message: string) {
     super(message);
     this.name = "ShapeError";
@@ -194,10 +194,4 @@ export class ShapeError extends Error {
 }
 
 /** Raised by `alloc` for a tensor larger than the backend or device allows (the message names the limit). */
-export class DeviceLimitError extends Error {
-  readonly exitCode = 1;
-  constructor(message: string) {
-    super(message);
-    this.name = "DeviceLimitError";
-  }
-}
+export class DeviceLimitError extends ExpectedError {}

@@ -1,10 +1,10 @@
 // `bun run plot RUN_DIR... [--out PREFIX] [--metric train|minibatch|heldOut] [--title TEXT]`:
 // training error of each run against updates and wall-clock seconds, to PREFIX.svg and PREFIX.png.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../flags.ts";
 import type { ChartMetric } from "../plot/chart.ts";
 import { plotRuns } from "../plot/runs.ts";
-import { UsageError } from "../train/config.ts";
+import { UsageError } from "../errors.ts";
 import { runCli } from "./runCli.ts";
 
 const HELP = `usage: bun run plot RUN_DIR... [--out PREFIX] [--metric train|minibatch|heldOut] [--title TEXT]
@@ -15,11 +15,11 @@ Plots the training error of each run against updates and against wall-clock seco
                    minibatch loss; heldOut: the held-out error`;
 
 await runCli("plot", async () => {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
-    options: { out: { type: "string" }, metric: { type: "string", default: "train" }, title: { type: "string" }, help: { type: "boolean" } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseFlags(
+    process.argv.slice(2),
+    { out: { type: "string" }, metric: { type: "string", default: "train" }, title: { type: "string" }, help: { type: "boolean" } },
+    true,
+  );
   if (values.help) {
     console.log(HELP);
     return 0;

@@ -1,23 +1,29 @@
-// Every CLI's error handling in one place: an expected error (bad flag, missing file, no GPU
-// adapter, ...) prints one line `<cli>: <message>` and exits with its exit code (1 unless it says);
-// anything else is a bug and prints its stack.
-const EXPECTED = new Set([
-  "UsageError", "SpecError", "DataError", "CheckpointError", "SafetensorsError", "NonFiniteLossError",
-  "KflrTooLargeError", "DeviceLimitError", "KernelCompileError", "NoGpuAdapterError", "MissingBlasError", "UnknownDeviceError", "ShapeError", "SweepSpecError",
-]);
+// Every CLI's error handling in one place: an expected error (src/errors.ts: bad flag, corrupt or
+// unwritable file, no GPU adapter, ...) prints one line `<cli>: <message>` and exits with its exit
+// code; a file-system error that escaped being named (disk full, read-only, ...) also gets one line
+// and exit 1; anything else is a bug and prints its stack, exit 70.
+import { EXIT, ExpectedError, fileSystemCause } from "../errors.ts";
+
+export function reportError(name: string, error: unknown): number {
+  if (error instanceof ExpectedError) {
+    console.error(`${name}: ${error.message}`);
+    return error.exitCode;
+  }
+  if (fileSystemCause(error)) {
+    console.error(`${name}: ${(error as Error).message.split("\n")[0]}`);
+    return EXIT.expected;
+  }
+  console.error(`${name}: unexpected error`);
+  console.error((error as Error)?.stack ?? error);
+  return EXIT.internal;
+}
 
 export async function runCli(name: string, main: () => Promise<number | void>): Promise<never> {
+  let code: number;
   try {
-    const code = await main();
-    process.exit(code ?? 0);
+    code = (await main()) ?? EXIT.ok;
   } catch (error) {
-    const e = error as Error & { exitCode?: number };
-    if (EXPECTED.has(e.name) || typeof e.exitCode === "number") {
-      console.error(`${name}: ${e.message}`);
-      process.exit(e.exitCode ?? 1);
-    }
-    console.error(`${name}: unexpected error`);
-    console.error(e?.stack ?? e);
-    process.exit(70);
+    code = reportError(name, error);
   }
+  process.exit(code);
 }

@@ -1,7 +1,8 @@
 // `bun run smoke`: prints the WebGPU adapter, runs one gemm and checks it against plain
 // TypeScript. Exit 0 on success, 1 on a wrong result, 2 (one line) when no usable adapter exists.
-import { NoGpuAdapterError } from "../gpu/adapter.ts";
 import { createWebGpuBackend } from "../backend/webgpu/index.ts";
+import { parseFlags } from "../flags.ts";
+import { runCli } from "./runCli.ts";
 
 const HELP = `usage: bun run smoke
 
@@ -11,20 +12,11 @@ Exit status: 0 ok, 1 wrong result, 2 no usable GPU adapter.
 Env: KFRA_FORCE_NULL_ADAPTER=1 treats the adapter as Dawn's null backend (tests the refusal).`;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
+  if (parseFlags(argv, { help: { type: "boolean", short: "h" } }).values.help) {
     console.log(HELP);
     return 0;
   }
-  let backend: Awaited<ReturnType<typeof createWebGpuBackend>>;
-  try {
-    backend = await createWebGpuBackend();
-  } catch (err) {
-    if (err instanceof NoGpuAdapterError) {
-      console.error(err.message);
-      return err.exitCode;
-    }
-    throw err;
-  }
+  const backend = await createWebGpuBackend();
   const a = backend.adapter;
   console.log(`adapter: ${a.name}`);
   console.log(`  vendor ${a.vendor || "?"}, architecture ${a.architecture || "?"}, backend ${a.backend}, type ${a.adapterType}`);
@@ -61,4 +53,4 @@ async function main(argv: string[]): Promise<number> {
   return ok ? 0 : 1;
 }
 
-process.exit(await main(process.argv.slice(2)));
+await runCli("smoke", () => main(process.argv.slice(2)));

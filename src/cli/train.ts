@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // `bun run train`: see `bun run train --help`.
-import { parseTrainArgs, trainHelp } from "../train/config.ts";
+import { givenFlags, parseTrainArgs, trainHelp } from "../train/config.ts";
 import { runCli } from "./runCli.ts";
 
 await runCli("train", async () => {
@@ -11,10 +11,11 @@ await runCli("train", async () => {
     return 0;
   }
   const { resumeConfig, train } = await import("../train/trainer.ts");
-  if (config.resume) config = resumeConfig(config.resume, config, argv.some((a) => a === "--steps" || a.startsWith("--steps=")));
+  const { exitCodeFor } = await import("../train/stopSignals.ts");
+  if (config.resume) config = resumeConfig(config.resume, config, givenFlags(argv));
   const result = await train(config);
   if (!config.quiet) {
     console.error(`train: ${result.steps} steps, final minibatch loss ${result.finalLoss.toPrecision(5)}; metrics and checkpoint in ${result.runDir}`);
   }
-  return result.interrupted ? 130 : 0;
+  return exitCodeFor(result.signal);
 });

@@ -1,5 +1,6 @@
 // KFLR: the exact expected pre-activation Gauss–Newton matrix through per-sample low-rank factors
 // (docs/algorithm.md §3.3, paper eqs. 23–25), for networks with few outputs K.
+import { ExpectedError } from "../errors.ts";
 import type { Backend, Tensor } from "../backend/types.ts";
 import { backpropagateThroughLayer } from "../nn/backward.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
@@ -9,12 +10,7 @@ import { type CurvatureEstimator, hasDiagonalOutputHessian } from "./estimator.t
 /** Values the per-sample factors may occupy in all (2³⁰ float32 = 4 GiB). */
 export const KFLR_MEMORY_BUDGET = 2 ** 30;
 
-export class KflrTooLargeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KflrTooLargeError";
-  }
-}
+export class KflrTooLargeError extends ExpectedError {}
 
 /** The rank K of H_L per sample: the output size for diagonal losses, 3 for the mixture. */
 export function kflrRank(spec: NetworkSpec): number {

@@ -9,6 +9,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
+import { ArrowFrameError, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
 import { type ColumnLayout, type NumericValues, firstNonFinite, listLayout, targetLayout } from "./columns.ts";
 import { DataError } from "./data-error.ts";
 import { LABEL_COLUMN, META, PIXELS_COLUMN } from "./schema.ts";
@@ -61,26 +62,32 @@ function metadataInt(file: string, metadata: Map<string, string>, key: string, m
   return value;
 }
 
-const ARROW_MAGIC = "ARROW1";
-
-function hasMagicAt(bytes: Uint8Array, at: number): boolean {
-  if (at < 0 || at + ARROW_MAGIC.length > bytes.length) return false;
-  for (let i = 0; i < ARROW_MAGIC.length; i++) if (bytes[at + i] !== ARROW_MAGIC.charCodeAt(i)) return false;
-  return true;
-}
-
+/**
+ * Reads the schema and every record batch through the file's footer, one block at a time, each
+ * checked first (arrow-frame.ts). apache-arrow's batch iterator is not used: on a corrupt block that
+ * decodes as neither schema nor record batch it re-reads the same block for ever.
+ */
 function readBatches(file: string, bytes: Uint8Array): { metadata: Map<string, string>; fields: Field[]; batches: RecordBatch[] } {
-  if (!hasMagicAt(bytes, 0)) throw new DataError(`${file}: not an Arrow IPC file (it does not start with '${ARROW_MAGIC}')`);
-  if (!hasMagicAt(bytes, bytes.length - ARROW_MAGIC.length)) {
-    throw new DataError(`${file}: truncated Arrow IPC file (${bytes.length} bytes, no '${ARROW_MAGIC}' footer at the end)`);
-  }
   try {
+    const frame = checkFooter(bytes);
     const reader = RecordBatchReader.from(bytes);
+    if (!reader.isFile()) throw new ArrowFrameError("not in the Arrow file format");
     reader.open();
+    const footer = reader.footer!;
     const { metadata, fields } = reader.schema;
-    const batches = [...reader];
+    if (footer.numDictionaries !== 0) throw new ArrowFrameError(`the footer lists ${footer.numDictionaries} dictionary batches; dataset files have none`);
+    const batches: RecordBatch[] = [];
+    for (let i = 0; i < frame.recordBatches; i++) {
+      const block = footer.getRecordBatch(i);
+      if (!block) throw new ArrowFrameError(`record batch ${i} is missing from the footer`);
+      checkRecordBatchBlock(bytes, frame, block, i);
+      const batch = reader.readRecordBatch(i);
+      if (!batch) throw new ArrowFrameError(`block ${i} of the footer is not a record batch`);
+      batches.push(batch);
+    }
     return { metadata, fields, batches };
   } catch (error) {
+    if (error instanceof ArrowFrameError) throw new DataError(`${file}: ${error.message}`);
     throw new DataError(`${file}: not a readable Arrow IPC file (truncated or corrupt?): ${(error as Error).message}`);
   }
 }
@@ -205,9 +212,15 @@ function ownInfo(file: string, metadata: Map<string, string>, columns: { feature
 export function openDatasetFile(path: string, choice: ColumnChoice = {}): OpenedDataset {
   const file = resolve(path);
   if (!existsSync(file)) throw new DataError(`${file}: no such file`);
-  const size = statSync(file).size;
-  if (size === 0) throw new DataError(`${file}: the file is empty (0 bytes)`);
-  const bytes = Bun.mmap(file, { shared: false });
+  const stat = statSync(file);
+  if (!stat.isFile()) throw new DataError(`${file}: ${stat.isDirectory() ? "a directory" : "not a regular file"}, not a dataset file`);
+  if (stat.size === 0) throw new DataError(`${file}: the file is empty (0 bytes)`);
+  let bytes: Uint8Array;
+  try {
+    bytes = Bun.mmap(file, { shared: false });
+  } catch (error) {
+    throw new DataError(`${file}: cannot read (${(error as Error).message})`);
+  }
   const { metadata, fields, batches } = readBatches(file, bytes);
 
   const project = choice.features === undefined && choice.targets === undefined && metadata.has(META.dataset);

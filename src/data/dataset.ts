@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DataError } from "./data-error.ts";
 import { copyAsFloat32 } from "./columns.ts";
 import { type ColumnChoice, type DatasetInfo, openDatasetFile } from "./dataset-file.ts";
+import { dataDir } from "./location.ts";
 import { DATASET_NAMES, type DatasetName } from "./schema.ts";
 
 export { DataError } from "./data-error.ts";
@@ -40,13 +41,13 @@ export function loadDataset(file: string, choice: ColumnChoice = {}): LoadedData
 }
 
 /** The training file and the held-out file (MNIST: the validation split) of a dataset. */
-export function datasetFiles(name: DatasetName, dir = "data"): { train: string; heldOut: string } {
+export function datasetFiles(name: DatasetName, dir = dataDir()): { train: string; heldOut: string } {
   if (!DATASET_NAMES.includes(name)) throw new DataError(`unknown dataset '${name}'; valid: ${DATASET_NAMES.join(", ")}`);
   return { train: join(dir, `${name}-train.arrow`), heldOut: join(dir, `${name}-${name === "mnist" ? "valid" : "test"}.arrow`) };
 }
 
 /** Runs `bun run prep <name> --out dir` in this process when the train or held-out file is missing. */
-export async function ensureDataset(name: DatasetName, dir = "data"): Promise<void> {
+export async function ensureDataset(name: DatasetName, dir = dataDir()): Promise<void> {
   const { train, heldOut } = datasetFiles(name, dir);
   if (existsSync(train) && existsSync(heldOut)) return;
   process.stderr.write(`data: ${existsSync(train) ? heldOut : train} is missing; preparing '${name}' into ${dir}/ now (bun run prep ${name})\n`);

@@ -1,15 +1,14 @@
 // Acquiring a WebGPU adapter and device through bun-webgpu (Dawn), refusing adapters that compute
 // nothing, and describing what was found.
+import { EXIT, ExpectedError } from "../errors.ts";
 import { createGPUInstance, setupGlobals } from "bun-webgpu";
 import { installPolling, type PollingMode, pollingModeFor } from "./calmPolling.ts";
 import { dawnToggles } from "./dawnToggles.ts";
 
 /** Raised when no usable adapter exists; CLIs print `message` and exit with `exitCode`. */
-export class NoGpuAdapterError extends Error {
-  readonly exitCode = 2;
+export class NoGpuAdapterError extends ExpectedError {
   constructor(message: string) {
-    super(message);
-    this.name = "NoGpuAdapterError";
+    super(message, EXIT.missingDependency);
   }
 }
 

@@ -3,19 +3,19 @@
 //
 // Every pipeline uses one explicit layout shape: binding 0 is a 256-byte slot of the uniform arena
 // (one arena serves every dispatch of a submit), bindings 1..n are storage buffers bound whole.
+import { ExpectedError } from "../errors.ts";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const UNIFORM_SLOT_BYTES = 256;
 
-export class KernelCompileError extends Error {
+export class KernelCompileError extends ExpectedError {
   constructor(
     readonly kernel: string,
     detail: string,
   ) {
     super(`webgpu kernel '${kernel}': ${detail}`);
-    this.name = "KernelCompileError";
   }
 }
 

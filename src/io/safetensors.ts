@@ -2,6 +2,7 @@
 // mapping each tensor name to {dtype, shape, data_offsets} plus an optional "__metadata__" of
 // string values, then the raw little-endian tensor bytes. No npm package for it is maintained, and
 // the format is a page long, so it is written here; tests read our files with an independent reader.
+import { ExpectedError } from "../errors.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomicWrite.ts";
 
@@ -11,15 +12,19 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ExpectedError {
   constructor(file: string, problem: string) {
     super(`${file}: ${problem}`);
-    this.name = "SafetensorsError";
   }
 }
 
 /** Writes float32 tensors and string metadata atomically. */
 export function writeSafetensors(path: string, tensors: NamedTensor[], metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** The bytes of a safetensors file of float32 tensors and string metadata. */
+export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -39,7 +44,7 @@ export function writeSafetensors(path: string, tensors: NamedTensor[], metadata:
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), position);
     position += t.data.byteLength;
   }
-  writeFileAtomic(path, out);
+  return out;
 }
 
 export interface SafetensorsFile {

@@ -1,5 +1,6 @@
 // The network description: layer sizes, the transfer function of each hidden layer, and the loss
 // acting on the last pre-activation (docs/algorithm.md §1).
+import { ExpectedError } from "../errors.ts";
 import { LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
 
 export interface NetworkSpec {
@@ -15,12 +16,7 @@ export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "curves", "faces"
 /** autoencoder: the targets are the inputs; odd-even: MNIST's mixture classifier; supervised: a target column of one's own data. */
 export type TaskName = "autoencoder" | "odd-even" | "supervised";
 
-export class SpecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SpecError";
-  }
-}
+export class SpecError extends ExpectedError {}
 
 export function layerCount(spec: NetworkSpec): number {
   return spec.sizes.length - 1;

@@ -1,20 +1,21 @@
 // Plots of run directories: the chart of src/plot/chart.ts fed from each run's metrics and config.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
-import { UsageError } from "../train/config.ts";
+import { UsageError } from "../errors.ts";
+import { readJsonFile } from "../io/json.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { CONFIG_FILE, METRICS_FILE } from "../train/runFiles.ts";
 import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
 
 /** Writes PREFIX.svg and PREFIX.png; returns the number of points drawn. */
-export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: string, title = "Training error"): Promise<number> {
+export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: string, title = "Training error", warn?: (line: string) => void): Promise<number> {
   const series: RunSeries[] = dirs.map((dir) => {
     const metricsPath = join(dir, METRICS_FILE);
     if (!existsSync(metricsPath)) throw new UsageError(`${dir}: no ${METRICS_FILE}; is it a run directory?`);
     const configPath = join(dir, CONFIG_FILE);
-    const config = existsSync(configPath) ? JSON.parse(readFileSync(configPath, "utf8")) : undefined;
-    return { label: runLabel(dir, config), records: readMetrics(metricsPath) };
+    const config = existsSync(configPath) ? readJsonFile(configPath) : undefined;
+    return { label: runLabel(dir, config as never), records: readMetrics(metricsPath, warn) };
   });
   const points = chartPoints(series, metric);
   if (points.length === 0) throw new UsageError(`no ${metric} points in ${dirs.join(", ")} (try --metric minibatch)`);

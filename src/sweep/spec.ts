@@ -1,15 +1,11 @@
 // Sweep specifications (bench/sweeps/*.json): groups of runs as grids over optimiser settings,
 // expanded into one train command line per run. Unknown keys and bad values are rejected, with the
 // key's path, before anything runs.
+import { ExpectedError } from "../errors.ts";
 import { OPTIMIZER_NAMES } from "../optim/optimizer.ts";
 import { DATASET_NAMES } from "../nn/spec.ts";
 
-export class SweepSpecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SweepSpecError";
-  }
-}
+export class SweepSpecError extends ExpectedError {}
 
 /** One grid of runs. Every list is a grid axis; scalars apply to all runs of the group. */
 export interface SweepGroup {

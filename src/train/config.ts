@@ -1,6 +1,10 @@
-// `bun run train` flags: one table gives each flag's type, default and help line; parsing (node's
-// util.parseArgs), validation and --help all come from it.
+// `bun run train` flags: one table gives each flag's type, default and help line; parsing
+// (src/flags.ts), validation and --help all come from it.
+import { UsageError } from "../errors.ts";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { parseFlags } from "../flags.ts";
+import { dataDir } from "../data/location.ts";
 import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
 import { CURVATURE_KINDS, type CurvatureKind } from "../curvature/estimator.ts";
 import { DATASET_NAMES, type DatasetName, type TaskName } from "../nn/spec.ts";
@@ -44,7 +48,7 @@ export const TRAIN_FLAGS = {
   "eval-every": { type: "number", default: 50, integer: true, min: 0, help: "error on the whole training and held-out sets every N updates (0: only at the end)" },
   "no-shuffle": { type: "boolean", default: false, help: "stream the training set in file order" },
   workers: { type: "number", default: 1, integer: true, min: 1, help: "data-loading worker threads" },
-  "data-dir": { type: "string", metavar: "DIR", default: process.env.KFRA_DATA_DIR || "data", help: "where the prepared Arrow files live (default $KFRA_DATA_DIR, else data)" },
+  "data-dir": { type: "string", metavar: "DIR", help: "where the prepared Arrow files live (default: $KFRA_DATA_DIR, else data/ at the repository root)" },
   lr: { type: "number", positive: true, help: "learning rate of the first-order optimisers (default 2^-9 for adam, 2^-6 otherwise)" },
   "decay-period": { type: "number", default: 0, integer: true, min: 0, help: "halve the learning rate every N updates (0: never)" },
   "weight-decay": { type: "number", default: 1e-5, min: 0, help: "weight decay η" },
@@ -101,13 +105,7 @@ export interface TrainConfig {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  readonly exitCode = 1;
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError } from "../errors.ts";
 
 export function trainHelp(): string {
   const lines = ["usage: bun run train [flags]", "", "Trains a network with KFRA (default), KFLR, KFAC or a first-order baseline.", ""];
@@ -121,17 +119,24 @@ export function trainHelp(): string {
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** The TrainConfig key of a flag (`--no-shuffle` sets `shuffle`, inverted). */
+export function configKey(flag: string): keyof TrainConfig {
+  return (flag.startsWith("no-") ? camel(flag.slice(3)) : camel(flag)) as keyof TrainConfig;
+}
+
+/** The flags written on the command line (without their values), e.g. to tell them from defaults. */
+export function givenFlags(argv: string[]): Set<string> {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) options[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
+  const { tokens } = parseArgs({ args: argv, options, strict: false, tokens: true });
+  return new Set(tokens.filter((t) => t.kind === "option").map((t) => (t as { name: string }).name));
+}
+
 /** Parses argv into a validated config; unknown flags and bad values throw UsageError naming them. */
 export function parseTrainArgs(argv: string[]): TrainConfig {
   const options: Record<string, { type: "string" | "boolean" }> = {};
   for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) options[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-  } catch (error) {
-    const known = Object.keys(TRAIN_FLAGS).map((n) => `--${n}`).join(" ");
-    throw new UsageError(`${(error as Error).message.split("\n")[0]}\nvalid flags: ${known}`);
-  }
+  const { values } = parseFlags(argv, options) as { values: Record<string, string | boolean | undefined> };
   const config: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(TRAIN_FLAGS) as [string, FlagSpec][]) {
     const raw = values[name];
@@ -139,7 +144,9 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
     if (raw !== undefined && spec.type === "number") {
       const n = Number(raw);
       if (raw === "" || !Number.isFinite(n)) throw new UsageError(`--${name} '${raw}': expected a number`);
-      if (spec.integer && !Number.isInteger(n)) throw new UsageError(`--${name} '${raw}': expected an integer`);
+      if (spec.integer && !Number.isSafeInteger(n)) {
+        throw new UsageError(`--${name} '${raw}': expected an integer${Number.isInteger(n) ? ` no larger than ${Number.MAX_SAFE_INTEGER}` : ""}`);
+      }
       if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${name} '${raw}': must be at least ${spec.min}`);
       if (spec.positive && !(n > 0)) throw new UsageError(`--${name} '${raw}': must be positive`);
       value = n;
@@ -147,10 +154,12 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
     if (raw !== undefined && spec.choices && !spec.choices.includes(raw as string)) {
       throw new UsageError(`--${name} '${raw}': valid values are ${spec.choices.join(", ")}`);
     }
-    const key = name.startsWith("no-") ? camel(name.slice(3)) : camel(name);
-    config[key] = name.startsWith("no-") ? !value : value;
+    config[configKey(name)] = name.startsWith("no-") ? !value : value;
   }
   const parsed = config as unknown as TrainConfig;
+  // Paths are resolved once, here, against the working directory.
+  parsed.dataDir = dataDir(parsed.dataDir);
+  for (const key of ["out", "init", "resume"] as const) if (parsed[key] !== undefined) parsed[key] = resolve(parsed[key]);
   if (parsed.factorDecay >= 1) throw new UsageError(`--factor-decay ${parsed.factorDecay}: must be below 1`);
   if (parsed.task === "odd-even" && parsed.dataset !== "mnist") throw new UsageError(`--task odd-even needs --dataset mnist`);
   checkOwnData(parsed, values.dataset !== undefined);

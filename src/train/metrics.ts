@@ -1,6 +1,10 @@
 // The metrics log: one JSON object per line (NDJSON). A "step" record per update and an "eval"
-// record every --eval-every updates. Non-finite numbers are written as null (JSON has no NaN).
+// record every --eval-every updates. Non-finite numbers are written as null (JSON has no NaN). A
+// torn last line (the disk filled, or the process was killed, while it was appended) is dropped with
+// a warning by every reader; a bad line elsewhere is a DataError naming the file and line.
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { DataError } from "../data/data-error.ts";
+import { asFileError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 
 export interface StepRecord {
@@ -29,10 +33,14 @@ export interface EvalRecord {
 export type MetricsRecord = StepRecord | EvalRecord;
 
 export class MetricsLog {
-  constructor(readonly path: string) {}
+  constructor(readonly path: string, private readonly warn: (line: string) => void = (line) => console.error(line)) {}
 
   append(record: MetricsRecord): void {
-    appendFileSync(this.path, `${JSON.stringify(record, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))}\n`);
+    try {
+      appendFileSync(this.path, `${JSON.stringify(record, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))}\n`);
+    } catch (error) {
+      throw asFileError(error, "append to", this.path);
+    }
   }
 
   /**
@@ -43,14 +51,30 @@ export class MetricsLog {
   truncateAfter(step: number, evalEvery = 0): void {
     if (!existsSync(this.path)) return;
     const offSchedule = (r: MetricsRecord) => r.type === "eval" && r.step === step && (evalEvery <= 0 || step % evalEvery !== 0);
-    const kept = readMetrics(this.path).filter((r) => r.step < step || (r.step === step && !offSchedule(r)));
+    const kept = readMetrics(this.path, this.warn).filter((r) => r.step < step || (r.step === step && !offSchedule(r)));
     writeFileAtomic(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
   }
 }
 
-export function readMetrics(path: string): MetricsRecord[] {
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as MetricsRecord);
+/** The records of a metrics log; a torn last line is dropped, with a line to `warn`. */
+export function readMetrics(path: string, warn: (line: string) => void = (line) => console.error(line)): MetricsRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw asFileError(error, "read", path);
+  }
+  const lines = text.split("\n");
+  const records: MetricsRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      records.push(JSON.parse(line) as MetricsRecord);
+    } catch {
+      const last = lines.slice(i + 1).every((rest) => rest.trim() === "");
+      if (!last) throw new DataError(`${path}: line ${i + 1} is not a JSON record`);
+      warn(`${path}: dropped a torn last line (${line.length} characters; the run stopped while writing it)`);
+    }
+  });
+  return records;
 }

@@ -1,29 +1,39 @@
 // The training loop: data stream → workspace → optimiser step → metrics, progress, evaluation,
-// checkpoints; resumable, and stopped cleanly by Ctrl-C.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+// checkpoints; resumable, and stopped cleanly by Ctrl-C or SIGTERM within one update. The run
+// directory is locked while a process trains in it; a run that stopped before its first checkpoint
+// starts again from update 0 on --resume.
+import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { createBackend } from "../backend/index.ts";
-import type { Backend } from "../backend/types.ts";
+import { NotPositiveDefiniteError } from "../backend/types.ts";
 import { MinibatchStream } from "../data/stream.ts";
-import { writeFileAtomic } from "../io/atomicWrite.ts";
+import { ExpectedError, UsageError } from "../errors.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { allocLayers, initialWeights, uploadLayers } from "../nn/params.ts";
 import { type NetworkSpec, describeSpec, parameterCount } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
-import { loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
-import { type TrainConfig, UsageError } from "./config.ts";
+import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
+import type { TrainConfig } from "./config.ts";
 import { createOptimizer, networkFor } from "./setup.ts";
 import { Evaluator } from "./evaluate.ts";
 import { batchTargets, evalData, trainingData } from "./data-source.ts";
 import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
 import { ProgressReporter } from "../cli/progress.ts";
+import { type ResumeChanges, recordResumeChanges } from "./resume.ts";
+import { RunLock } from "./runLock.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
+import { type StopSignal, StopSignals, yieldToEventLoop } from "./stopSignals.ts";
 
+/** Where a diverged run can continue from, in words. */
+function lastCheckpointNote(runDir: string): string {
+  const latest = listCheckpoints(runDir)[0];
+  return latest ? `The last finite checkpoint is step ${latest.step}, in ${latest.dir}.` : "No checkpoint had been saved yet.";
+}
 
-export class NonFiniteLossError extends Error {
-  readonly exitCode = 1;
-  constructor(step: number, runDir: string) {
-    super(`the minibatch loss became non-finite at step ${step}; stopped. The last finite checkpoint is in ${runDir}`);
-    this.name = "NonFiniteLossError";
+/** The run stopped because the loss, the weights or the curvature became unusable. */
+export class DivergedError extends ExpectedError {
+  constructor(what: string, runDir: string) {
+    super(`${what}; stopped. ${lastCheckpointNote(runDir)}`);
   }
 }
 
@@ -31,126 +41,170 @@ export interface TrainResult {
   runDir: string;
   steps: number;
   interrupted: boolean;
+  /** The signal that stopped the run early, if one did. */
+  signal?: StopSignal;
   finalLoss: number;
 }
 
-function defaultRunDir(config: TrainConfig, label: string): string {
+function defaultRunDir(config: TrainConfig): string {
+  const label = config.data ? basename(config.data).replace(/\.(arrow|feather|ipc)$/, "") : config.dataset;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  return join("runs", `${label}-${config.opt}-${stamp}`);
+  return resolve("runs", `${label}-${config.opt}-${stamp}`);
 }
 
-/** For --resume: the saved config of the run, with --steps taken from the command line if given. */
-export function resumeConfig(dir: string, commandLine: TrainConfig, stepsGiven: boolean): TrainConfig {
-  const path = join(dir, CONFIG_FILE);
-  if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no ${CONFIG_FILE} there; is it a run directory?`);
-  const saved = JSON.parse(readFileSync(path, "utf8")) as TrainConfig;
-  return { ...saved, resume: dir, out: dir, steps: stepsGiven ? commandLine.steps : saved.steps, quiet: commandLine.quiet, device: commandLine.device };
+export { resumeConfig } from "./resume.ts";
+
+/** Removes what killed processes left in a run directory: temporary files and checkpoint directories. */
+function removeLeftovers(runDir: string): void {
+  removeStaleTemporaries(runDir);
+  removeStaleTemporaries(join(runDir, CHECKPOINTS_DIR));
 }
 
 /** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss). */
-async function plotRun(runDir: string, log: (line: string) => void): Promise<void> {
-  const evaluations = readMetrics(join(runDir, METRICS_FILE)).filter((r) => r.type === "eval").length;
+async function plotRun(runDir: string, log: (line: string) => void, warn: (line: string) => void): Promise<void> {
+  const evaluations = readMetrics(join(runDir, METRICS_FILE), warn).filter((r) => r.type === "eval").length;
   try {
     // Inside the try: where sharp or vega cannot load (an offline GPU machine's bundle), the run still ends normally.
     const { plotRuns } = await import("../plot/runs.ts");
-    await plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"));
+    await plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"), undefined, warn);
   } catch (error) {
     log(`train: could not draw ${join(runDir, "training-error.png")}: ${(error as Error).message}`);
   }
 }
 
-export async function train(config: TrainConfig): Promise<TrainResult> {
-  if (!config.resume && config.out && existsSync(join(config.out, CONFIG_FILE))) {
-    throw new UsageError(`--out ${config.out} already holds a run; continue it with --resume ${config.out}, or choose another --out`);
+export async function train(config: TrainConfig & { resumeChanges?: ResumeChanges }): Promise<TrainResult> {
+  const runDir = resolve(config.resume ?? config.out ?? defaultRunDir(config));
+  const log = (line: string) => config.quiet || console.error(line);
+  const warn = (line: string) => console.error(line);
+  const created = !existsSync(runDir);
+  const lock = RunLock.acquire(runDir, warn);
+  try {
+    return await trainLocked(config, runDir, log, warn);
+  } finally {
+    lock.release();
+    // A run refused before it wrote anything leaves no empty directory behind.
+    if (created && existsSync(runDir) && readdirSync(runDir).length === 0) rmdirSync(runDir);
+  }
+}
+
+async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges }, runDir: string, log: (line: string) => void, warn: (line: string) => void): Promise<TrainResult> {
+  removeLeftovers(runDir);
+  if (!config.resume && existsSync(join(runDir, CONFIG_FILE))) {
+    const how = listCheckpoints(runDir).length > 0 ? "continue it" : "it stopped before its first checkpoint; start it again from update 0";
+    throw new UsageError(`--out ${runDir} already holds a run (${how} with --resume ${runDir}), or choose another --out`);
   }
   const data = await trainingData(config);
-  const runDir = config.resume ?? config.out ?? defaultRunDir(config, data.label);
   const spec = networkFor(config, data.shape);
   const backend = await createBackend({ device: config.device });
-  const log = (line: string) => config.quiet || console.error(line);
   log(`train: ${config.opt} on ${data.label} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${config.batch}, ${backend.info.name} backend (${backend.info.device})`);
 
   const weights = allocLayers(backend, spec);
-  uploadLayers(backend, weights, config.init ? readModelWeights(config.init, spec) : initialWeights(spec, config.seed));
   const optimizer = createOptimizer(config, backend, spec, weights);
   const ws = new BatchWorkspace(backend, spec, config.batch);
   const evaluator = new Evaluator(backend, spec, ws);
-  mkdirSync(runDir, { recursive: true });
-  const metrics = new MetricsLog(join(runDir, METRICS_FILE));
-
-  let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
-  if (config.resume) {
-    loop = loadCheckpoint(runDir, backend, spec, weights, optimizer);
-    metrics.truncateAfter(loop.step, config.evalEvery);
-    log(`train: resuming ${runDir} at step ${loop.step}`);
-  } else {
-    writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...config, out: runDir }, null, 2)}\n`);
-    writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
-    metrics.truncateAfter(-1);
-  }
-
-  const stream = await MinibatchStream.open({
-    file: data.train,
-    columns: data.columns,
-    batchSize: config.batch,
-    seed: config.seed,
-    workers: config.workers,
-    shuffle: config.shuffle,
-    start: loop.stream,
-  });
-  const trainSet = evalData(data.train, data.columns, spec, config.task);
-  const heldOutSet = data.heldOut ? evalData(data.heldOut, data.columns, spec, config.task) : undefined;
-
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
-  };
-  process.on("SIGINT", onInterrupt);
-  const progress = new ProgressReporter("train", config.steps, {
-    quiet: config.quiet,
-    start: loop.step,
-    format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta_formatted}",
-    plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.eta}`,
-    lines: 20,
-    initial: { loss: "-", rate: "-" },
-  });
-  const startedAt = performance.now();
-  // Training time: wall-clock seconds since the start, less the time spent evaluating on the whole
-  // sets (so runs that evaluate more often are not charged for it), continued across --resume.
-  let evalSeconds = 0;
-  const elapsed = () => loop.elapsedSeconds + (performance.now() - startedAt) / 1000 - evalSeconds;
-  const checkpoint = () => saveCheckpoint(runDir, backend, spec, weights, optimizer, { step, elapsedSeconds: elapsed(), stream: nextPosition });
-  let step = loop.step;
-  let nextPosition = loop.stream;
-  let finalLoss = NaN;
-
-  const evaluate = async () => {
-    const average = optimizer.averagedWeights;
-    const evalStart = performance.now();
-    const time = elapsed();
-    const record = {
-      type: "eval" as const,
-      step,
-      time,
-      train: await evaluator.meanLoss(weights, trainSet),
-      trainAverage: average ? await evaluator.meanLoss(average, trainSet) : undefined,
-      heldOut: heldOutSet ? await evaluator.meanLoss(weights, heldOutSet) : undefined,
-      heldOutAverage: average && heldOutSet ? await evaluator.meanLoss(average, heldOutSet) : undefined,
-    };
-    evalSeconds += (performance.now() - evalStart) / 1000;
-    metrics.append(record);
-  };
-
+  const metrics = new MetricsLog(join(runDir, METRICS_FILE), warn);
+  let stream: MinibatchStream | undefined;
+  let signals: StopSignals | undefined;
+  let progress: ProgressReporter | undefined;
   try {
+    let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
+    const restored = config.resume ? loadCheckpoint(runDir, backend, spec, weights, optimizer, (line) => warn(`train: ${line}`)) : null;
+    if (restored) {
+      loop = restored;
+      log(`train: resuming ${runDir} at step ${loop.step}`);
+    } else {
+      if (config.resume) warn(`train: ${runDir} has no checkpoint yet (it stopped before its first); starting it again from update 0`);
+      uploadLayers(backend, weights, config.init ? readModelWeights(config.init, spec) : initialWeights(spec, config.seed));
+    }
+
+    // Everything that can refuse the run (data, batch size) is checked before its files are written.
+    stream = await MinibatchStream.open({
+      file: data.train,
+      columns: data.columns,
+      batchSize: config.batch,
+      seed: config.seed,
+      workers: config.workers,
+      shuffle: config.shuffle,
+      start: loop.stream,
+    });
+    const trainSet = evalData(data.train, data.columns, spec, config.task);
+    const heldOutSet = data.heldOut ? evalData(data.heldOut, data.columns, spec, config.task) : undefined;
+    if (config.resume) {
+      metrics.truncateAfter(restored ? loop.step : -1, config.evalEvery);
+      recordResumeChanges(runDir, config.resumeChanges ?? {}, loop.step);
+    } else {
+      const { resumeChanges: _notSaved, ...settings } = config;
+      writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...settings, out: runDir }, null, 2)}\n`);
+      writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
+      metrics.truncateAfter(-1);
+    }
+
+    progress = new ProgressReporter("train", config.steps, {
+      quiet: config.quiet,
+      start: loop.step,
+      format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta_formatted}",
+      plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.eta}`,
+      lines: 20,
+      initial: { loss: "-", rate: "-" },
+    });
+    const startedAt = performance.now();
+    // Training time: wall-clock seconds since the start, less the time spent evaluating on the whole
+    // sets (so runs that evaluate more often are not charged for it), continued across --resume.
+    let evalSeconds = 0;
+    const elapsed = () => loop.elapsedSeconds + (performance.now() - startedAt) / 1000 - evalSeconds;
+    let step = loop.step;
+    let nextPosition = loop.stream;
+    let finalLoss = NaN;
+    let savedStep = restored ? loop.step : -1;
+    const bar = progress;
+    signals = new StopSignals(
+      (signal) => bar.note(`train: ${signal} received after update ${step}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`),
+      () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
+    );
+    const checkpoint = async () => {
+      if (savedStep === step) return;
+      try {
+        await saveCheckpoint(runDir, backend, spec, weights, optimizer, { step, elapsedSeconds: elapsed(), stream: nextPosition });
+      } catch (error) {
+        if (error instanceof NonFiniteStateError) throw new DivergedError(`${error.message}, so its checkpoint was not saved`, runDir);
+        throw error;
+      }
+      savedStep = step;
+    };
+
+    const evaluate = async () => {
+      const average = optimizer.averagedWeights;
+      const evalStart = performance.now();
+      const time = elapsed();
+      const record = {
+        type: "eval" as const,
+        step,
+        time,
+        train: await evaluator.meanLoss(weights, trainSet),
+        trainAverage: average ? await evaluator.meanLoss(average, trainSet) : undefined,
+        heldOut: heldOutSet ? await evaluator.meanLoss(weights, heldOutSet) : undefined,
+        heldOutAverage: average && heldOutSet ? await evaluator.meanLoss(average, heldOutSet) : undefined,
+      };
+      evalSeconds += (performance.now() - evalStart) / 1000;
+      metrics.append(record);
+    };
+
+    const stopped = () => signals!.received !== undefined;
     if (step === 0 && config.evalEvery > 0) await evaluate();
-    while (step < config.steps && !interrupted) {
+    while (step < config.steps && !stopped()) {
       const waitBefore = stream.waitTimeMs();
       const batch = await stream.next();
       nextPosition = batch.batch + 1 < stream.batchesPerEpoch ? { epoch: batch.epoch, batch: batch.batch + 1 } : { epoch: batch.epoch + 1, batch: 0 };
       const dataWaitMs = stream.waitTimeMs() - waitBefore;
       ws.loadBatch(batch.x, batchTargets(config.task, batch));
-      const report = await optimizer.step(ws, step + 1);
-      if (!Number.isFinite(report.loss)) throw new NonFiniteLossError(step + 1, runDir);
+      let report: Awaited<ReturnType<typeof optimizer.step>>;
+      try {
+        report = await optimizer.step(ws, step + 1);
+      } catch (error) {
+        if (error instanceof NotPositiveDefiniteError) throw new DivergedError(`the curvature became unusable at step ${step + 1} (${error.message}; the model has diverged)`, runDir);
+        throw error;
+      }
+      if (!Number.isFinite(report.loss)) throw new DivergedError(`the minibatch loss became non-finite at step ${step + 1}`, runDir);
       step += 1;
       finalLoss = report.loss;
       const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
@@ -158,19 +212,21 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       progress.update(step, { loss: report.loss.toPrecision(5), rate: progress.rate(step).toFixed(2) });
       if (config.evalEvery > 0 && step % config.evalEvery === 0) await evaluate();
       if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
+      // The updates themselves never wait on the event loop; this lets a signal handler run.
+      await yieldToEventLoop();
     }
-    if (interrupted) progress.note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
+    if (stopped()) progress.note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
     else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
     await checkpoint();
-    await plotRun(runDir, log);
+    await plotRun(runDir, log, warn);
+    return { runDir, steps: step, interrupted: stopped(), signal: signals.received, finalLoss };
   } finally {
-    progress.stop();
-    process.off("SIGINT", onInterrupt);
-    await stream.close();
+    progress?.stop();
+    signals?.dispose();
+    await stream?.close();
     evaluator.dispose();
     ws.dispose();
     optimizer.dispose();
     backend.dispose();
   }
-  return { runDir, steps: step, interrupted, finalLoss };
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeImageSet, writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
 import { DataError, datasetFiles, ensureDataset, loadDataset, readDatasetInfo } from "../../src/data/dataset.ts";
+import { dataDir } from "../../src/data/location.ts";
 import { metadataFor, tempDir, writeRawArrow } from "./helpers.ts";
 
 const tmp = tempDir();
@@ -124,7 +125,7 @@ describe("bad input", () => {
 describe("datasetFiles / ensureDataset", () => {
   it("names the train and held-out files (MNIST held out = valid)", () => {
     expect(datasetFiles("mnist", "d")).toEqual({ train: join("d", "mnist-train.arrow"), heldOut: join("d", "mnist-valid.arrow") });
-    expect(datasetFiles("faces")).toEqual({ train: join("data", "faces-train.arrow"), heldOut: join("data", "faces-test.arrow") });
+    expect(datasetFiles("faces")).toEqual({ train: join(dataDir(), "faces-train.arrow"), heldOut: join(dataDir(), "faces-test.arrow") });
   });
 
   it("prepares a missing dataset in-process (MNIST: ~1 s)", async () => {

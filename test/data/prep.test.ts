@@ -101,7 +101,7 @@ describe("CLI errors: `prep: <message>`, exit 1, no output", () => {
     const unknown = runCli(["cifar"]);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^prep: unknown dataset or command 'cifar'/m);
-    const seed = runCli(["curves", "--seed", "-3"]);
+    const seed = runCli(["curves", "--seed=-3"]);
     expect(seed.status).toBe(1);
     expect(seed.stderr).toMatch(/^prep: --seed must be a non-negative integer/m);
   });

@@ -25,7 +25,12 @@ describe("train flags", () => {
     [["--steps", "ten"], /--steps 'ten': expected a number/],
     [["--batch", "0"], /--batch '0': must be at least 1/],
     [["--lr=-1"], /--lr .-1.: must be positive/],
-    [["--frobnicate"], /Unknown option '--frobnicate'[\s\S]*valid flags: --opt/],
+    [["--frobnicate"], /^unknown flag --frobnicate; valid flags: --opt/],
+    [["--seed", "1e30"], /--seed '1e30': expected an integer no larger than 9007199254740991/],
+    [["--lr", "1e400"], /--lr '1e400': expected a number/],
+    [["--steps", "1e400"], /--steps '1e400': expected a number/],
+    [["--batch", "2e20"], /--batch '2e20': expected an integer no larger than/],
+    [["--lr", "-1e999"], /--lr needs a value; write a value that starts with '-' as --lr=VALUE/],
     [["--device", "tpu"], /--device 'tpu': valid values are auto, webgpu, cpu, reference/],
     [["--task", "odd-even"], /--task odd-even needs --dataset mnist/],
   ])("%j is rejected", (argv, message) => {

@@ -40,7 +40,7 @@ describe.each([
     await train(base(whole, "--opt", opt, "--steps", "12", ...flags));
     await train(base(parts, "--opt", opt, "--steps", "7", ...flags));
     // The checkpoint of the first part is from step 7 (its end); resume to 12.
-    await train(resumeConfig(parts, base(parts, "--steps", "12"), true));
+    await train(resumeConfig(parts, base(parts, "--steps", "12"), new Set(["steps"])));
     const a = comparable(whole);
     const b = comparable(parts);
     expect(b).toEqual(a);
@@ -73,12 +73,12 @@ describe("bad input", () => {
 
   test("a new run never overwrites an existing one", async () => {
     const before = readFileSync(join(root, "adam-whole", "metrics.ndjson"), "utf8");
-    await expect(train(base(join(root, "adam-whole"), "--opt", "adam", "--steps", "2"))).rejects.toThrow(/already holds a run; continue it with --resume/);
+    await expect(train(base(join(root, "adam-whole"), "--opt", "adam", "--steps", "2"))).rejects.toThrow(/already holds a run \(continue it with --resume/);
     expect(readFileSync(join(root, "adam-whole", "metrics.ndjson"), "utf8")).toBe(before);
   });
 
   test("--resume of a directory that is not a run", () => {
-    expect(() => resumeConfig(join(root, "nowhere"), base(root), false)).toThrow(/no config.json there/);
+    expect(() => resumeConfig(join(root, "nowhere"), base(root), new Set())).toThrow(/no config.json there/);
   });
 });
 

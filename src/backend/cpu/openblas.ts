@@ -1,17 +1,17 @@
 // Loads OpenBLAS through bun:ffi and exposes the four routines the CPU backend needs:
 // cblas_sgemm, cblas_strsm, LAPACK's spotrf_ (Fortran ABI) and the thread-count controls.
+import { EXIT, ExpectedError } from "../../errors.ts";
 import { dlopen, FFIType, ptr, type Pointer } from "bun:ffi";
 import { availableParallelism } from "node:os";
 
 /** Thrown when no usable OpenBLAS library can be loaded; the CLI exits with `exitCode`. */
-export class MissingBlasError extends Error {
-  readonly exitCode = 2;
+export class MissingBlasError extends ExpectedError {
   constructor(readonly tried: readonly string[], readonly reason: string) {
     super(
       `cpu backend: OpenBLAS could not be loaded (${reason}; tried ${tried.join(", ")}); ` +
         `install OpenBLAS: bash scripts/setup.sh, or apt-get install libopenblas0-pthread`,
+      EXIT.missingDependency,
     );
-    this.name = "MissingBlasError";
   }
 }
 

@@ -1,0 +1,66 @@
+// --resume DIR: the run continues with its own config.json. A flag on the command line that differs
+// from it is refused, listing every difference, except the flags that may change between sessions
+// (how long to train, how often to evaluate and save, where to run and read data, how much to
+// print); those are accepted and recorded in config.json's `history`. The run's device is kept
+// unless --device is given.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { FileError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../io/atomicWrite.ts";
+import { readJsonFile } from "../io/json.ts";
+import { type TrainConfig, configKey } from "./config.ts";
+import { CONFIG_FILE } from "./runFiles.ts";
+
+export const CHANGEABLE_ON_RESUME = ["steps", "eval-every", "save-every", "device", "workers", "data-dir"] as const;
+/** Flags that are not settings of the run: taken from the command line every time. */
+const NOT_SETTINGS = new Set(["resume", "help", "out", "quiet"]);
+
+export type ResumeChanges = Record<string, [unknown, unknown]>;
+
+/** A run's config.json, or a one-line error naming it. */
+export function readRunConfig(runDir: string): TrainConfig & { history?: unknown[] } {
+  const path = join(runDir, CONFIG_FILE);
+  const saved = readJsonFile(path);
+  if (typeof saved !== "object" || saved === null || typeof (saved as TrainConfig).opt !== "string" || typeof (saved as TrainConfig).steps !== "number") {
+    throw new FileError(`${path}: not a run configuration (no opt or steps)`);
+  }
+  return saved as TrainConfig;
+}
+
+const show = (value: unknown) => (value === undefined ? "unset" : JSON.stringify(value));
+
+/** The saved config of the run in `dir` with the changeable flags given on the command line applied. */
+export function resumeConfig(dir: string, commandLine: TrainConfig, given: ReadonlySet<string>): TrainConfig & { resumeChanges: ResumeChanges } {
+  const runDir = resolve(dir);
+  if (!existsSync(join(runDir, CONFIG_FILE))) throw new UsageError(`--resume ${dir}: no ${CONFIG_FILE} there; is it a run directory?`);
+  const saved = readRunConfig(runDir);
+  const differences: string[] = [];
+  const changes: ResumeChanges = {};
+  for (const flag of given) {
+    if (flag === "out" && commandLine.out !== undefined && resolve(commandLine.out) !== runDir) differences.push(`--out ${commandLine.out} (the run is ${runDir})`);
+    if (NOT_SETTINGS.has(flag)) continue;
+    const key = configKey(flag);
+    const value = commandLine[key];
+    const before = saved[key];
+    if (JSON.stringify(value) === JSON.stringify(before)) continue;
+    if ((CHANGEABLE_ON_RESUME as readonly string[]).includes(flag)) changes[key] = [before, value];
+    else differences.push(`--${flag}: ${show(flag.startsWith("no-") ? !value : value)} here, ${show(flag.startsWith("no-") ? !before : before)} in the run`);
+  }
+  if (differences.length > 0) {
+    throw new UsageError(
+      `--resume ${dir}: ${differences.join("; ")}. A resumed run keeps its settings; only ${CHANGEABLE_ON_RESUME.map((f) => `--${f}`).join(", ")} may change (start a new run with --out for others)`,
+    );
+  }
+  const applied = Object.fromEntries(Object.entries(changes).map(([key, [, value]]) => [key, value]));
+  return { ...saved, ...applied, quiet: commandLine.quiet, help: false, resume: runDir, out: runDir, resumeChanges: changes };
+}
+
+/** Records accepted changes in the run's config.json: the new values, and a history entry. */
+export function recordResumeChanges(runDir: string, changes: ResumeChanges, step: number): void {
+  if (Object.keys(changes).length === 0) return;
+  const saved = readRunConfig(runDir);
+  const history = Array.isArray(saved.history) ? saved.history : [];
+  for (const [key, [, value]] of Object.entries(changes)) (saved as unknown as Record<string, unknown>)[key] = value;
+  const entry = { resumedAtStep: step, time: new Date().toISOString(), changed: Object.fromEntries(Object.entries(changes).map(([k, [from, to]]) => [k, { from, to }])) };
+  writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...saved, history: [...history, entry] }, null, 2)}\n`);
+}
