@@ -33,6 +33,11 @@ so="$B/node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so"
 unpack gz "$so.gz" "$U/libwebgpu_wrapper.so" || { log "could not unpack $so.gz"; exit 1; }
 ln -sfn "$U/libwebgpu_wrapper.so" "$so"
 
+# sharp and libvips (a bundle built with --prep), where bundled code resolves packages.
+if [ -f "$B/sharp.tar.xz" ] && [ ! -d "$B/node_modules/sharp" ]; then
+  (xz -dc "$B/sharp.tar.xz" | tar xf - -C "$B/node_modules") || log "could not unpack sharp"
+fi
+
 # Datasets.
 for f in "$B"/data/*.arrow.xz; do
   [ -e "$f" ] || continue

@@ -11,8 +11,11 @@
 #   data/*.arrow.xz              prepared datasets (only with --data)
 #   run.sh                       unpacks all that there, prints the adapter, runs its arguments
 #
-# usage: bash scripts/gpu-bundle.sh [--data curves,mnist] [--skip-debs]
+# usage: bash scripts/gpu-bundle.sh [--data curves,mnist] [--prep] [--no-blas] [--skip-debs]
 #   --data LIST    carry these prepared datasets (run `bun run prep NAME` first)
+#   --prep         carry `prep` and sharp (with libvips) to prepare datasets there: FACES is too
+#                  large to send prepared (~75 MB with xz) but its source is in the checkout
+#   --no-blas      leave out OpenBLAS (no CPU backend there: bench crosscheck and step --device cpu fail)
 #   --skip-debs    reuse the .deb files already in .device-bundle/debs (no apt-get)
 # Fails, naming the sizes, when the folder exceeds 64 MiB.
 set -euo pipefail
@@ -27,13 +30,17 @@ WEBGPU_NATIVE="$ROOT/node_modules/bun-webgpu-linux-x64"
 
 data=""
 skip_debs=0
+with_prep=0
+no_blas=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data="${2:?gpu-bundle: --data needs a list, e.g. --data curves,mnist}"; shift 2 ;;
     --data=*) data="${1#--data=}"; shift ;;
     --skip-debs) skip_debs=1; shift ;;
+    --prep) with_prep=1; shift ;;
+    --no-blas) no_blas=1; shift ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "gpu-bundle: unknown flag '$1'; valid: --data LIST, --skip-debs, --help" >&2; exit 2 ;;
+    *) echo "gpu-bundle: unknown flag '$1'; valid: --data LIST, --prep, --no-blas, --skip-debs, --help" >&2; exit 2 ;;
   esac
 done
 
@@ -96,12 +103,25 @@ EOF
 echo "import \"$ROOT/src/cli/smoke.ts\";" >"$ENTRIES/smoke.ts"
 echo "import \"$ROOT/src/cli/train.ts\";" >"$ENTRIES/train.ts"
 echo "import \"$ROOT/src/data/stream-worker.ts\";" >"$ENTRIES/stream-worker.ts"
+entries=(bench.ts smoke.ts train.ts stream-worker.ts)
+if [ "$with_prep" = 1 ]; then
+  echo "import \"$ROOT/data-prep/cli.ts\";" >"$ENTRIES/prep.ts"
+  echo "import \"$ROOT/data-prep/faces-worker.ts\";" >"$ENTRIES/faces-worker.ts"
+  entries+=(prep.ts faces-worker.ts)
+fi
 # sharp and vega draw charts only; train survives their absence (it says it could not draw).
-(cd "$ROOT" && "$BUN_BIN" build "$ENTRIES"/{bench,smoke,train,stream-worker}.ts --root "$ENTRIES" --target=bun --splitting \
+(cd "$ROOT" && "$BUN_BIN" build "${entries[@]/#/$ENTRIES/}" --root "$ENTRIES" --target=bun --splitting \
   --outdir "$STAGE/app/bin" --external bun-webgpu --external sharp --external vega --external vega-lite --external bullmq --external ioredis >/dev/null) \
   || die "bun build failed"
 # src/data/stream.ts starts its workers from new URL("./stream-worker.ts", import.meta.url).
 cp "$STAGE/app/bin/stream-worker.js" "$STAGE/app/bin/stream-worker.ts"
+# data-prep/faces-pool.ts likewise starts new URL("./faces-worker.ts", import.meta.url); sharp comes
+# as a tarball of its packages (and libvips), unpacked by run.sh into the bundle's node_modules/.
+if [ "$with_prep" = 1 ]; then
+  cp "$STAGE/app/bin/faces-worker.js" "$STAGE/app/bin/faces-worker.ts"
+  (cd "$ROOT/node_modules" && tar cf - sharp @img detect-libc semver) | xz -T2 -6 >"$STAGE/sharp.tar.xz"
+  say "sharp and libvips: $(du -h "$STAGE/sharp.tar.xz" | cut -f1)"
+fi
 rm -rf "$ENTRIES"
 cp -r "$ROOT/shaders" "$STAGE/shaders"
 say "program: $(du -sh "$STAGE/app" | cut -f1) in app/, shaders $(du -sh "$STAGE/shaders" | cut -f1)"
@@ -136,6 +156,7 @@ else
   # (-o APT::Sandbox::User=root: the _apt user cannot write into the checkout)
   (cd "$STAGE/debs" && apt-get download -q -o APT::Sandbox::User=root "${DEBS[@]}" >/dev/null) || die "apt-get download ${DEBS[*]} failed"
 fi
+[ "$no_blas" = 1 ] && rm -f "$STAGE"/debs/libopenblas* "$STAGE"/debs/libgfortran* "$STAGE"/debs/libquadmath*
 say "debs: $(ls "$STAGE/debs" | wc -l) packages, $(du -sh "$STAGE/debs" | cut -f1)"
 
 # 5. Data.
