@@ -1,4 +1,4 @@
-// Cholesky factorisation and triangular solves on WebGPU for a batch of matrices of different sizes
+// Cholesky factorisation and triangular solves on WebGPU (docs/algorithm.md §4.3) for a batch of matrices of different sizes
 // at once, blocked by NB = 64: each stage of the blocked algorithm is one dispatch for every matrix
 // of the batch (workgroup z = matrix, one parameter-table row each), so the cost of an update's
 // sixteen factors is that of its largest one. The small pieces are shaders/cholesky.wgsl (diagonal

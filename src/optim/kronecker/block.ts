@@ -93,7 +93,7 @@ export class KroneckerBlocks {
     return this.blocks.map((_, l) => dampingSplit(traceQ[l], this.spec.sizes[l] + 1, traceG[l], this.spec.sizes[l + 1]));
   }
 
-  // δ_λ = (Ḡ_λ + (k/π_λ) I)⁻¹ g_λ (Q̄_λ + kπ_λ I)⁻¹ for every layer (§4): the inverse of
+  // δ_λ = (Ḡ_λ + (k/π_λ) I)⁻¹ g_λ (Q̄_λ + kπ_λ I)⁻¹ for every layer (§4.2, batched as in §4.3): the inverse of
   // (Q̄ + kπI) ⊗ (Ḡ + (k/π)I) applied to g, by (A ⊗ B) vec(V) = vec(B V Aᵀ). With the Cholesky
   // factors L_G L_Gᵀ and L_Q L_Qᵀ of the damped factors, δ = L_G⁻ᵀ L_G⁻¹ g L_Q⁻ᵀ L_Q⁻¹: four
   // triangular solves, no explicit inverse. `directions` should be views of one storage (see
