@@ -7,14 +7,19 @@
 //   failure only); the next download/flush raises NotPositiveDefiniteError. The block's strict
 //   upper triangle is written as zero.
 // MODE 1, zero the strict upper triangle of each n x n matrix (one invocation per element).
-// Placeholders: MODE, OPERANDS (a, status), TABLE_BINDING.
+// MODE 2, MODE 0 and then the block's inverse L_KK^-1 by recursive doubling in workgroup memory
+//   (shaders/tri_inverse.wgsl), written as a dense 64 x 64 tile at invOff, so that the panel
+//   below the block is one matrix product (src/backend/webgpu/cholesky.ts).
+// Placeholders: MODE, OPERANDS (a, status; and inv for MODE 2), TABLE_BINDING, TRI_INVERSE,
+// WRITE_INVERSE (MODE 2: the loop storing the tile).
 
 struct Params { base: u32, gridX: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 {{OPERANDS}}
 
-// off: element (k0, k0) (MODE 0) or (0, 0) (MODE 1); b: block size; n: matrix size.
-struct Entry { off: u32, stride: u32, b: u32, n: u32, k0: u32, pad0: u32, pad1: u32, pad2: u32 }
+// off: element (k0, k0) (MODE 0, 2) or (0, 0) (MODE 1); b: block size; n: matrix size;
+// invOff: where MODE 2 writes the block's inverse.
+struct Entry { off: u32, stride: u32, b: u32, n: u32, k0: u32, invOff: u32, pad1: u32, pad2: u32 }
 @group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
 const MODE: u32 = {{MODE}}u;
@@ -25,6 +30,8 @@ var<workgroup> tri: array<f32, 2080>;
 
 // Packed index of (r, c), c <= r.
 fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
+
+{{TRI_INVERSE}}
 
 fn is_positive(x: f32) -> bool {
   // Bit test instead of x > 0 so that NaN (which a compiler may assume absent) also fails.
@@ -74,5 +81,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let r = q / NB;
     let c = q % NB;
     if (r < b && c < b) { st_a(e.off + r * e.stride + c, select(0.0, tri[ti(r, min(c, r))], c <= r)); }
+  }
+  if (MODE == 2u) {
+    // Rows past the block were never written (workgroup memory starts zeroed): an identity there.
+    if (t >= b && t < NB) { tri[ti(t, t)] = 1.0; }
+    workgroupBarrier();
+    invert_lower_in_place(t);
+    {{WRITE_INVERSE}}
   }
 }

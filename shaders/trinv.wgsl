@@ -1,10 +1,9 @@
 // Inverses of the diagonal blocks (at most 64 x 64) of lower-triangular matrices, one workgroup per
 // block (workgroup z takes row p.base + z of the parameter table). The block is staged in workgroup
-// memory as a packed lower triangle, padded to 64 x 64 with the identity; invocation c solves
-// L x = e_c by forward substitution, x_i = (delta_ic - sum_{c<=j<i} L_ij x_j) / L_ii, and writes
-// column c of L^-1 into a dense 64 x 64 tile at outOff (row-major, stride 64; zero above the
-// diagonal and outside the block, one on the diagonal of the padding).
-// Placeholders: OPERANDS (l read-only, out), TABLE_BINDING.
+// memory as a packed lower triangle, padded to 64 x 64 with the identity, inverted in place by
+// recursive doubling (shaders/tri_inverse.wgsl), and written as a dense 64 x 64 tile at outOff
+// (row-major, stride 64; zero above the diagonal, the identity's inverse in the padding).
+// Placeholders: OPERANDS (l read-only, out), TABLE_BINDING, TRI_INVERSE.
 
 struct Params { base: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,10 +18,12 @@ var<workgroup> tri: array<f32, 2080>;
 
 fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) c: u32) {
+{{TRI_INVERSE}}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let e = table[p.base + wid.z];
-  for (var q = c; q < NB * NB; q += NB) {
+  for (var q = t; q < NB * NB; q += 256u) {
     let r = q / NB;
     let k = q % NB;
     if (k <= r) {
@@ -32,11 +33,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   workgroupBarrier();
-  var x: array<f32, 64>;
-  for (var i = 0u; i < NB; i++) {
-    var s = select(0.0, 1.0, i == c);
-    for (var j = c; j < i; j++) { s -= tri[ti(i, j)] * x[j]; }
-    x[i] = select(0.0, s / tri[ti(i, i)], i >= c);
+  invert_lower_in_place(t);
+  for (var q = t; q < NB * NB; q += 256u) {
+    let r = q / NB;
+    let k = q % NB;
+    st_out(e.outOff + q, select(0.0, tri[ti(r, min(k, r))], k <= r));
   }
-  for (var i = 0u; i < NB; i++) { st_out(e.outOff + i * NB + c, x[i]); }
 }

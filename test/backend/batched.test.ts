@@ -6,7 +6,7 @@
 // one storage. Both modes must also agree with each other to rounding.
 import { afterAll, describe, expect, it } from "vitest";
 import { probeAdapter } from "../../src/backend/index.ts";
-import type { Backend, Tensor } from "../../src/backend/types.ts";
+import { type Backend, NotPositiveDefiniteError, type Tensor } from "../../src/backend/types.ts";
 
 const U = 2 ** -24;
 const SIZES = [1, 31, 64, 65, 129, 300];
@@ -125,6 +125,20 @@ describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
         }
       }
       b.free(parent);
+    });
+  }
+
+  for (const tiled of modes) {
+    it(`${tiled ? "gemm-only" : "substitution"} mode: a matrix that is not positive definite raises NotPositiveDefiniteError`, async () => {
+      const b = backends.get(tiled)!;
+      const n = 150;
+      const v = spd(n, 7);
+      v[100 * n + 100] = -1;
+      const a = b.alloc(n, n);
+      b.upload(a, v);
+      b.choleskyBatch([a]);
+      await expect(b.flush()).rejects.toBeInstanceOf(NotPositiveDefiniteError);
+      b.free(a);
     });
   }
 

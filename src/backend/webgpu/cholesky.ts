@@ -58,18 +58,36 @@ interface CholeskyRow {
   b: number;
   n: number;
   k0: number;
+  /** MODE 2: element offset of the block inverse's 64×64 tile. */
+  invOff?: number;
 }
 
-function choleskyKernel(ctx: KernelContext, mode: 0 | 1, storage: GpuStorage, rows: CholeskyRow[]): void {
+/** MODE 2's store of the block inverse (only MODE 2 binds an `inv` operand). */
+const WRITE_INVERSE = `for (var q = t; q < NB * NB; q += THREADS) {
+      let r = q / NB;
+      let c = q % NB;
+      st_inv(e.invOff + q, select(0.0, tri[ti(r, min(c, r))], c <= r));
+    }`;
+
+function choleskyKernel(ctx: KernelContext, mode: 0 | 1 | 2, storage: GpuStorage, rows: CholeskyRow[], inverses?: GpuStorage): void {
   if (rows.length === 0) return;
-  const bound = bindOperands(["a", "status"], [storage, ctx.status]);
+  const bound = mode === 2
+    ? bindOperands(["a", "status", "inv"], [storage, ctx.status, inverses!])
+    : bindOperands(["a", "status"], [storage, ctx.status]);
   const tableBinding = bound.buffers.length + 1;
   const specs = [...bound.storage, { readOnly: true }];
-  const pipeline = ctx.pipelines.get(`cholesky:${mode}:${bound.pattern}`, mode === 0 ? "cholesky diagonal block" : "cholesky clear upper", specs, () =>
-    fillTemplate("cholesky", shaderFile("cholesky.wgsl"), { MODE: mode, OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+  const kernel = ["cholesky diagonal block", "cholesky clear upper", "cholesky diagonal block and its inverse"][mode];
+  const pipeline = ctx.pipelines.get(`cholesky:${mode}:${bound.pattern}`, kernel, specs, () =>
+    fillTemplate("cholesky", shaderFile("cholesky.wgsl"), {
+      MODE: mode,
+      OPERANDS: bound.wgsl,
+      TABLE_BINDING: tableBinding,
+      TRI_INVERSE: shaderFile("tri_inverse.wgsl"),
+      WRITE_INVERSE: mode === 2 ? WRITE_INVERSE : "",
+    }),
   );
   const largest = Math.max(...rows.map((r) => r.n));
-  const { groups, gridX } = mode === 0 ? { groups: [1, 1] as [number, number], gridX: 0 } : grid1d(largest * largest, 256);
+  const { groups, gridX } = mode === 1 ? grid1d(largest * largest, 256) : { groups: [1, 1] as [number, number], gridX: 0 };
   ctx.recorder.dispatch({
     kernel: "cholesky",
     pipeline,
@@ -77,7 +95,7 @@ function choleskyKernel(ctx: KernelContext, mode: 0 | 1, storage: GpuStorage, ro
     buffers: [...bound.buffers, ctx.recorder.tableStorage],
     u32: [0, gridX],
     groups: [groups[0], groups[1], rows.length],
-    table: { words: 8, rows: rows.map((r) => ({ u: [r.off, r.stride, r.b, r.n, r.k0, 0, 0, 0] })) },
+    table: { words: 8, rows: rows.map((r) => ({ u: [r.off, r.stride, r.b, r.n, r.k0, r.invOff ?? 0, 0, 0] })) },
   });
 }
 
@@ -130,19 +148,34 @@ export function choleskyBatch(ctx: KernelContext, as: readonly Tensor[]): void {
     const largest = Math.max(...mats.map((a) => a.rows));
     for (let k0 = 0; k0 < largest; k0 += NB) {
       const active = mats.filter((a) => a.rows > k0);
-      choleskyKernel(
-        ctx,
-        0,
-        storage,
-        active.map((a) => ({ off: a.offset + k0 * a.stride + k0, stride: a.stride, b: Math.min(NB, a.rows - k0), n: a.rows, k0 })),
-      );
       const trailing = active.filter((a) => a.rows - k0 > NB);
-      // A_RK ← A_RK L_KK⁻ᵀ: each row x of the panel solves x L_KKᵀ = a, i.e. L_KK xᵀ = aᵀ (forward).
-      blockSolve(
-        ctx,
-        trailing.map((a) => ({ l: a, k0, size: NB, rhs: sub(a, k0 + NB, k0, a.rows - k0 - NB, NB), left: false })),
-        false,
-      );
+      const diagonal = (a: Tensor, i: number) => ({ off: a.offset + k0 * a.stride + k0, stride: a.stride, b: Math.min(NB, a.rows - k0), n: a.rows, k0, invOff: i * NB * NB });
+      if (ctx.tiledBatches && trailing.length > 0) {
+        // Hardware GPUs: the diagonal kernel also inverts L_KK, and the panel is one product,
+        // A_RK ← A_RK L_KK⁻ᵀ, in place: its 64 columns are one tile column of the gemm, so each
+        // workgroup reads all of its rows of A_RK before writing them, and no other reads them.
+        const inverses = ctx.scratch(INVERSES_SLOT, trailing.length * NB * NB);
+        choleskyKernel(ctx, 2, storage, trailing.map(diagonal), inverses);
+        choleskyKernel(ctx, 0, storage, active.filter((a) => a.rows - k0 <= NB).map(diagonal));
+        if (16 * ctx.gemmTile.tn < NB) throw new Error(`cholesky: the in-place panel product needs a gemm tile at least ${NB} columns wide`);
+        gemmBatch(
+          ctx,
+          trailing.map((a, i): GemmEntry => {
+            const panel = sub(a, k0 + NB, k0, a.rows - k0 - NB, NB);
+            const inverse: Tensor = { rows: NB, cols: NB, stride: NB, offset: i * NB * NB, storage: inverses };
+            return { a: panel, b: inverse, c: panel, alpha: 1, beta: 0 };
+          }),
+          { transA: false, transB: true },
+        );
+      } else {
+        choleskyKernel(ctx, 0, storage, active.map(diagonal));
+        // A_RK ← A_RK L_KK⁻ᵀ: each row x of the panel solves x L_KKᵀ = a, i.e. L_KK xᵀ = aᵀ (forward).
+        blockSolve(
+          ctx,
+          trailing.map((a) => ({ l: a, k0, size: NB, rhs: sub(a, k0 + NB, k0, a.rows - k0 - NB, NB), left: false })),
+          false,
+        );
+      }
       const updates: GemmEntry[] = trailing.map((a) => {
         const rest = a.rows - k0 - NB;
         const panel = sub(a, k0 + NB, k0, rest, NB);
@@ -233,7 +266,7 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
   const tableBinding = bound.buffers.length + 1;
   const specs = [...bound.storage, { readOnly: true }];
   const pipeline = ctx.pipelines.get(`trinv:${bound.pattern}`, "triangular diagonal-block inverse", specs, () =>
-    fillTemplate("trinv", shaderFile("trinv.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+    fillTemplate("trinv", shaderFile("trinv.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding, TRI_INVERSE: shaderFile("tri_inverse.wgsl") }),
   );
   const rows: { u: number[] }[] = [];
   const tiles = ls.map((l, i) => {
