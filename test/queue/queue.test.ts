@@ -174,11 +174,11 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
   test("bad input: one line naming the flag or the sweep, exit 1", async () => {
     const spec = join(root, "tiny.json");
     const cases: [string[], RegExp][] = [
-      [["sweep", spec, "--queue", "http://127.0.0.1:1"], /^sweep: --queue 'http:\/\/127.0.0.1:1': the scheme must be redis:\/\/ or rediss:\/\/$/],
-      [["sweep", spec, "--queue", redis.url, "--out", "x"], /^sweep: --out has no meaning with --queue/],
-      [["status", "--queue", redis.url.replace("queue-test-password", "wrong")], /^status: Redis at redis:\/\/:\*\*\*@127.0.0.1:\d+ refused the password/],
-      [["collect", "--queue", redis.url, "no-such-sweep"], /^collect: no sweep 'no-such-sweep' on the queue at redis:\/\/:\*\*\*@/],
-      [["worker", "--queue", redis.url, "--concurrency", "0"], /^worker: --concurrency '0': expected a positive integer$/],
+      [["sweep", spec, "--queue", "http://127.0.0.1:1"], /^(bench )?sweep: --queue 'http:\/\/127.0.0.1:1': the scheme must be redis:\/\/ or rediss:\/\/$/],
+      [["sweep", spec, "--queue", redis.url, "--out", "x"], /^(bench )?sweep: --out has no meaning with --queue/],
+      [["status", "--queue", redis.url.replace("queue-test-password", "wrong")], /^(bench )?status: Redis at redis:\/\/:\*\*\*@127.0.0.1:\d+ refused the password/],
+      [["collect", "--queue", redis.url, "no-such-sweep"], /^(bench )?collect: no sweep 'no-such-sweep' on the queue at redis:\/\/:\*\*\*@/],
+      [["worker", "--queue", redis.url, "--concurrency", "0"], /^(bench )?worker: --concurrency '0': expected a positive integer$/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = await benchDone(args);
@@ -192,6 +192,6 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
     await redis.stop();
     const unreachable = await benchDone(["status", "--queue", redis.url]);
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr.trim()).toMatch(/^status: cannot reach Redis at redis:\/\/:\*\*\*@127.0.0.1:\d+ \(/);
+    expect(unreachable.stderr.trim()).toMatch(/^(bench )?status: cannot reach Redis at redis:\/\/:\*\*\*@127.0.0.1:\d+ \(/);
   });
 });

@@ -9,7 +9,7 @@ describe("scripts/gpu-bundle.sh", () => {
   it("names an unknown flag and exits 2", () => {
     const run = bash(["scripts/gpu-bundle.sh", "--fast"]);
     expect(run.status).toBe(2);
-    expect(run.stderr.trim()).toBe("gpu-bundle: unknown flag '--fast'; valid: --data LIST, --skip-debs, --help");
+    expect(run.stderr.trim()).toBe("gpu-bundle: unknown flag '--fast'; valid: --data LIST, --prep, --no-blas, --skip-debs, --help");
   });
 
   it("names an unknown dataset before building anything", () => {
