@@ -1,5 +1,5 @@
-// The trainer's view of a prepared dataset: its description, the whole set as float32, the file
-// names of its splits, and on-demand preparation when the files are missing.
+// The trainer's view of a prepared dataset: its description, the whole set as float32, and the file
+// names of its splits (data-prep's ensureDataset prepares them when missing).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DataError } from "./data-error.ts";
@@ -46,11 +46,8 @@ export function datasetFiles(name: DatasetName, dir = dataDir()): { train: strin
   return { train: join(dir, `${name}-train.arrow`), heldOut: join(dir, `${name}-${name === "mnist" ? "valid" : "test"}.arrow`) };
 }
 
-/** Runs `bun run prep <name> --out dir` in this process when the train or held-out file is missing. */
-export async function ensureDataset(name: DatasetName, dir = dataDir()): Promise<void> {
+/** The first of the dataset's files that is missing, or undefined when both are there. */
+export function missingDatasetFile(name: DatasetName, dir = dataDir()): string | undefined {
   const { train, heldOut } = datasetFiles(name, dir);
-  if (existsSync(train) && existsSync(heldOut)) return;
-  process.stderr.write(`data: ${existsSync(train) ? heldOut : train} is missing; preparing '${name}' into ${dir}/ now (bun run prep ${name})\n`);
-  const { prepareDataset } = await import("../../data-prep/prepare.ts");
-  await prepareDataset(name, { out: dir });
+  return [train, heldOut].find((file) => !existsSync(file));
 }
