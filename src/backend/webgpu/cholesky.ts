@@ -21,7 +21,7 @@
 //   right, X Lᵀ = B:   B_K −= Y_<K (L_K,<K)ᵀ;  Y_K = B_K L_KK⁻ᵀ
 //   right, X L = B:    B_K −= Y_>K L_>K,K;     Y_K = B_K L_KK⁻¹
 // and Y is copied back into B.
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { requireSquare, shapeOf } from "../shapes.ts";
 import { ShapeError, type Tensor, type TriangularSolveOptions } from "../types.ts";
 import type { KernelContext } from "./context.ts";

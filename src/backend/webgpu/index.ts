@@ -1,8 +1,8 @@
 // The WebGPU backend: every op of `Backend` (src/backend/types.ts) as WGSL kernels (shaders/*.wgsl)
 // on a Dawn device from bun-webgpu. Tensors are views into GPU buffers; ops are recorded into one
 // command encoder and submitted when something is read back (`download`, `flush`).
-import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "../../gpu/adapter.ts";
-import { PipelineCache } from "../../gpu/pipelines.ts";
+import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "./device/adapter.ts";
+import { PipelineCache } from "./device/pipelines.ts";
 import { requireWindow } from "../shapes.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
 import { cholesky, choleskyBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
