@@ -19,6 +19,7 @@ import { allocLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
 import { BatchWorkspace } from "../src/nn/workspace.ts";
 import { type PhaseMarker, PhaseTimer } from "../src/optim/phases.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
+import { oddEvenTargets } from "../src/data/datasets.ts";
 import { createOptimizer, networkFor } from "../src/train/setup.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { seedKey, threefry2x32 } from "../src/backend/random.ts";
@@ -134,7 +135,7 @@ export async function main(argv: string[]): Promise<void> {
       const phases = new SwitchablePhases(timer);
       const optimizer = createOptimizer(config, backend, spec, weights, phases);
       const ws = new BatchWorkspace(backend, spec, batch);
-      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]), config.task === "odd-even" ? Array.from({ length: batch }, (_, i) => i % 2) : undefined);
+      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]), config.task === "odd-even" ? oddEvenTargets(Array.from({ length: batch }, (_, i) => i)) : undefined);
       let t = 0;
 
       // 1. phased

@@ -3,7 +3,7 @@
 // key's path, before anything runs.
 import { ExpectedError } from "../src/errors.ts";
 import { OPTIMIZER_NAMES } from "../src/optim/optimizer.ts";
-import { DATASET_NAMES } from "../src/nn/spec.ts";
+import { DATASET_NAMES } from "../src/data/datasets.ts";
 
 export class SweepSpecError extends ExpectedError {}
 

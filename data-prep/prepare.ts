@@ -1,7 +1,7 @@
 // One dataset preparation: generate its splits, encode each as Arrow, write them all atomically.
 import { join } from "node:path";
 import { DataError } from "../src/data/data-error.ts";
-import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
+import { DATASET_NAMES, type DatasetName } from "../src/data/datasets.ts";
 import { encodeImageSet, imageCount, type ImageSet } from "./arrow-writer.ts";
 import { writeFilesAtomically } from "./arrow-writer.ts";
 import { curvesCounts, generateCurves } from "./curves.ts";

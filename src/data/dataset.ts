@@ -6,7 +6,7 @@ import { DataError } from "./data-error.ts";
 import { copyAsFloat32 } from "./columns.ts";
 import { type ColumnChoice, type DatasetInfo, openDatasetFile } from "./dataset-file.ts";
 import { dataDir } from "./location.ts";
-import { DATASET_NAMES, type DatasetName } from "./schema.ts";
+import { DATASETS, DATASET_NAMES, type DatasetName } from "./datasets.ts";
 
 export { DataError } from "./data-error.ts";
 export type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
@@ -43,7 +43,7 @@ export function loadDataset(file: string, choice: ColumnChoice = {}): LoadedData
 /** The training file and the held-out file (MNIST: the validation split) of a dataset. */
 export function datasetFiles(name: DatasetName, dir = dataDir()): { train: string; heldOut: string } {
   if (!DATASET_NAMES.includes(name)) throw new DataError(`unknown dataset '${name}'; valid: ${DATASET_NAMES.join(", ")}`);
-  return { train: join(dir, `${name}-train.arrow`), heldOut: join(dir, `${name}-${name === "mnist" ? "valid" : "test"}.arrow`) };
+  return { train: join(dir, `${name}-train.arrow`), heldOut: join(dir, `${name}-${DATASETS[name].heldOut}.arrow`) };
 }
 
 /** The first of the dataset's files that is missing, or undefined when both are there. */

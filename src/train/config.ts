@@ -7,7 +7,8 @@ import { parseFlags } from "../flags.ts";
 import { dataDir } from "../data/location.ts";
 import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
 import { CURVATURE_KINDS, type CurvatureKind } from "../curvature/estimator.ts";
-import { DATASET_NAMES, type DatasetName, type TaskName } from "../nn/spec.ts";
+import { DATASETS, DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
+import type { TaskName } from "../nn/spec.ts";
 import { DAMPING_PRESETS, type DampingPreset, presetValues } from "../optim/kronecker/presets.ts";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../optim/optimizer.ts";
 
@@ -168,7 +169,7 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
   for (const [flag, value] of [["factor-decay", parsed.factorDecay], ["polyak-max", parsed.polyakMax]] as const) {
     if (value !== undefined && value >= 1) throw new UsageError(`--${flag} ${value}: must be below 1`);
   }
-  if (parsed.task === "odd-even" && parsed.dataset !== "mnist") throw new UsageError(`--task odd-even needs --dataset mnist`);
+  if (parsed.task === "odd-even" && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task odd-even needs --dataset mnist`);
   checkOwnData(parsed, values.dataset !== undefined);
   return parsed;
 }

@@ -4,6 +4,7 @@
 import { basename } from "node:path";
 import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
+import { oddEvenTargets } from "../data/datasets.ts";
 import type { Minibatch } from "../data/stream.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { TrainConfig } from "./config.ts";
@@ -47,7 +48,7 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
 
 /** The minibatch's targets as BatchWorkspace.loadBatch takes them; undefined for the autoencoder. */
 export function batchTargets(task: TrainConfig["task"], batch: Pick<Minibatch, "labels" | "y">): ArrayLike<number> | undefined {
-  if (task === "odd-even" && batch.labels) return Float32Array.from(batch.labels, (l) => l % 2);
+  if (task === "odd-even" && batch.labels) return oddEvenTargets(batch.labels);
   if (task === "supervised") return batch.y;
   return undefined;
 }
