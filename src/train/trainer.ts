@@ -10,13 +10,13 @@ import { NotPositiveDefiniteError } from "../backend/types.ts";
 import { MinibatchStream } from "../data/stream.ts";
 import { ExpectedError, UsageError } from "../errors.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
-import { allocLayers, initialWeights, uploadLayers } from "../nn/params.ts";
+import { initialWeights, uploadLayers } from "../nn/params.ts";
 import type { DatasetName } from "../data/datasets.ts";
 import { type NetworkSpec, describeSpec, parameterCount } from "../nn/spec.ts";
-import { BatchWorkspace } from "../nn/workspace.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
-import { createOptimizer, networkFor } from "./setup.ts";
+import { createSession } from "./session.ts";
+import { networkFor } from "./setup.ts";
 import { Evaluator } from "./evaluate.ts";
 import { batchTargets, evalData, trainingData } from "./data-source.ts";
 import { MetricsLog, type StepRecord } from "./metrics.ts";
@@ -107,9 +107,9 @@ async function trainLocked(
   const backend = await createBackend({ device: config.device });
   log(`train: ${config.opt} on ${data.label} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${config.batch}, ${backend.info.name} backend (${backend.info.device})`);
 
-  const weights = allocLayers(backend, spec);
-  const optimizer = createOptimizer(config, backend, spec, weights);
-  const ws = new BatchWorkspace(backend, spec, config.batch);
+  // The weights come from the checkpoint, --init or the seed below, once the optimiser exists.
+  const session = createSession(config, backend, { spec, initialize: false });
+  const { weights, optimizer, workspace: ws } = session;
   const evaluator = new Evaluator(backend, spec, ws);
   const metrics = new MetricsLog(join(runDir, METRICS_FILE), warn);
   let stream: MinibatchStream | undefined;
@@ -223,8 +223,7 @@ async function trainLocked(
     signals?.dispose();
     await stream?.close();
     evaluator.dispose();
-    ws.dispose();
-    optimizer.dispose();
+    session.dispose();
     backend.dispose();
   }
 }
