@@ -4,7 +4,7 @@
 // L x = e_c by forward substitution, x_i = (delta_ic - sum_{c<=j<i} L_ij x_j) / L_ii, and writes
 // column c of L^-1 into a dense 64 x 64 tile at outOff (row-major, stride 64; zero above the
 // diagonal and outside the block, one on the diagonal of the padding).
-// Placeholders: OPERANDS (l read-only, out), TABLE_BINDING.
+// Placeholders: OPERANDS (l read-only, out), TABLE_BINDING, TRIANGLE (triangle_block.wgsl).
 
 struct Params { base: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -13,25 +13,12 @@ struct Params { base: u32 }
 struct Entry { offL: u32, strL: u32, size: u32, outOff: u32 }
 @group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
-const NB: u32 = 64u;
-
-var<workgroup> tri: array<f32, 2080>;
-
-fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
+{{TRIANGLE}}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) c: u32) {
   let e = table[p.base + wid.z];
-  for (var q = c; q < NB * NB; q += NB) {
-    let r = q / NB;
-    let k = q % NB;
-    if (k <= r) {
-      var v = select(0.0, 1.0, r == k);
-      if (r < e.size) { v = ld_l(e.offL + r * e.strL + k); }
-      tri[ti(r, k)] = v;
-    }
-  }
-  workgroupBarrier();
+  stage_triangle(c, e.offL, e.strL, e.size);
   var x: array<f32, 64>;
   for (var i = 0u; i < NB; i++) {
     var s = select(0.0, 1.0, i == c);

@@ -96,7 +96,7 @@ function blockSolve(ctx: KernelContext, rows: SolveRow[], upper: boolean): void 
   const tableBinding = bound.buffers.length + 1;
   const specs = [...bound.storage, { readOnly: true }];
   const pipeline = ctx.pipelines.get(`trsm:${+upper}:${bound.pattern}`, `triangular block solve (${upper ? "backward" : "forward"})`, specs, () =>
-    fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+    fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding, TRIANGLE: shaderFile("triangle_block.wgsl") }),
   );
   let groupsX = 1;
   const table = rows.map(({ l, k0, size, rhs, left }) => {
@@ -233,7 +233,7 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
   const tableBinding = bound.buffers.length + 1;
   const specs = [...bound.storage, { readOnly: true }];
   const pipeline = ctx.pipelines.get(`trinv:${bound.pattern}`, "triangular diagonal-block inverse", specs, () =>
-    fillTemplate("trinv", shaderFile("trinv.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+    fillTemplate("trinv", shaderFile("trinv.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding, TRIANGLE: shaderFile("triangle_block.wgsl") }),
   );
   const rows: { u: number[] }[] = [];
   const tiles = ls.map((l, i) => {
