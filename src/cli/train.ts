@@ -45,11 +45,14 @@ await runCli("train", async () => {
       },
       onStep: (record) => progress?.update(record.step, { loss: record.loss.toPrecision(5), rate: progress.rate(record.step).toFixed(2) }),
       onNote: (line) => (progress ? progress.note(line) : log(line)),
+      onFinish: (runDir) => {
+        progress?.stop();
+        return plotRun(runDir, log, (line) => console.error(line));
+      },
     });
   } finally {
     progress?.stop();
   }
-  await plotRun(result.runDir, log, (line) => console.error(line));
   if (!config.quiet) {
     console.error(`train: ${result.steps} steps, final minibatch loss ${result.finalLoss.toPrecision(5)}; metrics and checkpoint in ${result.runDir}`);
   }

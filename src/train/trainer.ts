@@ -71,6 +71,8 @@ export interface TrainHooks {
   onStep?: (record: StepRecord) => void;
   /** A line for the person at the terminal while the run goes (signals, interruption); default: stderr unless --quiet. */
   onNote?: (line: string) => void;
+  /** After the last checkpoint of a run that finished or was interrupted, while a second Ctrl-C still exits at once (the CLI draws the run's chart). */
+  onFinish?: (runDir: string) => Promise<void>;
 }
 
 export async function train(config: TrainConfig & { resumeChanges?: ResumeChanges }, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -218,6 +220,7 @@ async function trainLocked(
     if (stopped()) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
     else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
     await checkpoint();
+    await hooks.onFinish?.(runDir);
     return { runDir, steps: step, interrupted: stopped(), signal: signals.received, finalLoss };
   } finally {
     signals?.dispose();
