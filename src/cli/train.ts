@@ -3,7 +3,7 @@
 // dataset, trains with a progress bar fed by the trainer's hooks, draws the run's chart and reports.
 import { join } from "node:path";
 import { givenFlags, parseTrainArgs, trainHelp } from "../train/config.ts";
-import { ProgressReporter } from "./progress.ts";
+import { ProgressReporter } from "../io/progress.ts";
 import { runCli } from "./runCli.ts";
 
 /** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss); a failure to draw is only reported. */
