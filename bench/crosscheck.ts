@@ -13,10 +13,10 @@
 import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
-import { allocLayers, downloadLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
-import { BatchWorkspace } from "../src/nn/workspace.ts";
+import { downloadLayers } from "../src/nn/params.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
-import { createOptimizer, networkFor } from "../src/train/setup.ts";
+import { createSession } from "../src/train/session.ts";
+import { networkFor } from "../src/train/setup.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { syntheticBatch } from "./step.ts";
 
@@ -44,10 +44,8 @@ async function trajectory(device: "webgpu" | "cpu", trainArgs: string[], steps: 
   const spec = networkFor(config);
   const backend = await createBackend({ device });
   try {
-    const weights = allocLayers(backend, spec);
-    uploadLayers(backend, weights, initialWeights(spec, config.seed));
-    const optimizer = createOptimizer(config, backend, spec, weights);
-    const ws = new BatchWorkspace(backend, spec, config.batch);
+    const session = createSession(config, backend, { spec });
+    const { weights, optimizer, workspace: ws } = session;
     const losses: number[] = [];
     const start = performance.now();
     for (let t = 1; t <= steps; t++) {
@@ -56,8 +54,7 @@ async function trajectory(device: "webgpu" | "cpu", trainArgs: string[], steps: 
     }
     const seconds = (performance.now() - start) / 1000;
     const final = await downloadLayers(backend, weights);
-    optimizer.dispose();
-    ws.dispose();
+    session.dispose();
     return { device: backend.info.device, losses, weights: final, seconds };
   } finally {
     backend.dispose();

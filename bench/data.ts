@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseFlags } from "../src/flags.ts";
 import { prepareDataset } from "../data-prep/prepare.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import type { DatasetName } from "../src/data/schema.ts";
+import type { DatasetName } from "../src/data/datasets.ts";
 import { MinibatchStream } from "../src/data/stream.ts";
 
 const HELP = `usage: bun run bench data [--batches N] [--steps N] [--busy-ms MS]

@@ -7,15 +7,16 @@ import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
 import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
-import { datasetFiles, ensureDataset } from "../src/data/dataset.ts";
+import { ensureDataset } from "../data-prep/prepare.ts";
+import { datasetFiles } from "../src/data/dataset.ts";
 import { MinibatchStream } from "../src/data/stream.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { forward } from "../src/nn/forward.ts";
-import { type LayerTensors, allocLayers, allocLayersTogether, initialWeights, uploadLayers } from "../src/nn/params.ts";
-import { BatchWorkspace } from "../src/nn/workspace.ts";
+import { type LayerTensors, allocLayers, allocLayersTogether } from "../src/nn/params.ts";
 import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
-import { createOptimizer, networkFor } from "../src/train/setup.ts";
+import { createSession } from "../src/train/session.ts";
+import { networkFor } from "../src/train/setup.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
@@ -36,12 +37,10 @@ export async function main(argv: string[]): Promise<void> {
   const spec = networkFor(config);
   await ensureDataset(config.dataset, config.dataDir);
   const backend = await createBackend({ device: config.device });
-  const weights = allocLayers(backend, spec);
-  uploadLayers(backend, weights, initialWeights(spec, 0));
-  const ws = new BatchWorkspace(backend, spec, config.batch);
+  // KFRA (--opt's default) from the seed-0 weights.
+  const { weights, optimizer, workspace: ws } = createSession(config, backend, { spec });
   const stream = await MinibatchStream.open({ file: datasetFiles(config.dataset, config.dataDir).train, batchSize: config.batch, seed: 0 });
   const warmup = Number(values.warmup);
-  const optimizer = createOptimizer(parseTrainArgs([...flags, "--opt", "kfra"]), backend, spec, weights);
   for (let t = 1; t <= warmup; t++) {
     ws.loadBatch((await stream.next()).x);
     await optimizer.step(ws, t);

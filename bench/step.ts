@@ -15,11 +15,11 @@ import { parseFlags } from "../src/flags.ts";
 import { dirname, join } from "node:path";
 import { createBackend, parseDevice } from "../src/backend/index.ts";
 import type { Backend } from "../src/backend/types.ts";
-import { allocLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
-import { BatchWorkspace } from "../src/nn/workspace.ts";
 import { type PhaseMarker, PhaseTimer } from "../src/optim/phases.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
-import { createOptimizer, networkFor } from "../src/train/setup.ts";
+import { oddEvenTargets } from "../src/data/datasets.ts";
+import { createSession } from "../src/train/session.ts";
+import { networkFor } from "../src/train/setup.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { seedKey, threefry2x32 } from "../src/backend/random.ts";
 import type { KernelTime, ProfilingControl } from "../src/backend/webgpu/profiler.ts";
@@ -128,13 +128,12 @@ export async function main(argv: string[]): Promise<void> {
       const counted = countedBackend(timed);
       const backend = counted.backend;
       if (gpu?.profiling) counted.onOp = (op) => gpu.profiling!.setScope(op);
-      const weights = allocLayers(backend, spec);
-      uploadLayers(backend, weights, initialWeights(spec, 0));
       const timer = new PhaseTimer(base);
       const phases = new SwitchablePhases(timer);
-      const optimizer = createOptimizer(config, backend, spec, weights, phases);
-      const ws = new BatchWorkspace(backend, spec, batch);
-      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]), config.task === "odd-even" ? Array.from({ length: batch }, (_, i) => i % 2) : undefined);
+      // Seed 0 (--seed's default): every benchmark row starts from the same weights.
+      const session = createSession(config, backend, { spec, phases });
+      const { weights, optimizer, workspace: ws } = session;
+      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]), config.task === "odd-even" ? oddEvenTargets(Array.from({ length: batch }, (_, i) => i)) : undefined);
       let t = 0;
 
       // 1. phased
@@ -218,8 +217,7 @@ export async function main(argv: string[]): Promise<void> {
           printProfile(profile, top);
         }
       }
-      optimizer.dispose();
-      ws.dispose();
+      session.dispose();
       base.dispose();
     }
   }

@@ -10,7 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
-import { type PlannedRun, planSweep, validateSweepSpec } from "../src/sweep/spec.ts";
+import { type PlannedRun, planSweep, validateSweepSpec } from "./sweep-spec.ts";
 import { EXIT, UsageError } from "../src/errors.ts";
 import { listCheckpoints } from "../src/train/checkpoint.ts";
 import { runCli } from "../src/cli/runCli.ts";

@@ -3,7 +3,7 @@
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
 import { basename, join, resolve } from "node:path";
 import { runCli } from "../src/cli/runCli.ts";
-import { DATASET_NAMES, type DatasetName } from "../src/data/schema.ts";
+import { DATASET_NAMES, type DatasetName } from "../src/data/datasets.ts";
 import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
 import { writeFilesAtomically } from "./arrow-writer.ts";

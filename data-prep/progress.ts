@@ -1,5 +1,5 @@
-// Progress of a dataset preparation, counted in images (the shared reporter of src/cli/progress.ts).
-import { ProgressReporter } from "../src/cli/progress.ts";
+// Progress of a dataset preparation, counted in images (the shared reporter of src/io/progress.ts).
+import { ProgressReporter } from "../src/io/progress.ts";
 
 export interface ProgressOptions {
   quiet?: boolean;

@@ -5,7 +5,7 @@
 #
 #   bun.xz                       Bun itself (node_modules/bun/bin/bun.exe, xz -6)
 #   app/bin/{bench,smoke,train}.js   the program, bundled by `bun build` (+ chunks, stream-worker.ts)
-#   shaders/                     the WGSL kernels (src/gpu/pipelines.ts reads ../../shaders from app/bin)
+#   shaders/                     the WGSL kernels (pipelines.ts finds the shaders/ nearest above app/bin)
 #   node_modules/bun-webgpu*/    bun-webgpu's JS; libwebgpu_wrapper.so.gz (Dawn)
 #   debs/                        Debian 12 packages: Vulkan loader, GLVND, OpenBLAS (see DEBS below)
 #   data/*.arrow.xz              prepared datasets (only with --data)

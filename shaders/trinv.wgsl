@@ -1,9 +1,9 @@
 // Inverses of the diagonal blocks (at most 64 x 64) of lower-triangular matrices, one workgroup per
 // block (workgroup z takes row p.base + z of the parameter table). The block is staged in workgroup
-// memory as a packed lower triangle, padded to 64 x 64 with the identity, inverted in place by
-// recursive doubling (shaders/tri_inverse.wgsl), and written as a dense 64 x 64 tile at outOff
-// (row-major, stride 64; zero above the diagonal, the identity's inverse in the padding).
-// Placeholders: OPERANDS (l read-only, out), TABLE_BINDING, TRI_INVERSE.
+// memory as a packed lower triangle, padded to 64 x 64 with the identity (triangle_block.wgsl),
+// inverted in place by recursive doubling (tri_inverse.wgsl), and written as a dense 64 x 64 tile
+// at outOff (row-major, stride 64; zero above the diagonal, the identity's inverse in the padding).
+// Placeholders: OPERANDS (l read-only, out), TABLE_BINDING, TRIANGLE, TRI_INVERSE.
 
 struct Params { base: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -12,27 +12,14 @@ struct Params { base: u32 }
 struct Entry { offL: u32, strL: u32, size: u32, outOff: u32 }
 @group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
-const NB: u32 = 64u;
-
-var<workgroup> tri: array<f32, 2080>;
-
-fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
+{{TRIANGLE}}
 
 {{TRI_INVERSE}}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let e = table[p.base + wid.z];
-  for (var q = t; q < NB * NB; q += 256u) {
-    let r = q / NB;
-    let k = q % NB;
-    if (k <= r) {
-      var v = select(0.0, 1.0, r == k);
-      if (r < e.size) { v = ld_l(e.offL + r * e.strL + k); }
-      tri[ti(r, k)] = v;
-    }
-  }
-  workgroupBarrier();
+  stage_triangle(t, 256u, e.offL, e.strL, e.size);
   invert_lower_in_place(t);
   for (var q = t; q < NB * NB; q += 256u) {
     let r = q / NB;

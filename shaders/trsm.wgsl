@@ -7,7 +7,7 @@
 //   UPPER false (forward, with L):   x_i = (b_i - sum_{j<i} L_ij x_j) / L_ii
 //   UPPER true (backward, with L^T): x_i = (b_i - sum_{j>i} L_ji x_j) / L_ii
 // (left: L x = b or L^T x = b; right: x L^T = b is L x^T = b^T, x L = b is L^T x^T = b^T.)
-// Placeholders: UPPER, OPERANDS (l read-only, b), TABLE_BINDING.
+// Placeholders: UPPER, OPERANDS (l read-only, b), TABLE_BINDING, TRIANGLE (triangle_block.wgsl).
 
 struct Params { base: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -17,25 +17,12 @@ struct Entry { size: u32, lines: u32, offL: u32, strL: u32, offB: u32, lineStep:
 @group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
 const UPPER: bool = {{UPPER}};
-const NB: u32 = 64u;
-
-var<workgroup> tri: array<f32, 2080>;
-
-fn ti(r: u32, c: u32) -> u32 { return r * (r + 1u) / 2u + c; }
+{{TRIANGLE}}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let e = table[p.base + wid.z];
-  for (var q = t; q < NB * NB; q += NB) {
-    let r = q / NB;
-    let c = q % NB;
-    if (c <= r) {
-      var v = select(0.0, 1.0, r == c);
-      if (r < e.size) { v = ld_l(e.offL + r * e.strL + c); }
-      tri[ti(r, c)] = v;
-    }
-  }
-  workgroupBarrier();
+  stage_triangle(t, NB, e.offL, e.strL, e.size);
   let line = wid.x * NB + t;
   if (line >= e.lines) { return; }
   let base = e.offB + line * e.lineStep;

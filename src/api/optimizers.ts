@@ -2,7 +2,8 @@
 // (src/optim/firstOrder.ts), each bound to a network and a minibatch size, taking a minibatch of
 // rows per step(). The options and defaults are the CLI's (`bun run train --help`).
 import { FIRST_ORDER_DEFAULTS, type FirstOrderName, FirstOrderOptimizer } from "../optim/firstOrder.ts";
-import { type DampingPreset, KroneckerOptimizer, dampingPreset } from "../optim/kronecker/optimizer.ts";
+import { KroneckerOptimizer } from "../optim/kronecker/optimizer.ts";
+import { type DampingPreset, presetWith } from "../optim/kronecker/presets.ts";
 import type { Optimizer, OptimizerName, StepReport } from "../optim/optimizer.ts";
 import type { CurvatureKind } from "../curvature/estimator.ts";
 import type { LayerTensors } from "../nn/params.ts";
@@ -25,6 +26,10 @@ export interface KroneckerSettings {
   gammaPeriod?: number;
   /** Momentum on the curvature factors (default 0.9; 0: each minibatch's factors alone). */
   factorDecay?: number;
+  /** Largest Polyak averaging constant (default: fixed 0.9, adaptive 0.95). */
+  polyakMax?: number;
+  /** Ramp factor decay and Polyak constant up over this many updates (default: fixed 100, adaptive 0). */
+  rampSteps?: number;
   weightDecay?: number;
   /** Seed of KFAC's sampled targets. */
   seed?: number;
@@ -96,18 +101,12 @@ export abstract class TrainingOptimizer {
 }
 
 function kronecker(curvature: CurvatureKind, network: Network, settings: KroneckerSettings): KroneckerOptimizer {
-  const preset = dampingPreset(settings.damping ?? "fixed");
+  const { tau0, gamma0, adapt, tauPeriod, gammaPeriod, factorDecay, polyakMax, rampSteps } = settings;
   return new KroneckerOptimizer(network.backend, network.spec, network.weights, settings.batchSize, {
-    ...preset,
+    ...presetWith(settings.damping ?? "fixed", { tau0, gamma0, adapt, tauPeriod, gammaPeriod, factorDecay, polyakMax, rampSteps }),
     curvature,
     seed: settings.seed ?? 0,
     weightDecay: settings.weightDecay ?? WEIGHT_DECAY,
-    tau0: settings.tau0 ?? preset.tau0,
-    gamma0: settings.gamma0 ?? preset.gamma0,
-    adapt: preset.adapt && (settings.adapt ?? true),
-    tauPeriod: settings.tauPeriod ?? preset.tauPeriod,
-    gammaPeriod: settings.gammaPeriod ?? preset.gammaPeriod,
-    factorDecay: settings.factorDecay ?? preset.factorDecay,
   });
 }
 

@@ -84,7 +84,7 @@ let adapterProbe: Promise<AdapterProbe> | undefined;
 export function probeAdapter(): Promise<AdapterProbe> {
   adapterProbe ??= (async (): Promise<AdapterProbe> => {
     try {
-      const gpu = await import("../gpu/adapter.ts");
+      const gpu = await import("./webgpu/device/adapter.ts");
       const ctx = await gpu.acquireGpu();
       const probe = adapterProbeFromInfo(ctx.adapter.info as never, gpu.isSoftwareAdapter);
       ctx.device.destroy();

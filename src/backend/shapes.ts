@@ -2,6 +2,11 @@
 // backend words it the same way.
 import { ShapeError, type Tensor } from "./types.ts";
 
+/** True when the rows of `t` follow each other without gaps (stride = cols, or at most one row), so it can be walked as one row. */
+export function isContiguous(t: Tensor): boolean {
+  return t.rows <= 1 || t.stride === t.cols;
+}
+
 export function shapeOf(t: Tensor): string {
   return `${t.rows}×${t.cols}`;
 }

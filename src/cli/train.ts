@@ -1,7 +1,21 @@
 #!/usr/bin/env bun
-// `bun run train`: see `bun run train --help`.
+// `bun run train`: see `bun run train --help`. The program runs the show: it prepares a missing
+// dataset, trains with a progress bar fed by the trainer's hooks, draws the run's chart and reports.
+import { join } from "node:path";
 import { givenFlags, parseTrainArgs, trainHelp } from "../train/config.ts";
+import { ProgressReporter } from "../io/progress.ts";
 import { runCli } from "./runCli.ts";
+
+/** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss); a failure to draw is only reported. */
+async function plotRun(runDir: string, log: (line: string) => void, warn: (line: string) => void): Promise<void> {
+  try {
+    // Inside the try: where sharp or vega cannot load (an offline GPU machine's bundle), the run still ends normally.
+    const { plotTrainingError } = await import("../plot/runs.ts");
+    await plotTrainingError(runDir, warn);
+  } catch (error) {
+    log(`train: could not draw ${join(runDir, "training-error.png")}: ${(error as Error).message}`);
+  }
+}
 
 await runCli("train", async () => {
   const argv = process.argv.slice(2);
@@ -13,7 +27,32 @@ await runCli("train", async () => {
   const { resumeConfig, train } = await import("../train/trainer.ts");
   const { exitCodeFor } = await import("../train/stopSignals.ts");
   if (config.resume) config = resumeConfig(config.resume, config, givenFlags(argv));
-  const result = await train(config);
+  const log = (line: string) => config.quiet || console.error(line);
+  let progress: ProgressReporter | undefined;
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(config, {
+      prepareDataset: async (name, dir) => (await import("../../data-prep/prepare.ts")).ensureDataset(name, dir),
+      onStart: ({ step, steps }) => {
+        progress = new ProgressReporter("train", steps, {
+          quiet: config.quiet,
+          start: step,
+          format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta_formatted}",
+          plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.eta}`,
+          lines: 20,
+          initial: { loss: "-", rate: "-" },
+        });
+      },
+      onStep: (record) => progress?.update(record.step, { loss: record.loss.toPrecision(5), rate: progress.rate(record.step).toFixed(2) }),
+      onNote: (line) => (progress ? progress.note(line) : log(line)),
+      onFinish: (runDir) => {
+        progress?.stop();
+        return plotRun(runDir, log, (line) => console.error(line));
+      },
+    });
+  } finally {
+    progress?.stop();
+  }
   if (!config.quiet) {
     console.error(`train: ${result.steps} steps, final minibatch loss ${result.finalLoss.toPrecision(5)}; metrics and checkpoint in ${result.runDir}`);
   }

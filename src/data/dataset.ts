@@ -1,12 +1,12 @@
-// The trainer's view of a prepared dataset: its description, the whole set as float32, the file
-// names of its splits, and on-demand preparation when the files are missing.
+// The trainer's view of a prepared dataset: its description, the whole set as float32, and the file
+// names of its splits (data-prep's ensureDataset prepares them when missing).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DataError } from "./data-error.ts";
 import { copyAsFloat32 } from "./columns.ts";
 import { type ColumnChoice, type DatasetInfo, openDatasetFile } from "./dataset-file.ts";
 import { dataDir } from "./location.ts";
-import { DATASET_NAMES, type DatasetName } from "./schema.ts";
+import { DATASETS, DATASET_NAMES, type DatasetName } from "./datasets.ts";
 
 export { DataError } from "./data-error.ts";
 export type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
@@ -43,14 +43,11 @@ export function loadDataset(file: string, choice: ColumnChoice = {}): LoadedData
 /** The training file and the held-out file (MNIST: the validation split) of a dataset. */
 export function datasetFiles(name: DatasetName, dir = dataDir()): { train: string; heldOut: string } {
   if (!DATASET_NAMES.includes(name)) throw new DataError(`unknown dataset '${name}'; valid: ${DATASET_NAMES.join(", ")}`);
-  return { train: join(dir, `${name}-train.arrow`), heldOut: join(dir, `${name}-${name === "mnist" ? "valid" : "test"}.arrow`) };
+  return { train: join(dir, `${name}-train.arrow`), heldOut: join(dir, `${name}-${DATASETS[name].heldOut}.arrow`) };
 }
 
-/** Runs `bun run prep <name> --out dir` in this process when the train or held-out file is missing. */
-export async function ensureDataset(name: DatasetName, dir = dataDir()): Promise<void> {
+/** The first of the dataset's files that is missing, or undefined when both are there. */
+export function missingDatasetFile(name: DatasetName, dir = dataDir()): string | undefined {
   const { train, heldOut } = datasetFiles(name, dir);
-  if (existsSync(train) && existsSync(heldOut)) return;
-  process.stderr.write(`data: ${existsSync(train) ? heldOut : train} is missing; preparing '${name}' into ${dir}/ now (bun run prep ${name})\n`);
-  const { prepareDataset } = await import("../../data-prep/prepare.ts");
-  await prepareDataset(name, { out: dir });
+  return [train, heldOut].find((file) => !existsSync(file));
 }

@@ -22,5 +22,3 @@ export const META = {
   generatorVersion: "generator_version",
 } as const;
 
-export type DatasetName = "mnist" | "curves" | "faces";
-export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "curves", "faces"];

@@ -2,6 +2,7 @@
 // acting on the last pre-activation (docs/algorithm.md §1).
 import { ExpectedError } from "../errors.ts";
 import { LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
+import { DATASETS, type DatasetName } from "../data/datasets.ts";
 
 export interface NetworkSpec {
   /** D₀ … D_L: input size, hidden sizes, output size. */
@@ -11,8 +12,6 @@ export interface NetworkSpec {
   readonly loss: LossKind;
 }
 
-export type DatasetName = "mnist" | "curves" | "faces";
-export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "curves", "faces"];
 /** autoencoder: the targets are the inputs; odd-even: MNIST's mixture classifier; supervised: a target column of one's own data. */
 export type TaskName = "autoencoder" | "odd-even" | "supervised";
 
@@ -71,7 +70,7 @@ export function parseLoss(text: string): LossKind {
 
 /** The input dimension D of each dataset. */
 export function datasetDim(dataset: DatasetName): number {
-  return dataset === "faces" ? 625 : 784;
+  return DATASETS[dataset].dim;
 }
 
 /**
@@ -82,13 +81,13 @@ export function datasetDim(dataset: DatasetName): number {
 export function defaultSpec(dataset: DatasetName, task: TaskName = "autoencoder"): NetworkSpec {
   const d = datasetDim(dataset);
   if (task === "odd-even") {
-    if (dataset !== "mnist") throw new SpecError(`--task odd-even needs --dataset mnist (it classifies digits), got ${dataset}`);
+    if (!DATASETS[dataset].labels) throw new SpecError(`--task odd-even needs --dataset mnist (it classifies digits), got ${dataset}`);
     return { sizes: [d, 1000, 500, 250, 30, 3], transfers: Array(4).fill("tanh"), loss: "mixture" };
   }
   return {
     sizes: [d, 1000, 500, 250, 30, 250, 500, 1000, d],
     transfers: Array(7).fill("tanh"),
-    loss: dataset === "faces" ? "sse" : "bce",
+    loss: DATASETS[dataset].autoencoderLoss,
   };
 }
 

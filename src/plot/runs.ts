@@ -24,3 +24,9 @@ export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: stri
   writeFileAtomic(`${prefix}.png`, png);
   return points.length;
 }
+
+/** A run's own chart, RUN/training-error.{svg,png}: whole-set error when it was evaluated twice or more, else minibatch loss. */
+export async function plotTrainingError(runDir: string, warn?: (line: string) => void): Promise<number> {
+  const evaluations = readMetrics(join(runDir, METRICS_FILE), warn).filter((r) => r.type === "eval").length;
+  return plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"), undefined, warn);
+}

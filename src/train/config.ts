@@ -7,8 +7,9 @@ import { parseFlags } from "../flags.ts";
 import { dataDir } from "../data/location.ts";
 import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
 import { CURVATURE_KINDS, type CurvatureKind } from "../curvature/estimator.ts";
-import { DATASET_NAMES, type DatasetName, type TaskName } from "../nn/spec.ts";
-import { DAMPING_PRESETS, type DampingPreset } from "../optim/kronecker/optimizer.ts";
+import { DATASETS, DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
+import type { TaskName } from "../nn/spec.ts";
+import { DAMPING_PRESETS, type DampingPreset, presetValues } from "../optim/kronecker/presets.ts";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../optim/optimizer.ts";
 
 type FlagType = "string" | "number" | "boolean";
@@ -54,11 +55,13 @@ export const TRAIN_FLAGS = {
   "weight-decay": { type: "number", default: 1e-5, min: 0, help: "weight decay η" },
   momentum: { type: "number", default: 0.9, min: 0, help: "momentum of momentum and nesterov" },
   damping: { type: "string", default: "fixed", choices: DAMPING_PRESETS, help: "kfra/kflr/kfac damping preset: fixed (authors' code) or adaptive (paper, appendix B)" },
-  tau0: { type: "number", positive: true, help: "initial τ (default: 1e-3 fixed, 150 adaptive)" },
-  gamma0: { type: "number", positive: true, help: "initial γ (default: 1e-3 fixed, 150 adaptive)" },
-  "tau-period": { type: "number", default: 5, integer: true, min: 1, help: "T_τ: updates between τ adaptations" },
-  "gamma-period": { type: "number", default: 20, integer: true, min: 1, help: "T_γ: updates between greedy γ searches" },
-  "factor-decay": { type: "number", default: 0.9, min: 0, help: "momentum on the curvature factors" },
+  tau0: { type: "number", positive: true, help: `initial τ (default: the --damping preset's, ${presetValues("tau0")})` },
+  gamma0: { type: "number", positive: true, help: `initial γ (default: the --damping preset's, ${presetValues("gamma0")})` },
+  "tau-period": { type: "number", integer: true, min: 1, help: `T_τ: updates between τ adaptations (default: the preset's, ${presetValues("tauPeriod")})` },
+  "gamma-period": { type: "number", integer: true, min: 1, help: `T_γ: updates between greedy γ searches (default: the preset's, ${presetValues("gammaPeriod")})` },
+  "factor-decay": { type: "number", min: 0, help: `momentum on the curvature factors (default: the preset's, ${presetValues("factorDecay")})` },
+  "polyak-max": { type: "number", min: 0, help: `largest Polyak averaging constant (default: the preset's, ${presetValues("polyakMax")})` },
+  "ramp-steps": { type: "number", integer: true, min: 0, help: `ramp the factor decay and Polyak constant up over N updates, 0: none (default: the preset's, ${presetValues("rampSteps")})` },
   "no-factor-momentum": { type: "boolean", default: false, help: "use each minibatch's factors alone" },
   "no-adapt": { type: "boolean", default: false, help: "freeze τ and γ at their initial values" },
   quiet: { type: "boolean", default: false, help: "no progress output" },
@@ -96,9 +99,12 @@ export interface TrainConfig {
   damping: DampingPreset;
   tau0?: number;
   gamma0?: number;
-  tauPeriod: number;
-  gammaPeriod: number;
-  factorDecay: number;
+  /** The second-order settings below are undefined unless given: the --damping preset's then apply. */
+  tauPeriod?: number;
+  gammaPeriod?: number;
+  factorDecay?: number;
+  polyakMax?: number;
+  rampSteps?: number;
   factorMomentum: boolean;
   adapt: boolean;
   quiet: boolean;
@@ -160,8 +166,10 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
   // Paths are resolved once, here, against the working directory.
   parsed.dataDir = dataDir(parsed.dataDir);
   for (const key of ["out", "init", "resume"] as const) if (parsed[key] !== undefined) parsed[key] = resolve(parsed[key]);
-  if (parsed.factorDecay >= 1) throw new UsageError(`--factor-decay ${parsed.factorDecay}: must be below 1`);
-  if (parsed.task === "odd-even" && parsed.dataset !== "mnist") throw new UsageError(`--task odd-even needs --dataset mnist`);
+  for (const [flag, value] of [["factor-decay", parsed.factorDecay], ["polyak-max", parsed.polyakMax]] as const) {
+    if (value !== undefined && value >= 1) throw new UsageError(`--${flag} ${value}: must be below 1`);
+  }
+  if (parsed.task === "odd-even" && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task odd-even needs --dataset mnist`);
   checkOwnData(parsed, values.dataset !== undefined);
   return parsed;
 }

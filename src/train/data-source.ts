@@ -1,9 +1,10 @@
-// Where a run's data comes from: one of the prepared datasets (--dataset, prepared on first use), or
+// Where a run's data comes from: one of the prepared datasets (--dataset; the CLI prepares it first), or
 // one's own Arrow files (--data, --valid, with --features and --targets). Gives the trainer the
 // files, the columns, the shape the network must fit, and the targets of each minibatch.
 import { basename } from "node:path";
-import { DataError, datasetFiles, ensureDataset, loadDataset, readDatasetInfo } from "../data/dataset.ts";
+import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
+import { oddEvenTargets } from "../data/datasets.ts";
 import type { Minibatch } from "../data/stream.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { TrainConfig } from "./config.ts";
@@ -20,10 +21,11 @@ export interface TrainingData {
   shape?: DataShape;
 }
 
-/** Resolves --dataset or --data into files; prepares a missing dataset; validates an own file's columns. */
+/** Resolves --dataset or --data into files; validates an own file's columns. */
 export async function trainingData(config: TrainConfig): Promise<TrainingData> {
   if (!config.data) {
-    await ensureDataset(config.dataset, config.dataDir);
+    const missing = missingDatasetFile(config.dataset, config.dataDir);
+    if (missing !== undefined) throw new DataError(`${missing} is missing; prepare it with: bun run prep ${config.dataset}${config.dataDir ? ` --out ${config.dataDir}` : ""}`);
     const { train, heldOut } = datasetFiles(config.dataset, config.dataDir);
     return { label: config.dataset, train, heldOut, columns: {} };
   }
@@ -46,7 +48,7 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
 
 /** The minibatch's targets as BatchWorkspace.loadBatch takes them; undefined for the autoencoder. */
 export function batchTargets(task: TrainConfig["task"], batch: Pick<Minibatch, "labels" | "y">): ArrayLike<number> | undefined {
-  if (task === "odd-even" && batch.labels) return Float32Array.from(batch.labels, (l) => l % 2);
+  if (task === "odd-even" && batch.labels) return oddEvenTargets(batch.labels);
   if (task === "supervised") return batch.y;
   return undefined;
 }

@@ -12,7 +12,8 @@ import {
   validateSpec,
 } from "../nn/spec.ts";
 import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer } from "../optim/firstOrder.ts";
-import { KroneckerOptimizer, dampingPreset } from "../optim/kronecker/optimizer.ts";
+import { KroneckerOptimizer } from "../optim/kronecker/optimizer.ts";
+import { presetWith } from "../optim/kronecker/presets.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { PhaseMarker } from "../optim/phases.ts";
 import { type TrainConfig, isSecondOrder } from "./config.ts";
@@ -56,18 +57,15 @@ export function networkFor(config: TrainConfig, data?: DataShape): NetworkSpec {
 
 export function createOptimizer(config: TrainConfig, backend: Backend, spec: NetworkSpec, weights: LayerTensors, phases?: PhaseMarker): Optimizer {
   if (isSecondOrder(config.opt)) {
-    const preset = dampingPreset(config.damping);
+    // Flags override the --damping preset only where given (undefined otherwise).
+    const { tau0, gamma0, adapt, tauPeriod, gammaPeriod, factorDecay, polyakMax, rampSteps } = config;
+    const settings = presetWith(config.damping, { tau0, gamma0, adapt, tauPeriod, gammaPeriod, factorDecay, polyakMax, rampSteps });
     return new KroneckerOptimizer(backend, spec, weights, config.batch, {
-      ...preset,
+      ...settings,
       curvature: config.opt,
       seed: config.seed,
       weightDecay: config.weightDecay,
-      tau0: config.tau0 ?? preset.tau0,
-      gamma0: config.gamma0 ?? preset.gamma0,
-      adapt: preset.adapt && config.adapt,
-      tauPeriod: config.tauPeriod,
-      gammaPeriod: config.gammaPeriod,
-      factorDecay: config.factorMomentum ? config.factorDecay : 0,
+      factorDecay: config.factorMomentum ? settings.factorDecay : 0,
       phases,
     });
   }

@@ -1,7 +1,8 @@
-// The training loop: data stream → workspace → optimiser step → metrics, progress, evaluation,
+// The training loop: data stream → workspace → optimiser step → metrics, evaluation,
 // checkpoints; resumable, and stopped cleanly by Ctrl-C or SIGTERM within one update. The run
 // directory is locked while a process trains in it; a run that stopped before its first checkpoint
-// starts again from update 0 on --resume.
+// starts again from update 0 on --resume. What a person sees (a progress bar, a chart) is the
+// caller's business, through TrainHooks.
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createBackend } from "../backend/index.ts";
@@ -9,16 +10,16 @@ import { NotPositiveDefiniteError } from "../backend/types.ts";
 import { MinibatchStream } from "../data/stream.ts";
 import { ExpectedError, UsageError } from "../errors.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
-import { allocLayers, initialWeights, uploadLayers } from "../nn/params.ts";
+import { initialWeights, uploadLayers } from "../nn/params.ts";
+import type { DatasetName } from "../data/datasets.ts";
 import { type NetworkSpec, describeSpec, parameterCount } from "../nn/spec.ts";
-import { BatchWorkspace } from "../nn/workspace.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
-import { createOptimizer, networkFor } from "./setup.ts";
+import { createSession } from "./session.ts";
+import { networkFor } from "./setup.ts";
 import { Evaluator } from "./evaluate.ts";
 import { batchTargets, evalData, trainingData } from "./data-source.ts";
-import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
-import { ProgressReporter } from "../cli/progress.ts";
+import { MetricsLog, type StepRecord } from "./metrics.ts";
 import { type ResumeChanges, recordResumeChanges } from "./resume.ts";
 import { RunLock } from "./runLock.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
@@ -60,26 +61,28 @@ function removeLeftovers(runDir: string): void {
   removeStaleTemporaries(join(runDir, CHECKPOINTS_DIR));
 }
 
-/** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss). */
-async function plotRun(runDir: string, log: (line: string) => void, warn: (line: string) => void): Promise<void> {
-  const evaluations = readMetrics(join(runDir, METRICS_FILE), warn).filter((r) => r.type === "eval").length;
-  try {
-    // Inside the try: where sharp or vega cannot load (an offline GPU machine's bundle), the run still ends normally.
-    const { plotRuns } = await import("../plot/runs.ts");
-    await plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"), undefined, warn);
-  } catch (error) {
-    log(`train: could not draw ${join(runDir, "training-error.png")}: ${(error as Error).message}`);
-  }
+/** What the caller sees of a run while it goes; every hook is optional. */
+export interface TrainHooks {
+  /** Prepares a named dataset whose files are missing, once the run directory is locked (the CLI passes data-prep's ensureDataset). */
+  prepareDataset?: (name: DatasetName, dir?: string) => Promise<void>;
+  /** Once the run's files are written, just before the first update: the step it starts from and the last. */
+  onStart?: (run: { runDir: string; step: number; steps: number }) => void;
+  /** After each update, with the record written to the metrics file. */
+  onStep?: (record: StepRecord) => void;
+  /** A line for the person at the terminal while the run goes (signals, interruption); default: stderr unless --quiet. */
+  onNote?: (line: string) => void;
+  /** After the last checkpoint of a run that finished or was interrupted, while a second Ctrl-C still exits at once (the CLI draws the run's chart). */
+  onFinish?: (runDir: string) => Promise<void>;
 }
 
-export async function train(config: TrainConfig & { resumeChanges?: ResumeChanges }): Promise<TrainResult> {
+export async function train(config: TrainConfig & { resumeChanges?: ResumeChanges }, hooks: TrainHooks = {}): Promise<TrainResult> {
   const runDir = resolve(config.resume ?? config.out ?? defaultRunDir(config));
   const log = (line: string) => config.quiet || console.error(line);
   const warn = (line: string) => console.error(line);
   const created = !existsSync(runDir);
   const lock = RunLock.acquire(runDir, warn);
   try {
-    return await trainLocked(config, runDir, log, warn);
+    return await trainLocked(config, runDir, log, warn, hooks);
   } finally {
     lock.release();
     // A run refused before it wrote anything leaves no empty directory behind.
@@ -87,25 +90,32 @@ export async function train(config: TrainConfig & { resumeChanges?: ResumeChange
   }
 }
 
-async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges }, runDir: string, log: (line: string) => void, warn: (line: string) => void): Promise<TrainResult> {
+async function trainLocked(
+  config: TrainConfig & { resumeChanges?: ResumeChanges },
+  runDir: string,
+  log: (line: string) => void,
+  warn: (line: string) => void,
+  hooks: TrainHooks,
+): Promise<TrainResult> {
+  const note = hooks.onNote ?? log;
   removeLeftovers(runDir);
   if (!config.resume && existsSync(join(runDir, CONFIG_FILE))) {
     const how = listCheckpoints(runDir).length > 0 ? "continue it" : "it stopped before its first checkpoint; start it again from update 0";
     throw new UsageError(`--out ${runDir} already holds a run (${how} with --resume ${runDir}), or choose another --out`);
   }
+  if (!config.data) await hooks.prepareDataset?.(config.dataset, config.dataDir);
   const data = await trainingData(config);
   const spec = networkFor(config, data.shape);
   const backend = await createBackend({ device: config.device });
   log(`train: ${config.opt} on ${data.label} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${config.batch}, ${backend.info.name} backend (${backend.info.device})`);
 
-  const weights = allocLayers(backend, spec);
-  const optimizer = createOptimizer(config, backend, spec, weights);
-  const ws = new BatchWorkspace(backend, spec, config.batch);
+  // The weights come from the checkpoint, --init or the seed below, once the optimiser exists.
+  const session = createSession(config, backend, { spec, initialize: false });
+  const { weights, optimizer, workspace: ws } = session;
   const evaluator = new Evaluator(backend, spec, ws);
   const metrics = new MetricsLog(join(runDir, METRICS_FILE), warn);
   let stream: MinibatchStream | undefined;
   let signals: StopSignals | undefined;
-  let progress: ProgressReporter | undefined;
   try {
     let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
     const restored = config.resume ? loadCheckpoint(runDir, backend, spec, weights, optimizer, (line) => warn(`train: ${line}`)) : null;
@@ -139,14 +149,7 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       metrics.truncateAfter(-1);
     }
 
-    progress = new ProgressReporter("train", config.steps, {
-      quiet: config.quiet,
-      start: loop.step,
-      format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta_formatted}",
-      plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.eta}`,
-      lines: 20,
-      initial: { loss: "-", rate: "-" },
-    });
+    hooks.onStart?.({ runDir, step: loop.step, steps: config.steps });
     const startedAt = performance.now();
     // Training time: wall-clock seconds since the start, less the time spent evaluating on the whole
     // sets (so runs that evaluate more often are not charged for it), continued across --resume.
@@ -156,9 +159,8 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
     let nextPosition = loop.stream;
     let finalLoss = NaN;
     let savedStep = restored ? loop.step : -1;
-    const bar = progress;
     signals = new StopSignals(
-      (signal) => bar.note(`train: ${signal} received after update ${step}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`),
+      (signal) => note(`train: ${signal} received after update ${step}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`),
       () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
     );
     const checkpoint = async () => {
@@ -209,24 +211,22 @@ async function trainLocked(config: TrainConfig & { resumeChanges?: ResumeChanges
       finalLoss = report.loss;
       const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
       metrics.append(record);
-      progress.update(step, { loss: report.loss.toPrecision(5), rate: progress.rate(step).toFixed(2) });
+      hooks.onStep?.(record);
       if (config.evalEvery > 0 && step % config.evalEvery === 0) await evaluate();
       if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
       // The updates themselves never wait on the event loop; this lets a signal handler run.
       await yieldToEventLoop();
     }
-    if (stopped()) progress.note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
+    if (stopped()) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
     else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
     await checkpoint();
-    await plotRun(runDir, log, warn);
+    await hooks.onFinish?.(runDir);
     return { runDir, steps: step, interrupted: stopped(), signal: signals.received, finalLoss };
   } finally {
-    progress?.stop();
     signals?.dispose();
     await stream?.close();
     evaluator.dispose();
-    ws.dispose();
-    optimizer.dispose();
+    session.dispose();
     backend.dispose();
   }
 }

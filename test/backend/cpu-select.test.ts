@@ -11,7 +11,7 @@ import {
   UnknownDeviceError,
 } from "../../src/backend/index.ts";
 import { MissingBlasError } from "../../src/backend/cpu/openblas.ts";
-import { isSoftwareAdapter } from "../../src/gpu/adapter.ts";
+import { isSoftwareAdapter } from "../../src/backend/webgpu/device/adapter.ts";
 
 const blasOk: BlasProbe = { ok: true };
 const blasMissing: BlasProbe = { ok: false, error: new MissingBlasError(["libopenblas.so.0"], "not found") };

@@ -3,9 +3,9 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../../src/backend/webgpu/index.ts";
-import { installCalmPolling } from "../../src/gpu/calmPolling.ts";
-import { isSoftwareAdapter, NoGpuAdapterError, NULL_ADAPTER_INFO, requireUsableAdapter } from "../../src/gpu/adapter.ts";
-import { KernelCompileError, PipelineCache } from "../../src/gpu/pipelines.ts";
+import { installCalmPolling } from "../../src/backend/webgpu/device/calmPolling.ts";
+import { isSoftwareAdapter, NoGpuAdapterError, NULL_ADAPTER_INFO, requireUsableAdapter } from "../../src/backend/webgpu/device/adapter.ts";
+import { KernelCompileError, PipelineCache } from "../../src/backend/webgpu/device/pipelines.ts";
 import { seedKey, threefry2x32 } from "../../src/backend/random.ts";
 
 const backend: WebGpuBackend = await createWebGpuBackend();

@@ -1,8 +1,8 @@
 // Which way the GPU is waited for: spinning on hardware adapters, calm polling on software ones.
 // Pure logic with fake adapter infos and a fake bun-webgpu ticker (no GPU needed).
 import { describe, expect, it } from "vitest";
-import { choosePolling, describeAdapter } from "../../src/gpu/adapter.ts";
-import { installPolling, pollingModeFor } from "../../src/gpu/calmPolling.ts";
+import { choosePolling, describeAdapter } from "../../src/backend/webgpu/device/adapter.ts";
+import { installPolling, pollingModeFor } from "../../src/backend/webgpu/device/calmPolling.ts";
 
 const H200 = { vendor: "nvidia", architecture: "hopper", device: "NVIDIA H200", description: "", backendType: 6, adapterType: 1 };
 const LAVAPIPE = { vendor: "mesa", architecture: "software", device: "llvmpipe-llvm-15-0-6-256-bits", description: "llvmpipe: Mesa 25.0.7", backendType: 6, adapterType: 3 };

@@ -3,9 +3,9 @@
 import { batchedByLoop } from "../batch.ts";
 import type { Backend, Tensor } from "../types.ts";
 import { ShapeError, DeviceLimitError } from "../types.ts";
-import { requireWindow, shapeOf } from "../shapes.ts";
+import { isContiguous, requireWindow, shapeOf } from "../shapes.ts";
 import { defaultThreadCount, loadOpenBlas } from "./openblas.ts";
-import { CpuTensor, cpu, isContiguous } from "./tensor.ts";
+import { CpuTensor, cpu } from "./tensor.ts";
 import * as elementwise from "./elementwise.ts";
 import * as reductions from "./reductions.ts";
 import * as linalg from "./linalg.ts";

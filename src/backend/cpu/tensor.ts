@@ -1,6 +1,7 @@
 // The CPU backend's tensor: a row-major view into a Float32Array (element (i, j) at
 // storage[offset + i*stride + j]), plus the helpers every CPU op uses to walk views.
 import type { Tensor } from "../types.ts";
+import { isContiguous } from "../shapes.ts";
 
 export class CpuTensor implements Tensor {
   constructor(
@@ -16,11 +17,6 @@ export class CpuTensor implements Tensor {
 export function cpu(op: string, t: Tensor): CpuTensor {
   if (!(t instanceof CpuTensor)) throw new TypeError(`cpu backend: ${op} was given a tensor that belongs to another backend`);
   return t;
-}
-
-/** True when the rows of `t` follow each other without gaps, so it can be walked as one row. */
-export function isContiguous(t: Tensor): boolean {
-  return t.stride === t.cols || t.rows === 1;
 }
 
 /**

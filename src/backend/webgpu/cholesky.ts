@@ -21,7 +21,7 @@
 //   right, X Lᵀ = B:   B_K −= Y_<K (L_K,<K)ᵀ;  Y_K = B_K L_KK⁻ᵀ
 //   right, X L = B:    B_K −= Y_>K L_>K,K;     Y_K = B_K L_KK⁻¹
 // and Y is copied back into B.
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { requireSquare, shapeOf } from "../shapes.ts";
 import { ShapeError, type Tensor, type TriangularSolveOptions } from "../types.ts";
 import type { KernelContext } from "./context.ts";
@@ -114,7 +114,7 @@ function blockSolve(ctx: KernelContext, rows: SolveRow[], upper: boolean): void 
   const tableBinding = bound.buffers.length + 1;
   const specs = [...bound.storage, { readOnly: true }];
   const pipeline = ctx.pipelines.get(`trsm:${+upper}:${bound.pattern}`, `triangular block solve (${upper ? "backward" : "forward"})`, specs, () =>
-    fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+    fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding, TRIANGLE: shaderFile("triangle_block.wgsl") }),
   );
   let groupsX = 1;
   const table = rows.map(({ l, k0, size, rhs, left }) => {
@@ -266,7 +266,12 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
   const tableBinding = bound.buffers.length + 1;
   const specs = [...bound.storage, { readOnly: true }];
   const pipeline = ctx.pipelines.get(`trinv:${bound.pattern}`, "triangular diagonal-block inverse", specs, () =>
-    fillTemplate("trinv", shaderFile("trinv.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding, TRI_INVERSE: shaderFile("tri_inverse.wgsl") }),
+    fillTemplate("trinv", shaderFile("trinv.wgsl"), {
+      OPERANDS: bound.wgsl,
+      TABLE_BINDING: tableBinding,
+      TRIANGLE: shaderFile("triangle_block.wgsl"),
+      TRI_INVERSE: shaderFile("tri_inverse.wgsl"),
+    }),
   );
   const rows: { u: number[] }[] = [];
   const tiles = ls.map((l, i) => {

@@ -1,5 +1,5 @@
 // What every kernel wrapper needs: the device, the pipeline cache and the recorder.
-import type { PipelineCache } from "../../gpu/pipelines.ts";
+import type { PipelineCache } from "./device/pipelines.ts";
 import type { Recorder } from "./recorder.ts";
 import { GpuStorage } from "./storage.ts";
 

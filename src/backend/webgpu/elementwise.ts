@@ -1,6 +1,6 @@
 // Elementwise ops on WebGPU (shaders/elementwise.wgsl): one invocation per element of the output
 // view; operands are strided views, and an output may alias any input (operands.ts).
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
 import { type AdamOptions, ShapeError, type Tensor, type TransferKind } from "../types.ts";
 import type { KernelContext } from "./context.ts";

@@ -7,7 +7,7 @@
 // across many output columns/rows is first packed into scratch storage with its row stride rounded
 // up to a multiple of 4 (a copy of O(mk) elements buys vec4 loads for O(mnk) work: 1000×785 ·
 // 785×1000 went from ~10 to ~15 GFLOP/s on lavapipe).
-import { fillTemplate, shaderFile, type StorageBindingSpec } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile, type StorageBindingSpec } from "./device/pipelines.ts";
 import { gemmDims } from "../shapes.ts";
 import type { GemmOptions, Tensor } from "../types.ts";
 import type { KernelContext } from "./context.ts";

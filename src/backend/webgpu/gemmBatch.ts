@@ -3,7 +3,7 @@
 // Cholesky and triangular solves use it for their trailing updates, batched over all matrices.
 // On a software adapter (lavapipe) workgroup barriers are costly and dispatches cheap relative to
 // the arithmetic, so there each entry runs as one register-tiled gemm (gemm.ts) instead.
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { gemmDims } from "../shapes.ts";
 import { ShapeError, type Tensor } from "../types.ts";
 import type { KernelContext } from "./context.ts";

@@ -1,9 +1,9 @@
 // The WebGPU backend: every op of `Backend` (src/backend/types.ts) as WGSL kernels (shaders/*.wgsl)
 // on a Dawn device from bun-webgpu. Tensors are views into GPU buffers; ops are recorded into one
 // command encoder and submitted when something is read back (`download`, `flush`).
-import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "../../gpu/adapter.ts";
-import { PipelineCache } from "../../gpu/pipelines.ts";
-import { requireWindow } from "../shapes.ts";
+import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "./device/adapter.ts";
+import { PipelineCache } from "./device/pipelines.ts";
+import { isContiguous, requireWindow } from "../shapes.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
 import { cholesky, choleskyBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
 import { createStorage, GEMM_TILES, type GemmKernel, type KernelContext, ScratchPool } from "./context.ts";
@@ -14,7 +14,7 @@ import { type ProfilingControl, profilingControl } from "./profiler.ts";
 import { bernoulli, random, threefryWords } from "./random.ts";
 import { Recorder, STATUS_WORDS } from "./recorder.ts";
 import * as red from "./reduce.ts";
-import { type GpuTensor, isContiguous, storageOf, viewEnd } from "./storage.ts";
+import { type GpuTensor, storageOf, viewEnd } from "./storage.ts";
 
 /**
  * Kernel choices. Defaults depend on the adapter (software rasterisers such as lavapipe run

@@ -1,5 +1,5 @@
 // Losses on WebGPU (shaders/loss.wgsl): one invocation per sample (column of h).
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { seedKey } from "../random.ts";
 import { lossTargetRows, requireLossOperands, requireShape } from "../shapes.ts";
 import { type LossKind, ShapeError, type Tensor } from "../types.ts";

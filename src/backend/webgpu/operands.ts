@@ -2,7 +2,7 @@
 // aliases an input, two views of one storage) share one binding: WebGPU forbids binding one buffer
 // twice when one binding is writable. The kernel reads and writes through generated accessors
 // `ld_<name>(i)` / `st_<name>(i, v)`, so the WGSL does not care which operands coincide.
-import type { StorageBindingSpec } from "../../gpu/pipelines.ts";
+import type { StorageBindingSpec } from "./device/pipelines.ts";
 import type { GpuStorage } from "./storage.ts";
 
 export interface BoundOperands {

@@ -5,7 +5,7 @@
 // Caveats: one pass per dispatch removes the overlap a driver may find between dispatches of one
 // pass, so profiled totals are an upper bound of the unprofiled time. Dawn quantises timestamps
 // (clears the low 16 bits, 65.5 µs) unless its `timestamp_quantization` toggle is off, which
-// src/gpu/adapter.ts asks for when profiling; were it refused, a single short kernel would read 0
+// src/backend/webgpu/device/adapter.ts asks for when profiling; were it refused, a single short kernel would read 0
 // or one quantum, but sums over many dispatches would stay unbiased (the start phase is random).
 
 /** Total GPU time of one kernel label over the profiled updates. */

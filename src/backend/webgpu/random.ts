@@ -1,6 +1,6 @@
 // Random numbers on WebGPU (shaders/random_fill.wgsl + shaders/random.wgsl): bit-identical
 // Threefry-2x32-20 words to src/backend/random.ts; element (i, j) uses counter i·cols + j.
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { seedKey } from "../random.ts";
 import { requireSameShape } from "../shapes.ts";
 import type { RandomKind, Tensor } from "../types.ts";

@@ -10,7 +10,7 @@
 // uniform one, and the dispatch's first u32 parameter becomes the index of its first row.
 // Device-side failures (a non-positive Cholesky pivot) are written to a status buffer that every
 // read-back checks.
-import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "../../gpu/pipelines.ts";
+import { type PipelineCache, type StorageBindingSpec, UNIFORM_SLOT_BYTES } from "./device/pipelines.ts";
 import { NotPositiveDefiniteError } from "../types.ts";
 import { type KernelProfiler, kernelLabel } from "./profiler.ts";
 import { GpuStorage } from "./storage.ts";

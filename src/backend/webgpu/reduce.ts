@@ -1,6 +1,6 @@
 // Reductions on WebGPU (shaders/reduce.wgsl) with a fixed summation order: one workgroup of 64
 // per output value, strided per-invocation partial sums, then a fixed binary tree.
-import { fillTemplate, shaderFile } from "../../gpu/pipelines.ts";
+import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { requireSameShape, requireShape, requireSquare } from "../shapes.ts";
 import type { Tensor } from "../types.ts";
 import type { KernelContext } from "./context.ts";

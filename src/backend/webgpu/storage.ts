@@ -31,6 +31,3 @@ export function viewEnd(t: Tensor): number {
   return t.offset + (t.rows - 1) * t.stride + t.cols;
 }
 
-export function isContiguous(t: Tensor): boolean {
-  return t.rows <= 1 || t.stride === t.cols;
-}

@@ -13,48 +13,22 @@ import type { BatchWorkspace } from "../../nn/workspace.ts";
 import { type Optimizer, type OptimizerState, type StepReport, freeAll } from "../optimizer.ts";
 import { ScalarSlots } from "../scalars.ts";
 import type { PhaseMarker } from "../phases.ts";
-import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "./adaptation.ts";
+import { adaptTau, bestCandidate, gammaCandidates, optimalStep, raiseTau } from "./adaptation.ts";
 import { factorDecay, polyakDecay } from "./averaging.ts";
 import { KroneckerBlocks } from "./block.ts";
+import type { PresetSettings } from "./presets.ts";
 
-export type DampingPreset = "adaptive" | "fixed";
-export const DAMPING_PRESETS: readonly DampingPreset[] = ["adaptive", "fixed"];
+export { DAMPING_PRESETS, type DampingPreset, dampingPreset } from "./presets.ts";
 
-export interface KroneckerOptions {
+/** A preset's settings (presets.ts) and what no preset gives. */
+export interface KroneckerOptions extends PresetSettings {
   curvature: CurvatureKind;
-  /** Initial Levenberg–Marquardt damping τ₀ of the quadratic model. */
-  tau0: number;
-  /** Initial factor damping γ₀ (k = √(γ + η)). */
-  gamma0: number;
   /** Weight decay η. */
   weightDecay: number;
-  /** Adapt τ and γ (off: both stay at their initial values). */
-  adapt: boolean;
-  /** T_τ: updates between τ adaptations. */
-  tauPeriod: number;
-  /** T_γ: updates between greedy γ searches. */
-  gammaPeriod: number;
-  /** Momentum on the curvature factors (0.9); 0 turns it off. */
-  factorDecay: number;
-  /** Largest Polyak averaging constant. */
-  polyakMax: number;
-  /** Ramp factor decay and Polyak constant up over this many updates (0: no ramp). */
-  rampSteps: number;
   /** Seed of KFAC's sampled targets. */
   seed: number;
   /** Benchmarks only: told when each phase of the step begins. */
   phases?: PhaseMarker;
-}
-
-/**
- * The two presets of docs/algorithm.md §6.3. adaptive: the paper (Martens & Grosse's initial values);
- * fixed: the authors' public code (damping 1e-3, no adaptation, constants ramped to 0.9 over 100).
- */
-export function dampingPreset(preset: DampingPreset): Omit<KroneckerOptions, "curvature" | "seed" | "weightDecay"> {
-  if (preset === "adaptive") {
-    return { tau0: 150, gamma0: 150, adapt: true, tauPeriod: 5, gammaPeriod: 20, factorDecay: 0.9, polyakMax: 0.95, rampSteps: 0 };
-  }
-  return { tau0: 1e-3, gamma0: 1e-3, adapt: false, tauPeriod: 5, gammaPeriod: 20, factorDecay: 0.9, polyakMax: 0.9, rampSteps: 100 };
 }
 
 type Slot = "loss" | "thetaSq" | "newLoss" | "newThetaSq" | `trQ${number}` | `trG${number}` | `gd${number}` | `vhv${number}` | `dd${number}`;
@@ -199,7 +173,7 @@ export class KroneckerOptimizer implements Optimizer {
 
   /** A step with a non-finite model or loss leaves θ unchanged and raises τ (§6). */
   private reject(report: StepReport): void {
-    this.tau /= 0.95 ** this.options.tauPeriod;
+    this.tau = raiseTau(this.tau, this.options.tauPeriod);
     report.rejected = 1;
     report.tau = this.tau;
   }

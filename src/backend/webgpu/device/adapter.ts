@@ -1,6 +1,6 @@
 // Acquiring a WebGPU adapter and device through bun-webgpu (Dawn), refusing adapters that compute
 // nothing, and describing what was found.
-import { EXIT, ExpectedError } from "../errors.ts";
+import { EXIT, ExpectedError } from "../../../errors.ts";
 import { createGPUInstance, setupGlobals } from "bun-webgpu";
 import { installPolling, type PollingMode, pollingModeFor } from "./calmPolling.ts";
 import { dawnToggles } from "./dawnToggles.ts";

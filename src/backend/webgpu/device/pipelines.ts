@@ -3,8 +3,8 @@
 //
 // Every pipeline uses one explicit layout shape: binding 0 is a 256-byte slot of the uniform arena
 // (one arena serves every dispatch of a submit), bindings 1..n are storage buffers bound whole.
-import { ExpectedError } from "../errors.ts";
-import { readFileSync } from "node:fs";
+import { ExpectedError } from "../../../errors.ts";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,14 +19,27 @@ export class KernelCompileError extends ExpectedError {
   }
 }
 
-const SHADER_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "shaders");
+/**
+ * The shaders/ folder nearest above this file: the repository's or the installed package's from
+ * src/backend/webgpu/device, the GPU bundle's root from its app/bin.
+ */
+function findShaderDir(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, "shaders");
+    if (existsSync(candidate) && statSync(candidate).isDirectory()) return candidate;
+    if (dirname(dir) === dir) throw new Error(`webgpu: no shaders/ folder in ${start} or any folder above it`);
+  }
+}
+
+let shaderDir: string | undefined;
 const sourceCache = new Map<string, string>();
 
 /** The text of shaders/<file>. */
 export function shaderFile(file: string): string {
   let text = sourceCache.get(file);
   if (text === undefined) {
-    text = readFileSync(join(SHADER_DIR, file), "utf8");
+    shaderDir ??= findShaderDir(dirname(fileURLToPath(import.meta.url)));
+    text = readFileSync(join(shaderDir, file), "utf8");
     sourceCache.set(file, text);
   }
   return text;

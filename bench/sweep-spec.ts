@@ -1,9 +1,9 @@
 // Sweep specifications (bench/sweeps/*.json): groups of runs as grids over optimiser settings,
 // expanded into one train command line per run. Unknown keys and bad values are rejected, with the
 // key's path, before anything runs.
-import { ExpectedError } from "../errors.ts";
-import { OPTIMIZER_NAMES } from "../optim/optimizer.ts";
-import { DATASET_NAMES } from "../nn/spec.ts";
+import { ExpectedError } from "../src/errors.ts";
+import { OPTIMIZER_NAMES } from "../src/optim/optimizer.ts";
+import { DATASET_NAMES } from "../src/data/datasets.ts";
 
 export class SweepSpecError extends ExpectedError {}
 
