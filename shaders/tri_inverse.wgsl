@@ -9,31 +9,30 @@
 
 var<workgroup> tmp: array<f32, 1024>;
 
+// Element e of the level-s products: (pair p, row r, column c, first row b0 of the pair's block).
+fn pair_element(e: u32, s: u32) -> vec4<u32> {
+  let p = e / (s * s);
+  return vec4<u32>(p, (e % (s * s)) / s, e % s, p * 2u * s);
+}
+
 fn invert_lower_in_place(t: u32) {
   if (t < 64u) { tri[ti(t, t)] = 1.0 / tri[ti(t, t)]; }
   workgroupBarrier();
   for (var s = 1u; s < 64u; s *= 2u) {
-    let block = s * s;
-    // T = C A^-1 for each pair p: C rows p*2s + s + r, columns p*2s + k; A^-1 lower, so k >= c.
+    // T = C A^-1 for each pair p: C rows b0 + s + r, columns b0 + k; A^-1 lower, so k >= c.
     for (var e = t; e < 32u * s; e += 256u) {
-      let p = e / block;
-      let r = (e % block) / s;
-      let c = e % s;
-      let b0 = p * 2u * s;
+      let q = pair_element(e, s);
       var sum = 0.0;
-      for (var k = c; k < s; k++) { sum += tri[ti(b0 + s + r, b0 + k)] * tri[ti(b0 + k, b0 + c)]; }
+      for (var k = q.z; k < s; k++) { sum += tri[ti(q.w + s + q.y, q.w + k)] * tri[ti(q.w + k, q.w + q.z)]; }
       tmp[e] = sum;
     }
     workgroupBarrier();
     // C = -D^-1 T; D^-1 lower, so k <= r.
     for (var e = t; e < 32u * s; e += 256u) {
-      let p = e / block;
-      let r = (e % block) / s;
-      let c = e % s;
-      let b0 = p * 2u * s;
+      let q = pair_element(e, s);
       var sum = 0.0;
-      for (var k = 0u; k <= r; k++) { sum += tri[ti(b0 + s + r, b0 + s + k)] * tmp[p * block + k * s + c]; }
-      tri[ti(b0 + s + r, b0 + c)] = -sum;
+      for (var k = 0u; k <= q.y; k++) { sum += tri[ti(q.w + s + q.y, q.w + s + k)] * tmp[q.x * s * s + k * s + q.z]; }
+      tri[ti(q.w + s + q.y, q.w + q.z)] = -sum;
     }
     workgroupBarrier();
   }

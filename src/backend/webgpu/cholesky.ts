@@ -28,6 +28,7 @@ import type { KernelContext } from "./context.ts";
 import { copy } from "./elementwise.ts";
 import { type GemmEntry, gemmBatch } from "./gemmBatch.ts";
 import { bindOperands, grid1d } from "./operands.ts";
+import { tableKernel } from "./tableKernel.ts";
 import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
 
@@ -74,10 +75,8 @@ function choleskyKernel(ctx: KernelContext, mode: 0 | 1 | 2, storage: GpuStorage
   const bound = mode === 2
     ? bindOperands(["a", "status", "inv"], [storage, ctx.status, inverses!])
     : bindOperands(["a", "status"], [storage, ctx.status]);
-  const tableBinding = bound.buffers.length + 1;
-  const specs = [...bound.storage, { readOnly: true }];
-  const kernel = ["cholesky diagonal block", "cholesky clear upper", "cholesky diagonal block and its inverse"][mode];
-  const pipeline = ctx.pipelines.get(`cholesky:${mode}:${bound.pattern}`, kernel, specs, () =>
+  const label = ["cholesky diagonal block", "cholesky clear upper", "cholesky diagonal block and its inverse"][mode];
+  const kernel = tableKernel(ctx, `cholesky:${mode}:${bound.pattern}`, label, bound, (tableBinding) =>
     fillTemplate("cholesky", shaderFile("cholesky.wgsl"), {
       MODE: mode,
       OPERANDS: bound.wgsl,
@@ -88,15 +87,8 @@ function choleskyKernel(ctx: KernelContext, mode: 0 | 1 | 2, storage: GpuStorage
   );
   const largest = Math.max(...rows.map((r) => r.n));
   const { groups, gridX } = mode === 1 ? grid1d(largest * largest, 256) : { groups: [1, 1] as [number, number], gridX: 0 };
-  ctx.recorder.dispatch({
-    kernel: "cholesky",
-    pipeline,
-    storage: specs,
-    buffers: [...bound.buffers, ctx.recorder.tableStorage],
-    u32: [0, gridX],
-    groups: [groups[0], groups[1], rows.length],
-    table: { words: 8, rows: rows.map((r) => ({ u: [r.off, r.stride, r.b, r.n, r.k0, r.invOff ?? 0, 0, 0] })) },
-  });
+  const table = { words: 8, rows: rows.map((r) => ({ u: [r.off, r.stride, r.b, r.n, r.k0, r.invOff ?? 0, 0, 0] })) };
+  kernel.dispatch("cholesky", [groups[0], groups[1], rows.length], table, [0, gridX]);
 }
 
 interface SolveRow {
@@ -111,9 +103,7 @@ interface SolveRow {
 function blockSolve(ctx: KernelContext, rows: SolveRow[], upper: boolean): void {
   if (rows.length === 0) return;
   const bound = bindOperands(["l", "b"], [storageOf("triangularSolve", rows[0].l), storageOf("triangularSolve", rows[0].rhs)], ["b"]);
-  const tableBinding = bound.buffers.length + 1;
-  const specs = [...bound.storage, { readOnly: true }];
-  const pipeline = ctx.pipelines.get(`trsm:${+upper}:${bound.pattern}`, `triangular block solve (${upper ? "backward" : "forward"})`, specs, () =>
+  const kernel = tableKernel(ctx, `trsm:${+upper}:${bound.pattern}`, `triangular block solve (${upper ? "backward" : "forward"})`, bound, (tableBinding) =>
     fillTemplate("trsm", shaderFile("trsm.wgsl"), { UPPER: String(upper), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding, TRIANGLE: shaderFile("triangle_block.wgsl") }),
   );
   let groupsX = 1;
@@ -122,15 +112,7 @@ function blockSolve(ctx: KernelContext, rows: SolveRow[], upper: boolean): void 
     groupsX = Math.max(groupsX, Math.ceil(lines / NB));
     return { u: [size, lines, l.offset + k0 * l.stride + k0, l.stride, rhs.offset, left ? 1 : rhs.stride, left ? rhs.stride : 1, 0] };
   });
-  ctx.recorder.dispatch({
-    kernel: "triangularSolve",
-    pipeline,
-    storage: specs,
-    buffers: [...bound.buffers, ctx.recorder.tableStorage],
-    u32: [0],
-    groups: [groupsX, 1, rows.length],
-    table: { words: 8, rows: table },
-  });
+  kernel.dispatch("triangularSolve", [groupsX, 1, rows.length], { words: 8, rows: table });
 }
 
 export function cholesky(ctx: KernelContext, a: Tensor): void {
@@ -263,9 +245,7 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
   }
   const storage = ctx.scratch(INVERSES_SLOT, blocks * NB * NB);
   const bound = bindOperands(["l", "out"], [storageOf("triangularSolve", ls[0]), storage], ["out"]);
-  const tableBinding = bound.buffers.length + 1;
-  const specs = [...bound.storage, { readOnly: true }];
-  const pipeline = ctx.pipelines.get(`trinv:${bound.pattern}`, "triangular diagonal-block inverse", specs, () =>
+  const kernel = tableKernel(ctx, `trinv:${bound.pattern}`, "triangular diagonal-block inverse", bound, (tableBinding) =>
     fillTemplate("trinv", shaderFile("trinv.wgsl"), {
       OPERANDS: bound.wgsl,
       TABLE_BINDING: tableBinding,
@@ -283,15 +263,7 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
     }
     return out;
   });
-  ctx.recorder.dispatch({
-    kernel: "triangularSolve",
-    pipeline,
-    storage: specs,
-    buffers: [...bound.buffers, ctx.recorder.tableStorage],
-    u32: [0],
-    groups: [1, 1, rows.length],
-    table: { words: 4, rows },
-  });
+  kernel.dispatch("triangularSolve", [1, 1, rows.length], { words: 4, rows });
   return tiles;
 }
 

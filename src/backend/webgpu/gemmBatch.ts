@@ -9,6 +9,7 @@ import { ShapeError, type Tensor } from "../types.ts";
 import type { KernelContext } from "./context.ts";
 import { registerGemm } from "./gemm.ts";
 import { bindOperands } from "./operands.ts";
+import { tableKernel } from "./tableKernel.ts";
 import { storageOf } from "./storage.ts";
 
 const MAX_GROUPS = 65535;
@@ -47,11 +48,9 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
     }
   }
   const bound = bindOperands(["a", "b", "c"], storages, ["c"]);
-  const tableBinding = bound.buffers.length + 1;
   const { tm, tn, bk } = ctx.gemmTile;
   const key = `gemmTiled:${tm}x${tn}x${bk}:${+opts.transA}${+opts.transB}:${bound.pattern}`;
-  const storage = [...bound.storage, { readOnly: true }];
-  const pipeline = ctx.pipelines.get(key, `batched gemm (transA=${opts.transA}, transB=${opts.transB})`, storage, () =>
+  const kernel = tableKernel(ctx, key, `batched gemm (transA=${opts.transA}, transB=${opts.transB})`, bound, (tableBinding) =>
     fillTemplate("gemm_tiled", shaderFile("gemm_tiled.wgsl"), {
       TRANS_A: String(opts.transA),
       TRANS_B: String(opts.transB),
@@ -76,13 +75,5 @@ export function gemmBatch(ctx: KernelContext, entries: readonly GemmEntry[], opt
   if (gx > MAX_GROUPS || gy > MAX_GROUPS || rows.length > MAX_GROUPS) {
     throw new RangeError(`gemm batch: ${gx}×${gy}×${rows.length} workgroups exceed maxComputeWorkgroupsPerDimension = ${MAX_GROUPS}`);
   }
-  ctx.recorder.dispatch({
-    kernel: rows.length > 1 ? "gemmBatch" : "gemmTiled",
-    pipeline,
-    storage,
-    buffers: [...bound.buffers, ctx.recorder.tableStorage],
-    u32: [0],
-    groups: [gx, gy, rows.length],
-    table: { words: 12, rows },
-  });
+  kernel.dispatch(rows.length > 1 ? "gemmBatch" : "gemmTiled", [gx, gy, rows.length], { words: 12, rows });
 }
