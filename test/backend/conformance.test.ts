@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import { threefry2x32, seedKey, wordToUniform } from "../../src/backend/random.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
+import { choleskyResidual, frob, solveResidual } from "../helpers/residuals.ts";
 import {
   type Backend,
   LOSS_KINDS,
@@ -392,7 +393,6 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
       return a;
     }
 
-    const frob = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
 
     // A backward-stable Cholesky gives ‖LLᵀ − A‖_F ≤ c·n·u·‖A‖_F whatever the conditioning; the
     // tests allow c = 4. Solves: ‖op(L)X − B‖ ≤ c·n·u·‖L‖‖X‖ (backward stable), also c = 4.
@@ -411,17 +411,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         b.cholesky(a);
         const L = await b.download(a);
         for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(L[i * n + j]).toBe(0);
-        const diff = new Float64Array(n * n);
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j <= i; j++) {
-            let s = 0;
-            for (let k = 0; k <= j; k++) s += L[i * n + k] * L[j * n + k];
-            diff[i * n + j] = s - av[i * n + j];
-            diff[j * n + i] = diff[i * n + j];
-          }
-        }
-        const cholRes = frob(diff) / frob(av);
-        const normL = frob(L);
+        const cholRes = choleskyResidual(L, av, n);
         const m = n === 1 ? 1 : 31;
         const solveRes: Record<string, number> = {};
         for (const side of ["left", "right"] as const) {
@@ -431,18 +421,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
             const x = put(b, br, bc, bv, true);
             b.triangularSolve(a, x, { side, transpose });
             const X = await b.download(x);
-            // residual R = op(L)X − B (left) or X op(L) − B (right)
-            const opL = (i: number, j: number) => (transpose ? L[j * n + i] : L[i * n + j]);
-            const r = new Float64Array(br * bc);
-            for (let i = 0; i < br; i++) {
-              for (let j = 0; j < bc; j++) {
-                let s = 0;
-                if (side === "left") for (let k = 0; k < n; k++) s += opL(i, k) * X[k * bc + j];
-                else for (let k = 0; k < n; k++) s += X[i * bc + k] * opL(k, j);
-                r[i * bc + j] = s - bv[i * bc + j];
-              }
-            }
-            solveRes[`${side}${transpose ? "ᵀ" : ""}`] = frob(r) / (normL * frob(X));
+            solveRes[`${side}${transpose ? "ᵀ" : ""}`] = solveResidual(L, n, X, bv, br, bc, side, transpose);
           }
         }
         console.log(

@@ -1,0 +1,44 @@
+// Backward errors of a Cholesky factor and of triangular solves, computed in float64 from the
+// float32 results (the measures the conformance and batched suites bound by 4nu).
+
+export const frob = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
+
+/** ‖L Lᵀ − A‖_F / ‖A‖_F for n×n row-major L (lower) and A. */
+export function choleskyResidual(L: ArrayLike<number>, A: ArrayLike<number>, n: number): number {
+  const diff = new Float64Array(n * n);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c <= r; c++) {
+      let s = 0;
+      for (let k = 0; k <= c; k++) s += L[r * n + k] * L[c * n + k];
+      diff[r * n + c] = diff[c * n + r] = s - A[r * n + c];
+    }
+  }
+  return frob(diff) / frob(A);
+}
+
+/**
+ * ‖op(L) X − B‖_F / (‖L‖_F ‖X‖_F) (side "left") or ‖X op(L) − B‖_F / (‖L‖_F ‖X‖_F) ("right"), with
+ * op(L) = Lᵀ when `transpose`; X and B are rows × cols, L is n×n.
+ */
+export function solveResidual(
+  L: ArrayLike<number>,
+  n: number,
+  X: ArrayLike<number>,
+  B: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  side: "left" | "right",
+  transpose: boolean,
+): number {
+  const opL = (i: number, j: number) => (transpose ? L[j * n + i] : L[i * n + j]);
+  const res = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      if (side === "left") for (let k = 0; k < n; k++) s += opL(i, k) * X[k * cols + j];
+      else for (let k = 0; k < n; k++) s += X[i * cols + k] * opL(k, j);
+      res[i * cols + j] = s - B[i * cols + j];
+    }
+  }
+  return frob(res) / (frob(L) * frob(X));
+}
