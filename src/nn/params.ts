@@ -1,5 +1,6 @@
 // Parameters θ = (W₁ … W_L), each W_λ a D_λ × (D_{λ−1}+1) tensor whose last column is the bias
 // (docs/algorithm.md §1: ā = [a; 1], h = W ā). Helpers apply one op to every layer.
+import { allocStacked } from "../backend/stacked.ts";
 import type { Backend, Tensor } from "../backend/types.ts";
 import { seedKey, threefry2x32, wordsToNormal } from "../backend/random.ts";
 import { type NetworkSpec, layerCount } from "./spec.ts";
@@ -18,16 +19,9 @@ export function allocLayers(backend: Backend, spec: NetworkSpec): LayerTensors {
  * batched ops over all layers (the damped Kronecker solves) then run as one batch.
  */
 export function allocLayersTogether(backend: Backend, spec: NetworkSpec): { parent: Tensor; layers: LayerTensors } {
-  const L = layerCount(spec);
-  const cols = Math.ceil((Math.max(...spec.sizes.slice(0, -1)) + 1) / 4) * 4;
-  const parent = backend.alloc(spec.sizes.slice(1).reduce((s, d) => s + d, 0), cols);
-  const layers: Tensor[] = [];
-  let row = 0;
-  for (let l = 1; l <= L; l++) {
-    layers.push(backend.view(parent, row, 0, spec.sizes[l], spec.sizes[l - 1] + 1));
-    row += spec.sizes[l];
-  }
-  return { parent, layers };
+  const shapes = spec.sizes.slice(1).map((d, l): [number, number] => [d, spec.sizes[l] + 1]);
+  const { parent, views } = allocStacked(backend, shapes);
+  return { parent, layers: views };
 }
 
 export function freeLayers(backend: Backend, layers: LayerTensors): void {

@@ -4,6 +4,7 @@
 // factors of every layer are factored and solved together: their Cholesky factors live side by
 // side in one storage, and each stage of the factorisation and of the four triangular solves is
 // one batched op for all 2L factors (on WebGPU, one dispatch per 64-column block step).
+import { allocStacked } from "../../backend/stacked.ts";
 import type { Backend, Tensor } from "../../backend/types.ts";
 import { allocInputFactors, allocOutputFactors } from "../../curvature/index.ts";
 import type { LayerTensors } from "../../nn/params.ts";
@@ -25,19 +26,6 @@ export interface KroneckerBlock {
   readonly outputCholesky: Tensor;
 }
 
-/** Square views of sizes `sizes`, stacked down the rows of one tensor (one storage for a batch). */
-function stackedSquares(backend: Backend, sizes: number[]): { parent: Tensor; views: Tensor[] } {
-  const cols = Math.ceil(Math.max(...sizes) / 4) * 4;
-  const parent = backend.alloc(sizes.reduce((s, n) => s + n, 0), cols);
-  let row = 0;
-  const views = sizes.map((n) => {
-    const v = backend.view(parent, row, 0, n, n);
-    row += n;
-    return v;
-  });
-  return { parent, views };
-}
-
 export class KroneckerBlocks {
   readonly blocks: readonly KroneckerBlock[];
   private readonly choleskyStorage: Tensor;
@@ -52,7 +40,8 @@ export class KroneckerBlocks {
     const inputAverages = allocInputFactors(backend, spec);
     const outputAverages = allocOutputFactors(backend, spec);
     // Rows: L_G of every layer, then L_Q of every layer.
-    const { parent, views } = stackedSquares(backend, [...spec.sizes.slice(1), ...spec.sizes.slice(0, -1).map((d) => d + 1)]);
+    const sizes = [...spec.sizes.slice(1), ...spec.sizes.slice(0, -1).map((d) => d + 1)];
+    const { parent, views } = allocStacked(backend, sizes.map((n): [number, number] => [n, n]));
     this.choleskyStorage = parent;
     this.blocks = Array.from({ length: L }, (_, l) => ({
       inputFactor: inputs[l],
