@@ -24,7 +24,7 @@
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { requireSquare, shapeOf } from "../shapes.ts";
 import { ShapeError, type Tensor, type TriangularSolveOptions } from "../types.ts";
-import type { KernelContext } from "./context.ts";
+import { type KernelContext, SCRATCH } from "./context.ts";
 import { copy } from "./elementwise.ts";
 import { type GemmEntry, gemmBatch } from "./gemmBatch.ts";
 import { bindOperands, grid1d } from "./operands.ts";
@@ -33,9 +33,6 @@ import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
 
 const NB = 64;
-/** Scratch slots of the gemm-only solves: inverted diagonal blocks, and the solution's copy Y. */
-const INVERSES_SLOT = 3;
-const SOLUTION_SLOT = 4;
 
 function sub(t: Tensor, row: number, col: number, rows: number, cols: number): Tensor {
   return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };
@@ -136,7 +133,7 @@ export function choleskyBatch(ctx: KernelContext, as: readonly Tensor[]): void {
         // Hardware GPUs: the diagonal kernel also inverts L_KK, and the panel is one product,
         // A_RK ← A_RK L_KK⁻ᵀ, in place: its 64 columns are one tile column of the gemm, so each
         // workgroup reads all of its rows of A_RK before writing them, and no other reads them.
-        const inverses = ctx.scratch(INVERSES_SLOT, trailing.length * NB * NB);
+        const inverses = ctx.scratch(SCRATCH.inverses, trailing.length * NB * NB);
         choleskyKernel(ctx, 2, storage, trailing.map(diagonal), inverses);
         choleskyKernel(ctx, 0, storage, active.filter((a) => a.rows - k0 <= NB).map(diagonal));
         if (16 * ctx.gemmTile.tn < NB) throw new Error(`cholesky: the in-place panel product needs a gemm tile at least ${NB} columns wide`);
@@ -243,7 +240,7 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
     starts.push(blocks);
     blocks += Math.ceil(l.rows / NB);
   }
-  const storage = ctx.scratch(INVERSES_SLOT, blocks * NB * NB);
+  const storage = ctx.scratch(SCRATCH.inverses, blocks * NB * NB);
   const bound = bindOperands(["l", "out"], [storageOf("triangularSolve", ls[0]), storage], ["out"]);
   const kernel = tableKernel(ctx, `trinv:${bound.pattern}`, "triangular diagonal-block inverse", bound, (tableBinding) =>
     fillTemplate("trinv", shaderFile("trinv.wgsl"), {
@@ -279,7 +276,7 @@ function solveByInverseBlocks(ctx: KernelContext, items: { l: Tensor; b: Tensor 
     used += b.rows * b.cols;
     return at;
   });
-  const ys = ctx.scratch(SOLUTION_SLOT, used);
+  const ys = ctx.scratch(SCRATCH.solution, used);
   const y = items.map(({ b }, i): Tensor => ({ rows: b.rows, cols: b.cols, stride: b.cols, offset: offsets[i], storage: ys }));
   const steps = Math.max(...ls.map((l) => Math.ceil(l.rows / NB)));
   for (let s = 0; s < steps; s++) {

@@ -10,7 +10,7 @@
 import { fillTemplate, shaderFile, type StorageBindingSpec } from "./device/pipelines.ts";
 import { gemmDims } from "../shapes.ts";
 import type { GemmOptions, Tensor } from "../types.ts";
-import type { KernelContext } from "./context.ts";
+import { type KernelContext, SCRATCH } from "./context.ts";
 import { copy } from "./elementwise.ts";
 import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
@@ -98,8 +98,8 @@ export function registerGemm(ctx: KernelContext, a0: Tensor, b0: Tensor, c: Tens
   if (m === 0 || n === 0) return;
   const packA = !vec4Aligned(a) && n >= PACK_MIN_REUSE && m * k >= PACK_MIN_ELEMENTS && k >= 4;
   const packB = !vec4Aligned(b) && m >= PACK_MIN_REUSE && k * n >= PACK_MIN_ELEMENTS && k >= 4;
-  if (packA) a = packed(ctx, a, 0);
-  if (packB) b = packA && sameView(a0, b0) ? a : packed(ctx, b, 1);
+  if (packA) a = packed(ctx, a, SCRATCH.packedA);
+  if (packB) b = packA && sameView(a0, b0) ? a : packed(ctx, b, SCRATCH.packedB);
   const operands: [Tensor, GpuStorage][] = [
     [a, storageOf("gemm", a)],
     [b, storageOf("gemm", b)],

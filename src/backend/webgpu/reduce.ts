@@ -3,7 +3,7 @@
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { requireSameShape, requireShape, requireSquare } from "../shapes.ts";
 import type { Tensor } from "../types.ts";
-import type { KernelContext } from "./context.ts";
+import { type KernelContext, SCRATCH } from "./context.ts";
 import { bindOperands } from "./operands.ts";
 import { storageOf } from "./storage.ts";
 
@@ -39,8 +39,6 @@ interface Reduction {
 /** A sum or dot of more elements than this runs in two passes (one workgroup's share: ~TWO_PASS_CHUNK). */
 const TWO_PASS_MIN = 16384;
 const TWO_PASS_CHUNK = 4096;
-/** Scratch slot of the first pass's partial sums (gemm packing uses 0 and 1). */
-const PARTIALS_SLOT = 2;
 
 function reduce(ctx: KernelContext, r: Reduction): void {
   const product = r.b !== undefined;
@@ -84,7 +82,7 @@ function sumOrDot(ctx: KernelContext, name: string, a: Tensor, b: Tensor | undef
   }
   const rowsPerLine = Math.max(1, Math.round(TWO_PASS_CHUNK / a.cols));
   const lines = Math.ceil(a.rows / rowsPerLine);
-  const partials: Tensor = { rows: 1, cols: lines, stride: lines, offset: 0, storage: ctx.scratch(PARTIALS_SLOT, lines) };
+  const partials: Tensor = { rows: 1, cols: lines, stride: lines, offset: 0, storage: ctx.scratch(SCRATCH.partialSums, lines) };
   const lineOf = (w: Walk): Walk => ({ ...w, line: rowsPerLine * w.row });
   reduce(ctx, {
     ...whole,
