@@ -133,9 +133,11 @@ export function choleskyBatch(ctx: KernelContext, as: readonly Tensor[]): void {
         // Hardware GPUs: the diagonal kernel also inverts L_KK, and the panel is one product,
         // A_RK ← A_RK L_KK⁻ᵀ, in place: its 64 columns are one tile column of the gemm, so each
         // workgroup reads all of its rows of A_RK before writing them, and no other reads them.
-        const inverses = ctx.scratch(SCRATCH.inverses, trailing.length * NB * NB);
-        choleskyKernel(ctx, 2, storage, trailing.map(diagonal), inverses);
-        choleskyKernel(ctx, 0, storage, active.filter((a) => a.rows - k0 <= NB).map(diagonal));
+        // One dispatch for every active block, the trailing ones first so that trailing[i]'s inverse
+        // is tile i (a last block's inverse is computed and not used).
+        const ordered = [...trailing, ...active.filter((a) => a.rows - k0 <= NB)];
+        const inverses = ctx.scratch(SCRATCH.inverses, ordered.length * NB * NB);
+        choleskyKernel(ctx, 2, storage, ordered.map(diagonal), inverses);
         if (16 * ctx.gemmTile.tn < NB) throw new Error(`cholesky: the in-place panel product needs a gemm tile at least ${NB} columns wide`);
         gemmBatch(
           ctx,
