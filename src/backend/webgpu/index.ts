@@ -4,6 +4,7 @@
 import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "./device/adapter.ts";
 import { PipelineCache } from "./device/pipelines.ts";
 import { isContiguous, requireWindow } from "../shapes.ts";
+import { UsageError } from "../../errors.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
 import { cholesky, choleskyBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
 import { createStorage, GEMM_TILES, type GemmKernel, type KernelContext, ScratchPool } from "./context.ts";
@@ -47,12 +48,12 @@ export interface WebGpuBackendOptions extends AcquireOptions {
 export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env = process.env) {
   const flag = (v: string | undefined) => (v === undefined || v === "" ? undefined : v === "1" || v === "true");
   const gemm = opts.gemm ?? (env.KFRA_WEBGPU_GEMM as GemmKernel | undefined) ?? (software ? "register" : "tiled");
-  if (gemm !== "register" && gemm !== "tiled") throw new ShapeError(`webgpu: gemm kernel must be register or tiled, got ${gemm}`);
+  if (gemm !== "register" && gemm !== "tiled") throw new UsageError(`webgpu: gemm kernel (KFRA_WEBGPU_GEMM) must be register or tiled, got ${gemm}`);
   const tileName = opts.tile ?? env.KFRA_WEBGPU_TILE ?? "4x4x16";
   const tile = GEMM_TILES[tileName];
-  if (!tile) throw new ShapeError(`webgpu: tile must be one of ${Object.keys(GEMM_TILES).join(", ")}, got ${tileName}`);
+  if (!tile) throw new UsageError(`webgpu: tile (KFRA_WEBGPU_TILE) must be one of ${Object.keys(GEMM_TILES).join(", ")}, got ${tileName}`);
   const submitEvery = opts.submitEvery ?? (env.KFRA_WEBGPU_SUBMIT_EVERY ? Number(env.KFRA_WEBGPU_SUBMIT_EVERY) : software ? 0 : 64);
-  if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new ShapeError(`webgpu: submitEvery must be a non-negative integer, got ${submitEvery}`);
+  if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new UsageError(`webgpu: submitEvery (KFRA_WEBGPU_SUBMIT_EVERY) must be a non-negative integer, got ${submitEvery}`);
   return {
     tiledBatches: opts.tiledBatches ?? flag(env.KFRA_WEBGPU_TILED_BATCHES) ?? !software,
     gemmKernel: gemm,
