@@ -4,6 +4,8 @@
 //   cholesky                  n³/3               (A n×n)
 //   triangularSolve           n²·m               (L n×n, m right-hand sides)
 //   choleskyBatch, triangularSolveBatch   the sums of the above over the batch
+//   kroneckerSolveBatch       the four triangular solves it stands for, summed over the batch
+//                             (the maths' count: WebGPU's products with inverses do more, §4.3)
 //   every other op            one per element of its largest tensor operand (elementwise maps,
 //                             reductions, losses, random numbers)
 // An op with no rule here (a new op added to the Backend interface) is still counted as a call and
@@ -50,9 +52,12 @@ export const FLOP_RULES: Record<string, FlopRule> = {
   triangularSolveBatch([ls, bs, opts]) {
     return (ls as Tensor[]).reduce((s, l, i) => s + FLOP_RULES.triangularSolve([l, (bs as Tensor[])[i], opts]), 0);
   },
+  kroneckerSolveBatch([ls, rs, bs]) {
+    return (bs as Tensor[]).reduce((s, b, i) => s + 2 * (ls as Tensor[])[i].rows ** 2 * b.cols + 2 * (rs as Tensor[])[i].rows ** 2 * b.rows, 0);
+  },
 };
 
-/** The element-count rule covers these (every op of the interface as of this writing besides the three above). */
+/** The element-count rule covers these (every op of the interface as of this writing besides those above). */
 export const ELEMENT_COUNT_OPS = new Set([
   "fill", "copy", "transfer", "hadamard", "axpby", "scale", "addIdentity", "diag", "sqrt", "adamStep",
   "sum", "dot", "trace", "rowSums", "colSums",

@@ -8,6 +8,7 @@ export const OP_FAMILY: Record<string, string> = {
   triangularSolve: "cholesky + solves",
   choleskyBatch: "cholesky + solves",
   triangularSolveBatch: "cholesky + solves",
+  kroneckerSolveBatch: "cholesky + solves",
 };
 
 export function timedBackend(backend: Backend): { backend: Backend; totals: Map<string, number> } {

@@ -362,6 +362,7 @@ export function createReferenceBackend(): Backend {
     },
     choleskyBatch: (as) => batchedByLoop(backend).choleskyBatch(as),
     triangularSolveBatch: (ls, bs, opts) => batchedByLoop(backend).triangularSolveBatch(ls, bs, opts),
+    kroneckerSolveBatch: (ls, rs, bs) => batchedByLoop(backend).kroneckerSolveBatch(ls, rs, bs),
   };
   return backend;
 }

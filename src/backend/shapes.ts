@@ -66,3 +66,8 @@ export function requireWindow(t: Tensor, row: number, col: number, rows: number,
     throw new ShapeError(`view: window ${rows}×${cols} at (${row}, ${col}) does not fit inside ${shapeOf(t)}`);
   }
 }
+
+/** The rows × cols window of t at (row, col), sharing t's storage (unchecked: callers stay in bounds). */
+export function subView(t: Tensor, row: number, col: number, rows: number, cols: number): Tensor {
+  return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };
+}

@@ -149,6 +149,12 @@ export interface Backend {
   choleskyBatch(a: readonly Tensor[]): void;
   /** `triangularSolve(l[i], b[i], opts)` for every i; batched like `choleskyBatch` (all l in one storage, all b in another). */
   triangularSolveBatch(l: readonly Tensor[], b: readonly Tensor[], opts: TriangularSolveOptions): void;
+  /**
+   * b_i ← (L_i L_iᵀ)⁻¹ b_i (R_i R_iᵀ)⁻¹ for Cholesky factors L_i (rows of b_i) and R_i (columns),
+   * i.e. the solve of (R_i R_iᵀ ⊗ L_i L_iᵀ) vec(x) = vec(b_i): four triangular solves, batched
+   * like `triangularSolveBatch` (all factors in one storage, all b in another, for one batch).
+   */
+  kroneckerSolveBatch(l: readonly Tensor[], r: readonly Tensor[], b: readonly Tensor[]): void;
 
   // ---- losses: the network output h is D×N, one sample per column; the target y is D×N too,
   //      except for mixture (D = 3), whose target and sample are one row of binary labels (1×N) ----

@@ -509,6 +509,46 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
       b.free(apart);
     });
 
+    // kroneckerSolveBatch is the four triangular solves (L, Lᵀ from the left, Rᵀ, R from the right);
+    // where it runs them as such (every backend's default here) the results are identical. Solves
+    // through inverses (WebGPU on hardware adapters) are held to residual bounds in batched.test.ts.
+    it("kroneckerSolveBatch equals its four batched triangular solves", async () => {
+      const sizes = [5, 64, 70];
+      const parent = b.alloc(sizes.reduce((s, n) => s + n, 0), Math.max(...sizes));
+      let row = 0;
+      const factors = sizes.map((n, i) => {
+        const t = b.view(parent, row, 0, n, n);
+        row += n;
+        b.upload(t, spd(n, 100, 40 + i));
+        return t;
+      });
+      b.choleskyBatch(factors);
+      const right = (i: number) => factors[(i + 1) % sizes.length];
+      const rhsOf = () => {
+        const rhsParent = b.alloc(sizes.reduce((s, n) => s + n, 0), Math.max(...sizes));
+        let at = 0;
+        const views = sizes.map((n, i) => {
+          const t = b.view(rhsParent, at, 0, n, right(i).rows);
+          at += n;
+          b.upload(t, data(n * right(i).rows, 60 + i));
+          return t;
+        });
+        return { rhsParent, views };
+      };
+      const once = rhsOf();
+      const four = rhsOf();
+      b.kroneckerSolveBatch(factors, factors.map((_, i) => right(i)), once.views);
+      b.triangularSolveBatch(factors, four.views, { side: "left", transpose: false });
+      b.triangularSolveBatch(factors, four.views, { side: "left", transpose: true });
+      b.triangularSolveBatch(factors.map((_, i) => right(i)), four.views, { side: "right", transpose: true });
+      b.triangularSolveBatch(factors.map((_, i) => right(i)), four.views, { side: "right", transpose: false });
+      for (let i = 0; i < sizes.length; i++) {
+        expect(Array.from(await b.download(once.views[i])), `matrix ${i}`).toEqual(Array.from(await b.download(four.views[i])));
+      }
+      expect(() => b.kroneckerSolveBatch(factors, factors.slice(1), once.views)).toThrow(ShapeError);
+      for (const t of [parent, once.rhsParent, four.rhsParent]) b.free(t);
+    });
+
     it("a matrix that is not positive definite raises NotPositiveDefiniteError, and the backend recovers", async () => {
       const n = 70;
       const av = spd(n, 10, 9);

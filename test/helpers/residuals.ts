@@ -42,3 +42,29 @@ export function solveResidual(
   }
   return frob(res) / (frob(L) * frob(X));
 }
+
+/** Row-major (r×k)·(k×c) in float64; `transB` takes b as c×k. */
+function product(a: ArrayLike<number>, b: ArrayLike<number>, r: number, k: number, c: number, transB = false): Float64Array {
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) {
+    for (let p = 0; p < k; p++) {
+      const x = a[i * k + p];
+      if (x === 0) continue;
+      for (let j = 0; j < c; j++) out[i * c + j] += x * (transB ? b[j * k + p] : b[p * c + j]);
+    }
+  }
+  return out;
+}
+
+/**
+ * ‖L Lᵀ X R Rᵀ − B‖_F / (‖L‖²_F ‖R‖²_F ‖X‖_F) for X, B rows × cols, L rows × rows and R cols × cols
+ * (lower): the backward error of the four triangular solves of a Kronecker-factored solve.
+ */
+export function kroneckerSolveResidual(L: ArrayLike<number>, R: ArrayLike<number>, X: ArrayLike<number>, B: ArrayLike<number>, rows: number, cols: number): number {
+  const transpose = (m: ArrayLike<number>, n: number) => Float64Array.from({ length: n * n }, (_, q) => m[(q % n) * n + Math.floor(q / n)]);
+  const lt = transpose(L, rows);
+  const left = product(L, product(lt, X, rows, rows, cols), rows, rows, cols);
+  const right = product(product(left, R, rows, cols, cols), R, rows, cols, cols, true);
+  const res = right.map((v, i) => v - B[i]);
+  return frob(res) / (frob(L) ** 2 * frob(R) ** 2 * frob(X));
+}

@@ -13,30 +13,21 @@
 //   left,  Lᵀ X = B:   backward; X_K = L_KK⁻ᵀ B_K,   B_U −= L_KUᵀ X_K   (U: rows above)
 //   right, X L = B:    backward; X_K = B_K L_KK⁻¹,   B_U −= X_K L_KU
 //   right, X Lᵀ = B:   forward;  X_K = B_K L_KK⁻ᵀ,   B_R −= X_K L_RKᵀ
-// — and on hardware GPUs left-looking with gemms only (a substitution walks 64 elements one after
-// the other, ~0.1 ms per block step on an H200): every diagonal block is inverted at once
-// (shaders/trinv.wgsl), then block by block, into a scratch copy Y of the solution,
-//   left,  L X = B:    B_K −= L_K,<K Y_<K;     Y_K = L_KK⁻¹ B_K
-//   left,  Lᵀ X = B:   B_K −= (L_>K,K)ᵀ Y_>K;  Y_K = L_KK⁻ᵀ B_K
-//   right, X Lᵀ = B:   B_K −= Y_<K (L_K,<K)ᵀ;  Y_K = B_K L_KK⁻ᵀ
-//   right, X L = B:    B_K −= Y_>K L_>K,K;     Y_K = B_K L_KK⁻¹
-// and Y is copied back into B.
+// — and on hardware GPUs as products with the inverse L⁻¹, built by recursive doubling
+// (lowerInverse.ts; a substitution walks 64 elements one after the other, ~0.1 ms per block step
+// on an H200).
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
-import { requireSquare, shapeOf } from "../shapes.ts";
+import { requireSquare, shapeOf, subView as sub } from "../shapes.ts";
 import { ShapeError, type Tensor, type TriangularSolveOptions } from "../types.ts";
 import { type KernelContext, SCRATCH } from "./context.ts";
-import { copy } from "./elementwise.ts";
 import { type GemmEntry, gemmBatch } from "./gemmBatch.ts";
+import { kroneckerSolveByInverse, triangularSolveByInverse } from "./lowerInverse.ts";
 import { bindOperands, grid1d } from "./operands.ts";
 import { tableKernel } from "./tableKernel.ts";
 import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
 
 const NB = 64;
-
-function sub(t: Tensor, row: number, col: number, rows: number, cols: number): Tensor {
-  return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };
-}
 
 /** Indices of `items` grouped by the storages `keyOf` returns (one batch per group). */
 function groupByStorage<T>(items: readonly T[], keyOf: (x: T) => GpuStorage[]): number[][] {
@@ -199,7 +190,7 @@ export function triangularSolveBatch(ctx: KernelContext, ls: readonly Tensor[], 
   for (const group of groupByStorage(pairs, (x) => [storageOf("triangularSolve", x.l), storageOf("triangularSolve", x.b)])) {
     const items = group.map((i) => pairs[i]);
     if (ctx.tiledBatches) {
-      solveByInverseBlocks(ctx, items, left, forward);
+      triangularSolveByInverse(ctx, items.map((x) => x.l), items.map((x) => x.b), left, opts.transpose);
       continue;
     }
     const steps = Math.max(...items.map(({ l }) => Math.ceil(l.rows / NB)));
@@ -234,84 +225,29 @@ export function triangularSolveBatch(ctx: KernelContext, ls: readonly Tensor[], 
   }
 }
 
-/** Every diagonal block of every L, inverted into 64×64 tiles of scratch (one dispatch). */
-function invertDiagonalBlocks(ctx: KernelContext, ls: Tensor[]): Tensor[][] {
-  const starts: number[] = [];
-  let blocks = 0;
-  for (const l of ls) {
-    starts.push(blocks);
-    blocks += Math.ceil(l.rows / NB);
+/**
+ * b_i ← (L_i L_iᵀ)⁻¹ b_i (R_i R_iᵀ)⁻¹ (see Backend.kroneckerSolveBatch). On hardware adapters, when
+ * all factors share one storage and all b another, every factor is inverted in one batch and the
+ * solves are four batched products; otherwise four batched triangular solves.
+ */
+export function kroneckerSolveBatch(ctx: KernelContext, ls: readonly Tensor[], rs: readonly Tensor[], bs: readonly Tensor[]): void {
+  if (ls.length !== bs.length || rs.length !== bs.length) {
+    throw new ShapeError(`kroneckerSolve batch: ${ls.length} left and ${rs.length} right factors for ${bs.length} right-hand sides`);
   }
-  const storage = ctx.scratch(SCRATCH.inverses, blocks * NB * NB);
-  const bound = bindOperands(["l", "out"], [storageOf("triangularSolve", ls[0]), storage], ["out"]);
-  const kernel = tableKernel(ctx, `trinv:${bound.pattern}`, "triangular diagonal-block inverse", bound, (tableBinding) =>
-    fillTemplate("trinv", shaderFile("trinv.wgsl"), {
-      OPERANDS: bound.wgsl,
-      TABLE_BINDING: tableBinding,
-      TRIANGLE: shaderFile("triangle_block.wgsl"),
-      TRI_INVERSE: shaderFile("tri_inverse.wgsl"),
-    }),
-  );
-  const rows: { u: number[] }[] = [];
-  const tiles = ls.map((l, i) => {
-    const out: Tensor[] = [];
-    for (let k0 = 0, b = starts[i]; k0 < l.rows; k0 += NB, b++) {
-      const size = Math.min(NB, l.rows - k0);
-      rows.push({ u: [l.offset + k0 * l.stride + k0, l.stride, size, b * NB * NB] });
-      out.push({ rows: size, cols: size, stride: NB, offset: b * NB * NB, storage });
-    }
-    return out;
+  bs.forEach((b, i) => {
+    checkSolve(ls[i], b, true);
+    checkSolve(rs[i], b, false);
   });
-  kernel.dispatch("triangularSolve", [1, 1, rows.length], { words: 4, rows });
-  return tiles;
-}
-
-/** The gemm-only solves (see the header): op(L_i)⁻¹ B_i or B_i op(L_i)⁻¹ for one storage pair. */
-function solveByInverseBlocks(ctx: KernelContext, items: { l: Tensor; b: Tensor }[], left: boolean, forward: boolean): void {
-  const ls = items.map((x) => x.l);
-  const inverses = invertDiagonalBlocks(ctx, ls);
-  const transpose = left !== forward;
-  // Y_i: a copy of B_i's shape, end to end in one scratch storage.
-  let used = 0;
-  const offsets = items.map(({ b }) => {
-    const at = used;
-    used += b.rows * b.cols;
-    return at;
-  });
-  const ys = ctx.scratch(SCRATCH.solution, used);
-  const y = items.map(({ b }, i): Tensor => ({ rows: b.rows, cols: b.cols, stride: b.cols, offset: offsets[i], storage: ys }));
-  const steps = Math.max(...ls.map((l) => Math.ceil(l.rows / NB)));
-  for (let s = 0; s < steps; s++) {
-    const updates: GemmEntry[] = [];
-    const diagonal: GemmEntry[] = [];
-    items.forEach(({ l, b }, i) => {
-      const n = l.rows;
-      const blocks = Math.ceil(n / NB);
-      if (s >= blocks) return;
-      const kb = forward ? s : blocks - 1 - s;
-      const k0 = kb * NB;
-      const size = Math.min(NB, n - k0);
-      const m = left ? b.cols : b.rows;
-      const bk = left ? sub(b, k0, 0, size, m) : sub(b, 0, k0, m, size);
-      const yk = left ? sub(y[i], k0, 0, size, m) : sub(y[i], 0, k0, m, size);
-      // The solved part: blocks before K (forward) or after it (backward).
-      const [d0, dn] = forward ? [0, k0] : [k0 + size, n - k0 - size];
-      if (dn > 0) {
-        if (left) {
-          const lk = forward ? sub(l, k0, d0, size, dn) : sub(l, d0, k0, dn, size);
-          updates.push({ a: lk, b: sub(y[i], d0, 0, dn, m), c: bk, alpha: -1, beta: 1 });
-        } else {
-          const lk = forward ? sub(l, k0, d0, size, dn) : sub(l, d0, k0, dn, size);
-          updates.push({ a: sub(y[i], 0, d0, m, dn), b: lk, c: bk, alpha: -1, beta: 1 });
-        }
-      }
-      const inv = inverses[i][kb];
-      diagonal.push(left ? { a: inv, b: bk, c: yk, alpha: 1, beta: 0 } : { a: bk, b: inv, c: yk, alpha: 1, beta: 0 });
-    });
-    // Transposes: left forward (N,N), left backward (T,N), right forward (N,T), right backward (N,N);
-    // the diagonal step applies L_KK⁻¹ or L_KK⁻ᵀ on the solve's side.
-    gemmBatch(ctx, updates, left ? { transA: !forward, transB: false } : { transA: false, transB: forward });
-    gemmBatch(ctx, diagonal, left ? { transA: transpose, transB: false } : { transA: false, transB: transpose });
+  const live = bs.map((_, i) => i).filter((i) => bs[i].rows > 0 && bs[i].cols > 0);
+  if (live.length === 0) return;
+  const [l, r, b] = [ls, rs, bs].map((ts) => live.map((i) => ts[i]));
+  const oneStorage = (ts: Tensor[]) => ts.every((t) => storageOf("kroneckerSolve", t) === storageOf("kroneckerSolve", ts[0]));
+  if (ctx.tiledBatches && oneStorage([...l, ...r]) && oneStorage(b)) {
+    kroneckerSolveByInverse(ctx, l, r, b);
+    return;
   }
-  items.forEach(({ b }, i) => copy(ctx, y[i], b));
+  triangularSolveBatch(ctx, l, b, { side: "left", transpose: false });
+  triangularSolveBatch(ctx, l, b, { side: "left", transpose: true });
+  triangularSolveBatch(ctx, r, b, { side: "right", transpose: true });
+  triangularSolveBatch(ctx, r, b, { side: "right", transpose: false });
 }

@@ -43,7 +43,7 @@ export interface KernelContext {
  * packed operands, the first pass of a large sum, and the gemm-only triangular solves' inverted
  * diagonal blocks (also the Cholesky's) and their copy of the solution.
  */
-export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4 } as const;
+export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lowerInverses: 5, inverseProducts: 6 } as const;
 
 /** Scratch buffers reused across ops (ops run in order, so reuse by a later op is safe). */
 export class ScratchPool {

@@ -6,7 +6,7 @@ import { PipelineCache } from "./device/pipelines.ts";
 import { isContiguous, requireWindow } from "../shapes.ts";
 import { UsageError } from "../../errors.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
-import { cholesky, choleskyBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
+import { cholesky, choleskyBatch, kroneckerSolveBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
 import { createStorage, GEMM_TILES, type GemmKernel, type KernelContext, ScratchPool } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
@@ -215,6 +215,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     triangularSolve: (l, b, o) => triangularSolve(ctx, l, b, o),
     choleskyBatch: (as) => choleskyBatch(ctx, as),
     triangularSolveBatch: (ls, bs, o) => triangularSolveBatch(ctx, ls, bs, o),
+    kroneckerSolveBatch: (ls, rs, bs) => kroneckerSolveBatch(ctx, ls, rs, bs),
 
     lossValue: (kind, h, y, out) => loss.lossValue(ctx, kind, h, y, out),
     lossGrad: (kind, h, y, out) => loss.lossGrad(ctx, kind, h, y, out),

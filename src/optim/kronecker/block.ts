@@ -85,7 +85,7 @@ export class KroneckerBlocks {
   // δ_λ = (Ḡ_λ + (k/π_λ) I)⁻¹ g_λ (Q̄_λ + kπ_λ I)⁻¹ for every layer (§4.2, batched as in §4.3): the inverse of
   // (Q̄ + kπI) ⊗ (Ḡ + (k/π)I) applied to g, by (A ⊗ B) vec(V) = vec(B V Aᵀ). With the Cholesky
   // factors L_G L_Gᵀ and L_Q L_Qᵀ of the damped factors, δ = L_G⁻ᵀ L_G⁻¹ g L_Q⁻ᵀ L_Q⁻¹: four
-  // triangular solves, no explicit inverse. `directions` should be views of one storage (see
+  // triangular solves (on a GPU, products with the inverted triangular factors, §4.3). `directions` should be views of one storage (see
   // allocLayersTogether) so that the solves batch over the layers.
   solve(gradients: LayerTensors, k: number, pis: readonly number[], directions: LayerTensors): void {
     const { backend, blocks } = this;
@@ -99,10 +99,7 @@ export class KroneckerBlocks {
     const lg = blocks.map((b) => b.outputCholesky);
     const lq = blocks.map((b) => b.inputCholesky);
     backend.choleskyBatch([...lg, ...lq]);
-    backend.triangularSolveBatch(lg, directions, { side: "left", transpose: false });
-    backend.triangularSolveBatch(lg, directions, { side: "left", transpose: true });
-    backend.triangularSolveBatch(lq, directions, { side: "right", transpose: true });
-    backend.triangularSolveBatch(lq, directions, { side: "right", transpose: false });
+    backend.kroneckerSolveBatch(lg, lq, directions);
   }
 
   /** Averages and minibatch factors by name, for checkpoints. */
