@@ -2,7 +2,7 @@
 // src/backend/webgpu/cholesky.ts). Workgroup z takes row p.base + z of the parameter table.
 // MODE 0, factor one diagonal block (at most 64 x 64) in place, held as a packed lower triangle in
 //   workgroup memory (global loads and stores once each), right-looking over columns j:
-//   l_jj = sqrt(a_jj); l_ij = a_ij / l_jj (i > j); a_ic -= l_ij l_cj (j < c <= i).
+//   a_rc -= a_rj a_cj / a_jj (j < c <= r); then l_jj = sqrt(a_jj), l_rj = a_rj / l_jj.
 //   A pivot that is not > 0 (or NaN) records [1, n, pivot, index] in the status buffer (first
 //   failure only); the next download/flush raises NotPositiveDefiniteError. The block's strict
 //   upper triangle is written as zero.
@@ -39,6 +39,11 @@ fn is_positive(x: f32) -> bool {
   return bits != 0u && bits <= 0x7f800000u;
 }
 
+// Row r of column j of the factor from the unscaled column: l_jj = sqrt(d), l_rj = a_rj / sqrt(d).
+fn scale_column(r: u32, j: u32, d: f32) {
+  if (r == j) { tri[ti(j, j)] = sqrt(d); } else { tri[ti(r, j)] = tri[ti(r, j)] / sqrt(d); }
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32,
         @builtin(global_invocation_id) gid: vec3<u32>) {
@@ -55,28 +60,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (c <= r && r < b) { tri[ti(r, c)] = ld_a(e.off + r * e.stride + c); }
   }
   workgroupBarrier();
+  // Right-looking with one barrier per column: invocation t updates row t / 4 at every 4th column
+  // (from t % 4), a_rc -= (a_rj / a_jj) a_cj for j < c <= r, with column j still unscaled; column j
+  // is scaled, l_rj = a_rj / sqrt(a_jj), during step j + 1, when nothing reads it any more.
+  let r = t / 4u;
+  let lane = t % 4u;
+  let rowBase = ti(r, 0u);
+  var previous = 1.0;
   for (var j = 0u; j < b; j++) {
-    if (t == 0u) {
-      let d = tri[ti(j, j)];
-      if (!is_positive(d) && ld_status(0u) == 0.0) {
-        st_status(0u, 1.0);
-        st_status(1u, f32(e.n));
-        st_status(2u, d);
-        st_status(3u, f32(e.k0 + j));
-      }
-      tri[ti(j, j)] = sqrt(d);
+    let d = tri[ti(j, j)];
+    if (t == 0u && !is_positive(d) && ld_status(0u) == 0.0) {
+      st_status(0u, 1.0);
+      st_status(1u, f32(e.n));
+      st_status(2u, d);
+      st_status(3u, f32(e.k0 + j));
     }
-    workgroupBarrier();
-    let ljj = tri[ti(j, j)];
-    if (t > j && t < b) { tri[ti(t, j)] = tri[ti(t, j)] / ljj; }
-    workgroupBarrier();
-    for (var q = t; q < NB * NB; q += THREADS) {
-      let r = q / NB;
-      let c = q % NB;
-      if (c > j && c <= r && r < b) { tri[ti(r, c)] -= tri[ti(r, j)] * tri[ti(c, j)]; }
+    if (j > 0u && lane == 0u && r + 1u >= j && r < b) { scale_column(r, j - 1u, previous); }
+    if (r > j && r < b) {
+      let x = tri[rowBase + j] / d;
+      for (var c = j + 1u + lane; c <= r; c += 4u) { tri[rowBase + c] -= x * tri[ti(c, j)]; }
     }
+    previous = d;
     workgroupBarrier();
   }
+  if (b > 0u && lane == 0u && r + 1u == b) { scale_column(r, b - 1u, previous); }
+  workgroupBarrier();
   for (var q = t; q < NB * NB; q += THREADS) {
     let r = q / NB;
     let c = q % NB;
