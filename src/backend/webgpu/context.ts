@@ -40,8 +40,9 @@ export interface KernelContext {
 
 /**
  * The scratch slots, one per use, so that no two uses that can be live at once share one: gemm's
- * packed operands, the first pass of a large sum, and the gemm-only triangular solves' inverted
- * diagonal blocks (also the Cholesky's) and their copy of the solution.
+ * packed operands, the first pass of a large sum, the Cholesky's inverted diagonal blocks, the
+ * inverted triangular factors of the solves (lowerInverse.ts), their doubling steps' products and
+ * the solves' intermediate results.
  */
 export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lowerInverses: 5, inverseProducts: 6 } as const;
 
