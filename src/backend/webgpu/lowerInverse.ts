@@ -7,7 +7,7 @@
 //   inv([A 0; C D]) = [A⁻¹ 0; −D⁻¹ C A⁻¹  D⁻¹];
 // the 64×64 diagonal blocks are inverted in one dispatch (shaders/trinv.wgsl); then, for
 // s = 64, 128, 256, …, every pair of s-blocks of every matrix is joined by two batched gemms,
-// T = C A⁻¹ and C ← −D⁻¹ T.
+// T = C A⁻¹ and C ← −D⁻¹ T (products with triangular matrices, by panels as below).
 // Products, skipping the zero triangle of L⁻¹: the result is cut into 64-row panels (left) or
 // 64-column panels (right), each one gemm entry over the part of L⁻¹ that is not zero:
 //   L⁻¹ B:   rows P of the result need columns k < end(P) of L⁻¹;   L⁻ᵀ B: rows k ≥ start(P);
@@ -16,7 +16,7 @@ import { subView as sub } from "../shapes.ts";
 import type { Tensor } from "../types.ts";
 import { type KernelContext, SCRATCH } from "./context.ts";
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
-import { copy, fill } from "./elementwise.ts";
+import { copy } from "./elementwise.ts";
 import { type GemmEntry, gemmBatch } from "./gemmBatch.ts";
 import { bindOperands } from "./operands.ts";
 import type { GpuStorage } from "./storage.ts";
@@ -60,13 +60,11 @@ function invertDiagonalBlocks(ctx: KernelContext, ls: readonly Tensor[], inverse
 
 /**
  * L_i⁻¹ of every lower-triangular L_i (all in one storage), n_i × n_i each, packed in scratch
- * storage; valid until the next call.
+ * storage; valid until the next call. Only the lower triangle is written: the products here and
+ * in multiplyByLowerBatch never read above the diagonal's 64×64 tiles.
  */
 export function invertLowerBatch(ctx: KernelContext, ls: readonly Tensor[]): Tensor[] {
   const inverses = packedScratch(ctx, SCRATCH.lowerInverses, ls.map((l): [number, number] => [l.rows, l.rows]));
-  const total = inverses.reduce((s, t) => s + t.rows * t.cols, 0);
-  // The blocks above the diagonal are read (as zeros) by the dense products below.
-  fill(ctx, { rows: 1, cols: total, stride: total, offset: 0, storage: inverses[0].storage }, 0);
   invertDiagonalBlocks(ctx, ls, inverses);
   const largest = Math.max(...ls.map((l) => l.rows));
   for (let s = NB; s < largest; s *= 2) {
@@ -76,15 +74,10 @@ export function invertLowerBatch(ctx: KernelContext, ls: readonly Tensor[]): Ten
       for (let b0 = 0; b0 + s < l.rows; b0 += 2 * s) pairs.push({ i, b0, d: Math.min(s, l.rows - b0 - s) });
     });
     const ts = packedScratch(ctx, SCRATCH.inverseProducts, pairs.map(({ d }): [number, number] => [d, s]));
-    const products: GemmEntry[] = [];
-    const joins: GemmEntry[] = [];
-    pairs.forEach(({ i, b0, d }, p) => {
-      const inv = inverses[i];
-      products.push({ a: sub(ls[i], b0 + s, b0, d, s), b: sub(inv, b0, b0, s, s), c: ts[p], alpha: 1, beta: 0 });
-      joins.push({ a: sub(inv, b0 + s, b0 + s, d, d), b: ts[p], c: sub(inv, b0 + s, b0, d, s), alpha: -1, beta: 0 });
-    });
-    gemmBatch(ctx, products, { transA: false, transB: false });
-    gemmBatch(ctx, joins, { transA: false, transB: false });
+    const blockOf = ({ i, b0 }: { i: number; b0: number }, row: number, size: number) => sub(inverses[i], b0 + row, b0 + row, size, size);
+    // T = C A⁻¹, then C ← −D⁻¹ T: products with lower-triangular inverses, so by panels.
+    multiplyByLowerBatch(ctx, pairs.map((q) => blockOf(q, 0, s)), pairs.map(({ i, b0, d }) => sub(ls[i], b0 + s, b0, d, s)), ts, false, false);
+    multiplyByLowerBatch(ctx, pairs.map((q) => blockOf(q, s, q.d)), ts, pairs.map(({ i, b0, d }) => sub(inverses[i], b0 + s, b0, d, s)), true, false, -1);
   }
   return inverses;
 }
@@ -100,6 +93,7 @@ export function multiplyByLowerBatch(
   cs: readonly Tensor[],
   left: boolean,
   transpose: boolean,
+  alpha = 1,
 ): void {
   const entries: GemmEntry[] = [];
   inverses.forEach((inv, i) => {
@@ -111,10 +105,10 @@ export function multiplyByLowerBatch(
       const size = Math.min(NB, n - p0);
       const end = p0 + size;
       const rest = n - p0;
-      if (left && !transpose) entries.push({ a: sub(inv, p0, 0, size, end), b: sub(b, 0, 0, end, m), c: sub(c, p0, 0, size, m), alpha: 1, beta: 0 });
-      if (left && transpose) entries.push({ a: sub(inv, p0, p0, rest, size), b: sub(b, p0, 0, rest, m), c: sub(c, p0, 0, size, m), alpha: 1, beta: 0 });
-      if (!left && transpose) entries.push({ a: sub(b, 0, 0, m, end), b: sub(inv, p0, 0, size, end), c: sub(c, 0, p0, m, size), alpha: 1, beta: 0 });
-      if (!left && !transpose) entries.push({ a: sub(b, 0, p0, m, rest), b: sub(inv, p0, p0, rest, size), c: sub(c, 0, p0, m, size), alpha: 1, beta: 0 });
+      if (left && !transpose) entries.push({ a: sub(inv, p0, 0, size, end), b: sub(b, 0, 0, end, m), c: sub(c, p0, 0, size, m), alpha, beta: 0 });
+      if (left && transpose) entries.push({ a: sub(inv, p0, p0, rest, size), b: sub(b, p0, 0, rest, m), c: sub(c, p0, 0, size, m), alpha, beta: 0 });
+      if (!left && transpose) entries.push({ a: sub(b, 0, 0, m, end), b: sub(inv, p0, 0, size, end), c: sub(c, 0, p0, m, size), alpha, beta: 0 });
+      if (!left && !transpose) entries.push({ a: sub(b, 0, p0, m, rest), b: sub(inv, p0, p0, rest, size), c: sub(c, 0, p0, m, size), alpha, beta: 0 });
     }
   });
   gemmBatch(ctx, entries, { transA: left && transpose, transB: !left && transpose });
