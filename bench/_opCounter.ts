@@ -4,6 +4,7 @@
 //   cholesky                  n³/3               (A n×n)
 //   triangularSolve           n²·m               (L n×n, m right-hand sides)
 //   choleskyBatch, triangularSolveBatch   the sums of the above over the batch
+//   dotMany, traceBatch, addIdentityBatch the sums of dot, trace, addIdentity's rule over the batch
 //   every other op            one per element of its largest tensor operand (elementwise maps,
 //                             reductions, losses, random numbers)
 // An op with no rule here (a new op added to the Backend interface) is still counted as a call and
@@ -49,6 +50,15 @@ export const FLOP_RULES: Record<string, FlopRule> = {
   },
   triangularSolveBatch([ls, bs, opts]) {
     return (ls as Tensor[]).reduce((s, l, i) => s + FLOP_RULES.triangularSolve([l, (bs as Tensor[])[i], opts]), 0);
+  },
+  dotMany([xs]) {
+    return (xs as Tensor[]).reduce((s, x) => s + x.rows * x.cols, 0);
+  },
+  traceBatch([as]) {
+    return (as as Tensor[]).reduce((s, a) => s + a.rows * a.cols, 0);
+  },
+  addIdentityBatch([, as]) {
+    return (as as Tensor[]).reduce((s, a) => s + a.rows * a.cols, 0);
   },
 };
 
