@@ -41,9 +41,9 @@ export interface KernelContext {
 /**
  * The scratch slots, one per use, so that no two uses that can be live at once share one: gemm's
  * packed operands, the first pass of a large sum, and the gemm-only triangular solves' inverted
- * diagonal blocks (also the Cholesky's) and their copy of the solution.
+ * diagonal blocks (also the Cholesky's) and their copy of the solution, and the per-chunk sums of a loss value.
  */
-export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4 } as const;
+export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lossPartials: 5 } as const;
 
 /** Scratch buffers reused across ops (ops run in order, so reuse by a later op is safe). */
 export class ScratchPool {
