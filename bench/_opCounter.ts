@@ -6,6 +6,7 @@
 //   choleskyBatch, triangularSolveBatch   the sums of the above over the batch
 //   kroneckerSolveBatch       the four triangular solves it stands for, summed over the batch
 //                             (the maths' count: WebGPU's products with inverses do more, §4.3)
+//   dotMany, traceBatch, addIdentityBatch the sums of dot, trace, addIdentity's rule over the batch
 //   every other op            one per element of its largest tensor operand (elementwise maps,
 //                             reductions, losses, random numbers)
 // An op with no rule here (a new op added to the Backend interface) is still counted as a call and
@@ -54,6 +55,15 @@ export const FLOP_RULES: Record<string, FlopRule> = {
   },
   kroneckerSolveBatch([ls, rs, bs]) {
     return (bs as Tensor[]).reduce((s, b, i) => s + 2 * (ls as Tensor[])[i].rows ** 2 * b.cols + 2 * (rs as Tensor[])[i].rows ** 2 * b.rows, 0);
+  },
+  dotMany([xs]) {
+    return (xs as Tensor[]).reduce((s, x) => s + x.rows * x.cols, 0);
+  },
+  traceBatch([as]) {
+    return (as as Tensor[]).reduce((s, a) => s + a.rows * a.cols, 0);
+  },
+  addIdentityBatch([, as]) {
+    return (as as Tensor[]).reduce((s, a) => s + a.rows * a.cols, 0);
   },
 };
 

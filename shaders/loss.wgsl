@@ -1,5 +1,8 @@
 // Losses on the network output h (D x N, one sample per column; docs/algorithm.md §1.2, §2 and §3.3).
-// One invocation per sample n. sigma = logistic, softplus(x) = max(x, 0) + log(1 + e^-|x|).
+// bce, sse: one invocation per element (i, n); the value in two passes: invocation (chunk, n) sums
+// rows chunk * chunkRows ... of column n into row `chunk` of a partial-sum matrix (straight into the
+// 1 x N out when there is one chunk), whose column sums (reduce.wgsl) are the values.
+// mixture (D = 3): one invocation per sample n. sigma = logistic, softplus(x) = max(x, 0) + log(1 + e^-|x|).
 //   bce:     E = sum_i softplus(h_i) - y_i h_i; dE/dh = sigma(h) - y; H = diag(sigma(1 - sigma)).
 //   sse:     E = 1/2 sum (h - y)^2; dE/dh = h - y; H = I.
 //   mixture: (D = 3, y one binary label; eq. 27) s = 2y - 1, a = log sigma(h1) + log sigma(s h2),
@@ -17,7 +20,7 @@ struct Params {
   d: u32, n: u32, gridX: u32, k0: u32,
   offH: u32, strH: u32, offY: u32, strY: u32,
   offV: u32, strV: u32, offO: u32, strO: u32,
-  k1: u32, counter: u32,
+  k1: u32, counter: u32, chunkRows: u32, chunks: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 {{OPERANDS}}
@@ -80,32 +83,41 @@ fn jacobi3(a: ptr<function, array<f32, 9>>, v: ptr<function, array<f32, 9>>) {
   }
 }
 
-fn bce_sse_column(col: u32) {
-  let counter = p.counter;
-  var total = 0.0;
-  for (var i = 0u; i < p.d; i++) {
-    let h = h_at(i, col);
-    if (WHAT == 0u) {
-      let y = y_at(i, col);
-      if (KIND == 0u) { total += softplus(h) - y * h; } else { total += 0.5 * (h - y) * (h - y); }
-    } else if (WHAT == 1u) {
-      let y = y_at(i, col);
-      if (KIND == 0u) { out_at(i, col, sigmoid(h) - y); } else { out_at(i, col, h - y); }
-    } else if (WHAT == 2u) {
-      let v = v_at(i, col);
-      if (KIND == 0u) { let s = sigmoid(h); out_at(i, col, s * (1.0 - s) * v); } else { out_at(i, col, v); }
-    } else if (WHAT == 3u) {
-      if (KIND == 0u) { let s = sigmoid(h); out_at(i, col, sqrt(s * (1.0 - s))); } else { out_at(i, col, 1.0); }
+// bce/sse per element: E's term, dE/dh, H v, sqrt(H) or a sample of element (i, col).
+fn bce_sse_term(i: u32, col: u32) -> f32 {
+  let h = h_at(i, col);
+  let y = y_at(i, col);
+  if (KIND == 0u) { return softplus(h) - y * h; }
+  return 0.5 * (h - y) * (h - y);
+}
+
+fn bce_sse_element(i: u32, col: u32) {
+  let h = h_at(i, col);
+  if (WHAT == 1u) {
+    let y = y_at(i, col);
+    if (KIND == 0u) { out_at(i, col, sigmoid(h) - y); } else { out_at(i, col, h - y); }
+  } else if (WHAT == 2u) {
+    let v = v_at(i, col);
+    if (KIND == 0u) { let s = sigmoid(h); out_at(i, col, s * (1.0 - s) * v); } else { out_at(i, col, v); }
+  } else if (WHAT == 3u) {
+    if (KIND == 0u) { let s = sigmoid(h); out_at(i, col, sqrt(s * (1.0 - s))); } else { out_at(i, col, 1.0); }
+  } else {
+    let w = threefry2x32(p.k0, p.k1, i * p.n + col, p.counter);
+    if (KIND == 0u) {
+      out_at(i, col, select(0.0, 1.0, word_to_uniform(w.x) < sigmoid(h)));
     } else {
-      let w = threefry2x32(p.k0, p.k1, i * p.n + col, counter);
-      if (KIND == 0u) {
-        out_at(i, col, select(0.0, 1.0, word_to_uniform(w.x) < sigmoid(h)));
-      } else {
-        out_at(i, col, h + words_to_normal(w));
-      }
+      out_at(i, col, h + words_to_normal(w));
     }
   }
-  if (WHAT == 0u) { st_out(p.offO + col, total); }
+}
+
+// E's terms of rows chunk * chunkRows ... (cut at d) of column col, summed in order into out row `chunk`.
+fn bce_sse_value_chunk(chunk: u32, col: u32) {
+  let first = chunk * p.chunkRows;
+  let last = min(first + p.chunkRows, p.d);
+  var total = 0.0;
+  for (var i = first; i < last; i++) { total += bce_sse_term(i, col); }
+  out_at(chunk, col, total);
 }
 
 fn mixture_column(col: u32) {
@@ -169,7 +181,12 @@ fn mixture_column(col: u32) {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x + gid.y * p.gridX;
-  if (col >= p.n) { return; }
-  if (KIND == 2u) { mixture_column(col); } else { bce_sse_column(col); }
+  let g = gid.x + gid.y * p.gridX;
+  if (KIND == 2u) {
+    if (g < p.n) { mixture_column(g); }
+  } else if (WHAT == 0u) {
+    if (g < p.chunks * p.n) { bce_sse_value_chunk(g / p.n, g % p.n); }
+  } else if (g < p.d * p.n) {
+    bce_sse_element(g / p.n, g % p.n);
+  }
 }

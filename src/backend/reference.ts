@@ -17,10 +17,13 @@ import {
 } from "./types.ts";
 import {
   gemmDims,
+  requireAddIdentityBatch,
+  requireDotMany,
   requireLossOperands,
   requireSameShape,
   requireShape,
   requireSquare,
+  requireTraceBatch,
   requireVector,
   requireWindow,
   shapeOf,
@@ -156,6 +159,10 @@ export function createReferenceBackend(): Backend {
       requireSquare("addIdentity", "a", a);
       for (let i = 0; i < a.rows; i++) set(a, i, i, get(a, i, i) + alpha);
     },
+    addIdentityBatch(alphas, as) {
+      requireAddIdentityBatch(alphas, as);
+      as.forEach((a, k) => backend.addIdentity(alphas[k], a));
+    },
     diag(v, out) {
       requireSquare("diag", "out", out);
       requireVector("diag", "v", v, out.rows);
@@ -201,6 +208,23 @@ export function createReferenceBackend(): Backend {
       let total = 0;
       for (let i = 0; i < a.rows; i++) total += get(a, i, i);
       set(out, 0, 0, alpha * total);
+    },
+    dotMany(xs, ys, out, alpha = 1) {
+      requireDotMany(xs, ys, out);
+      let total = 0;
+      xs.forEach((x, k) => {
+        for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) total += get(x, i, j) * get(ys[k], i, j);
+      });
+      set(out, 0, 0, alpha * total);
+    },
+    traceBatch(as, outs, alpha = 1) {
+      requireTraceBatch(as, outs);
+      const traces = as.map((a) => {
+        let total = 0;
+        for (let i = 0; i < a.rows; i++) total += get(a, i, i);
+        return total;
+      });
+      outs.forEach((o, k) => set(o, 0, 0, alpha * traces[k]));
     },
     rowSums(a, out, alpha = 1) {
       requireShape("rowSums", "out", out, a.rows, 1);

@@ -71,3 +71,27 @@ export function requireWindow(t: Tensor, row: number, col: number, rows: number,
 export function subView(t: Tensor, row: number, col: number, rows: number, cols: number): Tensor {
   return { rows, cols, stride: t.stride, offset: t.offset + row * t.stride + col, storage: t.storage };
 }
+
+function requireSameLength(op: string, aName: string, a: readonly unknown[], bName: string, b: readonly unknown[]): void {
+  if (a.length !== b.length) throw new ShapeError(`${op}: ${a.length} ${aName} for ${b.length} ${bName}`);
+}
+
+/** dotMany: xs and ys pair up (same count, each pair the same shape); out 1×1. */
+export function requireDotMany(xs: readonly Tensor[], ys: readonly Tensor[], out: Tensor): void {
+  requireSameLength("dotMany", "xs", xs, "ys", ys);
+  xs.forEach((x, k) => requireSameShape("dotMany", [`xs[${k}]`, x], [`ys[${k}]`, ys[k]]));
+  requireShape("dotMany", "out", out, 1, 1);
+}
+
+/** traceBatch: one 1×1 out per square matrix. */
+export function requireTraceBatch(as: readonly Tensor[], outs: readonly Tensor[]): void {
+  requireSameLength("traceBatch", "matrices", as, "outputs", outs);
+  as.forEach((a, k) => requireSquare("traceBatch", `as[${k}]`, a));
+  outs.forEach((o, k) => requireShape("traceBatch", `outs[${k}]`, o, 1, 1));
+}
+
+/** addIdentityBatch: one shift per square matrix. */
+export function requireAddIdentityBatch(alphas: readonly number[], as: readonly Tensor[]): void {
+  requireSameLength("addIdentityBatch", "shifts", alphas, "matrices", as);
+  as.forEach((a, k) => requireSquare("addIdentityBatch", `as[${k}]`, a));
+}

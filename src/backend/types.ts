@@ -108,6 +108,11 @@ export interface Backend {
   scale(alpha: number, x: Tensor): void;
   /** a = a + αI (a square). */
   addIdentity(alpha: number, a: Tensor): void;
+  /**
+   * aᵢ = aᵢ + αᵢ I for every i (each aᵢ square). On WebGPU one dispatch per few storages: keep the
+   * matrices in one storage (views of one tensor) for one dispatch in all.
+   */
+  addIdentityBatch(alphas: readonly number[], as: readonly Tensor[]): void;
   /** out = diag(v): v is n×1 or 1×n, out is n×n, off-diagonal set to zero. */
   diag(v: Tensor, out: Tensor): void;
   /** out = √max(x, 0). */
@@ -125,6 +130,17 @@ export interface Backend {
   dot(a: Tensor, b: Tensor, out: Tensor, alpha?: number): void;
   /** out (1×1) = α Σᵢ aᵢᵢ (a square). */
   trace(a: Tensor, out: Tensor, alpha?: number): void;
+  /**
+   * out (1×1) = α Σₖ ⟨xₖ, yₖ⟩ = α Σₖ Σᵢⱼ (xₖ)ᵢⱼ (yₖ)ᵢⱼ (xₖ, yₖ the same shape): many dot products
+   * summed into one value, e.g. over every layer of a network. On WebGPU two dispatches when the
+   * operands lie in at most six storages (one more per further six).
+   */
+  dotMany(xs: readonly Tensor[], ys: readonly Tensor[], out: Tensor, alpha?: number): void;
+  /**
+   * outs[k] (1×1) = α tr aₖ for every k (aₖ square; no out inside a matrix). On WebGPU one dispatch
+   * when the matrices lie in at most six storages and the outs in one.
+   */
+  traceBatch(as: readonly Tensor[], outs: readonly Tensor[], alpha?: number): void;
   /** out (rows×1) = α Σⱼ aᵢⱼ. */
   rowSums(a: Tensor, out: Tensor, alpha?: number): void;
   /** out (1×cols) = α Σᵢ aᵢⱼ. */

@@ -1,9 +1,10 @@
 // The shape shared by the three estimators of G_λ (docs/algorithm.md §3). Each runs inside the single
 // backward pass: `start` forms its output-layer quantity from h_L, then `atLayer(λ)` is called for
 // λ = L … 1 and leaves G_λ in `factors[λ−1]`, preparing what layer λ−1 needs.
+import { allocStacked } from "../backend/stacked.ts";
 import type { Backend, Tensor } from "../backend/types.ts";
 import type { LayerTensors } from "../nn/params.ts";
-import type { NetworkSpec } from "../nn/spec.ts";
+import { type NetworkSpec, layerCount } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
 
 export type CurvatureKind = "kfra" | "kflr" | "kfac";
@@ -26,6 +27,18 @@ export function allocOutputFactors(backend: Backend, spec: NetworkSpec): Tensor[
 /** One (D_{λ−1}+1) × (D_{λ−1}+1) tensor per layer for Q_λ. */
 export function allocInputFactors(backend: Backend, spec: NetworkSpec): Tensor[] {
   return spec.sizes.slice(0, -1).map((d) => backend.alloc(d + 1, d + 1));
+}
+
+/**
+ * G_λ of every layer, then Q_λ of every layer, as views of one storage stacked down its rows
+ * (`parent` is what to free). Every call gives the same layout, so an op over all factors of one
+ * stack into another (averaging, copying) is one op over the parents.
+ */
+export function allocFactorsTogether(backend: Backend, spec: NetworkSpec): { parent: Tensor; outputFactors: Tensor[]; inputFactors: Tensor[] } {
+  const L = layerCount(spec);
+  const sizes = [...spec.sizes.slice(1), ...spec.sizes.slice(0, -1).map((d) => d + 1)];
+  const { parent, views } = allocStacked(backend, sizes.map((n): [number, number] => [n, n]));
+  return { parent, outputFactors: views.slice(0, L), inputFactors: views.slice(L) };
 }
 
 /** Q_λ = (1/N) Ā_{λ−1} Ā_{λ−1}ᵀ: the uncentred second moment of the layer's input, bias row included (§3). */

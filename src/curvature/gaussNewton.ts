@@ -11,7 +11,6 @@ import type { BatchWorkspace } from "../nn/workspace.ts";
 export class GaussNewtonOperator {
   private readonly rop: RopWorkspace;
   private readonly scalar: Tensor;
-  private readonly scratch: Tensor;
 
   /** Needs a forward pass with derivatives on `ws`; back-propagation overwrites ws.delta. */
   constructor(
@@ -22,7 +21,6 @@ export class GaussNewtonOperator {
   ) {
     this.rop = new RopWorkspace(backend, spec, ws.batchSize);
     this.scalar = backend.alloc(1, 1);
-    this.scratch = backend.alloc(weights.length, 1);
   }
 
   /**
@@ -49,7 +47,7 @@ export class GaussNewtonOperator {
   }
 
   async dot(a: LayerTensors, b: LayerTensors, layer?: number): Promise<number> {
-    if (layer === undefined) dotLayers(this.backend, a, b, this.scratch, this.scalar);
+    if (layer === undefined) dotLayers(this.backend, a, b, this.scalar);
     else this.backend.dot(a[layer], b[layer], this.scalar);
     return (await this.backend.download(this.scalar))[0];
   }
@@ -57,7 +55,6 @@ export class GaussNewtonOperator {
   dispose(): void {
     this.rop.dispose();
     this.backend.free(this.scalar);
-    this.backend.free(this.scratch);
     if (this.zeros) freeLayers(this.backend, this.zeros);
   }
 }

@@ -42,10 +42,9 @@ export function copyLayers(backend: Backend, src: LayerTensors, dst: LayerTensor
   for (let l = 0; l < src.length; l++) backend.copy(src[l], dst[l]);
 }
 
-/** out = Σ_λ ⟨x_λ, y_λ⟩ accumulated into the 1×1 `out` through per-layer slots of `scratch` (L×1). */
-export function dotLayers(backend: Backend, x: LayerTensors, y: LayerTensors, scratch: Tensor, out: Tensor): void {
-  for (let l = 0; l < x.length; l++) backend.dot(x[l], y[l], backend.view(scratch, l, 0, 1, 1));
-  backend.sum(backend.view(scratch, 0, 0, x.length, 1), out);
+/** out (1×1) = Σ_λ ⟨x_λ, y_λ⟩, one batched op over the layers. */
+export function dotLayers(backend: Backend, x: LayerTensors, y: LayerTensors, out: Tensor): void {
+  backend.dotMany(x, y, out);
 }
 
 /**

@@ -295,6 +295,113 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
     }
   });
 
+  // Batched small ops: the same bounds as their one-at-a-time forms (dot, trace: recursive summation;
+  // addIdentity: one rounding). Operands in more storages than one WebGPU dispatch binds (six), in
+  // one storage, and one small pair alone (WebGPU's one-pass case).
+  describe("batched reductions and shifts", () => {
+    const shapes: [number, number][] = [[1, 1], [7, 31], [300, 101], [1001, 7], [785, 1001], [31, 785], [1, 5], [64, 3], [2, 2]];
+
+    it("dotMany over nine pairs (xs in nine storages, ys views of one), one small pair, and none", async () => {
+      const xv = shapes.map(([r, c], k) => data(r * c, 100 + k));
+      const yv = shapes.map(([r, c], k) => data(r * c, 200 + k));
+      const run = async (be: Backend) => {
+        const xs = shapes.map(([r, c], k) => put(be, r, c, xv[k], k % 2 === 1));
+        const stack = be.alloc(shapes.reduce((s, [r]) => s + r, 0), 1004);
+        let row = 0;
+        const ys = shapes.map(([r, c], k) => {
+          const v = be.view(stack, row, 0, r, c);
+          row += r;
+          be.upload(v, yv[k]);
+          return v;
+        });
+        const scalars = be.alloc(1, 3);
+        be.fill(scalars, Number.NaN);
+        be.dotMany(xs, ys, be.view(scalars, 0, 0, 1, 1), 0.5);
+        be.dotMany([xs[1]], [ys[1]], be.view(scalars, 0, 1, 1, 1), -2);
+        be.dotMany([], [], be.view(scalars, 0, 2, 1, 1));
+        return be.download(scalars);
+      };
+      const got = await run(b);
+      const want = await run(ref);
+      let n = 0;
+      let absSum = 0;
+      xv.forEach((x, k) => {
+        n += x.length;
+        for (let i = 0; i < x.length; i++) absSum += Math.abs(x[i] * yv[k][i]);
+      });
+      expectWithin("dotMany", got, want, (i) => 3 * (n + 1) * U * absSum + 2 * U * Math.abs(want[i]));
+      expect(got[2]).toBe(0);
+      // Fixed summation order: the same call twice gives the same bits.
+      expect(Array.from(await run(b))).toEqual(Array.from(got));
+    });
+
+    it("traceBatch of matrices 1…785 in one storage and one apart, outs scattered over a vector", async () => {
+      const sizes = [1, 7, 785, 64, 65, 2];
+      const av = sizes.map((n, k) => data(n * n, 300 + k));
+      const run = async (be: Backend) => {
+        const stack = be.alloc(sizes.reduce((s, n) => s + n, 0), 788);
+        let row = 0;
+        const as = sizes.map((n, k) => {
+          if (k === sizes.length - 1) return put(be, n, n, av[k], true);
+          const v = be.view(stack, row, 0, n, n);
+          row += n;
+          be.upload(v, av[k]);
+          return v;
+        });
+        const scalars = be.alloc(1, 2 * sizes.length);
+        be.fill(scalars, 0);
+        be.traceBatch(as, as.map((_, k) => be.view(scalars, 0, 2 * sizes.length - 1 - 2 * k, 1, 1)), 3);
+        return be.download(scalars);
+      };
+      const got = await run(b);
+      const want = await run(ref);
+      const diagAbs = sizes.map((n, k) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += Math.abs(av[k][i * n + i]);
+        return 3 * (n + 1) * U * s;
+      });
+      expectWithin("traceBatch", got, want, (i) => (i % 2 === 1 ? diagAbs[(2 * sizes.length - 1 - i) / 2] + 2 * U * Math.abs(want[i]) : 0));
+    });
+
+    it("addIdentityBatch shifts each diagonal by its own α (one storage and one apart), nothing else", async () => {
+      const sizes = [7, 785, 65, 1, 31];
+      const alphas = [2.5, -1, 0.125, 3, 1e-3];
+      const av = sizes.map((n, k) => data(n * n, 400 + k));
+      const stack = b.alloc(sizes.reduce((s, n) => s + n, 0), 788);
+      let row = 0;
+      const as = sizes.map((n, k) => {
+        if (k === 2) return put(b, n, n, av[k], true);
+        const v = b.view(stack, row, 0, n, n);
+        row += n;
+        b.upload(v, av[k]);
+        return v;
+      });
+      b.addIdentityBatch(alphas, as);
+      const wrong: string[] = [];
+      for (let k = 0; k < sizes.length; k++) {
+        const got = await b.download(as[k]);
+        const n = sizes[k];
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const e = i * n + j;
+            if (got[e] !== (i === j ? Math.fround(av[k][e] + Math.fround(alphas[k])) : av[k][e])) wrong.push(`matrix ${k} (${i}, ${j})`);
+          }
+        }
+      }
+      expect(wrong.slice(0, 5)).toEqual([]);
+    });
+
+    it("batched ops refuse mismatched lists and shapes before dispatch", () => {
+      const a = b.alloc(3, 3);
+      const c = b.alloc(3, 2);
+      const out = b.alloc(1, 1);
+      expect(() => b.dotMany([a], [], out)).toThrow(ShapeError);
+      expect(() => b.dotMany([a], [c], out)).toThrow(ShapeError);
+      expect(() => b.traceBatch([a, c], [out, out])).toThrow(ShapeError);
+      expect(() => b.addIdentityBatch([1, 2], [a])).toThrow(ShapeError);
+    });
+  });
+
   // gemm: each C entry is a k-term dot product, |err| ≤ γₖ Σ_q |a_iq||b_qj| with γₖ ≈ k·u; plus
   // the α/β scaling and the β·C addition (2 more roundings of |α||op(A)||op(B)| + |β||C|).
   describe("gemm", () => {

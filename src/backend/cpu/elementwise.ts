@@ -2,7 +2,7 @@
 // as one row when every operand is contiguous). Each reads an element before writing it, so an
 // output may alias any input. Arithmetic is float64, rounded to float32 on store.
 import type { AdamOptions, Tensor, TransferKind } from "../types.ts";
-import { requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
+import { requireAddIdentityBatch, requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
 import { sigmoid, tanh } from "./scalar.ts";
 import { cpu, planWalk } from "./tensor.ts";
 
@@ -162,6 +162,12 @@ export function addIdentity(alpha: number, aT: Tensor): void {
   const s = a.storage;
   const step = a.stride + 1;
   for (let i = 0, p = a.offset; i < a.rows; i++, p += step) s[p] += alpha;
+}
+
+// aₖ = aₖ + αₖ I for every k.
+export function addIdentityBatch(alphas: readonly number[], as: readonly Tensor[]): void {
+  requireAddIdentityBatch(alphas, as);
+  as.forEach((a, k) => addIdentity(alphas[k], a));
 }
 
 // out = diag(v).

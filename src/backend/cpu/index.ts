@@ -97,6 +97,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     axpby: elementwise.axpby,
     scale: elementwise.scale,
     addIdentity: elementwise.addIdentity,
+    addIdentityBatch: elementwise.addIdentityBatch,
     diag: elementwise.diag,
     sqrt: elementwise.sqrt,
     adamStep: elementwise.adamStep,
@@ -104,6 +105,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     sum: reductions.sum,
     dot: reductions.dot,
     trace: reductions.trace,
+    dotMany: reductions.dotMany,
+    traceBatch: reductions.traceBatch,
     rowSums: reductions.rowSums,
     colSums: reductions.colSums,
 

@@ -1,7 +1,7 @@
 // Reductions of the CPU backend. Sums run in a fixed order (row-major, one float64 accumulator per
 // output), so results repeat bit for bit and lose no precision to float32 partial sums.
 import type { Tensor } from "../types.ts";
-import { requireSameShape, requireShape, requireSquare } from "../shapes.ts";
+import { requireDotMany, requireSameShape, requireShape, requireSquare, requireTraceBatch } from "../shapes.ts";
 import { scratch } from "./scratch.ts";
 import { cpu, planWalk } from "./tensor.ts";
 
@@ -37,6 +37,41 @@ export function dot(aT: Tensor, bT: Tensor, outT: Tensor, alpha = 1): void {
     for (let j = 0; j < w.cols; j++) total += x[pa + j] * y[pb + j];
   }
   out.storage[out.offset] = alpha * total;
+}
+
+// out = α Σₖ Σᵢⱼ (xₖ)ᵢⱼ (yₖ)ᵢⱼ, one float64 accumulator over the pairs in order.
+export function dotMany(xs: readonly Tensor[], ys: readonly Tensor[], outT: Tensor, alpha = 1): void {
+  const out = cpu("dotMany", outT);
+  requireDotMany(xs, ys, out);
+  let total = 0;
+  xs.forEach((xT, k) => {
+    const a = cpu("dotMany", xT);
+    const b = cpu("dotMany", ys[k]);
+    const w = planWalk(a, b);
+    const x = a.storage;
+    const y = b.storage;
+    for (let r = 0; r < w.rows; r++) {
+      const pa = a.offset + r * a.stride;
+      const pb = b.offset + r * b.stride;
+      for (let j = 0; j < w.cols; j++) total += x[pa + j] * y[pb + j];
+    }
+  });
+  out.storage[out.offset] = alpha * total;
+}
+
+// outsₖ = α tr aₖ, every trace summed before any is written (an out may lie on a diagonal).
+export function traceBatch(as: readonly Tensor[], outs: readonly Tensor[], alpha = 1): void {
+  requireTraceBatch(as, outs);
+  const traces = as.map((aT) => {
+    const a = cpu("traceBatch", aT);
+    let total = 0;
+    for (let i = 0, p = a.offset; i < a.rows; i++, p += a.stride + 1) total += a.storage[p];
+    return total;
+  });
+  outs.forEach((oT, k) => {
+    const o = cpu("traceBatch", oT);
+    o.storage[o.offset] = alpha * traces[k];
+  });
 }
 
 // out = α Σᵢ aᵢᵢ.

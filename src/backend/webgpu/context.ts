@@ -41,10 +41,10 @@ export interface KernelContext {
 /**
  * The scratch slots, one per use, so that no two uses that can be live at once share one: gemm's
  * packed operands, the first pass of a large sum, the Cholesky's inverted diagonal blocks, the
- * inverted triangular factors of the solves (lowerInverse.ts), their doubling steps' products and
- * the solves' intermediate results.
+ * inverted triangular factors of the solves (lowerInverse.ts), their doubling steps' products,
+ * the solves' intermediate results, and the per-chunk sums of a loss value.
  */
-export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lowerInverses: 5, inverseProducts: 6 } as const;
+export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lowerInverses: 5, inverseProducts: 6, lossPartials: 7 } as const;
 
 /** Scratch buffers reused across ops (ops run in order, so reuse by a later op is safe). */
 export class ScratchPool {

@@ -1,11 +1,13 @@
 // Elementwise ops on WebGPU (shaders/elementwise.wgsl): one invocation per element of the output
 // view; operands are strided views, and an output may alias any input (operands.ts).
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
-import { requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
+import { requireAddIdentityBatch, requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
 import { type AdamOptions, ShapeError, type Tensor, type TransferKind } from "../types.ts";
 import type { KernelContext } from "./context.ts";
+import { bindMany, groupByStorage, MAX_INOUT_STORAGES } from "./manyOperands.ts";
 import { bindOperands, grid1d } from "./operands.ts";
 import { storageOf } from "./storage.ts";
+import { tableKernel } from "./tableKernel.ts";
 
 const OP = { fill: 0, copy: 1, transfer: 2, hadamard: 3, axpby: 4, scale: 5, addScalar: 6, diag: 7, sqrt: 8, adam: 9 } as const;
 type OpName = keyof typeof OP;
@@ -91,6 +93,24 @@ export function addIdentity(ctx: KernelContext, alpha: number, a: Tensor): void 
   requireSquare("addIdentity", "a", a);
   const diagonal: Tensor = { rows: a.rows, cols: 1, stride: a.stride + 1, offset: a.offset, storage: a.storage };
   launch(ctx, "addIdentity", { op: "addScalar", operands: [diagonal], rows: a.rows, cols: 1, scalars: [alpha] });
+}
+
+/** aₖ = aₖ + αₖ I (shaders/diagonal_table.wgsl): one dispatch per seven storages, one workgroup per 64 diagonal elements. */
+export function addIdentityBatch(ctx: KernelContext, alphas: readonly number[], as: readonly Tensor[]): void {
+  requireAddIdentityBatch(alphas, as);
+  const entries = as.map((a, k) => ({ a, alpha: alphas[k] })).filter((e) => e.a.rows > 0);
+  for (const group of groupByStorage(entries, (e) => [storageOf("addIdentityBatch", e.a)], MAX_INOUT_STORAGES)) {
+    const bound = bindMany(group.storages, null, true);
+    const kernel = tableKernel(ctx, `diagonalTable:${bound.pattern}`, "batched addIdentity", bound, (tableBinding) =>
+      fillTemplate("diagonal_table", shaderFile("diagonal_table.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+    );
+    const rows = group.entries.map((e) => ({
+      u: [group.storages.indexOf(storageOf("addIdentityBatch", e.a)), e.a.offset, e.a.stride + 1, e.a.rows],
+      f: [e.alpha],
+    }));
+    const chunks = Math.ceil(Math.max(...group.entries.map((e) => e.a.rows)) / 64);
+    kernel.dispatch("addIdentityBatch", [chunks, group.entries.length, 1], { words: 5, rows });
+  }
 }
 
 export function diag(ctx: KernelContext, v: Tensor, out: Tensor): void {

@@ -200,6 +200,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     axpby: (alpha, x, beta, y) => ew.axpby(ctx, alpha, x, beta, y),
     scale: (alpha, x) => ew.scale(ctx, alpha, x),
     addIdentity: (alpha, a) => ew.addIdentity(ctx, alpha, a),
+    addIdentityBatch: (alphas, as) => ew.addIdentityBatch(ctx, alphas, as),
     diag: (v, out) => ew.diag(ctx, v, out),
     sqrt: (x, out) => ew.sqrt(ctx, x, out),
     adamStep: (theta, g, m, v, o) => ew.adamStep(ctx, theta, g, m, v, o),
@@ -207,6 +208,8 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     sum: (a, out, alpha) => red.sum(ctx, a, out, alpha),
     dot: (a, b, out, alpha) => red.dot(ctx, a, b, out, alpha),
     trace: (a, out, alpha) => red.trace(ctx, a, out, alpha),
+    dotMany: (xs, ys, out, alpha) => red.dotMany(ctx, xs, ys, out, alpha),
+    traceBatch: (as, outs, alpha) => red.traceBatch(ctx, as, outs, alpha),
     rowSums: (a, out, alpha) => red.rowSums(ctx, a, out, alpha),
     colSums: (a, out, alpha) => red.colSums(ctx, a, out, alpha),
 

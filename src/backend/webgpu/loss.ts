@@ -1,10 +1,12 @@
-// Losses on WebGPU (shaders/loss.wgsl): one invocation per sample (column of h).
+// Losses on WebGPU (shaders/loss.wgsl): bce and sse one invocation per element of h (the value's
+// column sums in two passes), mixture one per sample (column of h).
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { seedKey } from "../random.ts";
 import { lossTargetRows, requireLossOperands, requireShape } from "../shapes.ts";
 import { type LossKind, ShapeError, type Tensor } from "../types.ts";
-import type { KernelContext } from "./context.ts";
+import { type KernelContext, SCRATCH } from "./context.ts";
 import { bindOperands, grid1d } from "./operands.ts";
+import { colSums } from "./reduce.ts";
 import { storageOf } from "./storage.ts";
 
 const KIND: Record<LossKind, number> = { bce: 0, sse: 1, mixture: 2 };
@@ -23,7 +25,10 @@ interface LossLaunch {
   counter?: number;
 }
 
-function launch(ctx: KernelContext, l: LossLaunch): void {
+/** Rows of h per invocation of the value's first pass: D = 784 gives 49 partial sums per sample. */
+const VALUE_CHUNK_ROWS = 16;
+
+function launch(ctx: KernelContext, l: LossLaunch, chunks = 1): void {
   if (!(l.kind in KIND)) throw new ShapeError(`${l.op}: unknown loss '${l.kind}'`);
   const y = l.y ?? l.h;
   const v = l.v ?? l.h;
@@ -43,13 +48,17 @@ function launch(ctx: KernelContext, l: LossLaunch): void {
   const n = l.h.cols;
   if (n === 0) return;
   const [k0, k1] = l.seed === undefined ? [0, 0] : seedKey(l.seed);
-  const { groups, gridX } = grid1d(n, 64);
+  const threads = l.kind === "mixture" ? n : l.what === "value" ? chunks * n : l.h.rows * n;
+  const { groups, gridX } = grid1d(threads, 64);
   ctx.recorder.dispatch({
     kernel: l.op,
     pipeline,
     storage: bound.storage,
     buffers: bound.buffers,
-    u32: [l.h.rows, n, gridX, k0, l.h.offset, l.h.stride, y.offset, y.stride, v.offset, v.stride, l.out.offset, l.out.stride, k1, (l.counter ?? 0) >>> 0],
+    u32: [
+      l.h.rows, n, gridX, k0, l.h.offset, l.h.stride, y.offset, y.stride, v.offset, v.stride, l.out.offset, l.out.stride, k1, (l.counter ?? 0) >>> 0,
+      VALUE_CHUNK_ROWS, chunks,
+    ],
     groups,
   });
 }
@@ -63,7 +72,14 @@ function requireCounter(op: string, counter: number): void {
 export function lossValue(ctx: KernelContext, kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void {
   requireLossOperands("lossValue", kind, h, y);
   requireShape("lossValue", "out", out, 1, h.cols);
-  launch(ctx, { op: "lossValue", kind, what: "value", h, y, out });
+  const chunks = Math.ceil(h.rows / VALUE_CHUNK_ROWS);
+  if (kind === "mixture" || chunks <= 1) {
+    launch(ctx, { op: "lossValue", kind, what: "value", h, y, out });
+    return;
+  }
+  const partials: Tensor = { rows: chunks, cols: h.cols, stride: h.cols, offset: 0, storage: ctx.scratch(SCRATCH.lossPartials, chunks * h.cols) };
+  launch(ctx, { op: "lossValue", kind, what: "value", h, y, out: partials }, chunks);
+  colSums(ctx, partials, out);
 }
 
 export function lossGrad(ctx: KernelContext, kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void {

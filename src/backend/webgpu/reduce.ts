@@ -1,11 +1,14 @@
 // Reductions on WebGPU (shaders/reduce.wgsl) with a fixed summation order: one workgroup of 64
 // per output value, strided per-invocation partial sums, then a fixed binary tree.
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
-import { requireSameShape, requireShape, requireSquare } from "../shapes.ts";
+import { requireDotMany, requireSameShape, requireShape, requireSquare, requireTraceBatch } from "../shapes.ts";
 import type { Tensor } from "../types.ts";
 import { type KernelContext, SCRATCH } from "./context.ts";
+import { fill } from "./elementwise.ts";
+import { bindMany, groupByStorage, MAX_INPUT_STORAGES } from "./manyOperands.ts";
 import { bindOperands } from "./operands.ts";
-import { storageOf } from "./storage.ts";
+import { type GpuStorage, storageOf } from "./storage.ts";
+import { tableKernel } from "./tableKernel.ts";
 
 /** Walk of a reduction: element t of line o at off + o·line + ⌊t/inner⌋·row + (t mod inner)·col. */
 interface Walk {
@@ -124,4 +127,92 @@ export function rowSums(ctx: KernelContext, a: Tensor, out: Tensor, alpha = 1): 
 export function colSums(ctx: KernelContext, a: Tensor, out: Tensor, alpha = 1): void {
   requireShape("colSums", "out", out, 1, a.cols);
   reduce(ctx, { name: "colSums", a, walkA: { off: a.offset, line: 1, row: a.stride, col: 0 }, count: a.cols, len: a.rows, inner: 1, out, outStep: 1, alpha });
+}
+
+/** One entry of a batched reduction (shaders/reduce_table.wgsl): `lines` lines of whole rows. */
+interface TableEntry {
+  a: Tensor;
+  b?: Tensor;
+  /** Elements between consecutive rows of the walk (stride; stride + 1 for a diagonal). */
+  stepA: number;
+  stepB: number;
+  rows: number;
+  cols: number;
+  rowsPerLine: number;
+  lines: number;
+  /** Where line 0's result goes in the output storage. */
+  outAt: number;
+  alpha: number;
+}
+
+const MAX_GROUPS = 65535;
+
+/** One dispatch per group of entries whose operands fit the bindings; every group writes into `out`. */
+function reduceTable(ctx: KernelContext, name: string, entries: readonly TableEntry[], out: GpuStorage): void {
+  const product = entries.some((e) => e.b !== undefined);
+  const storagesOf = (e: TableEntry) => [storageOf(name, e.a), storageOf(name, e.b ?? e.a)];
+  for (const group of groupByStorage(entries, storagesOf, MAX_INPUT_STORAGES)) {
+    const bound = bindMany(group.storages, out, false);
+    const key = `reduceTable:${+product}:${bound.pattern}`;
+    const kernel = tableKernel(ctx, key, `batched ${product ? "dot" : "sum"}`, bound, (tableBinding) =>
+      fillTemplate("reduce_table", shaderFile("reduce_table.wgsl"), { PRODUCT: String(product), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+    );
+    const at = (t: Tensor) => group.storages.indexOf(storageOf(name, t));
+    const lines = Math.max(...group.entries.map((e) => e.lines));
+    if (lines > MAX_GROUPS || group.entries.length > MAX_GROUPS) {
+      throw new RangeError(`${name}: ${lines}×${group.entries.length} workgroups exceed maxComputeWorkgroupsPerDimension = ${MAX_GROUPS}`);
+    }
+    const b = (e: TableEntry) => e.b ?? e.a;
+    const rows = group.entries.map((e) => ({
+      u: [at(e.a), e.a.offset, e.stepA, at(b(e)), b(e).offset, e.stepB, e.rows, e.cols, e.rowsPerLine, e.lines, e.outAt],
+      f: [e.alpha],
+    }));
+    kernel.dispatch(name, [lines, group.entries.length, 1], { words: 12, rows });
+  }
+}
+
+/**
+ * α Σₖ ⟨xₖ, yₖ⟩ into out (1×1): every pair cut into lines of whole rows (~TWO_PASS_CHUNK elements),
+ * one workgroup each, in one dispatch per six storages; a second pass adds the lines' partial sums
+ * in order. A single line (one small pair) is written straight into out.
+ */
+export function dotMany(ctx: KernelContext, xs: readonly Tensor[], ys: readonly Tensor[], out: Tensor, alpha = 1): void {
+  requireDotMany(xs, ys, out);
+  let total = 0;
+  const entries: TableEntry[] = [];
+  xs.forEach((x, k) => {
+    if (x.rows * x.cols === 0) return;
+    const rowsPerLine = Math.max(1, Math.round(TWO_PASS_CHUNK / x.cols));
+    const lines = Math.ceil(x.rows / rowsPerLine);
+    entries.push({ a: x, b: ys[k], stepA: x.stride, stepB: ys[k].stride, rows: x.rows, cols: x.cols, rowsPerLine, lines, outAt: total, alpha: 1 });
+    total += lines;
+  });
+  if (total === 0) {
+    fill(ctx, out, 0);
+    return;
+  }
+  if (total === 1) {
+    reduceTable(ctx, "dotMany", [{ ...entries[0], outAt: out.offset, alpha }], storageOf("dotMany", out));
+    return;
+  }
+  const partialStorage = ctx.scratch(SCRATCH.partialSums, total);
+  reduceTable(ctx, "dotMany", entries, partialStorage);
+  const partials: Tensor = { rows: 1, cols: total, stride: total, offset: 0, storage: partialStorage };
+  reduce(ctx, { name: "dotMany", a: partials, walkA: walkMatrix(partials), count: 1, len: total, inner: total, out, outStep: 0, alpha });
+}
+
+/** outs[k] = α tr aₖ: one workgroup per matrix, one dispatch per six storages of matrices and per storage of outs. */
+export function traceBatch(ctx: KernelContext, as: readonly Tensor[], outs: readonly Tensor[], alpha = 1): void {
+  requireTraceBatch(as, outs);
+  let start = 0;
+  while (start < as.length) {
+    const out = storageOf("traceBatch", outs[start]);
+    let end = start + 1;
+    while (end < as.length && storageOf("traceBatch", outs[end]) === out) end++;
+    const entries = as.slice(start, end).map((a, k): TableEntry => ({
+      a, stepA: a.stride + 1, stepB: 0, rows: a.rows, cols: 1, rowsPerLine: Math.max(a.rows, 1), lines: 1, outAt: outs[start + k].offset, alpha,
+    }));
+    reduceTable(ctx, "traceBatch", entries, out);
+    start = end;
+  }
 }

@@ -1,12 +1,13 @@
 // One Kronecker block per layer: the layer's Gauss–Newton block approximated by Q_λ ⊗ G_λ
 // (docs/algorithm.md §3), with the factors of the current minibatch, their moving averages and
-// the damped solve (§4). `KroneckerBlocks` holds the blocks of a network so that the damped
-// factors of every layer are factored and solved together: their Cholesky factors live side by
-// side in one storage, and each stage of the factorisation and of the four triangular solves is
-// one batched op for all 2L factors (on WebGPU, one dispatch per 64-column block step).
-import { allocStacked } from "../../backend/stacked.ts";
+// the damped solve (§4). `KroneckerBlocks` holds the blocks of a network so that each piece of
+// bookkeeping is one op for all 2L factors: the minibatch factors, their averages and the Cholesky
+// factors are three stacks of the same layout (G of every layer, then Q of every layer, as views of
+// one storage each), so averaging is one axpby and forming the damped factors one copy and one
+// batched shift; each stage of the factorisation and of the four triangular solves is one batched
+// op (on WebGPU, one dispatch per 64-column block step).
 import type { Backend, Tensor } from "../../backend/types.ts";
-import { allocInputFactors, allocOutputFactors } from "../../curvature/index.ts";
+import { allocFactorsTogether } from "../../curvature/index.ts";
 import type { LayerTensors } from "../../nn/params.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import { dampingSplit } from "./damping.ts";
@@ -28,6 +29,9 @@ export interface KroneckerBlock {
 
 export class KroneckerBlocks {
   readonly blocks: readonly KroneckerBlock[];
+  /** The parents of the three stacks: minibatch factors, averages, Cholesky factors. */
+  private readonly factorStorage: Tensor;
+  private readonly averageStorage: Tensor;
   private readonly choleskyStorage: Tensor;
 
   constructor(
@@ -35,21 +39,19 @@ export class KroneckerBlocks {
     private readonly spec: NetworkSpec,
   ) {
     const L = layerCount(spec);
-    const inputs = allocInputFactors(backend, spec);
-    const outputs = allocOutputFactors(backend, spec);
-    const inputAverages = allocInputFactors(backend, spec);
-    const outputAverages = allocOutputFactors(backend, spec);
-    // Rows: L_G of every layer, then L_Q of every layer.
-    const sizes = [...spec.sizes.slice(1), ...spec.sizes.slice(0, -1).map((d) => d + 1)];
-    const { parent, views } = allocStacked(backend, sizes.map((n): [number, number] => [n, n]));
-    this.choleskyStorage = parent;
+    const factors = allocFactorsTogether(backend, spec);
+    const averages = allocFactorsTogether(backend, spec);
+    const cholesky = allocFactorsTogether(backend, spec);
+    this.factorStorage = factors.parent;
+    this.averageStorage = averages.parent;
+    this.choleskyStorage = cholesky.parent;
     this.blocks = Array.from({ length: L }, (_, l) => ({
-      inputFactor: inputs[l],
-      outputFactor: outputs[l],
-      inputAverage: inputAverages[l],
-      outputAverage: outputAverages[l],
-      outputCholesky: views[l],
-      inputCholesky: views[L + l],
+      inputFactor: factors.inputFactors[l],
+      outputFactor: factors.outputFactors[l],
+      inputAverage: averages.inputFactors[l],
+      outputAverage: averages.outputFactors[l],
+      outputCholesky: cholesky.outputFactors[l],
+      inputCholesky: cholesky.inputFactors[l],
     }));
   }
 
@@ -61,20 +63,15 @@ export class KroneckerBlocks {
     return this.blocks.map((b) => b.outputFactor);
   }
 
-  // Q̄ ← ε Q̄ + (1−ε) Q and Ḡ ← ε Ḡ + (1−ε) G (§3, momentum on the factors).
+  // Q̄ ← ε Q̄ + (1−ε) Q and Ḡ ← ε Ḡ + (1−ε) G (§3, momentum on the factors), every layer at once.
   average(epsilon: number): void {
-    for (const b of this.blocks) {
-      this.backend.axpby(1 - epsilon, b.inputFactor, epsilon, b.inputAverage);
-      this.backend.axpby(1 - epsilon, b.outputFactor, epsilon, b.outputAverage);
-    }
+    this.backend.axpby(1 - epsilon, this.factorStorage, epsilon, this.averageStorage);
   }
 
-  /** tr Q̄_λ and tr Ḡ_λ into `inputOut[λ]`, `outputOut[λ]` (1×1 each), for π_λ. */
+  /** tr Q̄_λ and tr Ḡ_λ into `inputOut[λ]`, `outputOut[λ]` (1×1 each, all in one storage), for π_λ. */
   traces(inputOut: readonly Tensor[], outputOut: readonly Tensor[]): void {
-    this.blocks.forEach((b, l) => {
-      this.backend.trace(b.inputAverage, inputOut[l]);
-      this.backend.trace(b.outputAverage, outputOut[l]);
-    });
+    const { blocks } = this;
+    this.backend.traceBatch([...blocks.map((b) => b.inputAverage), ...blocks.map((b) => b.outputAverage)], [...inputOut, ...outputOut]);
   }
 
   /** π_λ of every layer from the traces of its averaged factors (§4). */
@@ -85,19 +82,16 @@ export class KroneckerBlocks {
   // δ_λ = (Ḡ_λ + (k/π_λ) I)⁻¹ g_λ (Q̄_λ + kπ_λ I)⁻¹ for every layer (§4.2, batched as in §4.3): the inverse of
   // (Q̄ + kπI) ⊗ (Ḡ + (k/π)I) applied to g, by (A ⊗ B) vec(V) = vec(B V Aᵀ). With the Cholesky
   // factors L_G L_Gᵀ and L_Q L_Qᵀ of the damped factors, δ = L_G⁻ᵀ L_G⁻¹ g L_Q⁻ᵀ L_Q⁻¹: four
-  // triangular solves (on a GPU, products with the inverted triangular factors, §4.3). `directions` should be views of one storage (see
-  // allocLayersTogether) so that the solves batch over the layers.
+  // triangular solves (on a GPU, products with the inverted triangular factors, §4.3).
+  // `directions` should be views of one storage (see allocLayersTogether) so that the solves batch
+  // over the layers.
   solve(gradients: LayerTensors, k: number, pis: readonly number[], directions: LayerTensors): void {
     const { backend, blocks } = this;
-    blocks.forEach((b, l) => {
-      backend.copy(b.outputAverage, b.outputCholesky);
-      backend.addIdentity(k / pis[l], b.outputCholesky);
-      backend.copy(b.inputAverage, b.inputCholesky);
-      backend.addIdentity(k * pis[l], b.inputCholesky);
-      backend.copy(gradients[l], directions[l]);
-    });
     const lg = blocks.map((b) => b.outputCholesky);
     const lq = blocks.map((b) => b.inputCholesky);
+    backend.copy(this.averageStorage, this.choleskyStorage);
+    backend.addIdentityBatch([...pis.map((pi) => k / pi), ...pis.map((pi) => k * pi)], [...lg, ...lq]);
+    blocks.forEach((_, l) => backend.copy(gradients[l], directions[l]));
     backend.choleskyBatch([...lg, ...lq]);
     backend.kroneckerSolveBatch(lg, lq, directions);
   }
@@ -111,7 +105,6 @@ export class KroneckerBlocks {
   }
 
   dispose(): void {
-    for (const b of this.blocks) for (const t of [b.inputFactor, b.outputFactor, b.inputAverage, b.outputAverage]) this.backend.free(t);
-    this.backend.free(this.choleskyStorage);
+    for (const t of [this.factorStorage, this.averageStorage, this.choleskyStorage]) this.backend.free(t);
   }
 }

@@ -89,7 +89,7 @@ export class KroneckerOptimizer implements Optimizer {
     await phases?.mark("forward");
     forward(backend, spec, weights, ws);
     meanLoss(backend, spec, ws, scalars.slot("loss"));
-    dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("thetaSq"));
+    dotLayers(backend, weights, weights, scalars.slot("thetaSq"));
     await phases?.mark("backward + curvature");
     const { blocks } = this;
     gradientAndCurvature(backend, spec, weights, ws, this.estimator, step, eta, {
@@ -136,7 +136,7 @@ export class KroneckerOptimizer implements Optimizer {
       await phases?.mark("adaptation");
       forward(backend, spec, weights, ws, false);
       meanLoss(backend, spec, ws, scalars.slot("newLoss"));
-      dotLayers(backend, weights, weights, this.layerScratch, scalars.slot("newThetaSq"));
+      dotLayers(backend, weights, weights, scalars.slot("newThetaSq"));
       const third = await scalars.read();
       const f1 = third.newLoss + 0.5 * eta * third.newThetaSq;
       if (!Number.isFinite(f1)) {
@@ -163,8 +163,8 @@ export class KroneckerOptimizer implements Optimizer {
     const direction = this.directions[candidate];
     await this.options.phases?.mark("solves");
     this.blocks.solve(this.grads, k, pis, direction);
-    dotLayers(backend, direction, this.grads, this.layerScratch, scalars.slot(`gd${candidate}`));
-    dotLayers(backend, direction, direction, this.layerScratch, scalars.slot(`dd${candidate}`));
+    dotLayers(backend, direction, this.grads, scalars.slot(`gd${candidate}`));
+    dotLayers(backend, direction, direction, scalars.slot(`dd${candidate}`));
     await this.options.phases?.mark("R-op");
     rop(backend, spec, weights, direction, ws, this.rop);
     backend.lossHessianVector(spec.loss, ws.output, ws.target, this.rop.output, this.hessianTimesV);
