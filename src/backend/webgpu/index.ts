@@ -99,12 +99,14 @@ export interface WebGpuBackend extends Backend {
   readonly stats: { dispatches: number; submits: number; readBacks: number };
   /** Per-kernel GPU time; null unless created with `timestampQuery` on an adapter that offers it. */
   readonly profiling: ProfilingControl | null;
+  /** The Dawn toggles the device was asked for, and whether skip_validation (when asked for) took effect. */
+  readonly dawnToggles: { enabled: string[]; validationSkipped: boolean | null };
   /** The kernel choices in force (see WebGpuBackendOptions). */
   readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; gemmInner: GemmInner; splitK: SplitK; submitEvery: number };
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, adapterInfo, timestampQuery } = await acquireGpu(opts);
+  const { device, adapterInfo, timestampQuery, dawnToggles } = await acquireGpu(opts);
   const limits = device.limits;
   const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? "maxStorageBufferBindingSize" : "maxBufferSize";
@@ -144,6 +146,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     },
     adapter: adapterInfo,
     device,
+    dawnToggles,
     kernels: {
       tiledBatches: choices.tiledBatches,
       gemm: choices.gemmKernel,
