@@ -12,7 +12,8 @@
 // 3. WebGPU only: the same gemm with bun-webgpu's own busy-wait polling (calmPolling off) against
 //    the fix, and the cost of a dispatch and of a submit-and-wait round trip.
 // 4. `--variants` (WebGPU): every gemm shape of section 1 with each gemm kernel — register-tiled,
-//    and shared-memory-tiled with each tile of GEMM_TILES — to choose the default on a GPU.
+//    and shared-memory-tiled with each tile of GEMM_TILES, scalar and vec4 inner loops, and with
+//    split-K auto on two tiles — to choose the defaults on a GPU.
 // Each figure is also given per CPU-second of this process (all its threads: lavapipe's workers,
 // OpenBLAS's): on this shared 2-core machine wall-clock GFLOP/s move with other people's load,
 // GFLOP per CPU-second much less. Writes bench/results/kernels.json.
@@ -31,7 +32,7 @@ const HELP = `usage: bun run bench kernels [--device webgpu|cpu] [--reps N] [--v
 
   --device D   only this backend (default: every float32 backend available here)
   --reps N     timed repetitions per measurement, median reported (default 5)
-  --variants   WebGPU: time every gemm shape with each gemm kernel and tile (slow on lavapipe)
+  --variants   WebGPU: time every gemm shape with each gemm kernel, tile, inner loop and split-K (slow on lavapipe)
   --skip-ts    leave out the plain-TypeScript column (it takes most of the run on a fast GPU)
 
 Prints a table and writes bench/results/kernels.json.`;
@@ -365,9 +366,16 @@ export async function main(argv: string[]): Promise<void> {
   if (gpu && variants) {
     const { createWebGpuBackend } = await import("../src/backend/webgpu/index.ts");
     const { GEMM_TILES } = await import("../src/backend/webgpu/context.ts");
-    const kinds: [string, { gemm: "register" | "tiled"; tile?: string }][] = [
+    type Kind = { gemm: "register" | "tiled"; tile?: string; gemmInner?: "scalar" | "vec4"; splitK?: "auto" | "off" };
+    const tiles = Object.keys(GEMM_TILES);
+    const kinds: [string, Kind][] = [
       ["register", { gemm: "register" }],
-      ...Object.keys(GEMM_TILES).map((tile): [string, { gemm: "tiled"; tile: string }] => [`tiled ${tile}`, { gemm: "tiled", tile }]),
+      ...tiles.map((tile): [string, Kind] => [`tiled ${tile}`, { gemm: "tiled", tile }]),
+      ...tiles.map((tile): [string, Kind] => [`vec4 ${tile}`, { gemm: "tiled", tile, gemmInner: "vec4" }]),
+      ...(["4x4x16", "2x4x16"] as const).flatMap((tile): [string, Kind][] => [
+        [`tiled ${tile} split-K auto`, { gemm: "tiled", tile, splitK: "auto" }],
+        [`vec4 ${tile} split-K auto`, { gemm: "tiled", tile, gemmInner: "vec4", splitK: "auto" }],
+      ]),
     ];
     console.log("\ngemm kernels on every shape of section 1 (ms; total GFLOP/s over the shapes)");
     console.log(`| shape | ${kinds.map(([k]) => k).join(" | ")} |`);

@@ -76,6 +76,8 @@ interface WebGpuStats {
   stats: { dispatches: number; submits: number; readBacks: number };
   profiling: ProfilingControl | null;
   adapter: { name: string };
+  kernels: Record<string, unknown>;
+  dawnToggles: { enabled: string[]; validationSkipped: boolean | null };
 }
 
 async function openBackend(device: string, profile: boolean): Promise<Backend> {
@@ -196,6 +198,8 @@ export async function main(argv: string[]): Promise<void> {
       const row: Record<string, unknown> = {
         device: base.info.name,
         adapter: base.info.device,
+        kernels: gpu?.kernels,
+        dawnToggles: gpu?.dawnToggles,
         opt,
         network: spec.sizes.join("-"),
         batch,
@@ -273,6 +277,12 @@ function printRow(row: Record<string, unknown>): void {
   const total = row.medianSeconds as number;
   const pct = (x: number) => `${((100 * x) / total).toFixed(0)}%`;
   console.log(`\n${row.opt} on ${row.device} (${row.adapter}), network ${row.network}, batch ${row.batch}: median ${total.toFixed(4)} s per update (phased)`);
+  if (row.kernels) console.log(`  kernel choices: ${JSON.stringify(row.kernels)}`);
+  const toggles = row.dawnToggles as WebGpuStats["dawnToggles"] | undefined;
+  if (toggles && toggles.enabled.length > 0) {
+    const skip = toggles.validationSkipped === null ? "" : ` (skip_validation ${toggles.validationSkipped ? "in effect" : "NOT in effect"})`;
+    console.log(`  Dawn toggles enabled: ${toggles.enabled.join(", ")}${skip}`);
+  }
   console.log("  phase                      median s   share");
   for (const [k, v] of Object.entries(row.phases as Record<string, number>)) console.log(`  ${k.padEnd(26)} ${v.toFixed(4).padStart(8)}   ${pct(v).padStart(5)}`);
   if (row.ops) {

@@ -3,7 +3,8 @@
 # the bundle's run.sh has unpacked: bash .device-bundle/run.sh bash scripts/device-tune.sh):
 #   bench step (KFRA, KFAC, Adam; fixed damping; the paper's autoencoder at batch 1000) with the
 #   defaults, then with each KFRA_WEBGPU_* choice changed alone (src/backend/webgpu/index.ts);
-#   bench step --profile; bench kernels --variants (every gemm shape, every gemm kernel and tile).
+#   bench step --profile; bench kernels --variants (every gemm shape, every gemm kernel, tile, inner
+#   loop and split-K).
 # Writes logs and JSON to $OUT (default ./device-out) and tune.tgz holding them all. Each step is
 # timed out on its own; a failure is logged and the next one runs.
 set -uo pipefail
@@ -25,7 +26,7 @@ run() { # run NAME TIMEOUT ENV... -- COMMAND...
   env "${envs[@]}" timeout --kill-after=5 "$limit" "$@" >"$T/$name.log" 2>&1
   local rc=$?
   echo "== $name: exit $rc in $((SECONDS - t0)) s"
-  grep -E "median|per update|dispatches|GFLOP|^\| all shapes|damped solves|error|Error" "$T/$name.log" | head -40
+  grep -E "median|per update|dispatches|GFLOP|^\| all shapes|damped solves|Dawn toggles|error|Error" "$T/$name.log" | head -40
 }
 
 run step-default 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,kfac,adam --out "$T/step-default.json"
@@ -33,9 +34,17 @@ run step-tiled-4x4x16 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=4x4x16 -- "${BE
 run step-tiled-8x8x8 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=8x8x8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-8x8x8.json"
 run step-submit-on-read 60 KFRA_WEBGPU_SUBMIT_EVERY=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-submit-on-read.json"
 run step-untiled-batches 60 KFRA_WEBGPU_TILED_BATCHES=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra --out "$T/step-untiled-batches.json"
+run step-vec4 60 KFRA_WEBGPU_GEMM_INNER=vec4 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4.json"
+run step-split-k-auto 60 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-split-k-auto.json"
+run step-split-k-2 60 KFRA_WEBGPU_SPLIT_K=2 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-split-k-2.json"
+run step-vec4-split-k-auto 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4-split-k-auto.json"
+run step-tiled-2x4x16 60 KFRA_WEBGPU_TILE=2x4x16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-2x4x16.json"
+run step-vec4-2x4x16 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_TILE=2x4x16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4-2x4x16.json"
+run step-vec4-1x4x16-split-k-auto 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_TILE=1x4x16 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4-1x4x16-split-k-auto.json"
+run step-dawn-toggles 60 KFRA_WEBGPU_DAWN_TOGGLES=disable_robustness,skip_validation,disable_workgroup_init -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-dawn-toggles.json"
 run step-calm-polling 60 KFRA_POLLING=calm -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-calm-polling.json"
 run step-profile 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --steps 1 --count-steps 1 --profile --profile-steps 3 --top 25 --out "$T/step-profile.json"
-run kernels-variants 150 -- "${BENCH[@]}" kernels --device webgpu --variants --skip-ts --reps 3
+run kernels-variants 300 -- "${BENCH[@]}" kernels --device webgpu --variants --skip-ts --reps 3
 [ -n "${KFRA_BUNDLE:-}" ] && cp "$KFRA_BUNDLE"/app/bin/results/kernels.json "$T/kernels.json" 2>/dev/null
 cp bench/results/kernels.json "$T/kernels.json" 2>/dev/null
 tar czf "$OUT/tune.tgz" -C "$OUT" tune && rm -rf "$T" && echo "wrote $OUT/tune.tgz"

@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { probeAdapter } from "../../src/backend/index.ts";
 import { type Backend, NotPositiveDefiniteError, type Tensor } from "../../src/backend/types.ts";
+import type { GemmInternal } from "../../src/backend/webgpu/gemm.ts";
 import { choleskyResidual, kroneckerSolveResidual, solveResidual } from "../helpers/residuals.ts";
 
 const U = 2 ** -24;
@@ -61,19 +62,28 @@ function stacked(b: Backend, shapes: [number, number][]): { parent: Tensor; view
 const hasAdapter = (await probeAdapter()).kind !== "none";
 const modes = [true, false];
 const backends = new Map<boolean, Backend>();
+/** The tiled mode again with the vec4 inner loop and every trailing update split into 2 k-slices (lowerOnly included). */
+let splitBackend: Backend | undefined;
 if (hasAdapter) {
   const { createWebGpuBackend } = await import("../../src/backend/webgpu/index.ts");
   for (const tiled of modes) backends.set(tiled, await createWebGpuBackend({ tiledBatches: tiled }));
+  splitBackend = await createWebGpuBackend({ tiledBatches: true, gemmInner: "vec4", splitK: 2 });
 }
 afterAll(() => {
   for (const b of backends.values()) b.dispose();
+  splitBackend?.dispose();
 });
 
 describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
   const results = new Map<string, Float32Array | Float64Array>();
-  for (const [tiled, graded] of modes.flatMap((t) => [[t, false], [t, true]])) {
-    it(`${tiled ? "solves by inverses, one tiled gemm dispatch per stage" : "substitution solves, one gemm per matrix"}${graded ? ", graded (cond ~1e5)" : ""}: residuals within 4nu`, async () => {
-      const b = backends.get(tiled)!;
+  const modeNames = new Map<boolean | "split", string>([
+    [true, "solves by inverses, one tiled gemm dispatch per stage"],
+    [false, "substitution solves, one gemm per matrix"],
+    ["split", "solves by inverses, vec4 tiled gemm split into 2 k-slices"],
+  ]);
+  for (const [tiled, graded] of [...modeNames.keys()].flatMap((t) => [[t, false], [t, true]] as const)) {
+    it(`${modeNames.get(tiled)}${graded ? ", graded (cond ~1e5)" : ""}: residuals within 4nu`, async () => {
+      const b = tiled === "split" ? splitBackend! : backends.get(tiled)!;
       const values = SIZES.map((n, i) => spd(n, i + 1, graded));
       const { parent, views } = stacked(
         b,
@@ -139,10 +149,10 @@ describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
     });
   }
 
-  it("the two modes agree to float32 rounding (relative 1e-4 of each result's largest entry)", () => {
+  it("the tiled modes agree with the substitution mode to float32 rounding (relative 1e-4 of each result's largest entry)", () => {
     for (const [key, value] of results) {
-      if (!key.startsWith("true:")) continue;
-      const other = results.get(`false:${key.slice(5)}`);
+      if (key.startsWith("false:")) continue;
+      const other = results.get(`false:${key.slice(key.indexOf(":") + 1)}`);
       expect(other, key).toBeDefined();
       const scale = Math.max(...Array.from(value, Math.abs));
       for (let i = 0; i < value.length; i++) expect(Math.abs(value[i] - other![i])).toBeLessThanOrEqual(1e-4 * scale);
@@ -150,22 +160,33 @@ describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
   });
 });
 
-// The shared-memory-tiled gemm as the kernel of single gemms, for every tile shape: all four
-// transpose cases on odd shapes and strided views, β = 0 (C's NaN ignored) and β ≠ 0, against a
-// float64 product with the conformance suite's bound (k+2)·u·Σ|a||b| + 4u|βC|.
+// The shared-memory-tiled gemm as the kernel of single gemms, for every tile shape and inner loop,
+// and split along k: all four transpose cases on odd shapes and strided views, β = 0 (C's NaN
+// ignored) and β ≠ 0, and lowerOnly (C above the diagonal left as it was), against a float64
+// product with the conformance suite's bound (k+2)·u·Σ|a||b| + 4u|βC| (a split sum is one more
+// order of the same k terms, so the same bound holds).
 describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
   const { createWebGpuBackend } = await import("../../src/backend/webgpu/index.ts");
   const { GEMM_TILES } = await import("../../src/backend/webgpu/context.ts");
-  for (const tile of Object.keys(GEMM_TILES)) {
-    it(`tile ${tile}`, async () => {
-      const b = await createWebGpuBackend({ gemm: "tiled", tile });
+  type Variant = { tile: string; gemmInner: "scalar" | "vec4"; splitK: "off" | "auto" | number };
+  const variants: Variant[] = [
+    ...Object.keys(GEMM_TILES).flatMap((tile) => (["scalar", "vec4"] as const).map((gemmInner): Variant => ({ tile, gemmInner, splitK: "off" }))),
+    ...(["scalar", "vec4"] as const).flatMap((gemmInner) => [3, "auto" as const].map((splitK): Variant => ({ tile: "4x4x16", gemmInner, splitK }))),
+    { tile: "1x4x16", gemmInner: "vec4", splitK: 5 },
+  ];
+  for (const { tile, gemmInner, splitK } of variants) {
+    it(`tile ${tile}, ${gemmInner} inner loop, split-K ${splitK}`, async () => {
+      const b = await createWebGpuBackend({ gemm: "tiled", tiledBatches: true, tile, gemmInner, splitK });
       try {
-        for (const [m, n, k] of [
-          [1, 1, 1],
-          [7, 31, 5],
-          [65, 129, 33],
-          [130, 67, 200],
-        ]) {
+        for (const [m, n, k, lowerOnly] of [
+          [1, 1, 1, false],
+          [7, 31, 5, false],
+          [65, 129, 33, false],
+          [130, 67, 200, false],
+          [40, 50, 700, false],
+          [97, 97, 300, true],
+        ] as const) {
+          if (k === 700 && splitK === "off") continue;
           for (const transA of [false, true]) {
             for (const transB of [false, true]) {
               for (const beta of [0, 0.5]) {
@@ -184,12 +205,19 @@ describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
                 b.upload(A, av);
                 b.upload(B, bv);
                 if (beta !== 0) b.upload(C, cv);
-                b.gemm(A, B, C, { transA, transB, alpha: 1.5, beta });
+                const opts: GemmInternal = { transA, transB, alpha: 1.5, beta, lowerOnly };
+                b.gemm(A, B, C, opts);
                 const got = await b.download(C);
                 const opA = (i: number, p: number) => (transA ? av[p * m + i] : av[i * k + p]);
                 const opB = (p: number, j: number) => (transB ? bv[j * k + p] : bv[p * n + j]);
+                const what = `${m}×${n}×${k} transA=${transA} transB=${transB} β=${beta}${lowerOnly ? " lowerOnly" : ""}`;
                 for (let i = 0; i < m; i++) {
                   for (let j = 0; j < n; j++) {
+                    if (lowerOnly && j > i) {
+                      const was = beta === 0 ? Number.NaN : cv[i * n + j];
+                      if (!Object.is(got[i * n + j], was)) throw new Error(`${what}: C[${i},${j}] above the diagonal became ${got[i * n + j]}`);
+                      continue;
+                    }
                     let s = 0;
                     let mag = 0;
                     for (let p = 0; p < k; p++) {
@@ -199,7 +227,7 @@ describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
                     const want = 1.5 * s + beta * cv[i * n + j];
                     const bound = (k + 2) * U * 1.5 * mag + 4 * U * Math.abs(beta * cv[i * n + j]) + 1e-30;
                     const err = Math.abs(got[i * n + j] - want);
-                    if (!(err <= bound)) throw new Error(`${m}×${n}×${k} transA=${transA} transB=${transB} β=${beta}: C[${i},${j}] = ${got[i * n + j]}, want ${want}`);
+                    if (!(err <= bound)) throw new Error(`${what}: C[${i},${j}] = ${got[i * n + j]}, want ${want}`);
                   }
                 }
               }
@@ -211,4 +239,22 @@ describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
       }
     });
   }
+});
+
+describe("split-K slice counts", async () => {
+  const { splitKSlices, SPLIT_K_TARGET_GROUPS, SPLIT_K_MIN_SLICE } = await import("../../src/backend/webgpu/gemmBatch.ts");
+  it("off never splits; N splits into at most N whole multiples of bk, none empty", () => {
+    expect(splitKSlices("off", 1, 10000, 16)).toBe(1);
+    expect(splitKSlices(3, 1, 200, 16)).toBe(3);
+    expect(splitKSlices(3, 1, 33, 16)).toBe(3);
+    expect(splitKSlices(4, 1, 33, 16)).toBe(3);
+    expect(splitKSlices(3, 1, 16, 16)).toBe(1);
+    expect(splitKSlices(1, 1, 1000, 16)).toBe(1);
+  });
+  it("auto splits only below the target workgroup count, into slices of at least the minimum length", () => {
+    expect(splitKSlices("auto", SPLIT_K_TARGET_GROUPS, 1000, 16)).toBe(1);
+    expect(splitKSlices("auto", 256, 1000, 16)).toBe(Math.ceil(SPLIT_K_TARGET_GROUPS / 256));
+    expect(splitKSlices("auto", 4, 1000, 16)).toBe(Math.floor(1000 / SPLIT_K_MIN_SLICE));
+    expect(splitKSlices("auto", 4, SPLIT_K_MIN_SLICE * 2 - 1, 16)).toBe(1);
+  });
 });

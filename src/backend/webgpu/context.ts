@@ -5,18 +5,35 @@ import { GpuStorage } from "./storage.ts";
 
 export type GemmKernel = "register" | "tiled";
 
+/**
+ * Inner loop of the shared-memory-tiled gemm: "scalar" (gemm_tiled.wgsl: one workgroup-memory
+ * load per element of op(A) and op(B)) or "vec4" (gemm_tiled_vec4.wgsl: vec4 workgroup arrays, a
+ * quarter of the loads, and the next k-slice fetched from global memory during the FMAs).
+ */
+export type GemmInner = "scalar" | "vec4";
+
+/** Split-K of the tiled gemm: chosen from the shape ("auto"), never ("off"), or at most this many k-slices. */
+export type SplitK = "auto" | "off" | number;
+
 export interface GemmTile {
-  tm: 4 | 8;
+  tm: 1 | 2 | 4 | 8;
   tn: 4 | 8;
-  bk: 8 | 16;
+  bk: 8 | 16 | 32;
 }
 
-/** The tile shapes whose workgroup memory, 4·BK·(16·TM + 16·TN + 2) bytes, fits WebGPU's default 16 KiB. */
+/**
+ * The tile shapes (a workgroup computes a 16·TM × 16·TN tile of C) whose workgroup memory,
+ * at most 4·BK·(16·TM + 16·TN + 8) bytes, fits WebGPU's default 16 KiB. The 1- and 2-row tiles
+ * give 4 and 2 times the workgroups of 4x4x16 on the autoencoder's few-tile shapes.
+ */
 export const GEMM_TILES: Record<string, GemmTile> = {
   "4x4x16": { tm: 4, tn: 4, bk: 16 },
   "4x8x16": { tm: 4, tn: 8, bk: 16 },
   "8x4x16": { tm: 8, tn: 4, bk: 16 },
   "8x8x8": { tm: 8, tn: 8, bk: 8 },
+  "2x4x16": { tm: 2, tn: 4, bk: 16 },
+  "2x4x32": { tm: 2, tn: 4, bk: 32 },
+  "1x4x16": { tm: 1, tn: 4, bk: 16 },
 };
 
 export interface KernelContext {
@@ -34,6 +51,10 @@ export interface KernelContext {
   gemmKernel: GemmKernel;
   /** Per-invocation tile TM × TN and k-slice BK of the shared-memory-tiled gemm. */
   gemmTile: GemmTile;
+  /** Inner loop of the shared-memory-tiled gemm. */
+  gemmInner: GemmInner;
+  /** Split-K of the shared-memory-tiled gemm (gemmBatch.ts). */
+  splitK: SplitK;
   /** Scratch storage `slot` of at least `elements` float32; its contents are the caller's until the next call for that slot. */
   scratch(slot: number, elements: number): GpuStorage;
 }
@@ -42,9 +63,10 @@ export interface KernelContext {
  * The scratch slots, one per use, so that no two uses that can be live at once share one: gemm's
  * packed operands, the first pass of a large sum, the Cholesky's inverted diagonal blocks, the
  * inverted triangular factors of the solves (lowerInverse.ts), their doubling steps' products,
- * the solves' intermediate results, and the per-chunk sums of a loss value.
+ * the solves' intermediate results, the per-chunk sums of a loss value, and split-K gemm's
+ * partial products.
  */
-export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lowerInverses: 5, inverseProducts: 6, lossPartials: 7 } as const;
+export const SCRATCH = { packedA: 0, packedB: 1, partialSums: 2, inverses: 3, solution: 4, lowerInverses: 5, inverseProducts: 6, lossPartials: 7, splitKPartials: 8 } as const;
 
 /** Scratch buffers reused across ops (ops run in order, so reuse by a later op is safe). */
 export class ScratchPool {

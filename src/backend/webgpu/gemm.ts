@@ -14,7 +14,7 @@ import { type KernelContext, SCRATCH } from "./context.ts";
 import { copy } from "./elementwise.ts";
 import type { GpuStorage } from "./storage.ts";
 import { storageOf } from "./storage.ts";
-import { gemmBatch } from "./gemmBatch.ts";
+import { tiledGemm } from "./gemmBatch.ts";
 
 // Tile of C per invocation (TM rows × TN columns) and invocations per workgroup (64 along n, 1
 // along m, so a workgroup's rows come from workgroup_id and its A loads are uniform). Measured on
@@ -73,7 +73,7 @@ function sameView(x: Tensor, y: Tensor): boolean {
 /** C = α op(A) op(B) + β C with the backend's gemm kernel (ctx.gemmKernel). */
 export function gemm(ctx: KernelContext, a: Tensor, b: Tensor, c: Tensor, opts: GemmInternal = {}): void {
   if (ctx.gemmKernel === "tiled") {
-    gemmBatch(ctx, [{ a, b, c, alpha: opts.alpha ?? 1, beta: opts.beta ?? 0 }], {
+    tiledGemm(ctx, [{ a, b, c, alpha: opts.alpha ?? 1, beta: opts.beta ?? 0 }], {
       transA: opts.transA ?? false,
       transB: opts.transB ?? false,
       lowerOnly: opts.lowerOnly,

@@ -7,7 +7,7 @@ import { isContiguous, requireWindow } from "../shapes.ts";
 import { UsageError } from "../../errors.ts";
 import { type Backend, ShapeError, type Tensor, DeviceLimitError } from "../types.ts";
 import { cholesky, choleskyBatch, kroneckerSolveBatch, triangularSolve, triangularSolveBatch } from "./cholesky.ts";
-import { createStorage, GEMM_TILES, type GemmKernel, type KernelContext, ScratchPool } from "./context.ts";
+import { createStorage, GEMM_TILES, type GemmInner, type GemmKernel, type KernelContext, ScratchPool, type SplitK } from "./context.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as loss from "./loss.ts";
@@ -37,6 +37,17 @@ export interface WebGpuBackendOptions extends AcquireOptions {
   /** Tile of the shared-memory gemm, a key of GEMM_TILES (default "4x4x16", the fastest on an H200). KFRA_WEBGPU_TILE. */
   tile?: string;
   /**
+   * Inner loop of the shared-memory gemm (single and batched): "scalar" (default) or "vec4"
+   * (vec4 workgroup arrays, next k-slice fetched during the FMAs; see context.ts). KFRA_WEBGPU_GEMM_INNER.
+   */
+  gemmInner?: GemmInner;
+  /**
+   * Split-K of the shared-memory gemm (gemmBatch.ts): "off" (default), "auto" (k-slices when C has
+   * fewer tiles than 4 workgroups per SM of a 132-SM GPU), or a number N (at most N k-slices
+   * whenever k allows). KFRA_WEBGPU_SPLIT_K=off|auto|N.
+   */
+  splitK?: SplitK;
+  /**
    * Submit the recorded work every this many dispatches, so the GPU starts while the CPU is still
    * recording (default 64 on hardware adapters, 0 = only when reading back, on software ones).
    * KFRA_WEBGPU_SUBMIT_EVERY.
@@ -52,6 +63,12 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
   const tileName = opts.tile ?? env.KFRA_WEBGPU_TILE ?? "4x4x16";
   const tile = GEMM_TILES[tileName];
   if (!tile) throw new UsageError(`webgpu: tile (KFRA_WEBGPU_TILE) must be one of ${Object.keys(GEMM_TILES).join(", ")}, got ${tileName}`);
+  const gemmInner = opts.gemmInner ?? (env.KFRA_WEBGPU_GEMM_INNER as GemmInner | undefined) ?? "scalar";
+  if (gemmInner !== "scalar" && gemmInner !== "vec4") throw new UsageError(`webgpu: gemm inner loop (KFRA_WEBGPU_GEMM_INNER) must be scalar or vec4, got ${gemmInner}`);
+  const splitK = opts.splitK ?? parseSplitK(env.KFRA_WEBGPU_SPLIT_K);
+  if (splitK !== "auto" && splitK !== "off" && !(Number.isInteger(splitK) && splitK >= 1)) {
+    throw new UsageError(`webgpu: split-K (KFRA_WEBGPU_SPLIT_K) must be auto, off or a positive integer, got ${splitK}`);
+  }
   const submitEvery = opts.submitEvery ?? (env.KFRA_WEBGPU_SUBMIT_EVERY ? Number(env.KFRA_WEBGPU_SUBMIT_EVERY) : software ? 0 : 64);
   if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new UsageError(`webgpu: submitEvery (KFRA_WEBGPU_SUBMIT_EVERY) must be a non-negative integer, got ${submitEvery}`);
   return {
@@ -59,8 +76,18 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
     gemmKernel: gemm,
     gemmTile: tile,
     tileName,
+    gemmInner,
+    splitK,
     submitEvery,
   };
+}
+
+function parseSplitK(v: string | undefined): SplitK {
+  if (v === undefined || v === "" || v === "off") return "off";
+  if (v === "auto") return "auto";
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`webgpu: split-K (KFRA_WEBGPU_SPLIT_K) must be auto, off or a positive integer, got ${v}`);
+  return n;
 }
 
 export interface WebGpuBackend extends Backend {
@@ -72,12 +99,14 @@ export interface WebGpuBackend extends Backend {
   readonly stats: { dispatches: number; submits: number; readBacks: number };
   /** Per-kernel GPU time; null unless created with `timestampQuery` on an adapter that offers it. */
   readonly profiling: ProfilingControl | null;
+  /** The Dawn toggles the device was asked for, and whether skip_validation (when asked for) took effect. */
+  readonly dawnToggles: { enabled: string[]; validationSkipped: boolean | null };
   /** The kernel choices in force (see WebGpuBackendOptions). */
-  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; submitEvery: number };
+  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; gemmInner: GemmInner; splitK: SplitK; submitEvery: number };
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, adapterInfo, timestampQuery } = await acquireGpu(opts);
+  const { device, adapterInfo, timestampQuery, dawnToggles } = await acquireGpu(opts);
   const limits = device.limits;
   const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? "maxStorageBufferBindingSize" : "maxBufferSize";
@@ -98,6 +127,8 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     tiledBatches: choices.tiledBatches,
     gemmKernel: choices.gemmKernel,
     gemmTile: choices.gemmTile,
+    gemmInner: choices.gemmInner,
+    splitK: choices.splitK,
     scratch: (slot, elements) => scratch.get(slot, elements),
   };
   let disposed = false;
@@ -115,7 +146,15 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     },
     adapter: adapterInfo,
     device,
-    kernels: { tiledBatches: choices.tiledBatches, gemm: choices.gemmKernel, tile: choices.tileName, submitEvery: choices.submitEvery },
+    dawnToggles,
+    kernels: {
+      tiledBatches: choices.tiledBatches,
+      gemm: choices.gemmKernel,
+      tile: choices.tileName,
+      gemmInner: choices.gemmInner,
+      splitK: choices.splitK,
+      submitEvery: choices.submitEvery,
+    },
     get stats() {
       return { dispatches: recorder.dispatchCount, submits: recorder.submitCount, readBacks: recorder.readBackCount };
     },

@@ -1,9 +1,9 @@
 // Acquiring a WebGPU adapter and device through bun-webgpu (Dawn), refusing adapters that compute
 // nothing, and describing what was found.
-import { EXIT, ExpectedError } from "../../../errors.ts";
+import { EXIT, ExpectedError, UsageError } from "../../../errors.ts";
 import { createGPUInstance, setupGlobals } from "bun-webgpu";
 import { installPolling, type PollingMode, pollingModeFor } from "./calmPolling.ts";
-import { dawnToggles } from "./dawnToggles.ts";
+import { dawnToggles, parseToggleList, validationSkipped } from "./dawnToggles.ts";
 
 /** Raised when no usable adapter exists; CLIs print `message` and exit with `exitCode`. */
 export class NoGpuAdapterError extends ExpectedError {
@@ -85,6 +85,12 @@ export interface AcquireOptions {
   polling?: PollingMode | "auto";
   /** Request the `timestamp-query` feature when the adapter offers it (profiling only). */
   timestampQuery?: boolean;
+  /**
+   * Dawn device toggles to enable, e.g. disable_robustness (no clamping of storage indices),
+   * skip_validation (less CPU per call), disable_workgroup_init (no zeroing of workgroup memory).
+   * Default none; KFRA_WEBGPU_DAWN_TOGGLES=name,name,... Only for kernels known to stay in bounds.
+   */
+  dawnToggles?: string[];
 }
 
 export interface GpuContext {
@@ -96,6 +102,8 @@ export interface GpuContext {
   polling: PollingMode | "bun-webgpu";
   /** Whether the device was opened with the `timestamp-query` feature. */
   timestampQuery: boolean;
+  /** The Dawn toggles asked for, and whether skip_validation (when asked for) took effect. */
+  dawnToggles: { enabled: string[]; validationSkipped: boolean | null };
 }
 
 let globalsReady = false;
@@ -125,21 +133,39 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
     installPolling(gpu, polling);
   }
   const timestampQuery = (opts.timestampQuery ?? false) && adapter.features.has("timestamp-query");
+  const enabled = opts.dawnToggles ?? togglesFromEnv(process.env.KFRA_WEBGPU_DAWN_TOGGLES);
   // No requiredLimits: bun-webgpu 0.1.7 crashes on them (docs/toolchain.md); requiredFeatures work.
-  const device = timestampQuery ? await requestProfilingDevice(adapter) : await adapter.requestDevice();
-  return { gpu, adapter, device, adapterInfo, polling, timestampQuery };
+  const device = timestampQuery
+    ? await requestProfilingDevice(adapter, enabled)
+    : enabled.length > 0
+      ? await requestWithToggles(adapter, [], { enabled })
+      : await adapter.requestDevice();
+  const skipped = enabled.includes("skip_validation") ? await validationSkipped(device) : null;
+  return { gpu, adapter, device, adapterInfo, polling, timestampQuery, dawnToggles: { enabled, validationSkipped: skipped } };
+}
+
+function togglesFromEnv(text: string | undefined): string[] {
+  const { names, bad } = parseToggleList(text);
+  if (bad !== null) throw new UsageError(`webgpu: KFRA_WEBGPU_DAWN_TOGGLES must be a comma list of Dawn toggle names (a-z, 0-9, _), got '${bad}'`);
+  return names;
+}
+
+async function requestWithToggles(adapter: GPUAdapter, requiredFeatures: string[], toggles: { enabled?: string[]; disabled?: string[] }): Promise<GPUDevice> {
+  const chained = dawnToggles(toggles);
+  try {
+    const descriptor = { requiredFeatures, nextInChain: chained.pointer } as unknown as GPUDeviceDescriptor;
+    return await adapter.requestDevice(descriptor);
+  } finally {
+    chained.keepAlive.length = 0;
+  }
 }
 
 /** A device with timestamp queries, unquantised where Dawn accepts the toggle (else quantised to 65.5 µs). */
-async function requestProfilingDevice(adapter: GPUAdapter): Promise<GPUDevice> {
-  const toggles = dawnToggles(["timestamp_quantization"]);
+async function requestProfilingDevice(adapter: GPUAdapter, enabled: string[]): Promise<GPUDevice> {
   try {
-    const descriptor = { requiredFeatures: ["timestamp-query"], nextInChain: toggles.pointer } as unknown as GPUDeviceDescriptor;
-    return await adapter.requestDevice(descriptor);
+    return await requestWithToggles(adapter, ["timestamp-query"], { enabled, disabled: ["timestamp_quantization"] });
   } catch {
-    return await adapter.requestDevice({ requiredFeatures: ["timestamp-query"] });
-  } finally {
-    toggles.keepAlive.length = 0;
+    return await requestWithToggles(adapter, ["timestamp-query"], { enabled });
   }
 }
 
