@@ -6,7 +6,8 @@
 #   bench step --profile; bench kernels --variants (every gemm shape, every gemm kernel, tile, inner
 #   loop and split-K).
 # Writes logs and JSON to $OUT (default ./device-out) and tune.tgz holding them all. Each step is
-# timed out on its own; a failure is logged and the next one runs.
+# timed out on its own; a failure is logged and the next one runs. KERNELS_S: the limit of the
+# `bench kernels --variants` step (default 300 s; 0 skips it).
 set -uo pipefail
 OUT="${OUT:-./device-out}"
 mkdir -p "$OUT/tune" || exit 1
@@ -42,9 +43,13 @@ run step-tiled-2x4x16 60 KFRA_WEBGPU_TILE=2x4x16 -- "${BENCH[@]}" "${STEP[@]}" -
 run step-vec4-2x4x16 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_TILE=2x4x16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4-2x4x16.json"
 run step-vec4-1x4x16-split-k-auto 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_TILE=1x4x16 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4-1x4x16-split-k-auto.json"
 run step-dawn-toggles 60 KFRA_WEBGPU_DAWN_TOGGLES=disable_robustness,skip_validation,disable_workgroup_init -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-dawn-toggles.json"
+run step-all-new 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_SPLIT_K=auto KFRA_WEBGPU_DAWN_TOGGLES=disable_robustness,skip_validation,disable_workgroup_init -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,kfac,adam --out "$T/step-all-new.json"
+run step-submit-every-16 60 KFRA_WEBGPU_SUBMIT_EVERY=16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-submit-every-16.json"
+run crosscheck-default 60 -- "${BENCH[@]}" crosscheck --opt kfra --steps 12 --batch 1000 --out "$T/crosscheck-default.json"
+run crosscheck-vec4-split-k 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" crosscheck --opt kfra --steps 12 --batch 1000 --out "$T/crosscheck-vec4-split-k.json"
 run step-calm-polling 60 KFRA_POLLING=calm -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-calm-polling.json"
 run step-profile 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --steps 1 --count-steps 1 --profile --profile-steps 3 --top 25 --out "$T/step-profile.json"
-run kernels-variants 300 -- "${BENCH[@]}" kernels --device webgpu --variants --skip-ts --reps 3
+[ "${KERNELS_S:-300}" -gt 0 ] && run kernels-variants "${KERNELS_S:-300}" -- "${BENCH[@]}" kernels --device webgpu --variants --skip-ts --reps 3
 [ -n "${KFRA_BUNDLE:-}" ] && cp "$KFRA_BUNDLE"/app/bin/results/kernels.json "$T/kernels.json" 2>/dev/null
 cp bench/results/kernels.json "$T/kernels.json" 2>/dev/null
 tar czf "$OUT/tune.tgz" -C "$OUT" tune && rm -rf "$T" && echo "wrote $OUT/tune.tgz"
