@@ -32,6 +32,8 @@ run step-default 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,kfac,adam --out "$T
 run step-tiled-4x4x16 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=4x4x16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-4x4x16.json"
 run step-tiled-8x8x8 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=8x8x8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-8x8x8.json"
 run step-submit-on-read 60 KFRA_WEBGPU_SUBMIT_EVERY=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-submit-on-read.json"
+run step-first-submit-8 60 KFRA_WEBGPU_FIRST_SUBMIT=8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-first-submit-8.json"
+run step-first-submit-16 60 KFRA_WEBGPU_FIRST_SUBMIT=16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-first-submit-16.json"
 run step-untiled-batches 60 KFRA_WEBGPU_TILED_BATCHES=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra --out "$T/step-untiled-batches.json"
 run step-calm-polling 60 KFRA_POLLING=calm -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-calm-polling.json"
 run step-profile 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --steps 1 --count-steps 1 --profile --profile-steps 3 --top 25 --out "$T/step-profile.json"

@@ -42,6 +42,13 @@ export interface WebGpuBackendOptions extends AcquireOptions {
    * KFRA_WEBGPU_SUBMIT_EVERY.
    */
   submitEvery?: number;
+  /**
+   * Also submit once this many dispatches follow a read-back (a download or flush, awaited or not),
+   * so the device starts on a fresh command stream before `submitEvery` dispatches are recorded:
+   * e.g. 8–16, against Adam's 63 dispatches per update and the KFRA update's chunks after each of
+   * its reads (default 0 = off). KFRA_WEBGPU_FIRST_SUBMIT.
+   */
+  firstSubmit?: number;
 }
 
 /** The kernel choices in force, from options, then the environment, then the adapter's defaults. */
@@ -54,12 +61,15 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
   if (!tile) throw new UsageError(`webgpu: tile (KFRA_WEBGPU_TILE) must be one of ${Object.keys(GEMM_TILES).join(", ")}, got ${tileName}`);
   const submitEvery = opts.submitEvery ?? (env.KFRA_WEBGPU_SUBMIT_EVERY ? Number(env.KFRA_WEBGPU_SUBMIT_EVERY) : software ? 0 : 64);
   if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new UsageError(`webgpu: submitEvery (KFRA_WEBGPU_SUBMIT_EVERY) must be a non-negative integer, got ${submitEvery}`);
+  const firstSubmit = opts.firstSubmit ?? (env.KFRA_WEBGPU_FIRST_SUBMIT ? Number(env.KFRA_WEBGPU_FIRST_SUBMIT) : 0);
+  if (!Number.isInteger(firstSubmit) || firstSubmit < 0) throw new UsageError(`webgpu: firstSubmit (KFRA_WEBGPU_FIRST_SUBMIT) must be a non-negative integer, got ${firstSubmit}`);
   return {
     tiledBatches: opts.tiledBatches ?? flag(env.KFRA_WEBGPU_TILED_BATCHES) ?? !software,
     gemmKernel: gemm,
     gemmTile: tile,
     tileName,
     submitEvery,
+    firstSubmit,
   };
 }
 
@@ -73,7 +83,7 @@ export interface WebGpuBackend extends Backend {
   /** Per-kernel GPU time; null unless created with `timestampQuery` on an adapter that offers it. */
   readonly profiling: ProfilingControl | null;
   /** The kernel choices in force (see WebGpuBackendOptions). */
-  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; submitEvery: number };
+  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; submitEvery: number; firstSubmit: number };
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
@@ -85,7 +95,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
   const pipelines = new PipelineCache(device);
   const status = createStorage(device, STATUS_WORDS, "status words");
   const choices = kernelChoices(opts, adapterInfo.software);
-  const recorder = new Recorder(device, pipelines, status, choices.submitEvery);
+  const recorder = new Recorder(device, pipelines, status, choices.submitEvery, choices.firstSubmit);
   const scratch = new ScratchPool(device, (s) => {
     recorder.submit();
     recorder.forget(s);
@@ -115,7 +125,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     },
     adapter: adapterInfo,
     device,
-    kernels: { tiledBatches: choices.tiledBatches, gemm: choices.gemmKernel, tile: choices.tileName, submitEvery: choices.submitEvery },
+    kernels: { tiledBatches: choices.tiledBatches, gemm: choices.gemmKernel, tile: choices.tileName, submitEvery: choices.submitEvery, firstSubmit: choices.firstSubmit },
     get stats() {
       return { dispatches: recorder.dispatchCount, submits: recorder.submitCount, readBacks: recorder.readBackCount };
     },
