@@ -14,6 +14,7 @@ import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { downloadLayers } from "../src/nn/params.ts";
+import { stepAndReport } from "../src/optim/optimizer.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
 import { createSession } from "../src/train/session.ts";
 import { networkFor } from "../src/train/setup.ts";
@@ -50,7 +51,7 @@ async function trajectory(device: "webgpu" | "cpu", trainArgs: string[], steps: 
     const start = performance.now();
     for (let t = 1; t <= steps; t++) {
       ws.loadBatch(syntheticBatch(config.batch, spec.sizes[0], t));
-      losses.push((await optimizer.step(ws, t)).loss);
+      losses.push((await stepAndReport(optimizer, ws, t)).loss);
     }
     const seconds = (performance.now() - start) / 1000;
     const final = await downloadLayers(backend, weights);

@@ -1,13 +1,18 @@
 // `bun run bench step [--opt kfra,kfac,adam] [--device cpu,webgpu] [--steps 8] [--batch 1000] [--profile]`:
 // seconds per optimiser update on the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784 (or
 // --arch, or --dataset/--task's network, e.g. the odd/even classifier for KFLR) at batch 1000.
-// Three passes over one optimiser, after two warm-up updates:
+// Four passes over one optimiser, after two warm-up updates:
 //  1. phased (--steps updates): median seconds, split by phase (the timer waits for the queue at
 //     each phase boundary), and (CPU backend) the share of time inside gemm and Cholesky/solves;
-//  2. counted (--count-steps updates, as in training: no phase waits): seconds, and per update the
-//     machine-independent counts: GFLOP (from operand shapes, bench/_opCounter.ts), and on WebGPU
-//     the dispatches, submits and read-backs (downloads + flushes, i.e. waits for the device);
-//  3. profiled (--profile, WebGPU with the timestamp-query feature, --profile-steps updates): GPU
+//  2. counted (--count-steps updates, each alone: a wait for the device before and after, no phase
+//     waits): seconds, and per update the machine-independent counts: GFLOP (from operand shapes,
+//     bench/_opCounter.ts), and on WebGPU the dispatches, submits and read-backs (downloads +
+//     flushes started during the update; the first-order optimisers' loss read is not waited for
+//     until the next update is recorded);
+//  3. as in training (--train-runs runs of --train-steps updates): the updates recorded back to
+//     back as the trainer runs them — the batch uploaded, each update's report awaited once the
+//     next is recorded, one wait at the end — seconds per update = run time / updates, median;
+//  4. profiled (--profile, WebGPU with the timestamp-query feature, --profile-steps updates): GPU
 //     milliseconds per kernel label per update (src/backend/webgpu/profiler.ts).
 // Writes --out (default bench/results/step.json) and, with --profile, profile-<adapter>.json beside it.
 import { UsageError } from "../src/errors.ts";
@@ -16,6 +21,8 @@ import { dirname, join } from "node:path";
 import { createBackend, parseDevice } from "../src/backend/index.ts";
 import type { Backend } from "../src/backend/types.ts";
 import { type PhaseMarker, PhaseTimer } from "../src/optim/phases.ts";
+import type { RecordedUpdate } from "../src/optim/optimizer.ts";
+import { yieldToEventLoop } from "../src/train/stopSignals.ts";
 import { parseTrainArgs } from "../src/train/config.ts";
 import { oddEvenTargets } from "../src/data/datasets.ts";
 import { createSession } from "../src/train/session.ts";
@@ -31,7 +38,12 @@ const HELP = `usage: bun run bench step [flags]
   --opt LIST          optimisers, comma-separated (default kfra,kflr,kfac,adam)
   --device LIST       backends, comma-separated: cpu, webgpu (default cpu)
   --steps N           phased updates timed after 2 warm-up updates (default 8)
-  --count-steps N     updates counted without phase waits (default 5: one τ-adaptation period)
+  --count-steps N     updates counted one at a time, each alone: a wait for the device before and
+                      after, no phase waits (default 5: one τ-adaptation period)
+  --train-steps N     updates per run timed as in training: recorded back to back as the trainer
+                      runs them (batch upload, each report awaited after the next update is
+                      recorded, one wait at the end); seconds per update = run time / N (default 10)
+  --train-runs N      such runs; their median is reported (default 3)
   --batch N           minibatch size (default 1000)
   --arch SIZES        layer sizes, e.g. 64-32-16-32-64 (default: the dataset's network)
   --damping P         adaptive | fixed (default adaptive: every phase, τ adaptation included)
@@ -94,6 +106,8 @@ export async function main(argv: string[]): Promise<void> {
     device: { type: "string", default: "cpu" },
     steps: { type: "string", default: "8" },
     "count-steps": { type: "string", default: "5" },
+    "train-steps": { type: "string", default: "10" },
+    "train-runs": { type: "string", default: "3" },
     batch: { type: "string", default: "1000" },
     arch: { type: "string" },
     damping: { type: "string", default: "adaptive" },
@@ -111,6 +125,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const steps = positiveInt("steps", values.steps);
   const countSteps = positiveInt("count-steps", values["count-steps"]);
+  const trainSteps = positiveInt("train-steps", values["train-steps"]);
+  const trainRuns = positiveInt("train-runs", values["train-runs"]);
   const profileSteps = positiveInt("profile-steps", values["profile-steps"]);
   const top = positiveInt("top", values.top);
   const batch = positiveInt("batch", values.batch);
@@ -135,7 +151,10 @@ export async function main(argv: string[]): Promise<void> {
       // Seed 0 (--seed's default): every benchmark row starts from the same weights.
       const session = createSession(config, backend, { spec, phases });
       const { weights, optimizer, workspace: ws } = session;
-      ws.loadBatch(syntheticBatch(batch, spec.sizes[0]), config.task === "odd-even" ? oddEvenTargets(Array.from({ length: batch }, (_, i) => i)) : undefined);
+      const x = syntheticBatch(batch, spec.sizes[0]);
+      const targets = config.task === "odd-even" ? oddEvenTargets(Array.from({ length: batch }, (_, i) => i)) : undefined;
+      const loadBatch = () => ws.loadBatch(x, targets);
+      loadBatch();
       let t = 0;
 
       // 1. phased
@@ -156,7 +175,7 @@ export async function main(argv: string[]): Promise<void> {
         for (const [k, v] of opTotals) opSamples.set(k, [...(opSamples.get(k) ?? []), v / 1000]);
       }
 
-      // 2. counted, as in training (no phase waits)
+      // 2. counted, each update alone (no phase waits)
       phases.enabled = false;
       const samples = { seconds: [] as number[], dispatches: [] as number[], submits: [] as number[], readBacks: [] as number[], gflop: [] as number[] };
       const gflopByOp = new Map<string, number>();
@@ -195,6 +214,25 @@ export async function main(argv: string[]): Promise<void> {
         uncountedOps: [...uncounted],
       };
 
+      // 3. as in training: updates back to back, one wait at the end of each run
+      const runSeconds: number[] = [];
+      for (let run = 0; run < trainRuns; run++) {
+        await base.flush();
+        const start = performance.now();
+        let previous: RecordedUpdate | undefined;
+        for (let i = 0; i < trainSteps; i++) {
+          loadBatch();
+          const update = await optimizer.step(ws, ++t);
+          await previous?.report();
+          previous = update;
+          await yieldToEventLoop();
+        }
+        await previous?.report();
+        await base.flush();
+        runSeconds.push((performance.now() - start) / 1000);
+      }
+      const asInTraining = { updatesPerRun: trainSteps, runs: trainRuns, secondsPerRun: runSeconds, medianSeconds: median(runSeconds) / trainSteps };
+
       const row: Record<string, unknown> = {
         device: base.info.name,
         adapter: base.info.device,
@@ -206,6 +244,7 @@ export async function main(argv: string[]): Promise<void> {
         medianSeconds: median(perStep),
         phases: Object.fromEntries([...phaseSamples].map(([k, v]) => [k, median(v)])),
         ops: base.info.name === "webgpu" ? undefined : Object.fromEntries([...opSamples].map(([k, v]) => [k, median(v)])),
+        asInTraining,
         counts,
       };
       rows.push(row);
@@ -226,7 +265,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const date = new Date().toISOString();
-  writeFileAtomic(values.out!, `${JSON.stringify({ date, steps, countSteps, rows }, null, 2)}\n`);
+  writeFileAtomic(values.out!, `${JSON.stringify({ date, steps, countSteps, trainSteps, trainRuns, rows }, null, 2)}\n`);
   console.log(`wrote ${values.out}`);
   for (const [key, list] of Object.entries(profiles)) {
     const file = join(dirname(values.out!), `profile-${key}.json`);
@@ -289,8 +328,10 @@ function printRow(row: Record<string, unknown>): void {
     console.log("  inside ops (CPU, exact)");
     for (const [k, v] of Object.entries(row.ops as Record<string, number>)) console.log(`  ${k.padEnd(26)} ${v.toFixed(4).padStart(8)}   ${pct(v).padStart(5)}`);
   }
+  const a = row.asInTraining as { updatesPerRun: number; runs: number; medianSeconds: number };
+  console.log(`  as in training (${a.updatesPerRun} updates back to back, one wait at the end; median of ${a.runs} runs): ${a.medianSeconds.toFixed(4)} s per update`);
   const c = row.counts as { updates: number; medianSeconds: number; gflop: number; gflopPerSecond: number; gflopByOp: Record<string, number>; dispatches?: number; submits?: number; readBacks: number; uncountedOps: string[] };
-  console.log(`  per update, as in training (no phase waits; mean of ${c.updates}, median ${c.medianSeconds.toFixed(4)} s):`);
+  console.log(`  per update alone (a wait before and after, no phase waits; mean of ${c.updates}, median ${c.medianSeconds.toFixed(4)} s):`);
   console.log(`    dispatches ${fmt(c.dispatches)}   submits ${fmt(c.submits)}   read-backs ${fmt(c.readBacks, 1)}   GFLOP ${c.gflop.toFixed(2)} (${c.gflopPerSecond.toFixed(1)} GFLOP/s)`);
   const byOp = Object.entries(c.gflopByOp).filter(([, v]) => v >= 0.005 * c.gflop);
   console.log(`    GFLOP by op: ${byOp.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);

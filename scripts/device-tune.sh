@@ -34,6 +34,8 @@ run step-default 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,kfac,adam --out "$T
 run step-tiled-4x4x16 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=4x4x16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-4x4x16.json"
 run step-tiled-8x8x8 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=8x8x8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-8x8x8.json"
 run step-submit-on-read 60 KFRA_WEBGPU_SUBMIT_EVERY=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-submit-on-read.json"
+run step-first-submit-8 60 KFRA_WEBGPU_FIRST_SUBMIT=8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-first-submit-8.json"
+run step-first-submit-16 60 KFRA_WEBGPU_FIRST_SUBMIT=16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-first-submit-16.json"
 run step-untiled-batches 60 KFRA_WEBGPU_TILED_BATCHES=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra --out "$T/step-untiled-batches.json"
 run step-vec4 60 KFRA_WEBGPU_GEMM_INNER=vec4 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-vec4.json"
 run step-split-k-auto 60 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-split-k-auto.json"

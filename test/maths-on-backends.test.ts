@@ -12,6 +12,7 @@ import { allocLayers, downloadLayers, uploadLayers } from "../src/nn/params.ts";
 import { RopWorkspace, rop } from "../src/nn/rop.ts";
 import { KroneckerOptimizer, dampingPreset } from "../src/optim/kronecker/optimizer.ts";
 import { FirstOrderOptimizer, FIRST_ORDER_DEFAULTS, type FirstOrderName } from "../src/optim/firstOrder.ts";
+import { stepAndReport } from "../src/optim/optimizer.ts";
 import { tinyProblem, tinySpec, uniforms } from "./helpers/tinyNet.ts";
 
 const reference = createReferenceBackend();
@@ -87,7 +88,7 @@ describe.each(names)("backend %s", (name) => {
       const p = tinyProblem(backend, spec, BATCH);
       const opt = new KroneckerOptimizer(backend, spec, p.weights, BATCH, { ...dampingPreset("adaptive"), tau0: 1, gamma0: 1, curvature: "kfra", weightDecay: 1e-5, seed: 2 });
       const reports = [];
-      for (let t = 1; t <= 5; t++) reports.push(await opt.step(p.ws, t));
+      for (let t = 1; t <= 5; t++) reports.push(await stepAndReport(opt, p.ws, t));
       opt.dispose();
       return { alphas: reports.map((r) => r.alpha), losses: reports.map((r) => r.loss), w: (await downloadLayers(backend, p.weights)).flatMap((t) => [...t]) };
     });

@@ -4,7 +4,7 @@
 import { FIRST_ORDER_DEFAULTS, type FirstOrderName, FirstOrderOptimizer } from "../optim/firstOrder.ts";
 import { KroneckerOptimizer } from "../optim/kronecker/optimizer.ts";
 import { type DampingPreset, presetWith } from "../optim/kronecker/presets.ts";
-import type { Optimizer, OptimizerName, StepReport } from "../optim/optimizer.ts";
+import { type Optimizer, type OptimizerName, type StepReport, stepAndReport } from "../optim/optimizer.ts";
 import type { CurvatureKind } from "../curvature/estimator.ts";
 import type { LayerTensors } from "../nn/params.ts";
 import { SpecError, layerCount } from "../nn/spec.ts";
@@ -91,7 +91,7 @@ export abstract class TrainingOptimizer {
     if (!batch.y && (spec.loss === "mixture" || spec.sizes[0] !== rows)) throw new SpecError(`step: this network needs targets y (it is not an autoencoder)`);
     this.workspace.loadBatch(batch.x, batch.y);
     this.updates += 1;
-    return this.inner.step(this.workspace, this.updates);
+    return stepAndReport(this.inner, this.workspace, this.updates);
   }
 
   dispose(): void {

@@ -86,7 +86,11 @@ export interface Backend {
   free(t: Tensor): void;
   /** Writes row-major `data` (rows*cols values) into `t`. */
   upload(t: Tensor, data: ArrayLike<number>): void;
-  /** Reads `t` back as a contiguous row-major array; waits for queued work. */
+  /**
+   * Reads `t` back as a contiguous row-major array; waits for queued work. The values are those
+   * of the ops enqueued before the call, even when ops enqueued after it (before the promise is
+   * awaited) write `t` again: a download may be started and awaited later.
+   */
   download(t: Tensor): Promise<Float32Array | Float64Array>;
   /** Waits until all queued work is done (benchmarks and error checks only). */
   flush(): Promise<void>;

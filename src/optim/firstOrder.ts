@@ -7,7 +7,7 @@ import { forward, meanLoss } from "../nn/forward.ts";
 import { type LayerTensors, allocLayers, axpbyLayers } from "../nn/params.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
-import { type Optimizer, type OptimizerState, type StepReport, freeAll, halvedLearningRate } from "./optimizer.ts";
+import { type Optimizer, type OptimizerState, type RecordedUpdate, freeAll, halvedLearningRate } from "./optimizer.ts";
 import { ScalarSlots } from "./scalars.ts";
 import type { PhaseMarker } from "./phases.ts";
 
@@ -53,7 +53,8 @@ export class FirstOrderOptimizer implements Optimizer {
     this.scalars = new ScalarSlots(backend, ["loss"]);
   }
 
-  async step(ws: BatchWorkspace, step: number): Promise<StepReport> {
+  /** Records the update and starts the loss's download; nothing here waits for the device. */
+  async step(ws: BatchWorkspace, step: number): Promise<RecordedUpdate> {
     const { backend, spec, weights, grads, velocity, options } = this;
     await options.phases?.mark("forward");
     forward(backend, spec, weights, ws);
@@ -90,8 +91,8 @@ export class FirstOrderOptimizer implements Optimizer {
         }
         break;
     }
-    const { loss } = await this.scalars.read();
-    return { loss, lr };
+    const scalars = this.scalars.readLater();
+    return { report: async () => ({ loss: (await scalars()).loss, lr }) };
   }
 
   state(): OptimizerState {

@@ -19,16 +19,39 @@ export interface OptimizerState {
   scalars: Record<string, number>;
 }
 
+/**
+ * An update whose work is recorded on the backend. Its report may still be on its way from the
+ * device, so that a loop can record the next update while the device finishes this one.
+ */
+export interface RecordedUpdate {
+  /** The update's figures; waits for the device when they are not back yet. */
+  report(): Promise<StepReport>;
+}
+
 export interface Optimizer {
   readonly name: OptimizerName;
-  /** One update of `weights` from the minibatch already loaded into `ws`; `step` counts from 1. */
-  step(ws: BatchWorkspace, step: number): Promise<StepReport>;
+  /**
+   * Records one update of `weights` from the minibatch already loaded into `ws`; `step` counts from
+   * 1. Returns without waiting for the device unless the update itself needs a value from it
+   * (the Kronecker optimisers' damping split and step size); the report comes with the update.
+   */
+  step(ws: BatchWorkspace, step: number): Promise<RecordedUpdate>;
   /** The Polyak average θ̂, for optimisers that keep one. */
   readonly averagedWeights?: LayerTensors;
   state(): OptimizerState;
   /** Restores scalars (tensors are restored by writing into the tensors `state()` returns). */
   restoreScalars(scalars: Record<string, number>): void;
   dispose(): void;
+}
+
+/** One update and its report, waited for: for loops that look at each report before the next update. */
+export async function stepAndReport(optimizer: Optimizer, ws: BatchWorkspace, step: number): Promise<StepReport> {
+  return (await optimizer.step(ws, step)).report();
+}
+
+/** A report known when the update is recorded. */
+export function reported(report: StepReport): RecordedUpdate {
+  return { report: () => Promise.resolve(report) };
 }
 
 /** Learning rate halved every `decayPeriod` updates (docs/algorithm.md §9.1); no decay when decayPeriod ≤ 0. */

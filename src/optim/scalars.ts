@@ -21,10 +21,22 @@ export class ScalarSlots<Name extends string> {
   }
 
   async read(): Promise<Record<Name, number>> {
-    const values = await this.backend.download(this.vector);
-    const out = {} as Record<Name, number>;
-    for (const [name, i] of this.index) out[name] = values[i];
-    return out;
+    return this.readLater()();
+  }
+
+  /**
+   * Starts the download of the slots as the work recorded so far leaves them, and returns how to
+   * await it; the device is not waited for here. A failure (a device-side error) surfaces when the
+   * result is awaited, not as an unhandled rejection before.
+   */
+  readLater(): () => Promise<Record<Name, number>> {
+    const values = this.backend.download(this.vector).then((v) => {
+      const out = {} as Record<Name, number>;
+      for (const [name, i] of this.index) out[name] = v[i];
+      return out;
+    });
+    values.catch(() => {});
+    return () => values;
   }
 
   dispose(): void {

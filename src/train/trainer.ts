@@ -1,8 +1,9 @@
 // The training loop: data stream → workspace → optimiser step → metrics, evaluation,
-// checkpoints; resumable, and stopped cleanly by Ctrl-C or SIGTERM within one update. The run
-// directory is locked while a process trains in it; a run that stopped before its first checkpoint
-// starts again from update 0 on --resume. What a person sees (a progress bar, a chart) is the
-// caller's business, through TrainHooks.
+// checkpoints; each update's report is read once the next update is recorded; resumable, and
+// stopped cleanly by Ctrl-C or SIGTERM within one update. The run directory is locked while a
+// process trains in it; a run that stopped before its first checkpoint starts again from update 0
+// on --resume. What a person sees (a progress bar, a chart) is the caller's business, through
+// TrainHooks.
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createBackend } from "../backend/index.ts";
@@ -13,6 +14,7 @@ import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { initialWeights, uploadLayers } from "../nn/params.ts";
 import type { DatasetName } from "../data/datasets.ts";
 import { type NetworkSpec, describeSpec, parameterCount } from "../nn/spec.ts";
+import type { RecordedUpdate, StepReport } from "../optim/optimizer.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, readModelWeights, saveCheckpoint } from "./checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
 import { createSession } from "./session.ts";
@@ -155,14 +157,40 @@ async function trainLocked(
     // sets (so runs that evaluate more often are not charged for it), continued across --resume.
     let evalSeconds = 0;
     const elapsed = () => loop.elapsedSeconds + (performance.now() - startedAt) / 1000 - evalSeconds;
+    // `step`: updates reported (their metrics lines written); `recorded`: updates recorded on the
+    // backend, at most one ahead. An update's report is awaited once the next update is recorded,
+    // so that the device works on one while the CPU records the other (the loss of an update is
+    // read back after the fact); evaluations, checkpoints and the end of the run wait for it.
     let step = loop.step;
+    let recorded = loop.step;
+    let pending: { step: number; update: RecordedUpdate; dataWaitMs: number } | undefined;
     let nextPosition = loop.stream;
     let finalLoss = NaN;
     let savedStep = restored ? loop.step : -1;
     signals = new StopSignals(
-      (signal) => note(`train: ${signal} received after update ${step}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`),
+      (signal) => note(`train: ${signal} received after update ${recorded}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`),
       () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
     );
+    const unusable = (error: unknown, at: number) =>
+      error instanceof NotPositiveDefiniteError ? new DivergedError(`the curvature became unusable at step ${at} (${error.message}; the model has diverged)`, runDir) : error;
+    // Writes the pending update's record (metrics line, hook); a non-finite loss stops the run.
+    const reportPending = async () => {
+      if (!pending) return;
+      const { step: at, update, dataWaitMs } = pending;
+      pending = undefined;
+      let report: StepReport;
+      try {
+        report = await update.report();
+      } catch (error) {
+        throw unusable(error, at);
+      }
+      if (!Number.isFinite(report.loss)) throw new DivergedError(`the minibatch loss became non-finite at step ${at}`, runDir);
+      step = at;
+      finalLoss = report.loss;
+      const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
+      metrics.append(record);
+      hooks.onStep?.(record);
+    };
     const checkpoint = async () => {
       if (savedStep === step) return;
       try {
@@ -193,30 +221,32 @@ async function trainLocked(
 
     const stopped = () => signals!.received !== undefined;
     if (step === 0 && config.evalEvery > 0) await evaluate();
-    while (step < config.steps && !stopped()) {
+    while (recorded < config.steps && !stopped()) {
       const waitBefore = stream.waitTimeMs();
       const batch = await stream.next();
       nextPosition = batch.batch + 1 < stream.batchesPerEpoch ? { epoch: batch.epoch, batch: batch.batch + 1 } : { epoch: batch.epoch + 1, batch: 0 };
       const dataWaitMs = stream.waitTimeMs() - waitBefore;
       ws.loadBatch(batch.x, batchTargets(config.task, batch));
-      let report: Awaited<ReturnType<typeof optimizer.step>>;
+      const at = recorded + 1;
+      let update: RecordedUpdate;
       try {
-        report = await optimizer.step(ws, step + 1);
+        update = await optimizer.step(ws, at);
       } catch (error) {
-        if (error instanceof NotPositiveDefiniteError) throw new DivergedError(`the curvature became unusable at step ${step + 1} (${error.message}; the model has diverged)`, runDir);
-        throw error;
+        await reportPending();
+        throw unusable(error, at);
       }
-      if (!Number.isFinite(report.loss)) throw new DivergedError(`the minibatch loss became non-finite at step ${step + 1}`, runDir);
-      step += 1;
-      finalLoss = report.loss;
-      const record: StepRecord = { type: "step", step, time: elapsed(), dataWaitMs, ...report };
-      metrics.append(record);
-      hooks.onStep?.(record);
-      if (config.evalEvery > 0 && step % config.evalEvery === 0) await evaluate();
-      if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
+      recorded = at;
+      await reportPending();
+      pending = { step: at, update, dataWaitMs };
+      const evaluates = config.evalEvery > 0 && at % config.evalEvery === 0;
+      const saves = config.saveEvery > 0 && at % config.saveEvery === 0;
+      if (evaluates || saves) await reportPending();
+      if (evaluates) await evaluate();
+      if (saves) await checkpoint();
       // The updates themselves never wait on the event loop; this lets a signal handler run.
       await yieldToEventLoop();
     }
+    await reportPending();
     if (stopped()) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
     else if (config.evalEvery === 0 || step % config.evalEvery !== 0) await evaluate();
     await checkpoint();

@@ -42,6 +42,12 @@ describe("device summary", () => {
     expect(md).toContain("| cholesky diagonal block | 120.000 | 40.0% | 250.0 |");
   });
 
+  it("takes bench step's as-in-training pass (updates back to back) over its counted pass when the file has it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "device-summary-"));
+    writeFileSync(join(dir, "step-webgpu.json"), JSON.stringify({ rows: [{ ...step("nvidia-h200 (Vulkan)", "adam", 0.006, 0.0045, true), asInTraining: { medianSeconds: 0.003 } }] }));
+    expect(summaryMarkdown(dir)).toContain("| adam | 0.0030 | 0.0060 |");
+  });
+
   it("marks what is missing instead of failing", () => {
     const md = summaryMarkdown(mkdtempSync(join(tmpdir(), "device-summary-")));
     expect(md).toContain("(no WebGPU result)");

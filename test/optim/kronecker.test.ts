@@ -11,6 +11,7 @@ import { allocLayersTogether } from "../../src/nn/params.ts";
 import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import type { Backend } from "../../src/backend/types.ts";
 import { KroneckerOptimizer, dampingPreset } from "../../src/optim/kronecker/optimizer.ts";
+import { stepAndReport } from "../../src/optim/optimizer.ts";
 import { gradient } from "../../src/nn/backward.ts";
 import { forward } from "../../src/nn/forward.ts";
 import { allocLayers, downloadLayers, uploadLayers } from "../../src/nn/params.ts";
@@ -135,7 +136,7 @@ describe.each(["bce", "sse", "mixture"] as LossKind[])("one update with loss %s 
     const grads = allocLayers(backend, spec);
     gradient(backend, spec, problem.weights, problem.ws, eta, grads);
     const g = (await downloadLayers(backend, grads)).flatMap((t) => [...t]);
-    const report = await optimizer.step(problem.ws, 1);
+    const report = await stepAndReport(optimizer, problem.ws, 1);
     const after = (await downloadLayers(backend, problem.weights)).flatMap((t) => [...t]);
     const before = problem.w0.flatMap((t) => [...t]);
     const step = after.map((v, i) => v - before[i]);
@@ -213,7 +214,7 @@ describe("training a tiny autoencoder", () => {
     const problem = tinyProblem(backend, spec, N);
     const optimizer = new KroneckerOptimizer(backend, spec, problem.weights, N, { ...dampingPreset("adaptive"), tau0: 1, gamma0: 1, curvature, weightDecay: 1e-5, seed: 3 });
     const losses: number[] = [];
-    for (let t = 1; t <= 40; t++) losses.push((await optimizer.step(problem.ws, t)).loss);
+    for (let t = 1; t <= 40; t++) losses.push((await stepAndReport(optimizer, problem.ws, t)).loss);
     expect(losses[39]).toBeLessThan(0.9 * losses[0]);
   });
 });

@@ -53,6 +53,13 @@ export interface WebGpuBackendOptions extends AcquireOptions {
    * KFRA_WEBGPU_SUBMIT_EVERY.
    */
   submitEvery?: number;
+  /**
+   * Also submit once this many dispatches follow a read-back (a download or flush, awaited or not),
+   * so the device starts on a fresh command stream before `submitEvery` dispatches are recorded:
+   * e.g. 8–16, against Adam's 63 dispatches per update and the KFRA update's chunks after each of
+   * its reads (default 0 = off). KFRA_WEBGPU_FIRST_SUBMIT.
+   */
+  firstSubmit?: number;
 }
 
 /** The kernel choices in force, from options, then the environment, then the adapter's defaults. */
@@ -71,6 +78,8 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
   }
   const submitEvery = opts.submitEvery ?? (env.KFRA_WEBGPU_SUBMIT_EVERY ? Number(env.KFRA_WEBGPU_SUBMIT_EVERY) : software ? 0 : 64);
   if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new UsageError(`webgpu: submitEvery (KFRA_WEBGPU_SUBMIT_EVERY) must be a non-negative integer, got ${submitEvery}`);
+  const firstSubmit = opts.firstSubmit ?? (env.KFRA_WEBGPU_FIRST_SUBMIT ? Number(env.KFRA_WEBGPU_FIRST_SUBMIT) : 0);
+  if (!Number.isInteger(firstSubmit) || firstSubmit < 0) throw new UsageError(`webgpu: firstSubmit (KFRA_WEBGPU_FIRST_SUBMIT) must be a non-negative integer, got ${firstSubmit}`);
   return {
     tiledBatches: opts.tiledBatches ?? flag(env.KFRA_WEBGPU_TILED_BATCHES) ?? !software,
     gemmKernel: gemm,
@@ -79,6 +88,7 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
     gemmInner,
     splitK,
     submitEvery,
+    firstSubmit,
   };
 }
 
@@ -102,7 +112,7 @@ export interface WebGpuBackend extends Backend {
   /** The Dawn toggles the device was asked for, and whether skip_validation (when asked for) took effect. */
   readonly dawnToggles: { enabled: string[]; validationSkipped: boolean | null };
   /** The kernel choices in force (see WebGpuBackendOptions). */
-  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; gemmInner: GemmInner; splitK: SplitK; submitEvery: number };
+  readonly kernels: { tiledBatches: boolean; gemm: GemmKernel; tile: string; gemmInner: GemmInner; splitK: SplitK; submitEvery: number; firstSubmit: number };
 }
 
 export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
@@ -114,7 +124,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
   const pipelines = new PipelineCache(device);
   const status = createStorage(device, STATUS_WORDS, "status words");
   const choices = kernelChoices(opts, adapterInfo.software);
-  const recorder = new Recorder(device, pipelines, status, choices.submitEvery);
+  const recorder = new Recorder(device, pipelines, status, choices.submitEvery, choices.firstSubmit);
   const scratch = new ScratchPool(device, (s) => {
     recorder.submit();
     recorder.forget(s);
@@ -154,6 +164,7 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
       gemmInner: choices.gemmInner,
       splitK: choices.splitK,
       submitEvery: choices.submitEvery,
+      firstSubmit: choices.firstSubmit,
     },
     get stats() {
       return { dispatches: recorder.dispatchCount, submits: recorder.submitCount, readBacks: recorder.readBackCount };

@@ -66,6 +66,8 @@ export class Recorder {
   submitCount = 0;
   /** Waits for the device: downloads and flushes (each maps a staging buffer or awaits the queue). */
   readBackCount = 0;
+  /** Dispatches recorded since the last read-back began. */
+  private sinceReadBack = 0;
   /** When set, every dispatch gets its own timestamped compute pass (bench step --profile). */
   profiler: KernelProfiler | null = null;
 
@@ -75,6 +77,8 @@ export class Recorder {
     readonly statusStorage: GpuStorage,
     /** Submit after this many dispatches without a read-back (0: never). */
     private readonly submitEvery = 0,
+    /** Also submit once this many dispatches follow a read-back, so the device starts early (0: never). */
+    private readonly firstSubmit = 0,
   ) {
     this.arena = device.createBuffer({
       label: "uniform arena",
@@ -116,7 +120,8 @@ export class Recorder {
     pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
     this.dispatchCount++;
     if (this.profiler) this.endPass();
-    if (this.submitEvery > 0 && this.slotsUsed >= this.submitEvery) this.submit();
+    this.sinceReadBack++;
+    if ((this.submitEvery > 0 && this.slotsUsed >= this.submitEvery) || this.sinceReadBack === this.firstSubmit) this.submit();
   }
 
   /** The open command encoder with no compute pass open (for copies). */
@@ -157,6 +162,7 @@ export class Recorder {
   async readBack(buffer: GPUBuffer | null, byteOffset: number, byteSize: number): Promise<ArrayBuffer> {
     const withStatus = this.statusPending;
     this.readBackCount++;
+    this.sinceReadBack = 0;
     const alignedOffset = byteOffset - (byteOffset % 8);
     const lead = byteOffset - alignedOffset;
     const dataBytes = buffer ? roundUp(lead + byteSize, 8) : 0;

@@ -10,7 +10,7 @@ import { type LayerTensors, allocLayers, allocLayersTogether, axpbyLayers, copyL
 import { RopWorkspace, rop } from "../../nn/rop.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import type { BatchWorkspace } from "../../nn/workspace.ts";
-import { type Optimizer, type OptimizerState, type StepReport, freeAll } from "../optimizer.ts";
+import { type Optimizer, type OptimizerState, type RecordedUpdate, type StepReport, freeAll, reported } from "../optimizer.ts";
 import { ScalarSlots } from "../scalars.ts";
 import type { PhaseMarker } from "../phases.ts";
 import { adaptTau, bestCandidate, gammaCandidates, optimalStep, raiseTau } from "./adaptation.ts";
@@ -79,7 +79,12 @@ export class KroneckerOptimizer implements Optimizer {
     this.scalars = new ScalarSlots(backend, names);
   }
 
-  async step(ws: BatchWorkspace, step: number): Promise<StepReport> {
+  /** The report is known once the step's own reads are back; the update's last dispatches are left queued. */
+  async step(ws: BatchWorkspace, step: number): Promise<RecordedUpdate> {
+    return reported(await this.update(ws, step));
+  }
+
+  private async update(ws: BatchWorkspace, step: number): Promise<StepReport> {
     const { backend, spec, weights, options, scalars } = this;
     const L = layerCount(spec);
     const eta = options.weightDecay;
