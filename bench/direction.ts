@@ -62,7 +62,8 @@ export async function main(argv: string[]): Promise<void> {
   let grads: LayerTensors = [];
   for (const kind of ["kfra", "kfac"] as const) {
     const blocks = new KroneckerBlocks(backend, spec);
-    const out = { grads: allocLayers(backend, spec), inputFactors: blocks.inputFactors, outputFactors: blocks.outputFactors };
+    const gradients = allocLayersTogether(backend, spec);
+    const out = { grads: gradients.layers, inputFactors: blocks.inputFactors, outputFactors: blocks.outputFactors };
     forward(backend, spec, weights, ws);
     gradientAndCurvature(backend, spec, weights, ws, createEstimator(kind, backend, spec, config.batch, 0), 1, eta, out);
     blocks.average(0);
@@ -75,9 +76,9 @@ export async function main(argv: string[]): Promise<void> {
       backend.trace(b.outputAverage, scalar);
       traceG.push((await backend.download(scalar))[0]);
     }
-    const delta = allocLayersTogether(backend, spec).layers;
-    blocks.solve(out.grads, k, blocks.splits(traceQ, traceG), delta);
-    directions.set(kind, delta);
+    const delta = allocLayersTogether(backend, spec);
+    blocks.solve(gradients, k, blocks.splits(traceQ, traceG), delta);
+    directions.set(kind, delta.layers);
     grads = out.grads;
   }
   directions.set("gradient", grads);

@@ -24,7 +24,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { availableBackends, createBackend } from "../src/backend/index.ts";
 import type { Backend, Tensor } from "../src/backend/types.ts";
-import { allocLayers, allocLayersTogether } from "../src/nn/params.ts";
+import { allocLayersTogether } from "../src/nn/params.ts";
 import type { NetworkSpec } from "../src/nn/spec.ts";
 import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
 
@@ -252,14 +252,14 @@ async function networkSolve(b: Backend, reps: number): Promise<Timing> {
     b.upload(block.inputAverage, spdMatrix(block.inputAverage.rows));
     b.upload(block.outputAverage, spdMatrix(block.outputAverage.rows));
   }
-  const grads = allocLayers(b, spec);
-  grads.forEach((g, l) => b.upload(g, randomData(g.rows * g.cols, 10 + l)));
-  const { parent, layers } = allocLayersTogether(b, spec);
+  const grads = allocLayersTogether(b, spec);
+  grads.layers.forEach((g, l) => b.upload(g, randomData(g.rows * g.cols, 10 + l)));
+  const directions = allocLayersTogether(b, spec);
   const pis = blocks.blocks.map(() => 1);
-  const timing = await timeBackend(b, reps, () => blocks.solve(grads, 0.03, pis, layers));
+  const timing = await timeBackend(b, reps, () => blocks.solve(grads, 0.03, pis, directions));
   blocks.dispose();
-  for (const g of grads) b.free(g);
-  b.free(parent);
+  b.free(grads.parent);
+  b.free(directions.parent);
   return timing;
 }
 

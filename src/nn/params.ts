@@ -14,11 +14,17 @@ export function allocLayers(backend: Backend, spec: NetworkSpec): LayerTensors {
   return out;
 }
 
+/** Tensors shaped like W_λ as views of `parent` (what to free), stacked down its rows. */
+export interface StackedLayers {
+  parent: Tensor;
+  layers: LayerTensors;
+}
+
 /**
- * Tensors shaped like W_λ as views of one storage, stacked down its rows (`parent` is what to free):
- * batched ops over all layers (the damped Kronecker solves) then run as one batch.
+ * Tensors shaped like W_λ as views of one storage: batched ops over all layers (the damped Kronecker
+ * solves) then run as one batch, and two such stacks (same layout) copy into each other in one op.
  */
-export function allocLayersTogether(backend: Backend, spec: NetworkSpec): { parent: Tensor; layers: LayerTensors } {
+export function allocLayersTogether(backend: Backend, spec: NetworkSpec): StackedLayers {
   const shapes = spec.sizes.slice(1).map((d, l): [number, number] => [d, spec.sizes[l] + 1]);
   const { parent, views } = allocStacked(backend, shapes);
   return { parent, layers: views };

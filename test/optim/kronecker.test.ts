@@ -7,14 +7,13 @@ import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "../../src
 import { factorDecay, polyakDecay } from "../../src/optim/kronecker/averaging.ts";
 import { dampingSplit } from "../../src/optim/kronecker/damping.ts";
 import { KroneckerBlocks } from "../../src/optim/kronecker/block.ts";
-import { allocLayersTogether } from "../../src/nn/params.ts";
 import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import type { Backend } from "../../src/backend/types.ts";
 import { KroneckerOptimizer, dampingPreset } from "../../src/optim/kronecker/optimizer.ts";
 import { stepAndReport } from "../../src/optim/optimizer.ts";
 import { gradient } from "../../src/nn/backward.ts";
 import { forward } from "../../src/nn/forward.ts";
-import { allocLayers, downloadLayers, uploadLayers } from "../../src/nn/params.ts";
+import { allocLayers, allocLayersTogether, downloadLayers, uploadLayers } from "../../src/nn/params.ts";
 import type { LossKind } from "../../src/backend/types.ts";
 import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
 import { outputHessian, outputFrom, preActivations } from "../helpers/explicitNet.ts";
@@ -82,17 +81,18 @@ describe("factored damped solve (§4)", () => {
       be.upload(b.outputAverage, Gs[l].flat());
       be.upload(b.inputAverage, Qs[l].flat());
     });
-    const grads = allocLayers(be, spec);
-    grads.forEach((t, l) => be.upload(t, gs[l]));
+    const grads = allocLayersTogether(be, spec);
+    grads.layers.forEach((t, l) => be.upload(t, gs[l]));
     const k = 0.3;
     const trace = (m: number[][]) => m.reduce((s, r, i) => s + r[i], 0);
     const pis = blocks.splits(Qs.map(trace), Gs.map(trace));
-    const { parent, layers } = allocLayersTogether(be, spec);
-    blocks.solve(grads, k, pis, layers);
-    const got = await downloadLayers(be, layers);
+    const directions = allocLayersTogether(be, spec);
+    blocks.solve(grads, k, pis, directions);
+    const got = await downloadLayers(be, directions.layers);
     const want = Gs.map((G, l) => kroneckerDirections(G, Qs[l], gs[l], k, pis[l]));
     blocks.dispose();
-    be.free(parent);
+    be.free(grads.parent);
+    be.free(directions.parent);
     return { got, want };
   }
 

@@ -8,7 +8,7 @@
 // op (on WebGPU, one dispatch per 64-column block step).
 import type { Backend, Tensor } from "../../backend/types.ts";
 import { allocFactorsTogether } from "../../curvature/index.ts";
-import type { LayerTensors } from "../../nn/params.ts";
+import type { StackedLayers } from "../../nn/params.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import { dampingSplit } from "./damping.ts";
 
@@ -83,17 +83,17 @@ export class KroneckerBlocks {
   // (Q̄ + kπI) ⊗ (Ḡ + (k/π)I) applied to g, by (A ⊗ B) vec(V) = vec(B V Aᵀ). With the Cholesky
   // factors L_G L_Gᵀ and L_Q L_Qᵀ of the damped factors, δ = L_G⁻ᵀ L_G⁻¹ g L_Q⁻ᵀ L_Q⁻¹: four
   // triangular solves (on a GPU, products with the inverted triangular factors, §4.3).
-  // `directions` should be views of one storage (see allocLayersTogether) so that the solves batch
-  // over the layers.
-  solve(gradients: LayerTensors, k: number, pis: readonly number[], directions: LayerTensors): void {
+  // Gradients and directions are stacks of the same layout (allocLayersTogether): g is copied in one
+  // op and the solves batch over the layers.
+  solve(gradients: StackedLayers, k: number, pis: readonly number[], directions: StackedLayers): void {
     const { backend, blocks } = this;
     const lg = blocks.map((b) => b.outputCholesky);
     const lq = blocks.map((b) => b.inputCholesky);
     backend.copy(this.averageStorage, this.choleskyStorage);
     backend.addIdentityBatch([...pis.map((pi) => k / pi), ...pis.map((pi) => k * pi)], [...lg, ...lq]);
-    blocks.forEach((_, l) => backend.copy(gradients[l], directions[l]));
+    backend.copy(gradients.parent, directions.parent);
     backend.choleskyBatch([...lg, ...lq]);
-    backend.kroneckerSolveBatch(lg, lq, directions);
+    backend.kroneckerSolveBatch(lg, lq, directions.layers);
   }
 
   /** Averages and minibatch factors by name, for checkpoints. */

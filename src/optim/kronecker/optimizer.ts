@@ -6,7 +6,7 @@
 import type { Backend, Tensor } from "../../backend/types.ts";
 import { type CurvatureEstimator, type CurvatureKind, createEstimator, gradientAndCurvature } from "../../curvature/index.ts";
 import { forward, meanLoss } from "../../nn/forward.ts";
-import { type LayerTensors, allocLayers, allocLayersTogether, axpbyLayers, copyLayers, dotLayers } from "../../nn/params.ts";
+import { type LayerTensors, type StackedLayers, allocLayers, allocLayersTogether, axpbyLayers, copyLayers, dotLayers } from "../../nn/params.ts";
 import { RopWorkspace, rop } from "../../nn/rop.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
 import type { BatchWorkspace } from "../../nn/workspace.ts";
@@ -39,15 +39,14 @@ export class KroneckerOptimizer implements Optimizer {
   private tau: number;
   private gamma: number;
   private readonly estimator: CurvatureEstimator;
-  private readonly grads: LayerTensors;
+  /** ∇f, layers stacked in one storage like the directions (so the solve copies it in one op). */
+  private readonly grads: StackedLayers;
   /** Q_λ, G_λ, their averages and the damped solve of every layer. */
   private readonly blocks: KroneckerBlocks;
   /** One direction per γ candidate, each layer a view of one storage per candidate. */
-  private readonly directionStorage: Tensor[];
-  private readonly directions: LayerTensors[];
+  private readonly directions: StackedLayers[];
   private readonly rop: RopWorkspace;
   private readonly hessianTimesV: Tensor;
-  private readonly layerScratch: Tensor;
   private readonly scalars: ScalarSlots<Slot>;
 
   constructor(
@@ -62,17 +61,14 @@ export class KroneckerOptimizer implements Optimizer {
     this.gamma = options.gamma0;
     const L = layerCount(spec);
     this.estimator = createEstimator(options.curvature, backend, spec, batchSize, options.seed);
-    this.grads = allocLayers(backend, spec);
+    this.grads = allocLayersTogether(backend, spec);
     this.blocks = new KroneckerBlocks(backend, spec);
     const candidates = options.adapt && options.gammaPeriod > 0 ? 3 : 1;
-    const together = Array.from({ length: candidates }, () => allocLayersTogether(backend, spec));
-    this.directionStorage = together.map((t) => t.parent);
-    this.directions = together.map((t) => t.layers);
+    this.directions = Array.from({ length: candidates }, () => allocLayersTogether(backend, spec));
     this.averagedWeights = allocLayers(backend, spec);
     copyLayers(backend, weights, this.averagedWeights);
     this.rop = new RopWorkspace(backend, spec, batchSize);
     this.hessianTimesV = backend.alloc(spec.sizes[L], batchSize);
-    this.layerScratch = backend.alloc(L, 1);
     const names: Slot[] = ["loss", "thetaSq", "newLoss", "newThetaSq"];
     for (let l = 0; l < L; l++) names.push(`trQ${l}`, `trG${l}`);
     for (let c = 0; c < candidates; c++) names.push(`gd${c}`, `vhv${c}`, `dd${c}`);
@@ -98,7 +94,7 @@ export class KroneckerOptimizer implements Optimizer {
     await phases?.mark("backward + curvature");
     const { blocks } = this;
     gradientAndCurvature(backend, spec, weights, ws, this.estimator, step, eta, {
-      grads: this.grads,
+      grads: this.grads.layers,
       inputFactors: blocks.inputFactors,
       outputFactors: blocks.outputFactors,
     });
@@ -132,7 +128,7 @@ export class KroneckerOptimizer implements Optimizer {
     }
     this.gamma = gammas[chosen];
     const { alpha, predicted } = models[chosen];
-    const direction = this.directions[chosen];
+    const direction = this.directions[chosen].layers;
     axpbyLayers(backend, alpha, direction, 1, weights);
     Object.assign(report, { gamma: this.gamma, alpha, predicted });
 
@@ -168,10 +164,10 @@ export class KroneckerOptimizer implements Optimizer {
     const direction = this.directions[candidate];
     await this.options.phases?.mark("solves");
     this.blocks.solve(this.grads, k, pis, direction);
-    dotLayers(backend, direction, this.grads, scalars.slot(`gd${candidate}`));
-    dotLayers(backend, direction, direction, scalars.slot(`dd${candidate}`));
+    dotLayers(backend, direction.layers, this.grads.layers, scalars.slot(`gd${candidate}`));
+    dotLayers(backend, direction.layers, direction.layers, scalars.slot(`dd${candidate}`));
     await this.options.phases?.mark("R-op");
-    rop(backend, spec, weights, direction, ws, this.rop);
+    rop(backend, spec, weights, direction.layers, ws, this.rop);
     backend.lossHessianVector(spec.loss, ws.output, ws.target, this.rop.output, this.hessianTimesV);
     backend.dot(this.rop.output, this.hessianTimesV, scalars.slot(`vhv${candidate}`), 1 / ws.batchSize);
   }
@@ -199,6 +195,6 @@ export class KroneckerOptimizer implements Optimizer {
     this.rop.dispose();
     this.scalars.dispose();
     this.blocks.dispose();
-    freeAll(this.backend, [...this.grads, ...this.directionStorage, ...this.averagedWeights, this.hessianTimesV, this.layerScratch]);
+    freeAll(this.backend, [this.grads.parent, ...this.directions.map((d) => d.parent), ...this.averagedWeights, this.hessianTimesV]);
   }
 }
