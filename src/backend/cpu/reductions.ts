@@ -3,7 +3,7 @@
 import type { Tensor } from "../types.ts";
 import { requireDotMany, requireSameShape, requireShape, requireSquare, requireTraceBatch } from "../shapes.ts";
 import { scratch } from "./scratch.ts";
-import { cpu, planWalk } from "./tensor.ts";
+import { type CpuTensor, cpu, planWalk } from "./tensor.ts";
 
 // out = α Σᵢⱼ aᵢⱼ.
 export function sum(aT: Tensor, outT: Tensor, alpha = 1): void {
@@ -20,13 +20,8 @@ export function sum(aT: Tensor, outT: Tensor, alpha = 1): void {
   out.storage[out.offset] = alpha * total;
 }
 
-// out = α Σᵢⱼ aᵢⱼ bᵢⱼ.
-export function dot(aT: Tensor, bT: Tensor, outT: Tensor, alpha = 1): void {
-  const a = cpu("dot", aT);
-  const b = cpu("dot", bT);
-  const out = cpu("dot", outT);
-  requireSameShape("dot", ["a", a], ["b", b]);
-  requireShape("dot", "out", out, 1, 1);
+/** Σᵢⱼ aᵢⱼ bᵢⱼ in float64, row-major (a, b already checked to have the same shape). */
+function pairProduct(a: CpuTensor, b: CpuTensor): number {
   const w = planWalk(a, b);
   const x = a.storage;
   const y = b.storage;
@@ -36,38 +31,39 @@ export function dot(aT: Tensor, bT: Tensor, outT: Tensor, alpha = 1): void {
     const pb = b.offset + r * b.stride;
     for (let j = 0; j < w.cols; j++) total += x[pa + j] * y[pb + j];
   }
-  out.storage[out.offset] = alpha * total;
+  return total;
 }
 
-// out = α Σₖ Σᵢⱼ (xₖ)ᵢⱼ (yₖ)ᵢⱼ, one float64 accumulator over the pairs in order.
+/** Σᵢ aᵢᵢ in float64. */
+function diagonalSum(a: CpuTensor): number {
+  let total = 0;
+  for (let i = 0, p = a.offset; i < a.rows; i++, p += a.stride + 1) total += a.storage[p];
+  return total;
+}
+
+// out = α Σᵢⱼ aᵢⱼ bᵢⱼ.
+export function dot(aT: Tensor, bT: Tensor, outT: Tensor, alpha = 1): void {
+  const a = cpu("dot", aT);
+  const b = cpu("dot", bT);
+  const out = cpu("dot", outT);
+  requireSameShape("dot", ["a", a], ["b", b]);
+  requireShape("dot", "out", out, 1, 1);
+  out.storage[out.offset] = alpha * pairProduct(a, b);
+}
+
+// out = α Σₖ Σᵢⱼ (xₖ)ᵢⱼ (yₖ)ᵢⱼ: each pair summed in float64, the pairs added in order.
 export function dotMany(xs: readonly Tensor[], ys: readonly Tensor[], outT: Tensor, alpha = 1): void {
   const out = cpu("dotMany", outT);
   requireDotMany(xs, ys, out);
   let total = 0;
-  xs.forEach((xT, k) => {
-    const a = cpu("dotMany", xT);
-    const b = cpu("dotMany", ys[k]);
-    const w = planWalk(a, b);
-    const x = a.storage;
-    const y = b.storage;
-    for (let r = 0; r < w.rows; r++) {
-      const pa = a.offset + r * a.stride;
-      const pb = b.offset + r * b.stride;
-      for (let j = 0; j < w.cols; j++) total += x[pa + j] * y[pb + j];
-    }
-  });
+  xs.forEach((x, k) => (total += pairProduct(cpu("dotMany", x), cpu("dotMany", ys[k]))));
   out.storage[out.offset] = alpha * total;
 }
 
 // outsₖ = α tr aₖ, every trace summed before any is written (an out may lie on a diagonal).
 export function traceBatch(as: readonly Tensor[], outs: readonly Tensor[], alpha = 1): void {
   requireTraceBatch(as, outs);
-  const traces = as.map((aT) => {
-    const a = cpu("traceBatch", aT);
-    let total = 0;
-    for (let i = 0, p = a.offset; i < a.rows; i++, p += a.stride + 1) total += a.storage[p];
-    return total;
-  });
+  const traces = as.map((a) => diagonalSum(cpu("traceBatch", a)));
   outs.forEach((oT, k) => {
     const o = cpu("traceBatch", oT);
     o.storage[o.offset] = alpha * traces[k];
@@ -80,10 +76,7 @@ export function trace(aT: Tensor, outT: Tensor, alpha = 1): void {
   const out = cpu("trace", outT);
   requireSquare("trace", "a", a);
   requireShape("trace", "out", out, 1, 1);
-  const s = a.storage;
-  let total = 0;
-  for (let i = 0, p = a.offset; i < a.rows; i++, p += a.stride + 1) total += s[p];
-  out.storage[out.offset] = alpha * total;
+  out.storage[out.offset] = alpha * diagonalSum(a);
 }
 
 // outᵢ = α Σⱼ aᵢⱼ.
