@@ -1,5 +1,6 @@
 // The batched linear-algebra ops for backends that run ops one at a time (cpu, reference): a batch
 // is its matrices in order. (WebGPU batches for real: src/backend/webgpu/cholesky.ts.)
+import { requireKroneckerSolveBatch } from "./shapes.ts";
 import { type Backend, ShapeError, type Tensor } from "./types.ts";
 
 type OneAtATime = Pick<Backend, "cholesky" | "triangularSolve">;
@@ -26,9 +27,7 @@ export function kroneckerSolveByTriangles(
   rs: readonly Tensor[],
   bs: readonly Tensor[],
 ): void {
-  if (ls.length !== bs.length || rs.length !== bs.length) {
-    throw new ShapeError(`kroneckerSolve batch: ${ls.length} left and ${rs.length} right factors for ${bs.length} right-hand sides`);
-  }
+  requireKroneckerSolveBatch(ls, rs, bs);
   bs.forEach((b, i) => {
     ops.triangularSolve(ls[i], b, { side: "left", transpose: false });
     ops.triangularSolve(ls[i], b, { side: "left", transpose: true });

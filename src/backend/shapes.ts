@@ -95,3 +95,17 @@ export function requireAddIdentityBatch(alphas: readonly number[], as: readonly 
   requireSameLength("addIdentityBatch", "shifts", alphas, "matrices", as);
   as.forEach((a, k) => requireSquare("addIdentityBatch", `as[${k}]`, a));
 }
+
+/** kroneckerSolveBatch: one left and one right factor per right-hand side, square, L_i rows = b_i rows, R_i rows = b_i cols. */
+export function requireKroneckerSolveBatch(ls: readonly Tensor[], rs: readonly Tensor[], bs: readonly Tensor[]): void {
+  if (ls.length !== bs.length || rs.length !== bs.length) {
+    throw new ShapeError(`kroneckerSolve batch: ${ls.length} left and ${rs.length} right factors for ${bs.length} right-hand sides`);
+  }
+  bs.forEach((b, k) => {
+    requireSquare("kroneckerSolve", `l[${k}]`, ls[k]);
+    requireSquare("kroneckerSolve", `r[${k}]`, rs[k]);
+    if (ls[k].rows !== b.rows || rs[k].rows !== b.cols) {
+      throw new ShapeError(`kroneckerSolve: b[${k}] is ${shapeOf(b)}, but l[${k}] is ${shapeOf(ls[k])} and r[${k}] is ${shapeOf(rs[k])}`);
+    }
+  });
+}
