@@ -5,26 +5,11 @@
 // workgroup memory; invocation (tx, ty) owns rows ty + 16r (r < TM) and columns tx + 16c (c < TN),
 // so the workgroup-memory reads are broadcasts or consecutive. Outside the operands loads are zero.
 // With beta = 0, C is never read. lowerOnly skips elements above the diagonal (Cholesky's update).
-// Placeholders: TRANS_A, TRANS_B, TM, TN (4 or 8), BK, OPERANDS (a, b read; c written), TABLE_BINDING.
+// Placeholders: OPERANDS (a, b read; c written), GEMM_COMMON (gemm_common.wgsl: TM 1, 2, 4 or 8, TN 4 or 8).
 
-struct Params { base: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
+{{GEMM_COMMON}}
 {{OPERANDS}}
 
-struct Entry {
-  m: u32, n: u32, k: u32, lowerOnly: u32,
-  offA: u32, strA: u32, offB: u32, strB: u32,
-  offC: u32, strC: u32, alpha: f32, beta: f32,
-}
-@group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
-
-const TRANS_A: bool = {{TRANS_A}};
-const TRANS_B: bool = {{TRANS_B}};
-const TM: u32 = {{TM}}u;
-const TN: u32 = {{TN}}u;
-const BK: u32 = {{BK}}u;
-const BM: u32 = 16u * TM;
-const BN: u32 = 16u * TN;
 const PADA: u32 = BM + 1u;
 const PADB: u32 = BN + 1u;
 const NH: u32 = TN / 4u;

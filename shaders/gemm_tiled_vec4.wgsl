@@ -9,27 +9,12 @@
 // before the FMAs on the current one, so its latency overlaps them. Global reads are consecutive
 // along each operand's rows in all four transpose cases; outside the operands they are zero.
 // With beta = 0, C is never read. lowerOnly skips elements above the diagonal (Cholesky's update).
-// Placeholders: TRANS_A, TRANS_B, TM (1, 2, 4 or 8), TN (4 or 8), BK, OPERANDS (a, b read; c
-// written), TABLE_BINDING.
+// Placeholders: OPERANDS (a, b read; c written), GEMM_COMMON (gemm_common.wgsl: TM 1, 2, 4 or 8,
+// TN 4 or 8).
 
-struct Params { base: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
+{{GEMM_COMMON}}
 {{OPERANDS}}
 
-struct Entry {
-  m: u32, n: u32, k: u32, lowerOnly: u32,
-  offA: u32, strA: u32, offB: u32, strB: u32,
-  offC: u32, strC: u32, alpha: f32, beta: f32,
-}
-@group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
-
-const TRANS_A: bool = {{TRANS_A}};
-const TRANS_B: bool = {{TRANS_B}};
-const TM: u32 = {{TM}}u;
-const TN: u32 = {{TN}}u;
-const BK: u32 = {{BK}}u;
-const BM: u32 = 16u * TM;
-const BN: u32 = 16u * TN;
 const AV: u32 = BM / 4u + 1u;  // vec4s per kk in As, one of them padding (fewer bank conflicts on stores)
 const BV: u32 = BN / 4u + 1u;
 const NH: u32 = TN / 4u;

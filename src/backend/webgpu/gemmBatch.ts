@@ -154,13 +154,15 @@ function tiledDispatch(ctx: KernelContext, live: readonly GemmEntry[], opts: Gem
   const label = `batched gemm${vec4 ? " (vec4)" : ""} (transA=${opts.transA}, transB=${opts.transB})`;
   const kernel = tableKernel(ctx, key, label, bound, (tableBinding) =>
     fillTemplate(shader, shaderFile(`${shader}.wgsl`), {
-      TRANS_A: String(opts.transA),
-      TRANS_B: String(opts.transB),
-      TM: tm,
-      TN: tn,
-      BK: bk,
       OPERANDS: bound.wgsl,
-      TABLE_BINDING: tableBinding,
+      GEMM_COMMON: fillTemplate(shader, shaderFile("gemm_common.wgsl"), {
+        TRANS_A: String(opts.transA),
+        TRANS_B: String(opts.transB),
+        TM: tm,
+        TN: tn,
+        BK: bk,
+        TABLE_BINDING: tableBinding,
+      }),
     }),
   );
   let gx = 1;
