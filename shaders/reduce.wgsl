@@ -6,7 +6,7 @@
 // A large sum/dot runs in two passes (src/backend/webgpu/reduce.ts): lines of `rowsPerLine` whole
 // rows each, the last one cut at `rowLimit` rows (element t of line o exists while
 // o * rowsPerLine + t / inner < rowLimit), then one line over their partial sums.
-// Placeholders: PRODUCT (0: a, 1: a * b), OPERANDS (a, b, out).
+// Placeholders: PRODUCT (0: a, 1: a * b), OPERANDS (a, b, out), WORKGROUP_SUM (workgroup_sum.wgsl).
 
 struct Params {
   count: u32, len: u32, inner: u32, gridX: u32,
@@ -19,9 +19,7 @@ struct Params {
 {{OPERANDS}}
 
 const PRODUCT: bool = {{PRODUCT}};
-const WG: u32 = 64u;
-
-var<workgroup> partial: array<f32, 64>;
+{{WORKGROUP_SUM}}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) q: u32) {
@@ -37,11 +35,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       s += v;
     }
   }
-  partial[q] = s;
-  workgroupBarrier();
-  for (var width = WG / 2u; width > 0u; width /= 2u) {
-    if (q < width) { partial[q] = partial[q] + partial[q + width]; }
-    workgroupBarrier();
-  }
-  if (q == 0u && o < p.count) { st_out(p.offO + o * p.strO, p.alpha * partial[0]); }
+  let total = workgroup_sum(q, s);
+  if (q == 0u && o < p.count) { st_out(p.offO + o * p.strO, p.alpha * total); }
 }

@@ -4,7 +4,7 @@
 // off + r * step + c in input storage number buf, times the same element of the second operand when
 // PRODUCT. Invocation q sums t = q, q + 64, q + 128, ... in order, then a fixed binary tree combines
 // the 64 partials and out[outAt + x] = alpha * total. No atomics, so results are bit-for-bit repeatable.
-// Placeholders: PRODUCT, OPERANDS (in0 ... with ld_in(b, i), and out), TABLE_BINDING.
+// Placeholders: PRODUCT, OPERANDS (in0 ... with ld_in(b, i), and out), TABLE_BINDING, WORKGROUP_SUM.
 
 struct Params { base: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -18,9 +18,7 @@ struct Entry {
 @group(0) @binding({{TABLE_BINDING}}) var<storage, read> table: array<Entry>;
 
 const PRODUCT: bool = {{PRODUCT}};
-const WG: u32 = 64u;
-
-var<workgroup> partial: array<f32, 64>;
+{{WORKGROUP_SUM}}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) q: u32) {
@@ -38,11 +36,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (PRODUCT) { v *= ld_in(e.bufB, e.offB + r * e.stepB + c); }
     s += v;
   }
-  partial[q] = s;
-  workgroupBarrier();
-  for (var width = WG / 2u; width > 0u; width /= 2u) {
-    if (q < width) { partial[q] = partial[q] + partial[q + width]; }
-    workgroupBarrier();
-  }
-  if (q == 0u) { st_out(e.outAt + line, e.alpha * partial[0]); }
+  let total = workgroup_sum(q, s);
+  if (q == 0u) { st_out(e.outAt + line, e.alpha * total); }
 }

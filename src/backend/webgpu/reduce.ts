@@ -51,7 +51,7 @@ function reduce(ctx: KernelContext, r: Reduction): void {
   );
   const key = `reduce:${+product}:${bound.pattern}`;
   const pipeline = ctx.pipelines.get(key, `reduce (${product ? "dot" : "sum"})`, bound.storage, () =>
-    fillTemplate("reduce", shaderFile("reduce.wgsl"), { PRODUCT: String(product), OPERANDS: bound.wgsl }),
+    fillTemplate("reduce", shaderFile("reduce.wgsl"), { PRODUCT: String(product), OPERANDS: bound.wgsl, WORKGROUP_SUM: shaderFile("workgroup_sum.wgsl") }),
   );
   const gx = Math.min(Math.max(r.count, 1), 65535);
   const gy = Math.ceil(Math.max(r.count, 1) / gx);
@@ -155,7 +155,12 @@ function reduceTable(ctx: KernelContext, name: string, entries: readonly TableEn
     const bound = bindMany(group.storages, out, false);
     const key = `reduceTable:${+product}:${bound.pattern}`;
     const kernel = tableKernel(ctx, key, `batched ${product ? "dot" : "sum"}`, bound, (tableBinding) =>
-      fillTemplate("reduce_table", shaderFile("reduce_table.wgsl"), { PRODUCT: String(product), OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
+      fillTemplate("reduce_table", shaderFile("reduce_table.wgsl"), {
+        PRODUCT: String(product),
+        OPERANDS: bound.wgsl,
+        TABLE_BINDING: tableBinding,
+        WORKGROUP_SUM: shaderFile("workgroup_sum.wgsl"),
+      }),
     );
     const at = (t: Tensor) => group.storages.indexOf(storageOf(name, t));
     const lines = Math.max(...group.entries.map((e) => e.lines));
