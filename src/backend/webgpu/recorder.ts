@@ -23,6 +23,12 @@ const SLOT_WORDS = UNIFORM_SLOT_BYTES / 4;
 const MAX_CACHED_BIND_GROUPS = 16384;
 /** Status words (float32): [failed (0/1), matrix size, pivot value, pivot index]. */
 export const STATUS_WORDS = 4;
+/**
+ * Read-backs up to SMALL_STAGING_BYTES (an update's scalars with the status words) reuse staging
+ * buffers, of which KEPT_STAGING are kept (a pipelined loop has one or two read-backs in flight).
+ */
+const SMALL_STAGING_BYTES = 1024;
+const KEPT_STAGING = 4;
 
 export interface Dispatch {
   kernel: string;
@@ -68,6 +74,8 @@ export class Recorder {
   readBackCount = 0;
   /** Dispatches recorded since the last read-back began. */
   private sinceReadBack = 0;
+  /** Staging buffers of SMALL_STAGING_BYTES for reuse: every update reads a few scalars back. */
+  private readonly smallStaging: GPUBuffer[] = [];
   /** When set, every dispatch gets its own timestamped compute pass (bench step --profile). */
   profiler: KernelProfiler | null = null;
 
@@ -173,11 +181,7 @@ export class Recorder {
       await this.pipelines.checkCompiled();
       return new ArrayBuffer(0);
     }
-    const staging = this.device.createBuffer({
-      label: "read-back staging",
-      size: dataBytes + statusBytes,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    const staging = this.stagingBuffer(dataBytes + statusBytes);
     const encoder = this.copyEncoder();
     if (buffer && dataBytes > 0) {
       const copyBytes = Math.min(dataBytes, buffer.size - alignedOffset);
@@ -195,7 +199,7 @@ export class Recorder {
     const data = mapped.slice(lead, lead + byteSize);
     const status = withStatus ? new Float32Array(mapped.slice(dataBytes, dataBytes + statusBytes)) : null;
     staging.unmap();
-    staging.destroy();
+    this.releaseStaging(staging);
     if (status && status[0] !== 0) throw new NotPositiveDefiniteError("cholesky", status[1], status[2]);
     return data;
   }
@@ -204,8 +208,24 @@ export class Recorder {
     this.profiler?.destroy();
     this.profiler = null;
     this.bindGroups.clear();
+    for (const b of this.smallStaging.splice(0)) b.destroy();
     this.arena.destroy();
     this.tableStorage.buffer.destroy();
+  }
+
+  /** A MAP_READ staging buffer of at least `bytes`: a kept one when small, else a new one. */
+  private stagingBuffer(bytes: number): GPUBuffer {
+    if (bytes <= SMALL_STAGING_BYTES) {
+      const kept = this.smallStaging.pop();
+      if (kept) return kept;
+    }
+    const size = bytes <= SMALL_STAGING_BYTES ? SMALL_STAGING_BYTES : bytes;
+    return this.device.createBuffer({ label: "read-back staging", size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  private releaseStaging(staging: GPUBuffer): void {
+    if (staging.size === SMALL_STAGING_BYTES && this.smallStaging.length < KEPT_STAGING) this.smallStaging.push(staging);
+    else staging.destroy();
   }
 
   private writeTable(table: TableRows, start: number): void {
