@@ -44,9 +44,17 @@ export function bindMany(storages: readonly GpuStorage[], out: GpuStorage | null
   const written = writeInputs ? [...names] : [];
   if (out) written.push("out");
   const bound = bindOperands(out ? [...names, "out"] : names, out ? [...storages, out] : [...storages], written);
-  const cases = (body: (b: number) => string) =>
-    names.map((_, b) => (b === names.length - 1 ? `    default: { ${body(b)} }` : `    case ${b}u: { ${body(b)} }`)).join("\n");
-  let wgsl = `${bound.wgsl}\nfn ld_in(b: u32, i: u32) -> f32 {\n  switch b {\n${cases((b) => `return ld_in${b}(i);`)}\n  }\n}`;
-  if (writeInputs) wgsl += `\nfn st_in(b: u32, i: u32, v: f32) {\n  switch b {\n${cases((b) => `st_in${b}(i, v);`)}\n  }\n}`;
+  const key = `${bound.pattern}:${+writeInputs}`;
+  let wgsl = wgslCache.get(key);
+  if (wgsl === undefined) {
+    const cases = (body: (b: number) => string) =>
+      names.map((_, b) => (b === names.length - 1 ? `    default: { ${body(b)} }` : `    case ${b}u: { ${body(b)} }`)).join("\n");
+    wgsl = `${bound.wgsl}\nfn ld_in(b: u32, i: u32) -> f32 {\n  switch b {\n${cases((b) => `return ld_in${b}(i);`)}\n  }\n}`;
+    if (writeInputs) wgsl += `\nfn st_in(b: u32, i: u32, v: f32) {\n  switch b {\n${cases((b) => `st_in${b}(i, v);`)}\n  }\n}`;
+    wgslCache.set(key, wgsl);
+  }
   return { ...bound, wgsl };
 }
+
+/** bindMany's WGSL by binding pattern: the batched small ops bind the same storages every update. */
+const wgslCache = new Map<string, string>();
