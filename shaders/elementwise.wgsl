@@ -25,6 +25,14 @@ const OP_ADD_SCALAR: u32 = 6u;
 const OP_DIAG: u32 = 7u;
 const OP_SQRT: u32 = 8u;
 const OP_ADAM: u32 = 9u;
+const OP_QUOTIENT: u32 = 10u;
+const OP_ADD_SCALED_IF_FINITE: u32 = 11u;
+
+// True unless x is an infinity or a NaN (all exponent bits set); read from the bits, since WGSL
+// lets a compiler assume that float arithmetic never produces either.
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
 
 // Logistic function sigma(x) = 1 / (1 + e^-x), evaluated without overflow for either sign.
 fn sigmoid(x: f32) -> f32 {
@@ -112,6 +120,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       st_x2(km, m);
       st_x3(kv, v);
       st_x0(o, ld_x0(o) - p.s0 * (m / p.s4) / (sqrt(v / p.s5) + p.s3));
+    }
+    case 10u: {
+      // Quotient (src/backend/quotient.ts): out = s0 q, or s0 sqrt(q) when s1 != 0, q = x1 / x2.
+      // A q that is not finite (or, when s2 != 0, not positive) gives s3: the fallback, or NaN.
+      let den = ld_x2(p.off2 + i * p.str2 + j);
+      let q = ld_x1(k1) / den;
+      var ok = den != 0.0 && is_finite(q);
+      if (p.s2 != 0.0) { ok = ok && q > 0.0; }
+      if (!ok) {
+        st_x0(o, p.s3);
+      } else if (p.s1 != 0.0) {
+        st_x0(o, p.s0 * sqrt(q));
+      } else {
+        st_x0(o, p.s0 * q);
+      }
+    }
+    case 11u: {
+      // y = y + alpha x with alpha the scalar at x2's offset; y unchanged when alpha is not finite.
+      let alpha = ld_x2(p.off2);
+      if (is_finite(alpha)) { st_x0(o, ld_x0(o) + alpha * ld_x1(k1)); }
     }
     default: {}
   }

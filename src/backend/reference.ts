@@ -18,6 +18,7 @@ import {
 import {
   gemmDims,
   requireAddIdentityBatch,
+  requireAddScaledIfFinite,
   requireDotMany,
   requireLossOperands,
   requireSameShape,
@@ -27,7 +28,9 @@ import {
   requireVector,
   requireWindow,
   shapeOf,
+  vectorEntry,
 } from "./shapes.ts";
+import { quotientValue } from "./quotient.ts";
 import { seedKey, threefry2x32, wordToUniform, wordsToNormal } from "./random.ts";
 import {
   mixtureGaussNewton,
@@ -159,9 +162,9 @@ export function createReferenceBackend(): Backend {
       requireSquare("addIdentity", "a", a);
       for (let i = 0; i < a.rows; i++) set(a, i, i, get(a, i, i) + alpha);
     },
-    addIdentityBatch(alphas, as) {
-      requireAddIdentityBatch(alphas, as);
-      as.forEach((a, k) => backend.addIdentity(alphas[k], a));
+    addIdentityBatch(alphas, as, scales) {
+      requireAddIdentityBatch(alphas, as, scales);
+      as.forEach((a, k) => backend.addIdentity(alphas[k] * (scales ? get(scales, ...vectorEntry(scales, k)) : 1), a));
     },
     diag(v, out) {
       requireSquare("diag", "out", out);
@@ -171,6 +174,15 @@ export function createReferenceBackend(): Backend {
     sqrt(x, out) {
       requireSameShape("sqrt", ["x", x], ["out", out]);
       mapInto(out, (i, j) => Math.sqrt(Math.max(get(x, i, j), 0)));
+    },
+    quotient(num, den, out, opts = {}) {
+      requireSameShape("quotient", ["num", num], ["den", den], ["out", out]);
+      mapInto(out, (i, j) => quotientValue(get(num, i, j), get(den, i, j), opts, (x) => x));
+    },
+    addScaledIfFinite(alpha, x, y) {
+      requireAddScaledIfFinite(alpha, x, y);
+      const a = get(alpha, 0, 0);
+      if (Number.isFinite(a)) mapInto(y, (i, j) => get(y, i, j) + a * get(x, i, j));
     },
     adamStep(theta, g, m, v, opts: AdamOptions) {
       requireSameShape("adamStep", ["theta", theta], ["g", g], ["m", m], ["v", v]);

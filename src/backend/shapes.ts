@@ -90,10 +90,22 @@ export function requireTraceBatch(as: readonly Tensor[], outs: readonly Tensor[]
   outs.forEach((o, k) => requireShape("traceBatch", `outs[${k}]`, o, 1, 1));
 }
 
-/** addIdentityBatch: one shift per square matrix. */
-export function requireAddIdentityBatch(alphas: readonly number[], as: readonly Tensor[]): void {
+/** addIdentityBatch: one shift per square matrix, and one scale per matrix when scales are given. */
+export function requireAddIdentityBatch(alphas: readonly number[], as: readonly Tensor[], scales?: Tensor): void {
   requireSameLength("addIdentityBatch", "shifts", alphas, "matrices", as);
   as.forEach((a, k) => requireSquare("addIdentityBatch", `as[${k}]`, a));
+  if (scales) requireVector("addIdentityBatch", "scales", scales, as.length);
+}
+
+/** Element k of an n×1 or 1×n vector, as (row, col). */
+export function vectorEntry(v: Tensor, k: number): [number, number] {
+  return v.cols === 1 ? [k, 0] : [0, k];
+}
+
+/** addScaledIfFinite: a 1×1 α, x and y the same shape. */
+export function requireAddScaledIfFinite(alpha: Tensor, x: Tensor, y: Tensor): void {
+  requireShape("addScaledIfFinite", "alpha", alpha, 1, 1);
+  requireSameShape("addScaledIfFinite", ["x", x], ["y", y]);
 }
 
 /** kroneckerSolveBatch: one left and one right factor per right-hand side, square, L_i rows = b_i rows, R_i rows = b_i cols. */

@@ -63,6 +63,15 @@ export interface AdamOptions {
   step: number;
 }
 
+export interface QuotientOptions {
+  /** Take the square root of the quotient (default false). */
+  root?: boolean;
+  /** Multiplies the result (default 1). */
+  scale?: number;
+  /** The result wherever the quotient is not a finite positive number (default: NaN where it is not finite). */
+  fallback?: number;
+}
+
 export interface BackendInfo {
   /** "webgpu" | "cpu" | "reference". */
   name: string;
@@ -113,14 +122,28 @@ export interface Backend {
   /** a = a + αI (a square). */
   addIdentity(alpha: number, a: Tensor): void;
   /**
-   * aᵢ = aᵢ + αᵢ I for every i (each aᵢ square). On WebGPU one dispatch per few storages: keep the
-   * matrices in one storage (views of one tensor) for one dispatch in all.
+   * aᵢ = aᵢ + αᵢ sᵢ I for every i (each aᵢ square), sᵢ element i of the device vector `scales`
+   * (n×1 or 1×n; every sᵢ = 1 without it), so that shifts computed on the device need no read-back.
+   * On WebGPU one dispatch per few storages: keep the matrices in one storage (views of one tensor)
+   * for one dispatch in all.
    */
-  addIdentityBatch(alphas: readonly number[], as: readonly Tensor[]): void;
+  addIdentityBatch(alphas: readonly number[], as: readonly Tensor[], scales?: Tensor): void;
   /** out = diag(v): v is n×1 or 1×n, out is n×n, off-diagonal set to zero. */
   diag(v: Tensor, out: Tensor): void;
   /** out = √max(x, 0). */
   sqrt(x: Tensor, out: Tensor): void;
+  /**
+   * out = s · q, or s · √q, with q = num / den elementwise and s = opts.scale. A q that is not
+   * finite (a zero or non-finite operand, an overflow) gives NaN; with opts.fallback, every q that
+   * is not a finite positive number gives the fallback instead. For the few scalars of an update
+   * that the host need not wait for (ratios of traces, the step size); out may alias an input.
+   */
+  quotient(num: Tensor, den: Tensor, out: Tensor, opts?: QuotientOptions): void;
+  /**
+   * y = y + αx with α the 1×1 tensor `alpha`, read on the device; where α is not finite, y is left
+   * as it is (x is not read), so that a step whose size came out NaN is skipped without a read-back.
+   */
+  addScaledIfFinite(alpha: Tensor, x: Tensor, y: Tensor): void;
   /**
    * Adam (Kingma & Ba): m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²;
    * θ = θ − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε).

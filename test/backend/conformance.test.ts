@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import { threefry2x32, seedKey, wordToUniform } from "../../src/backend/random.ts";
+import { quotientValue } from "../../src/backend/quotient.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
 import { choleskyResidual, frob, solveResidual } from "../helpers/residuals.ts";
 import {
@@ -389,6 +390,87 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         }
       }
       expect(wrong.slice(0, 5)).toEqual([]);
+    });
+
+    it("addIdentityBatch with device scales shifts diagonal k by αₖ sₖ (scales a strided column of another storage)", async () => {
+      const sizes = [7, 65, 1, 31];
+      const alphas = [2.5, -1, 0.125, 3];
+      const scales = [0.5, 3, -2, 1.25];
+      const av = sizes.map((n, k) => data(n * n, 450 + k));
+      const stack = b.alloc(sizes.reduce((s, n) => s + n, 0), 65);
+      let row = 0;
+      const as = sizes.map((n, k) => {
+        const v = b.view(stack, row, 0, n, n);
+        row += n;
+        b.upload(v, av[k]);
+        return v;
+      });
+      const scaleParent = b.alloc(sizes.length, 6);
+      const scaleColumn = b.view(scaleParent, 0, 1, sizes.length, 1);
+      for (let k = 0; k < sizes.length; k++) b.upload(b.view(scaleParent, k, 1, 1, 1), [scales[k]]);
+      b.addIdentityBatch(alphas, as, scaleColumn);
+      const wrong: string[] = [];
+      for (let k = 0; k < sizes.length; k++) {
+        const got = await b.download(as[k]);
+        const n = sizes[k];
+        // αₖ and sₖ are exact in float32 and their product too, so only the add rounds.
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const e = i * n + j;
+            if (got[e] !== (i === j ? Math.fround(av[k][e] + alphas[k] * scales[k]) : av[k][e])) wrong.push(`matrix ${k} (${i}, ${j})`);
+          }
+        }
+      }
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(() => b.addIdentityBatch(alphas, as, b.alloc(3, 1))).toThrow(ShapeError);
+    });
+
+    // quotient: IEEE division and square root are correctly rounded on the CPU; WGSL allows 2.5 ulp
+    // for division and 1 ulp more for the root and the scale, so |err| ≤ 8u|ref|. Which entries are
+    // NaN or the fallback is exact: the rule of src/backend/quotient.ts on the float32 quotient.
+    it("quotient: scaled, rooted, and NaN or the fallback where the quotient is not finite (positive)", async () => {
+      const pairs: [number, number][] = [
+        [3, 4], [-7.5, 0.25], [1e-3, 3e3], [0, 2], [2, 0], [0, 0], [-1, 0], [Infinity, 1], [1, Infinity],
+        [Number.NaN, 1], [1, Number.NaN], [3e38, 1e-3], [-4, 9], [1e-30, 1e30], [6.25, 1],
+      ];
+      const num = pairs.map(([n]) => Math.fround(n));
+      const den = pairs.map(([, d]) => Math.fround(d));
+      const variants = [{}, { scale: -1 }, { root: true, fallback: 1 }, { root: true, scale: 2.5, fallback: 7 }, { fallback: -3 }];
+      for (const strided of [false, true]) {
+        for (const opts of variants) {
+          const n = put(b, pairs.length, 1, num, strided);
+          const d = put(b, pairs.length, 1, den, strided);
+          const out = put(b, pairs.length, 1, new Float64Array(pairs.length), strided);
+          b.quotient(n, d, out, opts);
+          const got = await b.download(out);
+          const want = num.map((x, i) => quotientValue(x, den[i], opts, Math.fround));
+          const label = `${JSON.stringify(opts)}${strided ? " strided" : ""}`;
+          expect(want.map((w) => Number.isNaN(w)), label).toEqual([...got].map((g) => Number.isNaN(g)));
+          expectWithin(label, got.map((g, i) => (Number.isNaN(g) ? 0 : g)), want.map((w) => (Number.isNaN(w) ? 0 : w)), (i) => 8 * U * Math.abs(want[i]));
+        }
+      }
+      b.quotient(b.view(b.alloc(1, 2), 0, 0, 1, 2), b.view(b.alloc(1, 2), 0, 0, 1, 2), b.alloc(1, 2), { root: true });
+      expect(() => b.quotient(b.alloc(2, 1), b.alloc(1, 2), b.alloc(2, 1))).toThrow(ShapeError);
+    });
+
+    it("addScaledIfFinite adds αx for a finite device α and leaves y bit-for-bit alone otherwise", async () => {
+      const [r, c] = [31, 7];
+      const xv = data(r * c, 61);
+      const yv = data(r * c, 62);
+      for (const alpha of [Math.fround(-0.3), 0, Number.NaN, Infinity, -Infinity]) {
+        for (const strided of [false, true]) {
+          const x = put(b, r, c, xv, strided);
+          if (!Number.isFinite(alpha)) b.fill(b.view(x, 3, 2, 1, 1), Number.NaN); // not read when α is not finite
+          const y = put(b, r, c, yv, strided);
+          const a = put(b, 1, 1, [alpha], strided);
+          b.addScaledIfFinite(a, x, y);
+          const got = await b.download(y);
+          const want = Number.isFinite(alpha) ? yv.map((v, i) => v + alpha * xv[i]) : yv;
+          expectWithin(`α = ${alpha}${strided ? " strided" : ""}`, got, want, (i) => 2 * U * (Math.abs(yv[i]) + Math.abs(alpha * xv[i])));
+          if (!Number.isFinite(alpha)) expect([...got]).toEqual([...yv]);
+        }
+      }
+      expect(() => b.addScaledIfFinite(b.alloc(1, 2), b.alloc(2, 2), b.alloc(2, 2))).toThrow(ShapeError);
     });
 
     it("batched ops refuse mismatched lists and shapes before dispatch", () => {

@@ -1,8 +1,9 @@
 // Elementwise ops of the CPU backend: tight loops over Float32Array views, walked row by row (or
 // as one row when every operand is contiguous). Each reads an element before writing it, so an
 // output may alias any input. Arithmetic is float64, rounded to float32 on store.
-import type { AdamOptions, Tensor, TransferKind } from "../types.ts";
-import { requireAddIdentityBatch, requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
+import type { AdamOptions, QuotientOptions, Tensor, TransferKind } from "../types.ts";
+import { quotientValue } from "../quotient.ts";
+import { requireAddIdentityBatch, requireAddScaledIfFinite, requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
 import { sigmoid, tanh } from "./scalar.ts";
 import { cpu, planWalk } from "./tensor.ts";
 
@@ -164,10 +165,12 @@ export function addIdentity(alpha: number, aT: Tensor): void {
   for (let i = 0, p = a.offset; i < a.rows; i++, p += step) s[p] += alpha;
 }
 
-// aₖ = aₖ + αₖ I for every k.
-export function addIdentityBatch(alphas: readonly number[], as: readonly Tensor[]): void {
-  requireAddIdentityBatch(alphas, as);
-  as.forEach((a, k) => addIdentity(alphas[k], a));
+// aₖ = aₖ + αₖ sₖ I for every k (sₖ = 1 without scales).
+export function addIdentityBatch(alphas: readonly number[], as: readonly Tensor[], scalesT?: Tensor): void {
+  requireAddIdentityBatch(alphas, as, scalesT);
+  const scales = scalesT ? cpu("addIdentityBatch", scalesT) : null;
+  const step = scales ? (scales.cols === 1 ? scales.stride : 1) : 0;
+  as.forEach((a, k) => addIdentity(scales ? Math.fround(alphas[k] * scales.storage[scales.offset + k * step]) : alphas[k], a));
 }
 
 // out = diag(v).
@@ -204,6 +207,29 @@ export function sqrt(xT: Tensor, outT: Tensor): void {
       o[po + j] = v > 0 ? Math.sqrt(v) : v === v ? 0 : v;
     }
   }
+}
+
+// out = s·q or s·√q, q = num / den, with quotient.ts's rule for q that is not finite (or not positive, with a fallback).
+export function quotient(numT: Tensor, denT: Tensor, outT: Tensor, opts: QuotientOptions = {}): void {
+  const num = cpu("quotient", numT);
+  const den = cpu("quotient", denT);
+  const out = cpu("quotient", outT);
+  requireSameShape("quotient", ["num", num], ["den", den], ["out", out]);
+  const w = planWalk(num, den, out);
+  for (let r = 0; r < w.rows; r++) {
+    const pn = num.offset + r * num.stride;
+    const pd = den.offset + r * den.stride;
+    const po = out.offset + r * out.stride;
+    for (let j = 0; j < w.cols; j++) out.storage[po + j] = quotientValue(num.storage[pn + j], den.storage[pd + j], opts, Math.fround);
+  }
+}
+
+// y = y + αx with α read from a 1×1 tensor; y unchanged when α is not finite.
+export function addScaledIfFinite(alphaT: Tensor, xT: Tensor, yT: Tensor): void {
+  const alpha = cpu("addScaledIfFinite", alphaT);
+  requireAddScaledIfFinite(alphaT, xT, yT);
+  const a = alpha.storage[alpha.offset];
+  if (Number.isFinite(a)) axpby(a, xT, 1, yT);
 }
 
 // Adam (Kingma & Ba): m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; θ = θ − lr·(m/(1−β₁ᵗ))/(√(v/(1−β₂ᵗ)) + ε).

@@ -100,6 +100,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     addIdentityBatch: elementwise.addIdentityBatch,
     diag: elementwise.diag,
     sqrt: elementwise.sqrt,
+    quotient: elementwise.quotient,
+    addScaledIfFinite: elementwise.addScaledIfFinite,
     adamStep: elementwise.adamStep,
 
     sum: reductions.sum,

@@ -1,15 +1,15 @@
 // Elementwise ops on WebGPU (shaders/elementwise.wgsl): one invocation per element of the output
 // view; operands are strided views, and an output may alias any input (operands.ts).
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
-import { requireAddIdentityBatch, requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
-import { type AdamOptions, ShapeError, type Tensor, type TransferKind } from "../types.ts";
+import { requireAddIdentityBatch, requireAddScaledIfFinite, requireSameShape, requireShape, requireSquare, requireVector } from "../shapes.ts";
+import { type AdamOptions, type QuotientOptions, ShapeError, type Tensor, type TransferKind } from "../types.ts";
 import type { KernelContext } from "./context.ts";
 import { bindMany, groupByStorage, MAX_INOUT_STORAGES } from "./manyOperands.ts";
 import { bindOperands, grid1d } from "./operands.ts";
 import { storageOf } from "./storage.ts";
 import { tableKernel } from "./tableKernel.ts";
 
-const OP = { fill: 0, copy: 1, transfer: 2, hadamard: 3, axpby: 4, scale: 5, addScalar: 6, diag: 7, sqrt: 8, adam: 9 } as const;
+const OP = { fill: 0, copy: 1, transfer: 2, hadamard: 3, axpby: 4, scale: 5, addScalar: 6, diag: 7, sqrt: 8, adam: 9, quotient: 10, addScaledIfFinite: 11 } as const;
 type OpName = keyof typeof OP;
 const KIND: Record<TransferKind, number> = { sigmoid: 0, tanh: 1, relu: 2, leaky_relu: 3, linear: 4 };
 const WORKGROUP = 256;
@@ -95,23 +95,39 @@ export function addIdentity(ctx: KernelContext, alpha: number, a: Tensor): void 
   launch(ctx, "addIdentity", { op: "addScalar", operands: [diagonal], rows: a.rows, cols: 1, scalars: [alpha] });
 }
 
-/** aₖ = aₖ + αₖ I (shaders/diagonal_table.wgsl): one dispatch per seven storages, one workgroup per 64 diagonal elements. */
-export function addIdentityBatch(ctx: KernelContext, alphas: readonly number[], as: readonly Tensor[]): void {
-  requireAddIdentityBatch(alphas, as);
-  const entries = as.map((a, k) => ({ a, alpha: alphas[k] })).filter((e) => e.a.rows > 0);
-  for (const group of groupByStorage(entries, (e) => [storageOf("addIdentityBatch", e.a)], MAX_INOUT_STORAGES)) {
+/**
+ * aₖ = aₖ + αₖ sₖ I (shaders/diagonal_table.wgsl): one dispatch per seven storages (the scales'
+ * storage among them), one workgroup per 64 diagonal elements; sₖ = 1 without scales.
+ */
+export function addIdentityBatch(ctx: KernelContext, alphas: readonly number[], as: readonly Tensor[], scales?: Tensor): void {
+  requireAddIdentityBatch(alphas, as, scales);
+  const scaleStorage = scales ? storageOf("addIdentityBatch", scales) : null;
+  const scaleStep = scales ? (scales.cols === 1 ? scales.stride : 1) : 0;
+  const entries = as.map((a, k) => ({ a, alpha: alphas[k], k })).filter((e) => e.a.rows > 0);
+  const storagesOf = (e: (typeof entries)[number]) => [storageOf("addIdentityBatch", e.a), ...(scaleStorage ? [scaleStorage] : [])];
+  for (const group of groupByStorage(entries, storagesOf, MAX_INOUT_STORAGES)) {
     const bound = bindMany(group.storages, null, true);
     const kernel = tableKernel(ctx, `diagonalTable:${bound.pattern}`, "batched addIdentity", bound, (tableBinding) =>
       fillTemplate("diagonal_table", shaderFile("diagonal_table.wgsl"), { OPERANDS: bound.wgsl, TABLE_BINDING: tableBinding }),
     );
     const rows = group.entries.map((e) => ({
-      u: [group.storages.indexOf(storageOf("addIdentityBatch", e.a)), e.a.offset, e.a.stride + 1, e.a.rows],
+      u: [
+        group.storages.indexOf(storageOf("addIdentityBatch", e.a)),
+        e.a.offset,
+        e.a.stride + 1,
+        e.a.rows,
+        scaleStorage ? group.storages.indexOf(scaleStorage) : NO_SCALE,
+        scales ? scales.offset + e.k * scaleStep : 0,
+      ],
       f: [e.alpha],
     }));
     const chunks = Math.ceil(Math.max(...group.entries.map((e) => e.a.rows)) / 64);
-    kernel.dispatch("addIdentityBatch", [chunks, group.entries.length, 1], { words: 5, rows });
+    kernel.dispatch("addIdentityBatch", [chunks, group.entries.length, 1], { words: 7, rows });
   }
 }
+
+/** The table's scale-storage number when the shifts have no device scales. */
+const NO_SCALE = 0xffffffff;
 
 export function diag(ctx: KernelContext, v: Tensor, out: Tensor): void {
   requireSquare("diag", "out", out);
@@ -124,6 +140,20 @@ export function diag(ctx: KernelContext, v: Tensor, out: Tensor): void {
 export function sqrt(ctx: KernelContext, x: Tensor, out: Tensor): void {
   requireSameShape("sqrt", ["x", x], ["out", out]);
   launch(ctx, "sqrt", { op: "sqrt", operands: [out, x], rows: out.rows, cols: out.cols });
+}
+
+/** out = s·q or s·√q, q = num / den; NaN or the fallback where q is not finite (positive) (Backend.quotient). */
+export function quotient(ctx: KernelContext, num: Tensor, den: Tensor, out: Tensor, opts: QuotientOptions = {}): void {
+  requireSameShape("quotient", ["num", num], ["den", den], ["out", out]);
+  const positive = opts.fallback === undefined ? 0 : 1;
+  const scalars = [opts.scale ?? 1, opts.root ? 1 : 0, positive, opts.fallback ?? Number.NaN];
+  launch(ctx, "quotient", { op: "quotient", operands: [out, num, den], rows: out.rows, cols: out.cols, scalars });
+}
+
+/** y = y + αx with α read on the device, y unchanged where α is not finite. */
+export function addScaledIfFinite(ctx: KernelContext, alpha: Tensor, x: Tensor, y: Tensor): void {
+  requireAddScaledIfFinite(alpha, x, y);
+  launch(ctx, "addScaledIfFinite", { op: "addScaledIfFinite", operands: [y, x, alpha], rows: y.rows, cols: y.cols });
 }
 
 export function adamStep(ctx: KernelContext, theta: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {

@@ -250,9 +250,11 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     axpby: (alpha, x, beta, y) => ew.axpby(ctx, alpha, x, beta, y),
     scale: (alpha, x) => ew.scale(ctx, alpha, x),
     addIdentity: (alpha, a) => ew.addIdentity(ctx, alpha, a),
-    addIdentityBatch: (alphas, as) => ew.addIdentityBatch(ctx, alphas, as),
+    addIdentityBatch: (alphas, as, scales) => ew.addIdentityBatch(ctx, alphas, as, scales),
     diag: (v, out) => ew.diag(ctx, v, out),
     sqrt: (x, out) => ew.sqrt(ctx, x, out),
+    quotient: (num, den, out, o) => ew.quotient(ctx, num, den, out, o),
+    addScaledIfFinite: (alpha, x, y) => ew.addScaledIfFinite(ctx, alpha, x, y),
     adamStep: (theta, g, m, v, o) => ew.adamStep(ctx, theta, g, m, v, o),
 
     sum: (a, out, alpha) => red.sum(ctx, a, out, alpha),
