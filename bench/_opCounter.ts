@@ -69,7 +69,7 @@ export const FLOP_RULES: Record<string, FlopRule> = {
 
 /** The element-count rule covers these (every op of the interface as of this writing besides those above). */
 export const ELEMENT_COUNT_OPS = new Set([
-  "fill", "copy", "transfer", "hadamard", "axpby", "scale", "addIdentity", "diag", "sqrt", "adamStep",
+  "fill", "copy", "transfer", "hadamard", "axpby", "scale", "addIdentity", "diag", "sqrt", "quotient", "addScaledIfFinite", "adamStep",
   "sum", "dot", "trace", "rowSums", "colSums",
   "lossValue", "lossGrad", "lossHessianVector", "lossHessianSqrt", "lossSample",
   "random", "bernoulli", "threefryWords",
@@ -86,10 +86,12 @@ export interface OpCounts {
   downloads: number;
   /** flush calls. */
   flushes: number;
+  /** Downloads and flushes (of those counted) that have completed so far. */
+  completedReadBacks: number;
 }
 
 export function emptyCounts(): OpCounts {
-  return { calls: new Map(), flops: new Map(), uncounted: new Set(), downloads: 0, flushes: 0 };
+  return { calls: new Map(), flops: new Map(), uncounted: new Set(), downloads: 0, flushes: 0, completedReadBacks: 0 };
 }
 
 export function totalFlops(c: OpCounts): number {
@@ -130,9 +132,13 @@ export function countedBackend(backend: Backend): CountedBackend {
       const name = String(property);
       if (name === "download" || name === "flush") {
         return (...args: unknown[]) => {
-          if (name === "download") result.counts.downloads++;
-          else result.counts.flushes++;
-          return value.apply(target, args);
+          const c = result.counts;
+          if (name === "download") c.downloads++;
+          else c.flushes++;
+          const done = value.apply(target, args) as Promise<unknown>;
+          const completed = () => void c.completedReadBacks++;
+          done.then(completed, completed);
+          return done;
         };
       }
       if (NOT_OPS.has(name)) return value.bind(target);

@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<void> {
 
       // 2. counted, each update alone (no phase waits)
       phases.enabled = false;
-      const samples = { seconds: [] as number[], dispatches: [] as number[], submits: [] as number[], readBacks: [] as number[], gflop: [] as number[] };
+      const samples = { seconds: [] as number[], dispatches: [] as number[], submits: [] as number[], readBacks: [] as number[], waitedReadBacks: [] as number[], gflop: [] as number[] };
       const gflopByOp = new Map<string, number>();
       const uncounted = new Set<string>();
       for (let i = 0; i < countSteps; i++) {
@@ -187,6 +187,8 @@ export async function main(argv: string[]): Promise<void> {
         const start = performance.now();
         await optimizer.step(ws, ++t);
         const after = gpu ? { ...gpu.stats } : undefined;
+        // A read-back already complete when the update returns is one the update waited for.
+        samples.waitedReadBacks.push(counted.counts.completedReadBacks);
         await base.flush();
         samples.seconds.push((performance.now() - start) / 1000);
         const c = counted.counts;
@@ -210,6 +212,7 @@ export async function main(argv: string[]): Promise<void> {
         dispatches: gpu ? mean(samples.dispatches) : undefined,
         submits: gpu ? mean(samples.submits) : undefined,
         readBacks: mean(samples.readBacks),
+        waitedReadBacks: mean(samples.waitedReadBacks),
         perUpdate: samples,
         uncountedOps: [...uncounted],
       };
@@ -330,9 +333,9 @@ function printRow(row: Record<string, unknown>): void {
   }
   const a = row.asInTraining as { updatesPerRun: number; runs: number; medianSeconds: number };
   console.log(`  as in training (${a.updatesPerRun} updates back to back, one wait at the end; median of ${a.runs} runs): ${a.medianSeconds.toFixed(4)} s per update`);
-  const c = row.counts as { updates: number; medianSeconds: number; gflop: number; gflopPerSecond: number; gflopByOp: Record<string, number>; dispatches?: number; submits?: number; readBacks: number; uncountedOps: string[] };
+  const c = row.counts as { updates: number; medianSeconds: number; gflop: number; gflopPerSecond: number; gflopByOp: Record<string, number>; dispatches?: number; submits?: number; readBacks: number; waitedReadBacks: number; uncountedOps: string[] };
   console.log(`  per update alone (a wait before and after, no phase waits; mean of ${c.updates}, median ${c.medianSeconds.toFixed(4)} s):`);
-  console.log(`    dispatches ${fmt(c.dispatches)}   submits ${fmt(c.submits)}   read-backs ${fmt(c.readBacks, 1)}   GFLOP ${c.gflop.toFixed(2)} (${c.gflopPerSecond.toFixed(1)} GFLOP/s)`);
+  console.log(`    dispatches ${fmt(c.dispatches)}   submits ${fmt(c.submits)}   read-backs ${fmt(c.readBacks, 1)} (waited for ${fmt(c.waitedReadBacks, 1)})   GFLOP ${c.gflop.toFixed(2)} (${c.gflopPerSecond.toFixed(1)} GFLOP/s)`);
   const byOp = Object.entries(c.gflopByOp).filter(([, v]) => v >= 0.005 * c.gflop);
   console.log(`    GFLOP by op: ${byOp.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
   if (c.uncountedOps.length > 0) console.log(`    no flop rule in bench/_opCounter.ts for: ${c.uncountedOps.join(", ")} (counted as 0)`);
