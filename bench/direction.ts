@@ -53,7 +53,6 @@ export async function main(argv: string[]): Promise<void> {
   const eta = config.weightDecay;
   const gamma = Number(values.gamma);
   const L = weights.length;
-  const scalar = backend.alloc(1, 1);
   const op = new GaussNewtonOperator(backend, spec, weights, ws);
   const dot = (a: LayerTensors, b: LayerTensors, layer?: number) => op.dot(a, b, layer);
   const cosine = async (a: LayerTensors, b: LayerTensors, layer?: number) => (await dot(a, b, layer)) / Math.sqrt((await dot(a, a, layer)) * (await dot(b, b, layer)));
@@ -67,17 +66,9 @@ export async function main(argv: string[]): Promise<void> {
     forward(backend, spec, weights, ws);
     gradientAndCurvature(backend, spec, weights, ws, createEstimator(kind, backend, spec, config.batch, 0), 1, eta, out);
     blocks.average(0);
-    const k = Math.sqrt(gamma + eta);
-    const traceQ: number[] = [];
-    const traceG: number[] = [];
-    for (const b of blocks.blocks) {
-      backend.trace(b.inputAverage, scalar);
-      traceQ.push((await backend.download(scalar))[0]);
-      backend.trace(b.outputAverage, scalar);
-      traceG.push((await backend.download(scalar))[0]);
-    }
+    blocks.splitDamping();
     const delta = allocLayersTogether(backend, spec);
-    blocks.solve(gradients, k, blocks.splits(traceQ, traceG), delta);
+    blocks.solve(gradients, Math.sqrt(gamma + eta), delta);
     directions.set(kind, delta.layers);
     grads = out.grads;
   }

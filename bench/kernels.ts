@@ -255,8 +255,8 @@ async function networkSolve(b: Backend, reps: number): Promise<Timing> {
   const grads = allocLayersTogether(b, spec);
   grads.layers.forEach((g, l) => b.upload(g, randomData(g.rows * g.cols, 10 + l)));
   const directions = allocLayersTogether(b, spec);
-  const pis = blocks.blocks.map(() => 1);
-  const timing = await timeBackend(b, reps, () => blocks.solve(grads, 0.03, pis, directions));
+  blocks.splitDamping();
+  const timing = await timeBackend(b, reps, () => blocks.solve(grads, 0.03, directions));
   blocks.dispose();
   b.free(grads.parent);
   b.free(directions.parent);

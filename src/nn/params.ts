@@ -44,6 +44,11 @@ export function axpbyLayers(backend: Backend, alpha: number, x: LayerTensors, be
   for (let l = 0; l < x.length; l++) backend.axpby(alpha, x[l], beta, y[l]);
 }
 
+/** y_λ = y_λ + α x_λ for every layer, α a 1×1 tensor read on the device; no layer changes when α is not finite. */
+export function addScaledLayersIfFinite(backend: Backend, alpha: Tensor, x: LayerTensors, y: LayerTensors): void {
+  for (let l = 0; l < x.length; l++) backend.addScaledIfFinite(alpha, x[l], y[l]);
+}
+
 export function copyLayers(backend: Backend, src: LayerTensors, dst: LayerTensors): void {
   for (let l = 0; l < src.length; l++) backend.copy(src[l], dst[l]);
 }

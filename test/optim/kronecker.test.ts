@@ -3,9 +3,9 @@
 // explicit Gauss–Newton matrix, and the adaptation rules on scripted sequences.
 import { describe, expect, test } from "vitest";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
-import { adaptTau, bestCandidate, gammaCandidates, optimalStep } from "../../src/optim/kronecker/adaptation.ts";
+import { adaptTau, bestCandidate, gammaCandidates } from "../../src/optim/kronecker/adaptation.ts";
 import { factorDecay, polyakDecay } from "../../src/optim/kronecker/averaging.ts";
-import { dampingSplit } from "../../src/optim/kronecker/damping.ts";
+import { predictedChange, recordOptimalStep } from "../../src/optim/kronecker/stepSize.ts";
 import { KroneckerBlocks } from "../../src/optim/kronecker/block.ts";
 import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import type { Backend } from "../../src/backend/types.ts";
@@ -85,9 +85,11 @@ describe("factored damped solve (§4)", () => {
     grads.layers.forEach((t, l) => be.upload(t, gs[l]));
     const k = 0.3;
     const trace = (m: number[][]) => m.reduce((s, r, i) => s + r[i], 0);
-    const pis = blocks.splits(Qs.map(trace), Gs.map(trace));
+    // π_λ by its definition (§4), for the dense system; the solve uses the device's.
+    const pis = Qs.map((Q, l) => Math.sqrt(trace(Q) / Q.length / (trace(Gs[l]) / Gs[l].length)));
     const directions = allocLayersTogether(be, spec);
-    blocks.solve(grads, k, pis, directions);
+    blocks.splitDamping();
+    blocks.solve(grads, k, directions);
     const got = await downloadLayers(be, directions.layers);
     const want = Gs.map((G, l) => kroneckerDirections(G, Qs[l], gs[l], k, pis[l]));
     blocks.dispose();
@@ -116,9 +118,28 @@ describe("factored damped solve (§4)", () => {
     });
   }
 
-  test("π is the square root of the ratio of average eigenvalues, and 1 for a zero factor", () => {
-    expect(dampingSplit(8, 2, 2, 2)).toBeCloseTo(2, 15);
-    expect(dampingSplit(1, 1, 0, 3)).toBe(1);
+  // π_λ = √((tr Q̄/dim Q) / (tr Ḡ/dim G)) on the device, on every backend: layer 0 ratio 4 (π = 2),
+  // layer 1 a zero Ḡ and layer 2 a zero Q̄ (π = 1 for both, not ∞ or 0).
+  test.each(["reference", ...FLOAT32_BACKENDS])("π is the square root of the ratio of average eigenvalues, and 1 for a zero factor (%s)", async (name) => {
+    const be = name === "reference" ? backend : await createBackend({ device: name as (typeof FLOAT32_BACKENDS)[number] });
+    try {
+      const spec = tinySpec("sse", "tanh", sizes);
+      const blocks = new KroneckerBlocks(be, spec);
+      const diagonal = (n: number, v: number) => Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? v : 0));
+      const qDiag = [8, 1, 0];
+      const gDiag = [2, 0, 5];
+      blocks.blocks.forEach((b, l) => {
+        be.upload(b.inputAverage, diagonal(b.inputAverage.rows, qDiag[l]));
+        be.upload(b.outputAverage, diagonal(b.outputAverage.rows, gDiag[l]));
+      });
+      blocks.splitDamping();
+      const pis = await blocks.pis();
+      expect(pis[0]).toBeCloseTo(2, 6);
+      expect(pis.slice(1)).toEqual([1, 1]);
+      blocks.dispose();
+    } finally {
+      if (be !== backend) be.dispose();
+    }
   });
 });
 
@@ -190,11 +211,19 @@ describe("adaptation (§6) on scripted sequences", () => {
     expect(bestCandidate([NaN, -1, Infinity])).toBe(1);
     expect(bestCandidate([NaN, NaN, NaN])).toBe(-1);
   });
-  test("α* and M(α*) of the quadratic", () => {
-    const { alpha, predicted } = optimalStep(-4, 2);
-    expect(alpha).toBe(2);
-    expect(predicted).toBe(-4);
-    expect(alpha * -4 + 0.5 * alpha * alpha * 2).toBe(predicted);
+  test("α* and M(α*) of the quadratic, and NaN (a rejected step) where δᵀC̄δ = 0", async () => {
+    const slots = backend.alloc(4, 1);
+    const [gradientDot, normSq, curvature, alpha] = [0, 1, 2, 3].map((i) => backend.view(slots, i, 0, 1, 1));
+    backend.upload(slots, [-4, 1, 1.5, 0]);
+    recordOptimalStep(backend, { gradientDot, normSq, curvature, alpha }, 0.5);
+    const [, , c, a] = await backend.download(slots);
+    expect([c, a]).toEqual([2, 2]);
+    expect(predictedChange(a, -4)).toBe(-4);
+    expect(a * -4 + 0.5 * a * a * c).toBe(predictedChange(a, -4));
+    backend.upload(slots, [-4, 0, 0, 0]);
+    recordOptimalStep(backend, { gradientDot, normSq, curvature, alpha }, 0.5);
+    expect((await backend.download(alpha))[0]).toBeNaN();
+    backend.free(slots);
   });
   test("averaging constants: factors start from themselves; Polyak β_t = min(0.95, 1 − 1/t); ramps", () => {
     expect(factorDecay(1, 0.9, 0)).toBe(0);
@@ -204,6 +233,93 @@ describe("adaptation (§6) on scripted sequences", () => {
     expect(polyakDecay(10, 0.95, 0)).toBeCloseTo(0.9, 15);
     expect(polyakDecay(1000, 0.95, 0)).toBe(0.95);
     expect(polyakDecay(200, 0.9, 100)).toBe(0.9);
+  });
+});
+
+describe("updates recorded without waiting for the device (§5, §6)", () => {
+  /** The reference backend with every download held until `release()`, as a slow device would. */
+  function heldDownloads() {
+    const waiting: (() => void)[] = [];
+    let held = true;
+    const be = new Proxy(backend, {
+      get(target, key, receiver) {
+        if (key !== "download") return Reflect.get(target, key, receiver);
+        return async (t: Parameters<Backend["download"]>[0]) => {
+          const values = await target.download(t);
+          if (held) await new Promise<void>((resolve) => waiting.push(resolve));
+          return values;
+        };
+      },
+    });
+    const release = () => {
+      held = false;
+      for (const go of waiting.splice(0)) go();
+    };
+    return { be, release };
+  }
+  /** Whether `promise` settles while the event loop runs for a moment (nothing else is pending here). */
+  async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    promise.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    return settled;
+  }
+
+  test("an ordinary update needs no read-back; the next one needs the previous report only for τ", async () => {
+    const { be, release } = heldDownloads();
+    const spec = tinySpec("sse", "tanh");
+    const problem = tinyProblem(be, spec, 8);
+    const optimizer = new KroneckerOptimizer(be, spec, problem.weights, 8, { ...dampingPreset("fixed"), curvature: "kfra", weightDecay: 1e-5, seed: 1 });
+    const first = optimizer.step(problem.ws, 1);
+    expect(await settlesSoon(first)).toBe(true);
+    const second = optimizer.step(problem.ws, 2);
+    expect(await settlesSoon(second)).toBe(false);
+    release();
+    const reports = [await (await first).report(), await (await second).report()];
+    expect(reports.map((r) => r.rejected)).toEqual([0, 0]);
+    expect(reports.every((r) => Number.isFinite(r.alpha) && r.predicted < 0)).toBe(true);
+    optimizer.dispose();
+  });
+
+  test.each([
+    [2, "a τ adaptation"],
+    [3, "a γ search"],
+  ])("update %i, %s, waits for its own scalars", async (t) => {
+    const { be, release } = heldDownloads();
+    const spec = tinySpec("sse", "tanh");
+    const problem = tinyProblem(be, spec, 8);
+    const options = { ...dampingPreset("adaptive"), tauPeriod: 2, gammaPeriod: 3, curvature: "kfra" as const, weightDecay: 1e-5, seed: 1 };
+    const optimizer = new KroneckerOptimizer(be, spec, problem.weights, 8, options);
+    const update = optimizer.step(problem.ws, t);
+    expect(await settlesSoon(update)).toBe(false);
+    release();
+    expect((await (await update).report()).rejected).toBe(0);
+    optimizer.dispose();
+  });
+
+  // A zero gradient (sse targets equal to the outputs, no weight decay) gives δ = 0 and α* = 0/0:
+  // each step is rejected on the device, θ stays bit-for-bit, and τ rises by 1/ω once per update
+  // (each report read after the next update was recorded, as the trainer reads them).
+  test("a step whose α* is not finite leaves θ as it was and raises τ, read one update late", async () => {
+    const spec = tinySpec("sse", "tanh");
+    const problem = tinyProblem(backend, spec, 8);
+    forward(backend, spec, problem.weights, problem.ws);
+    backend.copy(problem.ws.output, problem.ws.target);
+    const before = await downloadLayers(backend, problem.weights);
+    const options = { ...dampingPreset("fixed"), tau0: 0.01, curvature: "kfra" as const, weightDecay: 0, seed: 1 };
+    const optimizer = new KroneckerOptimizer(backend, spec, problem.weights, 8, options);
+    const updates = [];
+    for (let t = 1; t <= 3; t++) updates.push(await optimizer.step(problem.ws, t));
+    const reports = await Promise.all(updates.map((u) => u.report()));
+    const omega = 0.95 ** options.tauPeriod;
+    expect(reports.map((r) => r.rejected)).toEqual([1, 1, 1]);
+    expect(reports.every((r) => Number.isNaN(r.alpha) && Number.isNaN(r.predicted))).toBe(true);
+    reports.forEach((r, i) => expect(r.tau).toBeCloseTo(0.01 / omega ** (i + 1), 12));
+    expect(await downloadLayers(backend, problem.weights)).toEqual(before);
+    // θ̂ averages the unchanged θ with itself: equal up to the average's rounding.
+    const averaged = await downloadLayers(backend, optimizer.averagedWeights);
+    averaged.forEach((layer, l) => layer.forEach((v, i) => expect(Math.abs(v - before[l][i])).toBeLessThanOrEqual(4e-16 * Math.abs(before[l][i]))));
+    optimizer.dispose();
   });
 });
 

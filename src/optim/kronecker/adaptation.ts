@@ -1,12 +1,6 @@
 // Adaptive damping (docs/algorithm.md §6, paper appendix B.3): Levenberg–Marquardt for τ and a greedy
 // search for γ, both as pure functions of the measured quantities.
 
-/** M(α*) = α* δᵀ∇f + ½ α*² δᵀC̄δ = ½ α* δᵀ∇f at the optimal α* = −δᵀ∇f / δᵀC̄δ (§5). */
-export function optimalStep(directionDotGradient: number, curvature: number): { alpha: number; predicted: number } {
-  const alpha = -directionDotGradient / curvature;
-  return { alpha, predicted: 0.5 * alpha * directionDotGradient };
-}
-
 /** ω = 0.95^period: the factor by which τ and γ move when adapted every `period` updates (§6). */
 export function adaptationRatio(period: number): number {
   return 0.95 ** period;

@@ -10,7 +10,7 @@ import type { Backend, Tensor } from "../../backend/types.ts";
 import { allocFactorsTogether } from "../../curvature/index.ts";
 import type { StackedLayers } from "../../nn/params.ts";
 import { type NetworkSpec, layerCount } from "../../nn/spec.ts";
-import { dampingSplit } from "./damping.ts";
+import { DampingSplit } from "./damping.ts";
 
 export interface KroneckerBlock {
   /** Q_λ of the current minibatch, (D_{λ−1}+1)²: written by the curvature pass. */
@@ -33,10 +33,11 @@ export class KroneckerBlocks {
   private readonly factorStorage: Tensor;
   private readonly averageStorage: Tensor;
   private readonly choleskyStorage: Tensor;
+  private readonly split: DampingSplit;
 
   constructor(
     private readonly backend: Backend,
-    private readonly spec: NetworkSpec,
+    spec: NetworkSpec,
   ) {
     const L = layerCount(spec);
     const factors = allocFactorsTogether(backend, spec);
@@ -45,6 +46,7 @@ export class KroneckerBlocks {
     this.factorStorage = factors.parent;
     this.averageStorage = averages.parent;
     this.choleskyStorage = cholesky.parent;
+    this.split = new DampingSplit(backend, spec);
     this.blocks = Array.from({ length: L }, (_, l) => ({
       inputFactor: factors.inputFactors[l],
       outputFactor: factors.outputFactors[l],
@@ -68,15 +70,14 @@ export class KroneckerBlocks {
     this.backend.axpby(1 - epsilon, this.factorStorage, epsilon, this.averageStorage);
   }
 
-  /** tr Q̄_λ and tr Ḡ_λ into `inputOut[λ]`, `outputOut[λ]` (1×1 each, all in one storage), for π_λ. */
-  traces(inputOut: readonly Tensor[], outputOut: readonly Tensor[]): void {
-    const { blocks } = this;
-    this.backend.traceBatch([...blocks.map((b) => b.inputAverage), ...blocks.map((b) => b.outputAverage)], [...inputOut, ...outputOut]);
+  // π_λ of every layer from the traces of its averaged factors (§4), on the device.
+  splitDamping(): void {
+    this.split.record([...this.blocks.map((b) => b.outputAverage), ...this.blocks.map((b) => b.inputAverage)]);
   }
 
-  /** π_λ of every layer from the traces of its averaged factors (§4). */
-  splits(traceQ: readonly number[], traceG: readonly number[]): number[] {
-    return this.blocks.map((_, l) => dampingSplit(traceQ[l], this.spec.sizes[l] + 1, traceG[l], this.spec.sizes[l + 1]));
+  /** π_λ of every layer as last split (waits for the device; for tests and analysis). */
+  pis(): Promise<number[]> {
+    return this.split.pis();
   }
 
   // δ_λ = (Ḡ_λ + (k/π_λ) I)⁻¹ g_λ (Q̄_λ + kπ_λ I)⁻¹ for every layer (§4.2, batched as in §4.3): the inverse of
@@ -84,13 +85,13 @@ export class KroneckerBlocks {
   // factors L_G L_Gᵀ and L_Q L_Qᵀ of the damped factors, δ = L_G⁻ᵀ L_G⁻¹ g L_Q⁻ᵀ L_Q⁻¹: four
   // triangular solves (on a GPU, products with the inverted triangular factors, §4.3).
   // Gradients and directions are stacks of the same layout (allocLayersTogether): g is copied in one
-  // op and the solves batch over the layers.
-  solve(gradients: StackedLayers, k: number, pis: readonly number[], directions: StackedLayers): void {
+  // op and the solves batch over the layers; π_λ comes from `splitDamping`, already on the device.
+  solve(gradients: StackedLayers, k: number, directions: StackedLayers): void {
     const { backend, blocks } = this;
     const lg = blocks.map((b) => b.outputCholesky);
     const lq = blocks.map((b) => b.inputCholesky);
     backend.copy(this.averageStorage, this.choleskyStorage);
-    backend.addIdentityBatch([...pis.map((pi) => k / pi), ...pis.map((pi) => k * pi)], [...lg, ...lq]);
+    backend.addIdentityBatch(new Array<number>(2 * blocks.length).fill(k), [...lg, ...lq], this.split.scales);
     backend.copy(gradients.parent, directions.parent);
     backend.choleskyBatch([...lg, ...lq]);
     backend.kroneckerSolveBatch(lg, lq, directions.layers);
@@ -106,5 +107,6 @@ export class KroneckerBlocks {
 
   dispose(): void {
     for (const t of [this.factorStorage, this.averageStorage, this.choleskyStorage]) this.backend.free(t);
+    this.split.dispose();
   }
 }
