@@ -12,7 +12,7 @@ interface StepRow {
   network: string;
   batch: number;
   medianSeconds: number;
-  counts?: { medianSeconds: number; gflop: number; dispatches?: number; submits?: number; readBacks: number };
+  counts?: { medianSeconds: number; gflop: number; dispatches?: number; submits?: number; readBacks: number; waitedReadBacks?: number };
   /** Updates back to back as the trainer runs them (bench step since pipelined updates). */
   asInTraining?: { medianSeconds: number };
 }
@@ -65,7 +65,7 @@ export function summaryMarkdown(dir: string): string {
   lines.push(`- PyTorch: ${torch ? `${torch.torch} on ${torch.device}` : "(not measured: see pytorch.log)"}`);
   lines.push(`- Network ${network}, batch ${batch}; seconds per update, median. "as in training": updates recorded back to back as the trainer runs them, one wait at the end (bench step's as-in-training pass; from older bench step files, its counted pass: each update alone, no phase waits); "phased": with a queue wait at each phase boundary.`);
   lines.push(``);
-  lines.push(`| optimiser | project WebGPU, as in training | project WebGPU, phased | project CPU backend | PyTorch fp32 | PyTorch TF32 | WebGPU / PyTorch fp32 | GFLOP per update | dispatches / submits / read-backs |`);
+  lines.push(`| optimiser | project WebGPU, as in training | project WebGPU, phased | project CPU backend | PyTorch fp32 | PyTorch TF32 | WebGPU / PyTorch fp32 | GFLOP per update | dispatches / submits / read-backs (waited for) |`);
   lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   for (const opt of opts) {
     const g = gpu.find((r) => r.opt === opt);
@@ -75,7 +75,7 @@ export function summaryMarkdown(dir: string): string {
     const ratio = gpuSeconds !== undefined && fp32 ? `${(gpuSeconds / fp32).toFixed(1)}×` : "—";
     const gflop = (g ?? c)?.counts?.gflop;
     const k = g?.counts;
-    const syncs = k && k.dispatches !== undefined ? `${k.dispatches.toFixed(0)} / ${k.submits?.toFixed(0)} / ${k.readBacks.toFixed(1)}` : "—";
+    const syncs = k && k.dispatches !== undefined ? `${k.dispatches.toFixed(0)} / ${k.submits?.toFixed(0)} / ${k.readBacks.toFixed(1)}${k.waitedReadBacks === undefined ? "" : ` (${k.waitedReadBacks.toFixed(1)})`}` : "—";
     lines.push(`| ${opt} | ${sec(gpuSeconds)} | ${sec(g?.medianSeconds)} | ${sec(c?.asInTraining?.medianSeconds ?? c?.counts?.medianSeconds ?? c?.medianSeconds)} | ${sec(fp32)} | ${sec(torchAt(opt, "tf32"))} | ${ratio} | ${gflop === undefined ? "—" : gflop.toFixed(2)} | ${syncs} |`);
   }
   if (cross.length > 0) {

@@ -11,7 +11,7 @@ const step = (adapter: string, opt: string, phased: number, asTraining: number, 
   network: "784-1000-500-250-30-250-500-1000-784",
   batch: 1000,
   medianSeconds: phased,
-  counts: { medianSeconds: asTraining, gflop: 41.5, readBacks: 2, ...(gpu ? { dispatches: 3000, submits: 4 } : {}) },
+  counts: { medianSeconds: asTraining, gflop: 41.5, readBacks: 2, ...(gpu ? { dispatches: 3000, submits: 4, waitedReadBacks: 0 } : {}) },
 });
 
 describe("device summary", () => {
@@ -35,7 +35,7 @@ describe("device summary", () => {
     const md = summaryMarkdown(dir);
     expect(md).toContain("WebGPU adapter: nvidia-h200 (Vulkan)");
     expect(md).toContain("PyTorch: 2.11 on NVIDIA H200");
-    expect(md).toContain("| kfra | 0.2500 | 0.3000 | 0.4500 | 0.0250 | 0.0200 | 10.0× | 41.50 | 3000 / 4 / 2.0 |");
+    expect(md).toContain("| kfra | 0.2500 | 0.3000 | 0.4500 | 0.0250 | 0.0200 | 10.0× | 41.50 | 3000 / 4 / 2.0 (0.0) |");
     expect(md).toContain("largest relative loss difference 2.00e-6 (tolerance 0.001) ok");
     expect(md).toContain("| pytorch | timed out | 124 | 90.0 |");
     expect(md).toContain("GPU time of kfra on nvidia-h200 (bench step --profile): 300.00 ms per update");
