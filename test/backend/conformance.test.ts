@@ -364,6 +364,22 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
       expectWithin("traceBatch", got, want, (i) => (i % 2 === 1 ? diagAbs[(2 * sizes.length - 1 - i) / 2] + 2 * U * Math.abs(want[i]) : 0));
     });
 
+    /** The first five entries of the n×n matrices `as` that differ from `av` off the diagonal or from `diagonal(k, a)` on it. */
+    async function unexpectedEntries(as: Tensor[], av: Float64Array[], diagonal: (k: number, a: number) => number): Promise<string[]> {
+      const wrong: string[] = [];
+      for (let k = 0; k < as.length; k++) {
+        const got = await b.download(as[k]);
+        const n = as[k].rows;
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const e = i * n + j;
+            if (got[e] !== (i === j ? diagonal(k, av[k][e]) : av[k][e])) wrong.push(`matrix ${k} (${i}, ${j})`);
+          }
+        }
+      }
+      return wrong.slice(0, 5);
+    }
+
     it("addIdentityBatch shifts each diagonal by its own α (one storage and one apart), nothing else", async () => {
       const sizes = [7, 785, 65, 1, 31];
       const alphas = [2.5, -1, 0.125, 3, 1e-3];
@@ -378,18 +394,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         return v;
       });
       b.addIdentityBatch(alphas, as);
-      const wrong: string[] = [];
-      for (let k = 0; k < sizes.length; k++) {
-        const got = await b.download(as[k]);
-        const n = sizes[k];
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            const e = i * n + j;
-            if (got[e] !== (i === j ? Math.fround(av[k][e] + Math.fround(alphas[k])) : av[k][e])) wrong.push(`matrix ${k} (${i}, ${j})`);
-          }
-        }
-      }
-      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(await unexpectedEntries(as, av, (k, a) => Math.fround(a + Math.fround(alphas[k])))).toEqual([]);
     });
 
     it("addIdentityBatch with device scales shifts diagonal k by αₖ sₖ (scales a strided column of another storage)", async () => {
@@ -409,19 +414,8 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
       const scaleColumn = b.view(scaleParent, 0, 1, sizes.length, 1);
       for (let k = 0; k < sizes.length; k++) b.upload(b.view(scaleParent, k, 1, 1, 1), [scales[k]]);
       b.addIdentityBatch(alphas, as, scaleColumn);
-      const wrong: string[] = [];
-      for (let k = 0; k < sizes.length; k++) {
-        const got = await b.download(as[k]);
-        const n = sizes[k];
-        // αₖ and sₖ are exact in float32 and their product too, so only the add rounds.
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            const e = i * n + j;
-            if (got[e] !== (i === j ? Math.fround(av[k][e] + alphas[k] * scales[k]) : av[k][e])) wrong.push(`matrix ${k} (${i}, ${j})`);
-          }
-        }
-      }
-      expect(wrong.slice(0, 5)).toEqual([]);
+      // αₖ and sₖ are exact in float32 and their product too, so only the add rounds.
+      expect(await unexpectedEntries(as, av, (k, a) => Math.fround(a + alphas[k] * scales[k]))).toEqual([]);
       expect(() => b.addIdentityBatch(alphas, as, b.alloc(3, 1))).toThrow(ShapeError);
     });
 
