@@ -5,9 +5,11 @@
 #   defaults, then with each KFRA_WEBGPU_* choice changed alone (src/backend/webgpu/index.ts);
 #   bench step --profile; bench kernels --variants (every gemm shape, every gemm kernel, tile, inner
 #   loop and split-K).
-# Writes logs and JSON to $OUT (default ./device-out) and tune.tgz holding them all. Each step is
-# timed out on its own; a failure is logged and the next one runs. KERNELS_S: the limit of the
-# `bench kernels --variants` step (default 300 s; 0 skips it).
+# Then the choices that each beat the defaults by over 2% are measured together (scripts/device-pick.ts
+# --combine), and the fastest run's choices for KFRA are written to $OUT/best.env (`export` lines).
+# Writes logs and JSON to $OUT (default ./device-out), tune.tgz holding them all and tune-table.md
+# (every run's seconds per update). Each step is timed out on its own; a failure is logged and the
+# next one runs. KERNELS_S: the limit of the `bench kernels --variants` step (default 300 s; 0 skips it).
 set -uo pipefail
 OUT="${OUT:-./device-out}"
 mkdir -p "$OUT/tune" || exit 1
@@ -23,6 +25,7 @@ run() { # run NAME TIMEOUT ENV... -- COMMAND...
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
   local t0=$SECONDS
+  printf '%s\t%s\n' "$name" "${envs[*]:-}" >>"$T/runs.tsv"
   echo "== $name (${envs[*]:-defaults})"
   env "${envs[@]}" timeout --kill-after=5 "$limit" "$@" >"$T/$name.log" 2>&1
   local rc=$?
@@ -31,8 +34,7 @@ run() { # run NAME TIMEOUT ENV... -- COMMAND...
 }
 
 run step-default 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,kfac,adam --out "$T/step-default.json"
-run step-tiled-4x4x16 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=4x4x16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-4x4x16.json"
-run step-tiled-8x8x8 60 KFRA_WEBGPU_GEMM=tiled KFRA_WEBGPU_TILE=8x8x8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-tiled-8x8x8.json"
+run step-register-gemm 60 KFRA_WEBGPU_GEMM=register -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-register-gemm.json"
 run step-submit-on-read 60 KFRA_WEBGPU_SUBMIT_EVERY=0 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-submit-on-read.json"
 run step-first-submit-8 60 KFRA_WEBGPU_FIRST_SUBMIT=8 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-first-submit-8.json"
 run step-first-submit-16 60 KFRA_WEBGPU_FIRST_SUBMIT=16 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-first-submit-16.json"
@@ -51,6 +53,11 @@ run step-submit-every-16 60 KFRA_WEBGPU_SUBMIT_EVERY=16 -- "${BENCH[@]}" "${STEP
 run crosscheck-default 60 -- "${BENCH[@]}" crosscheck --opt kfra --steps 12 --batch 1000 --out "$T/crosscheck-default.json"
 run crosscheck-vec4-split-k 60 KFRA_WEBGPU_GEMM_INNER=vec4 KFRA_WEBGPU_SPLIT_K=auto -- "${BENCH[@]}" crosscheck --opt kfra --steps 12 --batch 1000 --out "$T/crosscheck-vec4-split-k.json"
 run step-calm-polling 60 KFRA_POLLING=calm -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --out "$T/step-calm-polling.json"
+PICK=("${KFRA_BUN:-bun}" scripts/device-pick.ts "$T")
+mapfile -t combined < <("${PICK[@]}" --combine)
+[ ${#combined[@]} -gt 0 ] && run step-combined 60 "${combined[@]}" -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,kfac,adam --out "$T/step-combined.json"
+"${PICK[@]}" >"$OUT/best.env" && echo "== fastest for KFRA: $(tr '\n' ' ' <"$OUT/best.env")"
+cp "$T/table.md" "$OUT/tune-table.md" 2>/dev/null && cat "$OUT/tune-table.md"
 run step-profile 90 -- "${BENCH[@]}" "${STEP[@]}" --opt kfra,adam --steps 1 --count-steps 1 --profile --profile-steps 3 --top 25 --out "$T/step-profile.json"
 [ "${KERNELS_S:-300}" -gt 0 ] && run kernels-variants "${KERNELS_S:-300}" -- "${BENCH[@]}" kernels --device webgpu --variants --skip-ts --reps 3
 [ -n "${KFRA_BUNDLE:-}" ] && cp "$KFRA_BUNDLE"/app/bin/results/kernels.json "$T/kernels.json" 2>/dev/null
