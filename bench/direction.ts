@@ -7,7 +7,7 @@ import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
 import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
-import { ensureDataset } from "../data-prep/prepare.ts";
+import { ensureDataset } from "../data-prep/ensure.ts";
 import { datasetFiles } from "../src/data/dataset.ts";
 import { MinibatchStream } from "../src/data/stream.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";

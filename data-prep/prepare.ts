@@ -7,7 +7,6 @@ import { writeFilesAtomically } from "./arrow-writer.ts";
 import { curvesCounts, generateCurves } from "./curves.ts";
 import { facesCounts, generateFaces } from "./faces.ts";
 import { generateMnist, mnistTotal } from "./mnist.ts";
-import { missingDatasetFile } from "../src/data/dataset.ts";
 import { dataDir } from "../src/data/location.ts";
 import { Progress } from "./progress.ts";
 
@@ -50,12 +49,4 @@ export async function prepareDataset(name: DatasetName, options: PrepOptions = {
   const outputs = sets.map((set) => ({ file: join(out, `${name}-${set.split}.arrow`), bytes: encodeImageSet(set), count: imageCount(set) }));
   writeFilesAtomically(outputs);
   return { files: outputs.map(({ file, count }) => ({ file, count })), seconds: progress.seconds() };
-}
-
-/** Prepares `name` into `dir` in this process (as `bun run prep <name>` would) when its train or held-out file is missing. */
-export async function ensureDataset(name: DatasetName, dir = dataDir()): Promise<void> {
-  const missing = missingDatasetFile(name, dir);
-  if (missing === undefined) return;
-  process.stderr.write(`data: ${missing} is missing; preparing '${name}' into ${dir}/ now (bun run prep ${name})\n`);
-  await prepareDataset(name, { out: dir });
 }

@@ -32,7 +32,7 @@ await runCli("train", async () => {
   let result: Awaited<ReturnType<typeof train>>;
   try {
     result = await train(config, {
-      prepareDataset: async (name, dir) => (await import("../../data-prep/prepare.ts")).ensureDataset(name, dir),
+      prepareDataset: async (name, dir) => (await import("../../data-prep/ensure.ts")).ensureDataset(name, dir),
       onStart: ({ step, steps }) => {
         progress = new ProgressReporter("train", steps, {
           quiet: config.quiet,

@@ -3,7 +3,7 @@ import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeImageSet, writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
-import { ensureDataset } from "../../data-prep/prepare.ts";
+import { ensureDataset } from "../../data-prep/ensure.ts";
 import { DataError, datasetFiles, loadDataset, readDatasetInfo } from "../../src/data/dataset.ts";
 import { dataDir } from "../../src/data/location.ts";
 import { metadataFor, tempDir, writeRawArrow } from "./helpers.ts";
