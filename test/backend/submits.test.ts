@@ -14,7 +14,8 @@ const hasAdapter = (await probeAdapter()).kind !== "none";
 // The WebGPU module (bun-webgpu) is loaded only where an adapter is, as in batched.test.ts.
 test.skipIf(!hasAdapter)("KFRA_WEBGPU_FIRST_SUBMIT: off by default, a count of dispatches when set, a usage error naming it otherwise", async () => {
   const { kernelChoices } = await import("../../src/backend/webgpu/index.ts");
-  expect(kernelChoices({}, false, {}).firstSubmit).toBe(0);
+  expect(kernelChoices({}, false, {}).firstSubmit).toBe(16);
+  expect(kernelChoices({}, true, {}).firstSubmit).toBe(0);
   expect(kernelChoices({}, true, { KFRA_WEBGPU_FIRST_SUBMIT: "12" }).firstSubmit).toBe(12);
   expect(kernelChoices({ firstSubmit: 8 }, true, { KFRA_WEBGPU_FIRST_SUBMIT: "12" }).firstSubmit).toBe(8);
   expect(() => kernelChoices({}, false, { KFRA_WEBGPU_FIRST_SUBMIT: "soon" })).toThrow(UsageError);

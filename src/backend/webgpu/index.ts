@@ -37,14 +37,15 @@ export interface WebGpuBackendOptions extends AcquireOptions {
   /** Tile of the shared-memory gemm, a key of GEMM_TILES (default "4x4x16", the fastest on an H200). KFRA_WEBGPU_TILE. */
   tile?: string;
   /**
-   * Inner loop of the shared-memory gemm (single and batched): "scalar" (default) or "vec4"
-   * (vec4 workgroup arrays, next k-slice fetched during the FMAs; see context.ts). KFRA_WEBGPU_GEMM_INNER.
+   * Inner loop of the shared-memory gemm (single and batched): "scalar" (default on software
+   * adapters) or "vec4" (vec4 workgroup arrays, next k-slice fetched during the FMAs; see
+   * context.ts; default on hardware adapters, docs/results.md "Kernel choices"). KFRA_WEBGPU_GEMM_INNER.
    */
   gemmInner?: GemmInner;
   /**
-   * Split-K of the shared-memory gemm (gemmBatch.ts): "off" (default), "auto" (k-slices when C has
-   * fewer tiles than 4 workgroups per SM of a 132-SM GPU), or a number N (at most N k-slices
-   * whenever k allows). KFRA_WEBGPU_SPLIT_K=off|auto|N.
+   * Split-K of the shared-memory gemm (gemmBatch.ts): "off" (default on software adapters), "auto"
+   * (k-slices when C has fewer tiles than 4 workgroups per SM of a 132-SM GPU; default on hardware
+   * adapters), or a number N (at most N k-slices whenever k allows). KFRA_WEBGPU_SPLIT_K=off|auto|N.
    */
   splitK?: SplitK;
   /**
@@ -57,7 +58,7 @@ export interface WebGpuBackendOptions extends AcquireOptions {
    * Also submit once this many dispatches follow a read-back (a download or flush, awaited or not),
    * so the device starts on a fresh command stream before `submitEvery` dispatches are recorded:
    * e.g. 8–16, against Adam's 63 dispatches per update and the KFRA update's chunks after each of
-   * its reads (default 0 = off). KFRA_WEBGPU_FIRST_SUBMIT.
+   * its reads (default 16 on hardware adapters, 0 = off on software ones). KFRA_WEBGPU_FIRST_SUBMIT.
    */
   firstSubmit?: number;
 }
@@ -70,15 +71,15 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
   const tileName = opts.tile ?? env.KFRA_WEBGPU_TILE ?? "4x4x16";
   const tile = GEMM_TILES[tileName];
   if (!tile) throw new UsageError(`webgpu: tile (KFRA_WEBGPU_TILE) must be one of ${Object.keys(GEMM_TILES).join(", ")}, got ${tileName}`);
-  const gemmInner = opts.gemmInner ?? (env.KFRA_WEBGPU_GEMM_INNER as GemmInner | undefined) ?? "scalar";
+  const gemmInner = opts.gemmInner ?? (env.KFRA_WEBGPU_GEMM_INNER as GemmInner | undefined) ?? (software ? "scalar" : "vec4");
   if (gemmInner !== "scalar" && gemmInner !== "vec4") throw new UsageError(`webgpu: gemm inner loop (KFRA_WEBGPU_GEMM_INNER) must be scalar or vec4, got ${gemmInner}`);
-  const splitK = opts.splitK ?? parseSplitK(env.KFRA_WEBGPU_SPLIT_K);
+  const splitK = opts.splitK ?? parseSplitK(env.KFRA_WEBGPU_SPLIT_K) ?? (software ? "off" : "auto");
   if (splitK !== "auto" && splitK !== "off" && !(Number.isInteger(splitK) && splitK >= 1)) {
     throw new UsageError(`webgpu: split-K (KFRA_WEBGPU_SPLIT_K) must be auto, off or a positive integer, got ${splitK}`);
   }
   const submitEvery = opts.submitEvery ?? (env.KFRA_WEBGPU_SUBMIT_EVERY ? Number(env.KFRA_WEBGPU_SUBMIT_EVERY) : software ? 0 : 64);
   if (!Number.isInteger(submitEvery) || submitEvery < 0) throw new UsageError(`webgpu: submitEvery (KFRA_WEBGPU_SUBMIT_EVERY) must be a non-negative integer, got ${submitEvery}`);
-  const firstSubmit = opts.firstSubmit ?? (env.KFRA_WEBGPU_FIRST_SUBMIT ? Number(env.KFRA_WEBGPU_FIRST_SUBMIT) : 0);
+  const firstSubmit = opts.firstSubmit ?? (env.KFRA_WEBGPU_FIRST_SUBMIT ? Number(env.KFRA_WEBGPU_FIRST_SUBMIT) : software ? 0 : 16);
   if (!Number.isInteger(firstSubmit) || firstSubmit < 0) throw new UsageError(`webgpu: firstSubmit (KFRA_WEBGPU_FIRST_SUBMIT) must be a non-negative integer, got ${firstSubmit}`);
   return {
     tiledBatches: opts.tiledBatches ?? flag(env.KFRA_WEBGPU_TILED_BATCHES) ?? !software,
@@ -92,8 +93,9 @@ export function kernelChoices(opts: WebGpuBackendOptions, software: boolean, env
   };
 }
 
-function parseSplitK(v: string | undefined): SplitK {
-  if (v === undefined || v === "" || v === "off") return "off";
+function parseSplitK(v: string | undefined): SplitK | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (v === "off") return "off";
   if (v === "auto") return "auto";
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`webgpu: split-K (KFRA_WEBGPU_SPLIT_K) must be auto, off or a positive integer, got ${v}`);
