@@ -1,6 +1,7 @@
 // The float64 reference backend: every op of the interface written as plainly as possible, in
 // double precision, with no attempt at speed. Tests hold the float32 backends to it, and the maths
 // (nn, curvature, optim) runs on it to be checked against finite differences.
+import { refusingAfterDispose } from "./disposal.ts";
 import { batchedByLoop } from "./batch.ts";
 import {
   type AdamOptions,
@@ -400,5 +401,5 @@ export function createReferenceBackend(): Backend {
     triangularSolveBatch: (ls, bs, opts) => batchedByLoop(backend).triangularSolveBatch(ls, bs, opts),
     kroneckerSolveBatch: (ls, rs, bs) => batchedByLoop(backend).kroneckerSolveBatch(ls, rs, bs),
   };
-  return backend;
+  return refusingAfterDispose(backend);
 }

@@ -1,5 +1,6 @@
 // The CPU backend: OpenBLAS (through bun:ffi) for gemm, Cholesky and triangular solves, tight
 // Float32Array loops for everything else. Ops run synchronously, so errors are thrown at once.
+import { refusingAfterDispose } from "../disposal.ts";
 import { batchedByLoop } from "../batch.ts";
 import type { Backend, Tensor } from "../types.ts";
 import { ShapeError, DeviceLimitError } from "../types.ts";
@@ -32,7 +33,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   blas.setThreads(threads);
   const allocated = new WeakSet<Tensor>();
 
-  return {
+  const backend: Backend = {
     info: {
       name: "cpu",
       device: `${blas.config} (${blas.getThreads()} threads, ${blas.path})`,
@@ -129,4 +130,5 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     random: sampling.random,
     bernoulli: sampling.bernoulli,
   };
+  return refusingAfterDispose(backend);
 }

@@ -1,6 +1,7 @@
 // The WebGPU backend: every op of `Backend` (src/backend/types.ts) as WGSL kernels (shaders/*.wgsl)
 // on a Dawn device from bun-webgpu. Tensors are views into GPU buffers; ops are recorded into one
 // command encoder and submitted when something is read back (`download`, `flush`).
+import { refusingAfterDispose } from "../disposal.ts";
 import { acquireGpu, type AcquireOptions, type GpuAdapterDescription } from "./device/adapter.ts";
 import { PipelineCache } from "./device/pipelines.ts";
 import { isContiguous, requireWindow } from "../shapes.ts";
@@ -284,6 +285,6 @@ export async function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Prom
     bernoulli: (p, out, seed, counter) => bernoulli(ctx, p, out, seed, counter),
     threefryWords: (out, seed, counter) => threefryWords(ctx, out, seed, counter),
   };
-  return backend;
+  return refusingAfterDispose(backend);
 }
 
