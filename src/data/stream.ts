@@ -11,6 +11,7 @@ import { DataError } from "./data-error.ts";
 import { readDatasetInfo } from "./dataset.ts";
 import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
 import type { FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
+import { oddEvenTargets } from "./datasets.ts";
 
 export interface StreamOptions {
   file: string;
@@ -22,6 +23,8 @@ export interface StreamOptions {
   start?: { epoch: number; batch: number };
   /** Feature and target columns of an own-data file (dataset-file.ts). */
   columns?: ColumnChoice;
+  /** Give each minibatch y = label mod 2 (the odd/even task of a file with a label column). */
+  oddEvenTargets?: boolean;
 }
 
 /** Test hook, not part of the trainer's API: make the worker throw at this (epoch, batch). */
@@ -129,6 +132,8 @@ export class MinibatchStream {
     try {
       for (let i = 0; i < workerCount; i++) workers.push(new Worker(new URL("./stream-worker.ts", import.meta.url).href));
       await Promise.all(workers.map((worker) => startWorker(worker, init)));
+      // Only a next() being awaited keeps the process alive: a stream nobody closed does not.
+      for (const worker of workers) worker.unref();
     } catch (error) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
@@ -143,9 +148,11 @@ export class MinibatchStream {
     this.fill();
     const slot = this.slots.get(this.taken)!;
     const started = performance.now();
+    for (const worker of this.workers) worker.ref();
     try {
       return await slot.promise;
     } finally {
+      if (!this.closed) for (const worker of this.workers) worker.unref();
       this.waitMs += performance.now() - started;
       this.slots.delete(this.taken);
       this.taken++;
@@ -185,6 +192,7 @@ export class MinibatchStream {
       const minibatch: Minibatch = { x, epoch, batch, indices };
       if (labels) minibatch.labels = labels;
       if (y) minibatch.y = y;
+      if (this.options.oddEvenTargets && labels) minibatch.y = oddEvenTargets(labels);
       this.slots.get(message.seq)?.resolve(minibatch);
     } else if (message.type === "error") {
       this.fail(workerError(this.info.file, message.message, message.isDataError));
