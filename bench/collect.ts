@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { checkSweepName, connectOnce, keys, parseQueueUrl } from "./queue/connection.ts";
 import { readStoredRun } from "./queue/store.ts";

@@ -15,9 +15,10 @@ import { parseFlags } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { downloadLayers } from "../src/nn/params.ts";
 import { stepAndReport } from "../src/optim/optimizer.ts";
-import { parseTrainArgs } from "../src/train/config.ts";
-import { createSession } from "../src/train/session.ts";
-import { networkFor } from "../src/train/setup.ts";
+import { parseTrainArgs } from "../src/cli/config.ts";
+import { type MethodName, isKronecker } from "../src/optim/settings.ts";
+import { createSession } from "./session.ts";
+import { networkFor } from "../src/cli/network.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { syntheticBatch } from "./step.ts";
 
@@ -106,9 +107,15 @@ export async function main(argv: string[]): Promise<void> {
   if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, got '${values.tolerance}'`);
   const results: Record<string, unknown>[] = [];
   let failed = false;
-  for (const opt of values.opt!.split(",")) {
-    const trainArgs = ["--opt", opt, "--batch", values.batch!, "--damping", values.damping!, "--seed", "0"];
+  // Every method's command line is checked before the first runs.
+  const argvs = values.opt!.split(",").map((opt) => {
+    const trainArgs = ["--opt", opt, "--batch", values.batch!, "--seed", "0"];
+    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", values.damping!);
     if (values.arch) trainArgs.push("--arch", values.arch);
+    parseTrainArgs(trainArgs);
+    return [opt, trainArgs] as const;
+  });
+  for (const [opt, trainArgs] of argvs) {
     const gpu = await trajectory("webgpu", trainArgs, steps);
     const cpu = await trajectory("cpu", trainArgs, steps);
     const worst = largestRelativeDifference(gpu.losses, cpu.losses);

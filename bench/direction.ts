@@ -14,9 +14,9 @@ import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { forward } from "../src/nn/forward.ts";
 import { type LayerTensors, allocLayers, allocLayersTogether } from "../src/nn/params.ts";
 import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
-import { parseTrainArgs } from "../src/train/config.ts";
-import { createSession } from "../src/train/session.ts";
-import { networkFor } from "../src/train/setup.ts";
+import { parseTrainArgs } from "../src/cli/config.ts";
+import { createSession } from "./session.ts";
+import { networkFor } from "../src/cli/network.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {

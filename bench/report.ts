@@ -8,7 +8,7 @@ import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
 import { type RunSeries, chartPoints, chartSpec, renderChart } from "../src/plot/chart.ts";
-import { type EvalRecord, readMetrics } from "../src/train/metrics.ts";
+import { type EvalRecord, readMetrics } from "../src/run/metrics.ts";
 import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { RESULT_FILE } from "./sweep.ts";

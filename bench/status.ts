@@ -1,7 +1,7 @@
 // `bun run bench status --queue redis://… [SWEEP] [--json]`: queued / running / done / diverged /
 // failed runs of each sweep on the queue, and which worker holds which run (bench/queue/status.ts).
 import { parseArgs } from "node:util";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { connectOnce, parseQueueUrl } from "./queue/connection.ts";
 import { formatStatus, queueStatus } from "./queue/status.ts";

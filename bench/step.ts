@@ -22,11 +22,12 @@ import { createBackend, parseDevice } from "../src/backend/index.ts";
 import type { Backend } from "../src/backend/types.ts";
 import { type PhaseMarker, PhaseTimer } from "../src/optim/phases.ts";
 import type { RecordedUpdate } from "../src/optim/optimizer.ts";
-import { yieldToEventLoop } from "../src/train/stopSignals.ts";
-import { parseTrainArgs } from "../src/train/config.ts";
+import { yieldToEventLoop } from "../src/train/loop.ts";
+import { parseTrainArgs } from "../src/cli/config.ts";
+import { type MethodName, isKronecker } from "../src/optim/settings.ts";
 import { oddEvenTargets } from "../src/data/datasets.ts";
-import { createSession } from "../src/train/session.ts";
-import { networkFor } from "../src/train/setup.ts";
+import { createSession } from "./session.ts";
+import { networkFor } from "../src/cli/network.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { seedKey, threefry2x32 } from "../src/backend/random.ts";
 import type { KernelTime, ProfilingControl } from "../src/backend/webgpu/profiler.ts";
@@ -133,12 +134,17 @@ export async function main(argv: string[]): Promise<void> {
   const devices = values.device!.split(",").map((d) => parseDevice(d));
   const rows: Record<string, unknown>[] = [];
   const profiles: Record<string, Record<string, unknown>[]> = {};
+  // Every method's command line is checked before the first is timed.
+  const configs = values.opt!.split(",").map((opt) => {
+    const trainArgs = ["--opt", opt, "--batch", String(batch), "--dataset", values.dataset!, "--task", values.task!];
+    // Adaptive damping (the default here) exercises every phase, the τ adaptation included.
+    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", values.damping!);
+    if (values.arch) trainArgs.push("--arch", values.arch);
+    return parseTrainArgs(trainArgs);
+  });
   for (const device of devices) {
-    for (const opt of values.opt!.split(",")) {
-      const trainArgs = ["--opt", opt, "--batch", String(batch), "--damping", values.damping!, "--dataset", values.dataset!, "--task", values.task!];
-      if (values.arch) trainArgs.push("--arch", values.arch);
-      // Adaptive damping (the default here) exercises every phase, the τ adaptation included.
-      const config = parseTrainArgs(trainArgs);
+    for (const config of configs) {
+      const opt = config.opt;
       const spec = networkFor(config);
       const base = await openBackend(device, values.profile!);
       const gpu = base.info.name === "webgpu" ? (base as unknown as WebGpuStats) : undefined;

@@ -2,7 +2,7 @@
 // expanded into one train command line per run. Unknown keys and bad values are rejected, with the
 // key's path, before anything runs.
 import { ExpectedError } from "../src/errors.ts";
-import { OPTIMIZER_NAMES } from "../src/optim/optimizer.ts";
+import { METHOD_NAMES } from "../src/optim/settings.ts";
 import { DATASET_NAMES } from "../src/data/datasets.ts";
 
 export class SweepSpecError extends ExpectedError {}
@@ -66,7 +66,7 @@ function checkGroupFields(group: Record<string, unknown>, path: string, keys: Se
   for (const key of Object.keys(group)) if (!keys.has(key)) fail(`${path}.${key}`, `unknown key; valid keys are ${[...keys].join(", ")}`);
   if (group.opt !== undefined) {
     if (!Array.isArray(group.opt) || group.opt.length === 0) fail(`${path}.opt`, "expected a non-empty list of optimisers");
-    (group.opt as unknown[]).forEach((o, i) => (OPTIMIZER_NAMES as readonly unknown[]).includes(o) || fail(`${path}.opt[${i}]`, `'${o}' is not one of ${OPTIMIZER_NAMES.join(", ")}`));
+    (group.opt as unknown[]).forEach((o, i) => (METHOD_NAMES as readonly unknown[]).includes(o) || fail(`${path}.opt[${i}]`, `'${o}' is not one of ${METHOD_NAMES.join(", ")}`));
   }
   if (group.steps !== undefined && (!Number.isInteger(group.steps) || (group.steps as number) < 1)) fail(`${path}.steps`, "expected a positive integer");
   if (group.lr !== undefined) numberList(group.lr, `${path}.lr`, true);
@@ -136,7 +136,7 @@ export function planSweep(spec: SweepSpec, scale: number, extraFlags: string[] =
       if (settings.lr !== undefined) argv.push("--lr", String(settings.lr));
       if (settings.decayFraction !== undefined && settings.decayFraction !== 0) argv.push("--decay-period", String(Math.max(1, Math.round((settings.decayFraction as number) * steps))));
       if (settings.factorMomentum === false) argv.push("--no-factor-momentum");
-      if (settings.damping !== undefined) argv.push("--damping", String(settings.damping));
+      if (settings.damping !== undefined) argv.push("--preset", String(settings.damping));
       argv.push(...(group.flags ?? []), ...extraFlags);
       const label = Object.entries(settings).filter(([k]) => k !== "opt" && k !== "seed").map(([k, v]) => `${k}${v}`).join("-");
       runs.push({ id: `${base.name}/${[opt, label, `seed${settings.seed}`].filter(Boolean).join("-")}`, group: base.name, opt, seed: settings.seed as number, steps, settings, argv });

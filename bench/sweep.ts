@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "./sweep-spec.ts";
 import { EXIT, UsageError } from "../src/errors.ts";
-import { listCheckpoints } from "../src/train/checkpoint.ts";
+import { listCheckpoints } from "../src/run/checkpoint.ts";
 import { runCli } from "../src/cli/runCli.ts";
 
 export const RESULT_FILE = "result.json";

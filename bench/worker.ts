@@ -3,7 +3,7 @@
 // of workers on any number of machines (bench/queue/worker.ts).
 import { parseArgs } from "node:util";
 import { DEVICE_FLAGS } from "../src/backend/index.ts";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { parseQueueUrl } from "./queue/connection.ts";
 import { defaultWorkerName, runWorker } from "./queue/worker.ts";

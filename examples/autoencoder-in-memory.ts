@@ -5,7 +5,7 @@
 // The data: points on a closed curve in 2-D, lifted into 16 dimensions by fixed sines, so a
 // 16-32-2-32-16 autoencoder can squeeze them through two numbers.
 import { parseArgs } from "node:util";
-import { KFRA, Network, createBackend, openDataset, train, type DeviceFlag } from "kfra-webgpu";
+import { Network, Optimizer, createBackend, openDataset, train, type DeviceFlag } from "kfra-webgpu";
 
 export interface ExampleResult {
   before: number;
@@ -28,7 +28,7 @@ export async function main(options: { device?: DeviceFlag; rows?: number; steps?
   const backend = await createBackend({ device: options.device ?? "auto" });
   const data = openDataset({ x: curveRows(options.rows ?? 2000), dim: 16, name: "curve" });
   const network = new Network(backend, { sizes: [16, 32, 2, 32, 16], activation: "tanh", loss: "bce", seed: 1 });
-  const optimizer = new KFRA(network, { batchSize: 100 });
+  const optimizer = new Optimizer(network, { method: "kfra", batchSize: 100 });
   try {
     let before = NaN;
     const summary = await train(network, optimizer, data, {
@@ -43,7 +43,7 @@ export async function main(options: { device?: DeviceFlag; rows?: number; steps?
     const h = await network.predict(data.x.subarray(0, 16));
     const show = (values: ArrayLike<number>) => Array.from(values, (v) => v.toFixed(3)).slice(0, 4).join(" ");
     log(`first row ${show(data.x)} … reconstructed ${show(Array.from(h, (v) => 1 / (1 + Math.exp(-v))))} …`);
-    return { before, after: summary.final.train, steps: summary.steps };
+    return { before, after: summary.final!.train, steps: summary.steps };
   } finally {
     optimizer.dispose();
     network.dispose();

@@ -7,7 +7,7 @@
 // It holds a fifth of the rows back, steps KFRA by hand, reports each update's figures to
 // `onStep` and each evaluation to `onEval`, and stops early when the held-out error stops falling.
 import { parseArgs } from "node:util";
-import { Dataset, KFRA, Network, createBackend, openDataset, type DeviceFlag, type StepReport } from "kfra-webgpu";
+import { Dataset, Network, Optimizer, createBackend, openDataset, type DeviceFlag, type StepReport } from "kfra-webgpu";
 
 export interface Callbacks {
   onStep?: (step: number, report: StepReport) => void;
@@ -41,7 +41,7 @@ export async function main(options: { file?: string; targets?: string; device?: 
   const [trainSet, heldOut] = split(options.file ? openDataset(options.file, { targets: options.targets }) : synthetic(2000));
   const network = new Network(backend, { sizes: [trainSet.dim, 32, 32, trainSet.targetWidth], loss: "sse", seed: 3 });
   const batchSize = options.batchSize ?? 100;
-  const optimizer = new KFRA(network, { batchSize, damping: "fixed" });
+  const optimizer = new Optimizer(network, { method: "kfra", batchSize, preset: "fixed" });
   const first = await network.evaluate(heldOut);
   let best = first, worseEvaluations = 0, step = 0;
   try {

@@ -10,10 +10,12 @@ import { gradient } from "../src/nn/backward.ts";
 import { forward } from "../src/nn/forward.ts";
 import { allocLayers, downloadLayers, uploadLayers } from "../src/nn/params.ts";
 import { RopWorkspace, rop } from "../src/nn/rop.ts";
-import { KroneckerOptimizer, dampingPreset } from "../src/optim/kronecker/optimizer.ts";
-import { FirstOrderOptimizer, FIRST_ORDER_DEFAULTS, type FirstOrderName } from "../src/optim/firstOrder.ts";
+import { KroneckerOptimizer } from "../src/optim/kronecker/optimizer.ts";
+import { FirstOrderOptimizer } from "../src/optim/firstOrder.ts";
 import { stepAndReport } from "../src/optim/optimizer.ts";
 import { tinyProblem, tinySpec, uniforms } from "./helpers/tinyNet.ts";
+import type { FirstOrderMethod as FirstOrderName } from "../src/optim/settings.ts";
+import { dampingPreset, FIRST_ORDER_DEFAULTS } from "./helpers/settings.ts";
 
 const reference = createReferenceBackend();
 const names = await availableBackends();

@@ -6,8 +6,10 @@ import { DataError, loadDataset } from "../data/dataset.ts";
 import type { ColumnChoice, DatasetInfo } from "../data/dataset-file.ts";
 import { epochPermutation } from "../data/permutation.ts";
 import { type NetworkSpec, validateSpec } from "../nn/spec.ts";
-import { checkTargets } from "../train/data-source.ts";
-import type { EvalData } from "../train/evaluate.ts";
+import { checkTargets } from "../data/targets.ts";
+import type { EvalData } from "../nn/evaluate.ts";
+import { OPTIMIZER_SETTINGS } from "../optim/settings.ts";
+import { SettingError, checkSetting } from "../settings.ts";
 
 /** One's own rows: x is count × dim, y (optional) count × targetWidth, both row-major. */
 export interface ArrayData {
@@ -64,6 +66,9 @@ export class Dataset {
    * e = ⌊index / P⌋, b = index mod P, π_e the epoch's permutation — the CLI stream's order.
    */
   batch(batchSize: number, seed: number, index: number): IndexedBatch {
+    checkSetting("batchSize", OPTIMIZER_SETTINGS.batchSize, batchSize);
+    checkSetting("seed", OPTIMIZER_SETTINGS.seed, seed);
+    if (!Number.isSafeInteger(index) || index < 0) throw new SettingError("index", `must be an integer ≥ 0 (the minibatch's number, counted across epochs), got ${index}`);
     const perEpoch = this.batchesPerEpoch(batchSize);
     if (perEpoch < 1) throw new DataError(`${this.name}: batch size ${batchSize} is larger than the dataset (${this.count} rows)`);
     const epoch = Math.floor(index / perEpoch), batch = index % perEpoch;
@@ -75,6 +80,10 @@ export class Dataset {
   /** The given rows as a minibatch. */
   rows(indices: ArrayLike<number>): Batch {
     const { dim, targetWidth: k } = this;
+    for (let r = 0; r < indices.length; r++) {
+      const row = indices[r];
+      if (!Number.isSafeInteger(row) || row < 0 || row >= this.count) throw new DataError(`${this.name}: rows(): index ${r} is ${row}, not a row number in [0, ${this.count})`);
+    }
     const x = new Float32Array(indices.length * dim);
     const y = this.y ? new Float32Array(indices.length * k) : undefined;
     for (let r = 0; r < indices.length; r++) {

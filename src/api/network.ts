@@ -1,14 +1,17 @@
 // The library's network: a spec (sizes, transfer functions, loss) with its weights on a backend,
 // and the two things one does with it outside training: outputs for some rows, and the mean loss
-// over a dataset. The maths is src/nn's forward pass and src/train's Evaluator.
-import type { Backend, LossKind, TransferKind } from "../backend/types.ts";
+// over a dataset. The maths is src/nn's forward pass and Evaluator.
+import { type Backend, LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
+import { UsageError } from "../errors.ts";
 import { forward } from "../nn/forward.ts";
 import { type LayerTensors, allocLayers, downloadLayers, freeLayers, initialWeights, uploadLayers } from "../nn/params.ts";
 import { type NetworkSpec, SpecError, describeSpec, layerCount, parameterCount, validateSpec } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
-import { modelMetadata, modelTensors, readModelWeights } from "../train/checkpoint.ts";
-import { Evaluator } from "../train/evaluate.ts";
+import { modelMetadata, modelTensors, readModelWeights } from "../nn/modelFile.ts";
+import { Evaluator } from "../nn/evaluate.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
+import { OPTIMIZER_SETTINGS } from "../optim/settings.ts";
+import { SettingError, checkSetting } from "../settings.ts";
 import type { Dataset } from "./dataset.ts";
 
 export interface NetworkOptions {
@@ -21,6 +24,26 @@ export interface NetworkOptions {
   seed?: number;
 }
 
+const NETWORK_KEYS = ["sizes", "activation", "loss", "seed"];
+
+/** The spec of checked options: every problem is a one-line error naming the option. */
+function specOf(options: NetworkOptions): NetworkSpec {
+  if (typeof options !== "object" || options === null) throw new UsageError(`Network: options must be an object such as { sizes: [16, 4, 16], loss: "sse" }`);
+  for (const key of Object.keys(options)) if (!NETWORK_KEYS.includes(key)) throw new SettingError(key, `not an option of Network; its options are ${NETWORK_KEYS.join(", ")}`);
+  const { sizes, activation = "tanh", loss } = options;
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
+    throw new SettingError("sizes", `must be a list of at least two positive integers (input, hidden…, output), got ${JSON.stringify(sizes)}`);
+  }
+  if (!LOSS_KINDS.includes(loss)) throw new SettingError("loss", `must be one of ${LOSS_KINDS.join(", ")}, got ${JSON.stringify(loss)}`);
+  const hidden = sizes.length - 2;
+  const transfers = typeof activation === "string" ? Array<TransferKind>(hidden).fill(activation) : Array.isArray(activation) ? [...activation] : [];
+  if ((typeof activation !== "string" && !Array.isArray(activation)) || transfers.length !== hidden || transfers.some((t) => !TRANSFER_KINDS.includes(t))) {
+    throw new SettingError("activation", `must be one of ${TRANSFER_KINDS.join(", ")}, or a list of ${hidden} of them (one per hidden layer), got ${JSON.stringify(activation)}`);
+  }
+  if (options.seed !== undefined) checkSetting("seed", OPTIMIZER_SETTINGS.seed, options.seed);
+  return { sizes: [...sizes], transfers, loss };
+}
+
 /** Rows evaluated at once by predict() and evaluate(). */
 const CHUNK = 1000;
 
@@ -28,19 +51,21 @@ export class Network {
   readonly spec: NetworkSpec;
   /** W_λ = [W̃_λ | b_λ] per layer, D_λ × (D_{λ−1} + 1), on the backend; the optimisers update these. */
   readonly weights: LayerTensors;
+  private disposed = false;
 
   constructor(
     readonly backend: Backend,
     options: NetworkOptions,
   ) {
-    const hidden = options.sizes.length - 2;
-    const activation = options.activation ?? "tanh";
-    const transfers = typeof activation === "string" ? Array<TransferKind>(Math.max(hidden, 0)).fill(activation) : [...activation];
-    this.spec = { sizes: [...options.sizes], transfers, loss: options.loss };
-    if (options.sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new SpecError(`Network sizes must be positive integers, got ${options.sizes.join("-")}`);
-    validateSpec(this.spec, options.sizes[0], "supervised");
+    this.spec = specOf(options);
+    validateSpec(this.spec, this.spec.sizes[0], "supervised");
     this.weights = allocLayers(backend, this.spec);
-    uploadLayers(backend, this.weights, initialWeights(this.spec, options.seed ?? 0));
+    uploadLayers(backend, this.weights, initialWeights(this.spec, options.seed ?? OPTIMIZER_SETTINGS.seed.default));
+  }
+
+  /** Throws when the network has been disposed (`what` names the caller). */
+  checkUsable(what: string): void {
+    if (this.disposed) throw new UsageError(`${what}: the network has been disposed`);
   }
 
   /** A network whose weights come from a model.safetensors file (a run's, or save()'s). */
@@ -73,6 +98,7 @@ export class Network {
 
   /** The network's outputs h_L (before the loss: logits for bce and mixture) for count × D₀ rows; count × D_L, row-major. */
   async predict(x: ArrayLike<number>): Promise<Float32Array> {
+    this.checkUsable("predict()");
     const d = this.inputSize, k = this.outputSize;
     const count = x.length / d;
     if (!Number.isInteger(count) || count < 1) throw new SpecError(`predict: ${x.length} values are not a positive multiple of the input size ${d}`);
@@ -100,6 +126,7 @@ export class Network {
 
   /** Mean per-sample loss over a dataset, at these weights or at `weights` (e.g. an optimiser's Polyak average). */
   async evaluate(data: Dataset, weights: LayerTensors = this.weights): Promise<number> {
+    this.checkUsable("evaluate()");
     data.checkFits(this.spec);
     const ws = new BatchWorkspace(this.backend, this.spec, Math.min(CHUNK, data.count));
     const evaluator = new Evaluator(this.backend, this.spec, ws);
@@ -113,10 +140,12 @@ export class Network {
 
   /** The weights W_λ = [W̃_λ | b_λ], row-major, one array per layer. */
   async getWeights(): Promise<Float32Array[]> {
+    this.checkUsable("getWeights()");
     return (await downloadLayers(this.backend, this.weights)).map((w) => Float32Array.from(w));
   }
 
   setWeights(values: ArrayLike<number>[]): void {
+    this.checkUsable("setWeights()");
     uploadLayers(this.backend, this.weights, values);
   }
 
@@ -126,6 +155,8 @@ export class Network {
   }
 
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     freeLayers(this.backend, this.weights);
   }
 }

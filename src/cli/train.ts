@@ -1,9 +1,11 @@
 #!/usr/bin/env bun
-// `bun run train`: see `bun run train --help`. The program runs the show: it prepares a missing
-// dataset, trains with a progress bar fed by the trainer's hooks, draws the run's chart and reports.
+// `bun run train`: see `bun run train --help`. The program parses the command line into the
+// library's settings, then runs the library's train() inside a run directory (src/run/): it
+// prepares a missing dataset, shows a progress bar fed by the run's hooks, draws the run's chart.
 import { join } from "node:path";
-import { givenFlags, parseTrainArgs, trainHelp } from "../train/config.ts";
+import { givenFlags, parseTrainArgs, trainHelp } from "./config.ts";
 import { ProgressReporter } from "../io/progress.ts";
+import { resumeConfig } from "./resume.ts";
 import { runCli } from "./runCli.ts";
 
 /** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss); a failure to draw is only reported. */
@@ -24,15 +26,14 @@ await runCli("train", async () => {
     console.log(trainHelp());
     return 0;
   }
-  const { resumeConfig, train } = await import("../train/trainer.ts");
-  const { exitCodeFor } = await import("../train/stopSignals.ts");
+  const { trainFromConfig } = await import("./plan.ts");
+  const { exitCodeFor } = await import("../run/stopSignals.ts");
   if (config.resume) config = resumeConfig(config.resume, config, givenFlags(argv));
   const log = (line: string) => config.quiet || console.error(line);
   let progress: ProgressReporter | undefined;
-  let result: Awaited<ReturnType<typeof train>>;
+  let result: Awaited<ReturnType<typeof trainFromConfig>>;
   try {
-    result = await train(config, {
-      prepareDataset: async (name, dir) => (await import("../../data-prep/ensure.ts")).ensureDataset(name, dir),
+    result = await trainFromConfig(config, {
       onStart: ({ step, steps }) => {
         progress = new ProgressReporter("train", steps, {
           quiet: config.quiet,

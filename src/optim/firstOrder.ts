@@ -11,7 +11,7 @@ import { type Optimizer, type OptimizerState, type RecordedUpdate, freeAll, halv
 import { ScalarSlots } from "./scalars.ts";
 import type { PhaseMarker } from "./phases.ts";
 
-export type FirstOrderName = "sgd" | "momentum" | "nesterov" | "adam";
+import type { FirstOrderMethod } from "./settings.ts";
 
 export interface FirstOrderOptions {
   lr: number;
@@ -25,13 +25,6 @@ export interface FirstOrderOptions {
   phases?: PhaseMarker;
 }
 
-export const FIRST_ORDER_DEFAULTS: Omit<FirstOrderOptions, "lr" | "decayPeriod" | "weightDecay"> = {
-  momentum: 0.9,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-};
-
 export class FirstOrderOptimizer implements Optimizer {
   private readonly grads: LayerTensors;
   /** Momentum buffer, or Adam's first moment. */
@@ -41,7 +34,7 @@ export class FirstOrderOptimizer implements Optimizer {
   private readonly scalars: ScalarSlots<"loss">;
 
   constructor(
-    readonly name: FirstOrderName,
+    readonly name: FirstOrderMethod,
     private readonly backend: Backend,
     private readonly spec: NetworkSpec,
     private readonly weights: LayerTensors,

@@ -3,8 +3,7 @@ import type { Backend, Tensor } from "../backend/types.ts";
 import type { LayerTensors } from "../nn/params.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
 
-export type OptimizerName = "sgd" | "momentum" | "nesterov" | "adam" | "kfra" | "kflr" | "kfac";
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ["sgd", "momentum", "nesterov", "adam", "kfra", "kflr", "kfac"];
+import type { MethodName } from "./settings.ts";
 
 /** Per-step figures for the metrics log: always the minibatch loss, plus the optimiser's own scalars. */
 export interface StepReport {
@@ -29,7 +28,7 @@ export interface RecordedUpdate {
 }
 
 export interface Optimizer {
-  readonly name: OptimizerName;
+  readonly name: MethodName;
   /**
    * Records one update of `weights` from the minibatch already loaded into `ws`; `step` counts from
    * 1. Returns without waiting for the device unless the update itself needs a value from it

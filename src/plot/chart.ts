@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import sharp from "sharp";
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
-import { type EvalRecord, type MetricsRecord, type StepRecord } from "../train/metrics.ts";
+import { type EvalRecord, type MetricsRecord, type StepRecord } from "../run/metrics.ts";
 
 export interface RunSeries {
   /** The legend label. */

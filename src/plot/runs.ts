@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { UsageError } from "../errors.ts";
 import { readJsonFile } from "../io/json.ts";
-import { readMetrics } from "../train/metrics.ts";
-import { CONFIG_FILE, METRICS_FILE } from "../train/runFiles.ts";
+import { readMetrics } from "../run/metrics.ts";
+import { CONFIG_FILE, METRICS_FILE } from "../run/runFiles.ts";
 import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
 
 /** Writes PREFIX.svg and PREFIX.png; returns the number of points drawn. */

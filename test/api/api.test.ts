@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Adam, DataError, KFAC, KFLR, KFRA, Network, SpecError, createBackend, openDataset, train, type Backend } from "kfra-webgpu";
+import { DataError, Network, Optimizer, SpecError, createBackend, openDataset, train, type Backend } from "kfra-webgpu";
 import { encodeTable } from "../../data-prep/table-writer.ts";
 import { MinibatchStream } from "../../src/data/stream.ts";
 import { main as autoencoderExample } from "../../examples/autoencoder-in-memory.ts";
@@ -94,21 +94,21 @@ describe("wrappers", () => {
   });
 
   test("KFRA, KFLR, KFAC and Adam each lower the error through train(), with onStep and onEval", async () => {
-    for (const make of [
-      (n: Network) => new KFRA(n, { batchSize: 20 }),
-      (n: Network) => new KFLR(n, { batchSize: 20 }),
-      (n: Network) => new KFAC(n, { batchSize: 20 }),
-      (n: Network) => new Adam(n, { batchSize: 20, lr: 0.01 }),
-    ]) {
+    for (const options of [
+      { method: "kfra", batchSize: 20 },
+      { method: "kflr", batchSize: 20 },
+      { method: "kfac", batchSize: 20 },
+      { method: "adam", batchSize: 20, lr: 0.01 },
+    ] as const) {
       const net = new Network(backend, { sizes: [dim, 4, dim], loss: "bce", seed: 2 });
-      const optimizer = make(net);
+      const optimizer = new Optimizer(net, options);
       const seen: number[] = [];
       const evals: number[] = [];
       const summary = await train(net, optimizer, data, { steps: 12, evalEvery: 6, onStep: (s) => void seen.push(s.step), onEval: (e) => void evals.push(e.train) });
       expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
       expect(evals).toHaveLength(3);
-      expect(summary.final.train).toBeLessThan(evals[0]);
-      expect(summary.final.train).toBeCloseTo(await net.evaluate(data), 6);
+      expect(summary.final!.train).toBeLessThan(evals[0]);
+      expect(summary.final!.train).toBeCloseTo(await net.evaluate(data), 6);
       optimizer.dispose();
       net.dispose();
     }
@@ -119,12 +119,12 @@ describe("wrappers", () => {
     expect(() => openDataset({ x: [1, NaN, 3, 4], dim: 2, name: "pts" })).toThrow(/pts: x: value 1 of row 0 is NaN/);
     expect(() => openDataset({ x: [1, 2], dim: 2, y: [1, 2, 3] , targetWidth: 2 })).toThrow(DataError);
     const net = new Network(backend, { sizes: [dim, 3, 2], loss: "bce" });
-    const optimizer = new KFRA(net, { batchSize: 10 });
+    const optimizer = new Optimizer(net, { method: "kfra", batchSize: 10 });
     await expect(optimizer.step({ x: new Float32Array(10 * dim) })).rejects.toThrow(/needs targets y/);
     await expect(optimizer.step({ x: new Float32Array(9 * dim), y: new Float32Array(20) })).rejects.toThrow(/a minibatch is 10 rows of 5/);
     await expect(train(net, optimizer, data, { steps: 1 })).rejects.toThrow(/output size 2|autoencoder's output size must equal/);
     const labelled = openDataset({ x, dim, y: Float32Array.from({ length: rows * 2 }, (_, i) => i % 3), name: "counts" });
-    await expect(train(net, optimizer, labelled, { steps: 1 })).rejects.toThrow(/counts: column 'y': value 0 of row 1 is 2; --loss bce needs targets in \[0, 1\]/);
+    await expect(train(net, optimizer, labelled, { steps: 1 })).rejects.toThrow(/counts: column 'y': value 0 of row 1 is 2; the bce loss needs targets in \[0, 1\]/);
     expect(() => new Network(backend, { sizes: [4, 2], loss: "mixture" })).toThrow(SpecError);
     optimizer.dispose();
     net.dispose();

@@ -6,8 +6,9 @@ import { afterAll, describe, expect, test } from "vitest";
 import { probeAdapter } from "../../src/backend/index.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { WebGpuBackend } from "../../src/backend/webgpu/index.ts";
-import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer } from "../../src/optim/firstOrder.ts";
+import { FirstOrderOptimizer } from "../../src/optim/firstOrder.ts";
 import { tinyProblem, tinySpec } from "../helpers/tinyNet.ts";
+import { FIRST_ORDER_DEFAULTS } from "../helpers/settings.ts";
 
 const hasAdapter = (await probeAdapter()).kind !== "none";
 

@@ -24,7 +24,9 @@ export async function workspace(prefix: string): Promise<Workspace> {
 
 /** Flags for a quick run: a 784-8-784 autoencoder, batch 20, CPU backend, no plots worth waiting for. */
 export function quick(dataDir: string, ...extra: string[]): string[] {
-  return ["--data-dir", dataDir, "--arch", "784-8-784", "--batch", "20", "--device", "cpu", "--eval-every", "0", ...extra];
+  const defaults: [string, string][] = [["--arch", "784-8-784"], ["--batch", "20"], ["--device", "cpu"], ["--eval-every", "0"]];
+  // A flag may be given once: `extra` replaces the default of a flag it names.
+  return ["--data-dir", dataDir, ...defaults.filter(([flag]) => !extra.includes(flag)).flat(), ...extra];
 }
 
 export interface Finished {

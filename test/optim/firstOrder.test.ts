@@ -5,9 +5,11 @@ import { createReferenceBackend } from "../../src/backend/reference.ts";
 import { gradient } from "../../src/nn/backward.ts";
 import { forward } from "../../src/nn/forward.ts";
 import { allocLayers, downloadLayers, uploadLayers } from "../../src/nn/params.ts";
-import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer, type FirstOrderName } from "../../src/optim/firstOrder.ts";
+import { FirstOrderOptimizer } from "../../src/optim/firstOrder.ts";
 import { halvedLearningRate } from "../../src/optim/optimizer.ts";
 import { tinyProblem, tinySpec } from "../helpers/tinyNet.ts";
+import type { FirstOrderMethod as FirstOrderName } from "../../src/optim/settings.ts";
+import { FIRST_ORDER_DEFAULTS } from "../helpers/settings.ts";
 
 const backend = createReferenceBackend();
 const eta = 1e-3;

@@ -9,7 +9,7 @@ import { predictedChange, recordOptimalStep } from "../../src/optim/kronecker/st
 import { KroneckerBlocks } from "../../src/optim/kronecker/block.ts";
 import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import type { Backend } from "../../src/backend/types.ts";
-import { KroneckerOptimizer, dampingPreset } from "../../src/optim/kronecker/optimizer.ts";
+import { KroneckerOptimizer } from "../../src/optim/kronecker/optimizer.ts";
 import { stepAndReport } from "../../src/optim/optimizer.ts";
 import { gradient } from "../../src/nn/backward.ts";
 import { forward } from "../../src/nn/forward.ts";
@@ -17,6 +17,7 @@ import { allocLayers, allocLayersTogether, downloadLayers, uploadLayers } from "
 import type { LossKind } from "../../src/backend/types.ts";
 import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
 import { outputHessian, outputFrom, preActivations } from "../helpers/explicitNet.ts";
+import { dampingPreset } from "../helpers/settings.ts";
 
 const backend = createReferenceBackend();
 

@@ -5,10 +5,12 @@ import { afterAll, describe, expect, test } from "vitest";
 import { availableBackends, createBackend } from "../../src/backend/index.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
 import type { Backend } from "../../src/backend/types.ts";
-import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer, type FirstOrderName } from "../../src/optim/firstOrder.ts";
-import { KroneckerOptimizer, dampingPreset } from "../../src/optim/kronecker/optimizer.ts";
+import { FirstOrderOptimizer } from "../../src/optim/firstOrder.ts";
+import { KroneckerOptimizer } from "../../src/optim/kronecker/optimizer.ts";
 import { type Optimizer, type RecordedUpdate, type StepReport, stepAndReport } from "../../src/optim/optimizer.ts";
 import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
+import type { FirstOrderMethod as FirstOrderName } from "../../src/optim/settings.ts";
+import { dampingPreset, FIRST_ORDER_DEFAULTS } from "../helpers/settings.ts";
 
 const SIZES = [13, 17, 5, 13];
 const BATCH = 31;

@@ -74,16 +74,16 @@ describe("npm pack and a scratch project", () => {
 
   test("the API trains on it too, the consumer's TypeScript sees the package's types, and both shipped examples run", () => {
     writeFileSync(join(scratch, "main.ts"), `
-import { KFRA, Network, createBackend, openDataset, train } from "kfra-webgpu";
+import { Network, Optimizer, createBackend, openDataset, train } from "kfra-webgpu";
 const backend = await createBackend({ device: "cpu" });
 const data = openDataset("mine.arrow", { targets: "targets" });
 const network = new Network(backend, { sizes: [data.dim, 16, data.targetWidth], loss: "sse" });
-const optimizer = new KFRA(network, { batchSize: 50 });
+const optimizer = new Optimizer(network, { method: "kfra", batchSize: 50 });
 const errors: number[] = [];
 await train(network, optimizer, data, { steps: 20, onEval: (e) => { errors.push(e.train); } });
 export function neverCalled() {
   // @ts-expect-error: batchSize is a number
-  return new KFRA(network, { batchSize: "50" });
+  return new Optimizer(network, { method: "kfra", batchSize: "50" });
 }
 console.log(JSON.stringify(errors));
 optimizer.dispose();

@@ -1,7 +1,7 @@
 // The training-error chart: θ̂ (the Polyak average) is dashed both on the lines and in the legend.
 import { describe, expect, it } from "vitest";
 import { DASHED, SOLID, chartPoints, chartSpec, renderChart } from "../../src/plot/chart.ts";
-import type { MetricsRecord } from "../../src/train/metrics.ts";
+import type { MetricsRecord } from "../../src/run/metrics.ts";
 
 function evalRecords(scale: number): MetricsRecord[] {
   return [0, 50, 100, 150].map((step) => ({

@@ -1,6 +1,7 @@
-// The import graph runs one way: cli/plot/api → train → optim → curvature → nn/data → backend, with
-// src/errors.ts, src/flags.ts and src/io/ as utilities anyone may import (and that import only each
-// other). Nothing in src imports bench/; only the programs in src/cli use data-prep/ (the CLI
+// The import graph runs one way: cli/plot → run → api → train → optim → curvature → nn/data →
+// backend, with src/errors.ts, src/flags.ts, src/settings.ts and src/io/ as utilities anyone may
+// import (and that import only each other). The library (src/api) never reaches the run machinery
+// (src/run: run directories, checkpoints, metrics files, signals) nor the CLI. Nothing in src imports bench/; only the programs in src/cli use data-prep/ (the CLI
 // prepares a missing dataset), and data-prep uses the library's data floor and below (its own
 // program, data-prep/cli.ts, also src/cli's runner). Imports are read with TypeScript's own
 // pre-processor, static and dynamic (`import("…")`) alike.
@@ -18,9 +19,11 @@ const FLOORS: [floor: number, prefixes: string[]][] = [
   [2, ["src/curvature/"]],
   [3, ["src/optim/"]],
   [4, ["src/train/"]],
-  [5, ["src/cli/", "src/plot/", "src/api/", "src/index.ts"]],
+  [5, ["src/api/", "src/index.ts"]],
+  [6, ["src/run/"]],
+  [7, ["src/cli/", "src/plot/"]],
 ];
-const UTILITIES = ["src/errors.ts", "src/flags.ts", "src/io/"];
+const UTILITIES = ["src/errors.ts", "src/flags.ts", "src/settings.ts", "src/io/"];
 
 export type Edge = { from: string; to: string };
 
@@ -100,8 +103,8 @@ describe("the import graph", () => {
 
   it("reads static and dynamic imports", () => {
     expect(edges.length).toBeGreaterThan(300);
-    expect(edges).toContainEqual({ from: "src/cli/train.ts", to: "src/train/trainer.ts" }); // a dynamic import
-    expect(edges).toContainEqual({ from: "src/train/trainer.ts", to: "src/errors.ts" });
+    expect(edges).toContainEqual({ from: "src/cli/train.ts", to: "src/cli/plan.ts" }); // a dynamic import
+    expect(edges).toContainEqual({ from: "src/run/run.ts", to: "src/errors.ts" });
   });
 
   it("runs one way: no import climbs a floor, none reaches bench, only the CLI reaches data-prep, data-prep stays low", () => {
@@ -111,10 +114,11 @@ describe("the import graph", () => {
   it("names each kind of violation", () => {
     expect(
       violations([
-        { from: "src/train/trainer.ts", to: "src/cli/progress.ts" },
+        { from: "src/train/loop.ts", to: "src/cli/progress.ts" },
+        { from: "src/api/train.ts", to: "src/run/checkpoint.ts" },
         { from: "src/data/dataset.ts", to: "data-prep/prepare.ts" },
         { from: "src/optim/sweep.ts", to: "bench/sweep.ts" },
-        { from: "src/io/json.ts", to: "src/train/config.ts" },
+        { from: "src/io/json.ts", to: "src/cli/config.ts" },
         { from: "src/cli/a.ts", to: "src/plot/b.ts" },
         { from: "src/plot/b.ts", to: "src/cli/a.ts" },
         { from: "src/cli/train.ts", to: "data-prep/prepare.ts" },
@@ -124,10 +128,11 @@ describe("the import graph", () => {
         { from: "data-prep/prepare.ts", to: "src/data/datasets.ts" },
       ]),
     ).toEqual([
-      "src/train/trainer.ts imports src/cli/progress.ts: up from floor 4 to 5",
+      "src/train/loop.ts imports src/cli/progress.ts: up from floor 4 to 7",
+      "src/api/train.ts imports src/run/checkpoint.ts: up from floor 5 to 6",
       "src/data/dataset.ts imports data-prep/prepare.ts: only the programs in src/cli use data-prep",
       "src/optim/sweep.ts imports bench/sweep.ts: src never imports bench",
-      "src/io/json.ts imports src/train/config.ts: up from floor utility to 4",
+      "src/io/json.ts imports src/cli/config.ts: up from floor utility to 7",
       "data-prep/progress.ts imports src/cli/progress.ts: data-prep uses only src's data floor and below",
       "src/cli and src/plot import each other",
     ]);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { readMetrics } from "../../src/train/metrics.ts";
+import { readMetrics } from "../../src/run/metrics.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-interrupt-"));
 const dataDir = join(root, "data");

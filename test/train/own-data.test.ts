@@ -12,9 +12,10 @@ import { DataError } from "../../src/data/dataset.ts";
 import { forward } from "../../src/nn/forward.ts";
 import { allocLayers, uploadLayers } from "../../src/nn/params.ts";
 import { BatchWorkspace } from "../../src/nn/workspace.ts";
-import { UsageError, parseTrainArgs } from "../../src/train/config.ts";
-import { readMetrics, type EvalRecord } from "../../src/train/metrics.ts";
-import { train } from "../../src/train/trainer.ts";
+import { parseTrainArgs } from "../../src/cli/config.ts";
+import { UsageError } from "../../src/errors.ts";
+import { readMetrics, type EvalRecord } from "../../src/run/metrics.ts";
+import { trainFromConfig as train } from "../../src/cli/plan.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-own-train-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -103,7 +104,7 @@ describe("train --data", () => {
     expect(() => parseTrainArgs(["--data", plain, "--loss", "mixture"])).toThrow(/--loss mixture needs --targets COLUMN/);
     expect(() => parseTrainArgs(["--data", plain, "--hidden", "4", "--arch", "6-4-6"])).toThrow(/--arch and --hidden/);
     await expect(train(args("bad-bce", "--data", reg, "--targets", "targets", "--loss", "bce"))).rejects.toThrow(DataError);
-    await expect(train(args("bad-bce2", "--data", reg, "--targets", "targets", "--loss", "bce"))).rejects.toThrow(/regression\.arrow: column 'targets': value \d of row \d+ is -?[\d.e-]+; --loss bce needs targets in \[0, 1\]/);
+    await expect(train(args("bad-bce2", "--data", reg, "--targets", "targets", "--loss", "bce"))).rejects.toThrow(/regression\.arrow: column 'targets': value \d of row \d+ is -?[\d.e-]+; the bce loss needs targets in \[0, 1\]/);
     await expect(train(args("bad-mix", "--data", reg, "--targets", "targets", "--loss", "mixture"))).rejects.toThrow(/the mixture loss needs one 0\/1 label per row; the target column holds 2 values per row/);
     await expect(train(args("bad-arch", "--data", reg, "--targets", "targets", "--arch", "6-12-3"))).rejects.toThrow(/output size 3 does not match the target column's 2 values per row/);
     await expect(train(args("bad-valid", "--data", reg, "--targets", "targets", "--valid", cls))).rejects.toThrow(/labels\.arrow: --valid has 6 features and 1 targets per row, --data 6 and 2/);

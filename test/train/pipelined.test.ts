@@ -10,10 +10,10 @@ import { availableBackends, createBackend } from "../../src/backend/index.ts";
 import { datasetFiles } from "../../src/data/dataset.ts";
 import { MinibatchStream } from "../../src/data/stream.ts";
 import { stepAndReport } from "../../src/optim/optimizer.ts";
-import { parseTrainArgs } from "../../src/train/config.ts";
-import { readMetrics } from "../../src/train/metrics.ts";
-import { createSession } from "../../src/train/session.ts";
-import { train } from "../../src/train/trainer.ts";
+import { parseTrainArgs } from "../../src/cli/config.ts";
+import { readMetrics } from "../../src/run/metrics.ts";
+import { createSession } from "../../bench/session.ts";
+import { trainFromConfig as train } from "../../src/cli/plan.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-pipelined-"));
 const dataDir = join(root, "data");

@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { parseTrainArgs } from "../../src/train/config.ts";
-import { train, resumeConfig } from "../../src/train/trainer.ts";
-import { readMetrics } from "../../src/train/metrics.ts";
+import { parseTrainArgs } from "../../src/cli/config.ts";
+import { trainFromConfig as train } from "../../src/cli/plan.ts";
+import { resumeConfig } from "../../src/cli/resume.ts";
+import { readMetrics } from "../../src/run/metrics.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-train-"));
@@ -68,7 +69,8 @@ describe("bad input", () => {
   });
 
   test("an architecture that does not fit the data is refused", async () => {
-    await expect(train(base(join(root, "arch"), "--arch", "625-10-625"))).rejects.toThrow(/input size 625 does not match the dataset's 784/);
+    const config = { ...base(join(root, "arch")), arch: "625-10-625" };
+    await expect(train(config)).rejects.toThrow(/input size 625 does not match the dataset's 784/);
   });
 
   test("a new run never overwrites an existing one", async () => {

@@ -3,7 +3,7 @@
 // are averaged (§3); each layer's direction is the factored damped solve (§4); the step size comes
 // from the full Gauss–Newton quadratic through the R-op (§5); τ and γ adapt (§6); θ̂ is the Polyak
 // average (§7).
-import type { Backend, Tensor } from "../../backend/types.ts";
+import { type Backend, ShapeError, type Tensor } from "../../backend/types.ts";
 import { type CurvatureEstimator, type CurvatureKind, createEstimator, gradientAndCurvature } from "../../curvature/index.ts";
 import { forward, meanLoss } from "../../nn/forward.ts";
 import { type LayerTensors, type StackedLayers, addScaledLayersIfFinite, allocLayers, allocLayersTogether, axpbyLayers, copyLayers, dotLayers } from "../../nn/params.ts";
@@ -16,14 +16,27 @@ import type { PhaseMarker } from "../phases.ts";
 import { adaptTau, bestCandidate, gammaCandidates, raiseTau } from "./adaptation.ts";
 import { factorDecay, polyakDecay } from "./averaging.ts";
 import { KroneckerBlocks } from "./block.ts";
-import type { PresetSettings } from "./presets.ts";
 import { predictedChange, recordOptimalStep } from "./stepSize.ts";
 
-export { DAMPING_PRESETS, type DampingPreset, dampingPreset } from "./presets.ts";
-
-/** A preset's settings (presets.ts) and what no preset gives. */
-export interface KroneckerOptions extends PresetSettings {
+/** The settings the Kronecker optimiser reads (their ranges and defaults: src/optim/settings.ts). */
+export interface KroneckerOptions {
   curvature: CurvatureKind;
+  /** Initial Levenberg–Marquardt damping τ₀ of the quadratic model. */
+  tau0: number;
+  /** Initial factor damping γ₀ (k = √(γ + η)). */
+  gamma0: number;
+  /** Adapt τ and γ (off: both stay at their initial values). */
+  adapt: boolean;
+  /** T_τ: updates between τ adaptations. */
+  tauPeriod: number;
+  /** T_γ: updates between greedy γ searches. */
+  gammaPeriod: number;
+  /** Momentum on the curvature factors; 0 turns it off. */
+  factorDecay: number;
+  /** Largest Polyak averaging constant. */
+  polyakMax: number;
+  /** Ramp factor decay and Polyak constant up over this many updates (0: no ramp). */
+  rampSteps: number;
   /** Weight decay η. */
   weightDecay: number;
   /** Seed of KFAC's sampled targets. */
@@ -60,7 +73,8 @@ export class KroneckerOptimizer implements Optimizer {
     private readonly backend: Backend,
     private readonly spec: NetworkSpec,
     private readonly weights: LayerTensors,
-    batchSize: number,
+    /** The minibatch size this optimiser's buffers hold; a workspace of another size is refused. */
+    readonly batchSize: number,
     private readonly options: KroneckerOptions,
   ) {
     this.name = options.curvature;
@@ -87,6 +101,7 @@ export class KroneckerOptimizer implements Optimizer {
    */
   async step(ws: BatchWorkspace, step: number): Promise<RecordedUpdate> {
     const { backend, spec, weights, options, scalars, blocks } = this;
+    if (ws.batchSize !== this.batchSize) throw new ShapeError(`${this.name}: a workspace of ${ws.batchSize} samples, but the optimiser was made for minibatches of ${this.batchSize}`);
     const eta = options.weightDecay;
     const adaptTauNow = options.adapt && step % options.tauPeriod === 0;
     const searchGamma = options.adapt && this.directions.length > 1 && step % options.gammaPeriod === 0;

@@ -2,14 +2,10 @@
 // one's own Arrow files (--data, --valid, with --features and --targets). Gives the trainer the
 // files, the columns, the shape the network must fit, and the targets of each minibatch.
 import { basename } from "node:path";
-import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
+import { DataError, datasetFiles, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
-import { oddEvenTargets } from "../data/datasets.ts";
-import type { Minibatch } from "../data/stream.ts";
-import type { NetworkSpec } from "../nn/spec.ts";
 import type { TrainConfig } from "./config.ts";
-import type { EvalData } from "./evaluate.ts";
-import type { DataShape } from "./setup.ts";
+import type { DataShape } from "./network.ts";
 
 export interface TrainingData {
   /** For logs and run-directory names: the dataset, or the file's name. */
@@ -44,33 +40,4 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
     columns: { features: info.features.name, targets: info.targets?.name },
     shape: { inputDim: info.dim, targetWidth: info.targets?.width, unitFeatures: info.features.scale255 },
   };
-}
-
-/** The minibatch's targets as BatchWorkspace.loadBatch takes them; undefined for the autoencoder. */
-export function batchTargets(task: TrainConfig["task"], batch: Pick<Minibatch, "labels" | "y">): ArrayLike<number> | undefined {
-  if (task === "odd-even" && batch.labels) return oddEvenTargets(batch.labels);
-  if (task === "supervised") return batch.y;
-  return undefined;
-}
-
-/** A whole file in memory for evaluation, its targets checked against the loss. */
-export function evalData(file: string, columns: ColumnChoice, spec: NetworkSpec, task: TrainConfig["task"]): EvalData {
-  const { info, x, labels, y } = loadDataset(file, columns);
-  const targets = batchTargets(task, { labels, y }) as Float32Array | undefined;
-  checkTargets(info.file, spec.loss, targets ?? x, targets ? info.targets : info.features);
-  return { x, count: info.count, dim: info.dim, targets, targetWidth: targets ? (info.targets?.width ?? 1) : 0 };
-}
-
-/** bce needs targets in [0, 1]; the mixture loss one label in {0, 1} per row. The first bad value is named. */
-export function checkTargets(where: string, loss: NetworkSpec["loss"], values: ArrayLike<number>, column?: { name: string; width: number }): void {
-  if (loss === "sse" || !column) return;
-  const width = column.width;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    const ok = loss === "mixture" ? v === 0 || v === 1 : v >= 0 && v <= 1;
-    if (ok) continue;
-    const at = width > 1 ? `value ${i % width} of row ${Math.floor(i / width)}` : `row ${Math.floor(i / width)}`;
-    const need = loss === "mixture" ? "the mixture loss needs labels 0 or 1" : "--loss bce needs targets in [0, 1] (use --loss sse for other values)";
-    throw new DataError(`${where}: column '${column.name}': ${at} is ${v}; ${need}`);
-  }
 }

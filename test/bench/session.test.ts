@@ -1,10 +1,10 @@
-// createSession: the one place a config becomes a network, weights, an optimiser and a workspace
-// (used by the trainer and the step, direction and crosscheck benchmarks).
+// The benchmarks' createSession: a command line's network, seeded weights, optimiser engine (from the
+// one factory and settings table) and workspace.
 import { describe, expect, test } from "vitest";
 import { createCpuBackend } from "../../src/backend/cpu/index.ts";
 import { downloadLayers, initialWeights } from "../../src/nn/params.ts";
-import { parseTrainArgs } from "../../src/train/config.ts";
-import { createSession } from "../../src/train/session.ts";
+import { parseTrainArgs } from "../../src/cli/config.ts";
+import { createSession } from "../../bench/session.ts";
 
 describe("createSession", () => {
   test("builds the config's network, seeded weights, optimiser and a workspace of --batch rows", async () => {
@@ -20,10 +20,10 @@ describe("createSession", () => {
       expect(weights.map((w) => Array.from(w))).toEqual(initialWeights(session.spec, 3).map((w) => Array.from(w)));
       session.dispose();
 
-      const bare = createSession(config, backend, { initialize: false, spec: { sizes: [784, 4, 784], transfers: ["tanh"], loss: "bce" } });
-      expect(bare.spec.sizes).toEqual([784, 4, 784]);
-      expect((await downloadLayers(backend, bare.weights)).every((w) => w.every((v) => v === 0))).toBe(true);
-      bare.dispose();
+      const other = createSession(config, backend, { spec: { sizes: [784, 4, 784], transfers: ["tanh"], loss: "bce" } });
+      expect(other.spec.sizes).toEqual([784, 4, 784]);
+      expect(other.optimizer.name).toBe("kflr");
+      other.dispose();
     } finally {
       backend.dispose();
     }

@@ -9,7 +9,7 @@ import { FileError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { readJsonFile } from "../io/json.ts";
 import { type TrainConfig, configKey } from "./config.ts";
-import { CONFIG_FILE } from "./runFiles.ts";
+import { CONFIG_FILE } from "../run/runFiles.ts";
 
 export const CHANGEABLE_ON_RESUME = ["steps", "eval-every", "save-every", "device", "workers", "data-dir"] as const;
 /** Flags that are not settings of the run: taken from the command line every time. */
@@ -24,7 +24,13 @@ export function readRunConfig(runDir: string): TrainConfig & { history?: unknown
   if (typeof saved !== "object" || saved === null || typeof (saved as TrainConfig).opt !== "string" || typeof (saved as TrainConfig).steps !== "number") {
     throw new FileError(`${path}: not a run configuration (no opt or steps)`);
   }
-  return saved as TrainConfig;
+  // Runs made before --preset was the name of --damping saved it as `damping`.
+  const config = saved as TrainConfig & { damping?: TrainConfig["preset"] };
+  if (config.preset === undefined && config.damping !== undefined) {
+    config.preset = config.damping;
+    delete config.damping;
+  }
+  return config;
 }
 
 const show = (value: unknown) => (value === undefined ? "unset" : JSON.stringify(value));

@@ -6,16 +6,20 @@
 // whole or not at all; the step is in both files and must agree on load; the newest two are kept,
 // and a latest one that is unreadable, torn or non-finite is skipped for the one before. Non-finite
 // weights are never saved. The run directory's model.safetensors is a hard link to the newest
-// checkpoint's model (for --init and for reading).
+// checkpoint's model (for --init and for reading). The model file's format: src/nn/modelFile.ts.
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/types.ts";
 import { ExpectedError, asFileError } from "../errors.ts";
 import { temporaryName, writeDurably, writeFileAtomic } from "../io/atomicWrite.ts";
-import { type NamedTensor, type SafetensorsFile, encodeSafetensors, readSafetensors } from "../io/safetensors.ts";
+import { type NamedTensor, encodeSafetensors, readSafetensors } from "../io/safetensors.ts";
+import { modelMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.ts";
 import { type LayerTensors, downloadLayers, uploadLayers } from "../nn/params.ts";
-import { type NetworkSpec, describeSpec, layerCount } from "../nn/spec.ts";
+import type { NetworkSpec } from "../nn/spec.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
+
+/** What a checkpoint saves and restores of an optimiser. */
+export type CheckpointedOptimizer = Pick<Optimizer, "name" | "state" | "restoreScalars">;
 
 export const MODEL_FILE = "model.safetensors";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
@@ -28,61 +32,6 @@ export class CheckpointError extends ExpectedError {}
 
 /** Raised instead of saving weights or optimiser state that hold Inf or NaN. */
 export class NonFiniteStateError extends ExpectedError {}
-
-/** Splits each W_λ = [W̃ | b] into the weight and bias tensors of the file. */
-export function modelTensors(spec: NetworkSpec, weights: ArrayLike<number>[]): NamedTensor[] {
-  const out: NamedTensor[] = [];
-  for (let l = 0; l < layerCount(spec); l++) {
-    const rows = spec.sizes[l + 1];
-    const cols = spec.sizes[l];
-    const w = new Float32Array(rows * cols);
-    const b = new Float32Array(rows);
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < cols; j++) w[i * cols + j] = weights[l][i * (cols + 1) + j];
-      b[i] = weights[l][i * (cols + 1) + cols];
-    }
-    out.push({ name: `layers.${l}.weight`, shape: [rows, cols], data: w }, { name: `layers.${l}.bias`, shape: [rows], data: b });
-  }
-  return out;
-}
-
-export function modelMetadata(spec: NetworkSpec): Record<string, string> {
-  return {
-    format: "kfra-webgpu model 1",
-    arch: spec.sizes.join("-"),
-    transfers: spec.transfers.join(","),
-    loss: spec.loss,
-  };
-}
-
-/** Reads a model file and joins weight and bias into W_λ, checking every name and shape against `spec`. */
-export function readModelWeights(path: string, spec: NetworkSpec): Float32Array[] {
-  return modelWeightsOf(readSafetensors(path), path, spec);
-}
-
-function modelWeightsOf(file: SafetensorsFile, path: string, spec: NetworkSpec): Float32Array[] {
-  const out: Float32Array[] = [];
-  const expectedNames = new Set<string>();
-  for (let l = 0; l < layerCount(spec); l++) {
-    const rows = spec.sizes[l + 1];
-    const cols = spec.sizes[l];
-    const w = file.tensors.get(`layers.${l}.weight`);
-    const b = file.tensors.get(`layers.${l}.bias`);
-    expectedNames.add(`layers.${l}.weight`).add(`layers.${l}.bias`);
-    if (!w || !b) throw new CheckpointError(`${path}: missing tensor layers.${l}.${w ? "bias" : "weight"} (the network ${describeSpec(spec)} has ${layerCount(spec)} layers)`);
-    if (w.shape.join("×") !== `${rows}×${cols}`) throw new CheckpointError(`${path}: layers.${l}.weight is ${w.shape.join("×")}, the network needs ${rows}×${cols}`);
-    if (b.shape.join("×") !== `${rows}`) throw new CheckpointError(`${path}: layers.${l}.bias has shape [${b.shape}], the network needs [${rows}]`);
-    const joined = new Float32Array(rows * (cols + 1));
-    for (let i = 0; i < rows; i++) {
-      joined.set(w.data.subarray(i * cols, (i + 1) * cols), i * (cols + 1));
-      joined[i * (cols + 1) + cols] = b.data[i];
-    }
-    out.push(joined);
-  }
-  const extra = [...file.tensors.keys()].filter((n) => !expectedNames.has(n));
-  if (extra.length > 0) throw new CheckpointError(`${path}: unexpected tensors ${extra.slice(0, 3).join(", ")} for the network ${describeSpec(spec)}`);
-  return out;
-}
 
 /** What the training loop itself must restore. */
 export interface LoopState {
@@ -126,7 +75,7 @@ function syncDirectory(dir: string): void {
 }
 
 /** Saves the checkpoint of `loop.step`; returns its directory. Throws NonFiniteStateError rather than save Inf or NaN. */
-export async function saveCheckpoint(runDir: string, backend: Backend, spec: NetworkSpec, weights: LayerTensors, optimizer: Optimizer, loop: LoopState): Promise<string> {
+export async function saveCheckpoint(runDir: string, backend: Backend, spec: NetworkSpec, weights: LayerTensors, optimizer: CheckpointedOptimizer, loop: LoopState): Promise<string> {
   const values = await downloadLayers(backend, weights);
   values.forEach((w, l) => {
     const i = firstNonFinite(w);
@@ -192,12 +141,12 @@ interface ReadCheckpoint {
 }
 
 /** Reads and checks one checkpoint directory (or a run directory of the older two-file layout) without touching the backend. */
-function readCheckpoint(dir: string, spec: NetworkSpec, optimizer: Optimizer, expectedStep?: number): ReadCheckpoint {
+function readCheckpoint(dir: string, spec: NetworkSpec, optimizer: CheckpointedOptimizer, expectedStep?: number): ReadCheckpoint {
   const modelPath = join(dir, MODEL_FILE);
   const statePath = join(dir, OPTIMIZER_FILE);
   for (const p of [modelPath, statePath]) if (!existsSync(p)) throw new CheckpointError(`${p}: no such checkpoint file`);
   const modelFile = readSafetensors(modelPath);
-  const weights = modelWeightsOf(modelFile, modelPath, spec);
+  const weights = modelWeightsFrom(modelFile, modelPath, spec);
   const file = readSafetensors(statePath);
   let info: SavedState | null;
   try {
@@ -228,7 +177,7 @@ function readCheckpoint(dir: string, spec: NetworkSpec, optimizer: Optimizer, ex
  * Restores weights and optimiser state from the newest usable checkpoint of a run (a skipped one is
  * reported through `warn`); returns its loop state, or null when the run has no checkpoint yet.
  */
-export function loadCheckpoint(runDir: string, backend: Backend, spec: NetworkSpec, weights: LayerTensors, optimizer: Optimizer, warn: (line: string) => void = () => {}): LoopState | null {
+export function loadCheckpoint(runDir: string, backend: Backend, spec: NetworkSpec, weights: LayerTensors, optimizer: CheckpointedOptimizer, warn: (line: string) => void = () => {}): LoopState | null {
   const candidates: { dir: string; step?: number }[] = listCheckpoints(runDir);
   if (candidates.length === 0 && existsSync(join(runDir, OPTIMIZER_FILE))) candidates.push({ dir: runDir });
   if (candidates.length === 0) return null;

@@ -1,10 +1,10 @@
 // The error on a whole dataset: the mean over all samples of the per-sample loss E (docs/algorithm.md
-// §1.2), computed in minibatches with the training workspace.
+// §1.2), computed in chunks of the workspace's size.
 import type { Backend } from "../backend/types.ts";
-import { forward } from "../nn/forward.ts";
-import type { LayerTensors } from "../nn/params.ts";
-import type { NetworkSpec } from "../nn/spec.ts";
-import { BatchWorkspace } from "../nn/workspace.ts";
+import { forward } from "./forward.ts";
+import type { LayerTensors } from "./params.ts";
+import type { NetworkSpec } from "./spec.ts";
+import { BatchWorkspace } from "./workspace.ts";
 
 export interface EvalData {
   x: Float32Array;
@@ -20,6 +20,11 @@ function targetRows(data: EvalData, start: number, size: number): Float32Array |
   return data.targets?.subarray(start * k, (start + size) * k);
 }
 
+/** An evaluation stopped by its AbortSignal between two chunks. */
+export class EvaluationAborted extends Error {
+  override name = "EvaluationAborted";
+}
+
 export class Evaluator {
   private remainder?: BatchWorkspace;
   private readonly sum: ReturnType<Backend["alloc"]>;
@@ -32,11 +37,13 @@ export class Evaluator {
     this.sum = backend.alloc(1, 1);
   }
 
-  async meanLoss(weights: LayerTensors, data: EvalData): Promise<number> {
+  /** The mean of E over the whole set at `weights`; throws EvaluationAborted once `signal` is aborted. */
+  async meanLoss(weights: LayerTensors, data: EvalData, signal?: AbortSignal): Promise<number> {
     const { backend, spec } = this;
     const n = this.ws.batchSize;
     let total = 0;
     for (let start = 0; start < data.count; start += n) {
+      if (signal?.aborted) throw new EvaluationAborted("evaluation stopped");
       const size = Math.min(n, data.count - start);
       const ws = size === n ? this.ws : this.remainderWorkspace(size);
       ws.loadBatch(data.x.subarray(start * data.dim, (start + size) * data.dim), targetRows(data, start, size));

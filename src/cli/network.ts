@@ -1,6 +1,5 @@
-// From a training config to the objects it names: the network and the optimiser.
-import type { Backend } from "../backend/types.ts";
-import type { LayerTensors } from "../nn/params.ts";
+// The network a command line describes: the dataset's (or one's own file's) paper network, with
+// --arch or --hidden, --act and --loss applied.
 import {
   type NetworkSpec,
   datasetDim,
@@ -11,12 +10,7 @@ import {
   parseTransfers,
   validateSpec,
 } from "../nn/spec.ts";
-import { FIRST_ORDER_DEFAULTS, FirstOrderOptimizer } from "../optim/firstOrder.ts";
-import { KroneckerOptimizer } from "../optim/kronecker/optimizer.ts";
-import { presetWith } from "../optim/kronecker/presets.ts";
-import type { Optimizer } from "../optim/optimizer.ts";
-import type { PhaseMarker } from "../optim/phases.ts";
-import { type TrainConfig, isSecondOrder } from "./config.ts";
+import type { TrainConfig } from "./config.ts";
 
 /** What the network must fit when training on one's own file (--data): sizes from its columns. */
 export interface DataShape {
@@ -53,28 +47,4 @@ export function networkFor(config: TrainConfig, data?: DataShape): NetworkSpec {
   const spec = { sizes, transfers, loss };
   validateSpec(spec, data?.inputDim ?? datasetDim(config.dataset), config.task, data?.targetWidth);
   return spec;
-}
-
-export function createOptimizer(config: TrainConfig, backend: Backend, spec: NetworkSpec, weights: LayerTensors, phases?: PhaseMarker): Optimizer {
-  if (isSecondOrder(config.opt)) {
-    // Flags override the --damping preset only where given (undefined otherwise).
-    const { tau0, gamma0, adapt, tauPeriod, gammaPeriod, factorDecay, polyakMax, rampSteps } = config;
-    const settings = presetWith(config.damping, { tau0, gamma0, adapt, tauPeriod, gammaPeriod, factorDecay, polyakMax, rampSteps });
-    return new KroneckerOptimizer(backend, spec, weights, config.batch, {
-      ...settings,
-      curvature: config.opt,
-      seed: config.seed,
-      weightDecay: config.weightDecay,
-      factorDecay: config.factorMomentum ? settings.factorDecay : 0,
-      phases,
-    });
-  }
-  return new FirstOrderOptimizer(config.opt, backend, spec, weights, {
-    ...FIRST_ORDER_DEFAULTS,
-    lr: config.lr ?? (config.opt === "adam" ? 2 ** -9 : 2 ** -6),
-    decayPeriod: config.decayPeriod,
-    weightDecay: config.weightDecay,
-    momentum: config.momentum,
-    phases,
-  });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { modelMetadata, modelTensors, readModelWeights, CheckpointError } from "../../src/train/checkpoint.ts";
+import { ModelFileError, modelMetadata, modelTensors, readModelWeights } from "../../src/nn/modelFile.ts";
 import { readSafetensors, writeSafetensors, SafetensorsError } from "../../src/io/safetensors.ts";
 import { initialWeights } from "../../src/nn/params.ts";
 import { defaultSpec } from "../../src/nn/spec.ts";
@@ -56,7 +56,7 @@ describe("model files", () => {
     expect(() => readModelWeights(path, tinySpec("bce", "tanh", [5, 6, 3, 5]))).toThrow(/layers.0.weight is 4×5, the network needs 6×5/);
     expect(() => readModelWeights(path, tinySpec("bce", "tanh", [5, 4, 5]))).toThrow(/layers.1.weight is 3×4, the network needs 5×4/);
     expect(() => readModelWeights(path, tinySpec("bce", "tanh", [5, 4, 3, 5, 5]))).toThrow(/missing tensor layers.3/);
-    expect(() => readModelWeights(path, defaultSpec("curves"))).toThrow(CheckpointError);
+    expect(() => readModelWeights(path, defaultSpec("curves"))).toThrow(ModelFileError);
   });
 
   test("truncated, corrupt and missing files give errors naming the file", () => {

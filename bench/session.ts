@@ -1,0 +1,44 @@
+// What the benchmarks time: the network, weights, optimiser and minibatch workspace a `train`
+// command line describes, assembled by the one optimiser factory (src/optim/methods.ts) from the one
+// settings table, with the phase marker the library's Optimizer does not expose.
+import type { Backend } from "../src/backend/types.ts";
+import { type TrainConfig, optimizerOptions } from "../src/cli/config.ts";
+import { networkFor } from "../src/cli/network.ts";
+import { type LayerTensors, allocLayers, freeLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
+import type { NetworkSpec } from "../src/nn/spec.ts";
+import { BatchWorkspace } from "../src/nn/workspace.ts";
+import { createOptimizer } from "../src/optim/methods.ts";
+import type { Optimizer } from "../src/optim/optimizer.ts";
+import type { PhaseMarker } from "../src/optim/phases.ts";
+import { resolveOptimizerSettings } from "../src/optim/settings.ts";
+
+export interface Session {
+  readonly spec: NetworkSpec;
+  readonly weights: LayerTensors;
+  readonly optimizer: Optimizer;
+  /** Holds one minibatch of config.batch rows. */
+  readonly workspace: BatchWorkspace;
+  /** Frees the workspace, the optimiser's state and the weights; the backend stays the caller's. */
+  dispose(): void;
+}
+
+export function createSession(config: TrainConfig, backend: Backend, options: { spec?: NetworkSpec; phases?: PhaseMarker } = {}): Session {
+  const spec = options.spec ?? networkFor(config);
+  const weights = allocLayers(backend, spec);
+  uploadLayers(backend, weights, initialWeights(spec, config.seed));
+  const { method, ...given } = optimizerOptions(config);
+  const settings = resolveOptimizerSettings(method, { ...given, batchSize: config.batch, seed: config.seed });
+  const optimizer = createOptimizer(method, backend, spec, weights, settings, options.phases);
+  const workspace = new BatchWorkspace(backend, spec, config.batch);
+  return {
+    spec,
+    weights,
+    optimizer,
+    workspace,
+    dispose() {
+      workspace.dispose();
+      optimizer.dispose();
+      freeLayers(backend, weights);
+    },
+  };
+}

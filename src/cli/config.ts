@@ -1,0 +1,201 @@
+// `bun run train` flags. The run's own settings (what to train on, where, files) are the table
+// below; the training loop's and the optimiser's come from their tables (src/train/settings.ts,
+// src/optim/settings.ts). Parsing, validation and --help are all derived from the three tables,
+// so the CLI refuses exactly what the library refuses, with the same message under the flag's name.
+// TrainConfig, the parsed command line, is also the run's config.json.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
+import { DATASETS, DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
+import { dataDir } from "../data/location.ts";
+import { UsageError } from "../errors.ts";
+import { parseFlags } from "../flags.ts";
+import type { TaskName } from "../nn/spec.ts";
+import { METHOD_NAMES, type MethodName, OPTIMIZER_SETTINGS, type OptimizerSettingRow, type Preset, defaultText } from "../optim/settings.ts";
+import { type SettingRow, SettingError, flagOf, helpLine, parseSettingText } from "../settings.ts";
+import { TRAIN_SETTINGS } from "../train/settings.ts";
+
+type RunRow = SettingRow & { default?: string | number | boolean };
+
+/** The run's own settings: the data, the network, the device, the run directory. */
+export const RUN_SETTINGS = {
+  opt: { kind: "choice", choices: METHOD_NAMES, default: "kfra", help: "method" },
+  dataset: { kind: "choice", choices: DATASET_NAMES, default: "curves", help: "dataset (prepared into --data-dir on first use)" },
+  task: { kind: "choice", choices: ["autoencoder", "odd-even"], default: "autoencoder", help: "autoencoder, or the odd/even mixture classifier (mnist)" },
+  data: { kind: "string", metavar: "FILE", help: "train on your own Arrow IPC file instead of --dataset (docs/api.md)" },
+  valid: { kind: "string", metavar: "FILE", help: "held-out Arrow file for --data (default: none)" },
+  features: { kind: "string", metavar: "COLUMN", help: "feature column of --data (default: the first FixedSizeList<uint8|float32|float64> column)" },
+  targets: { kind: "string", metavar: "COLUMN", help: "target column of --data: supervised (--loss sse, bce or mixture) instead of the autoencoder" },
+  arch: { kind: "string", metavar: "SIZES", help: "layer sizes, e.g. 784-1000-500-250-30-250-500-1000-784 (default: the paper's network)" },
+  hidden: { kind: "string", metavar: "SIZES", help: "hidden layer sizes only, e.g. 64-16-64; input and output sizes follow the data" },
+  act: { kind: "string", metavar: "LIST", help: "hidden transfer: one of sigmoid, tanh, relu, leaky_relu, linear, or one per hidden layer, comma-separated (default tanh)" },
+  loss: { kind: "choice", choices: ["bce", "sse", "mixture"], help: "loss (default: bce for mnist/curves, sse for faces, mixture for odd-even)" },
+  device: { kind: "choice", choices: DEVICE_FLAGS, default: "auto", help: "auto: WebGPU on a hardware GPU, else the OpenBLAS CPU backend" },
+  out: { kind: "string", metavar: "DIR", help: "run directory (default runs/<dataset>-<opt>-<time>)" },
+  init: { kind: "string", metavar: "FILE", help: "initial weights from a model.safetensors file" },
+  resume: { kind: "string", metavar: "DIR", help: "continue the run in this directory from its checkpoint" },
+  saveEvery: { kind: "integer", min: 0, default: 100, help: "checkpoint every N updates (0: only at the end)" },
+  shuffle: { kind: "boolean", negated: true, default: true, help: "stream the training set in file order" },
+  workers: { kind: "integer", min: 1, default: 1, help: "data-loading worker threads" },
+  dataDir: { kind: "string", metavar: "DIR", help: "where the prepared Arrow files live (default: $KFRA_DATA_DIR, else data/ at the repository root)" },
+  quiet: { kind: "boolean", default: false, help: "no progress output" },
+  help: { kind: "boolean", default: false, help: "show this help" },
+} as const satisfies Record<string, RunRow>;
+
+/** Every flag's row, in --help order, with the table it comes from. */
+const SECTIONS: [title: string, rows: Record<string, SettingRow & { default?: unknown }>][] = [
+  ["run", RUN_SETTINGS],
+  ["training", TRAIN_SETTINGS],
+  ["optimiser (each method reads some; --help shows which)", OPTIMIZER_SETTINGS],
+];
+const ROWS: [key: string, row: SettingRow & { default?: unknown }][] = [];
+for (const [, rows] of SECTIONS) for (const [key, row] of Object.entries(rows)) if (!ROWS.some(([k]) => k === key)) ROWS.push([key, row]);
+
+/** The TrainConfig key of a row: its flag in camel case (preset, batch, ...), or the key of a negated boolean. */
+const configKeyOf = (key: string, row: SettingRow) => (row.negated ? key : (row.flag ?? key).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+
+export interface TrainConfig {
+  opt: MethodName;
+  dataset: DatasetName;
+  task: TaskName;
+  data?: string;
+  valid?: string;
+  features?: string;
+  targets?: string;
+  arch?: string;
+  hidden?: string;
+  act?: string;
+  loss?: "bce" | "sse" | "mixture";
+  steps: number;
+  batch: number;
+  seed: number;
+  device: DeviceFlag;
+  out?: string;
+  init?: string;
+  resume?: string;
+  saveEvery: number;
+  evalEvery: number;
+  shuffle: boolean;
+  workers: number;
+  dataDir: string;
+  /** Optimiser settings: given on the command line, or the table's default where it is one number; undefined where the default depends on the method or preset. */
+  lr?: number;
+  decayPeriod: number;
+  weightDecay: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  preset: Preset;
+  tau0?: number;
+  gamma0?: number;
+  tauPeriod: number;
+  gammaPeriod: number;
+  factorDecay: number;
+  polyakMax?: number;
+  rampSteps?: number;
+  /** False only with --no-factor-momentum / --no-adapt. */
+  factorMomentum: boolean;
+  adapt: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** Flag name (without dashes, aliases included) → the row's key and row. */
+const BY_FLAG = new Map<string, [string, SettingRow & { default?: unknown }]>();
+for (const [key, row] of ROWS) for (const name of [flagOf(key, row), ...(row.aliases ?? [])]) BY_FLAG.set(name, [key, row]);
+
+/** The TrainConfig key a flag sets (`--no-shuffle` sets `shuffle`, `--damping` sets `preset`). */
+export function configKey(flag: string): keyof TrainConfig {
+  const entry = BY_FLAG.get(flag);
+  if (!entry) throw new UsageError(`unknown flag --${flag}`);
+  return configKeyOf(...entry) as keyof TrainConfig;
+}
+
+export function trainHelp(): string {
+  const lines = ["usage: bun run train [flags]", "", "Trains a network with KFRA (default), KFLR, KFAC or a first-order method.", ""];
+  for (const [title, rows] of SECTIONS) {
+    lines.push(`${title}:`);
+    for (const [key, row] of Object.entries(rows)) {
+      const methods = (row as OptimizerSettingRow).methods;
+      const reads = methods && methods.length < METHOD_NAMES.length ? ` [${methods.join(", ")}]` : "";
+      const def = row.default === undefined ? undefined : methods ? defaultText(row as OptimizerSettingRow) : String(row.default);
+      lines.push(helpLine(key, { ...row, help: `${row.help}${reads}` }, def));
+      for (const alias of row.aliases ?? []) lines.push(`  --${alias}`.padEnd(34) + ` the same as --${flagOf(key, row)}`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+function parseOptions(): Record<string, { type: "string" | "boolean"; multiple: true }> {
+  const options: Record<string, { type: "string" | "boolean"; multiple: true }> = {};
+  for (const [name, [, row]] of BY_FLAG) options[name] = { type: row.kind === "boolean" ? "boolean" : "string", multiple: true };
+  return options;
+}
+
+/** The flags written on the command line (without their values), each under its primary name. */
+export function givenFlags(argv: string[]): Set<string> {
+  const { tokens } = parseArgs({ args: argv, options: parseOptions(), strict: false, tokens: true });
+  const names = tokens.filter((t) => t.kind === "option").map((t) => (t as { name: string }).name);
+  return new Set(names.map((n) => (BY_FLAG.has(n) ? flagOf(...BY_FLAG.get(n)!) : n)));
+}
+
+/** Parses argv into a validated config; unknown, repeated and bad flags throw a one-line UsageError naming the flag. */
+export function parseTrainArgs(argv: string[]): TrainConfig {
+  const { values } = parseFlags(argv, parseOptions()) as { values: Record<string, (string | boolean)[] | undefined> };
+  const given = new Map<string, { flag: string; raw: string | boolean }>();
+  for (const [name, raws] of Object.entries(values)) {
+    if (!raws) continue;
+    const [key, row] = BY_FLAG.get(name)!;
+    const flag = flagOf(key, row);
+    const other = given.get(key);
+    if (raws.length > 1 || other) throw new UsageError(`--${flag} is given ${raws.length + (other ? 1 : 0)} times${other && other.flag !== name ? ` (as --${other.flag} and --${name})` : ""}; give it once`);
+    given.set(key, { flag: name, raw: raws[0] });
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, row] of ROWS) {
+    const entry = given.get(key);
+    let value: unknown;
+    if (entry === undefined) value = row.negated ? true : typeof row.default === "object" ? undefined : row.default;
+    else if (row.kind === "boolean") value = row.negated ? false : true;
+    else value = parseSettingText(key, row, entry.raw as string, `--${entry.flag}`);
+    config[configKeyOf(key, row)] = value;
+  }
+  const parsed = config as unknown as TrainConfig;
+  for (const [key, { flag }] of given) {
+    const methods = (OPTIMIZER_SETTINGS as Record<string, OptimizerSettingRow>)[key]?.methods;
+    if (methods && !methods.includes(parsed.opt)) throw new SettingError(key, `not read by ${parsed.opt}; it is a setting of ${methods.join(", ")}`, `--${flag}`);
+  }
+  // Paths are resolved once, here, against the working directory.
+  parsed.dataDir = dataDir(parsed.dataDir);
+  for (const key of ["out", "init", "resume"] as const) if (parsed[key] !== undefined) parsed[key] = resolve(parsed[key]);
+  if (parsed.task === "odd-even" && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task odd-even needs --dataset mnist`);
+  checkOwnData(parsed, given.has("dataset"));
+  return parsed;
+}
+
+/** The flags of --data fit together; --targets makes the task supervised. */
+function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
+  if (config.arch && config.hidden) throw new UsageError(`--arch and --hidden both give the layer sizes; use one`);
+  if (!config.data) {
+    for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
+    return;
+  }
+  if (datasetGiven) throw new UsageError(`--data ${config.data} and --dataset ${config.dataset} both name the training set; use one`);
+  if (config.task === "odd-even") throw new UsageError(`--task odd-even is MNIST's; with --data use --targets COLUMN --loss mixture (a 0/1 column)`);
+  if (config.targets !== undefined) config.task = "supervised";
+  else if (config.loss === "mixture") throw new UsageError(`--loss mixture needs --targets COLUMN (one 0/1 label per row)`);
+}
+
+/** The optimiser options of a config: the method and every setting it reads that the config holds (negated booleans only when turned off). */
+export function optimizerOptions(config: TrainConfig): { method: MethodName } & Record<string, unknown> {
+  const options: { method: MethodName } & Record<string, unknown> = { method: config.opt };
+  for (const [key, row] of Object.entries(OPTIMIZER_SETTINGS) as [string, OptimizerSettingRow][]) {
+    if (!row.methods.includes(config.opt)) continue;
+    const value = (config as unknown as Record<string, unknown>)[configKeyOf(key, row)];
+    if (value === undefined || (row.negated && value === true)) continue;
+    options[key] = value;
+  }
+  return options;
+}

@@ -1,0 +1,54 @@
+// From a parsed command line to a run: the settings go to the library's objects (src/api) through
+// src/run, which keeps the run directory. The one place the CLI's TrainConfig becomes typed settings.
+import { basename, resolve } from "node:path";
+import { type RunData, type RunHooks, type RunPlan, type RunResult, runTraining } from "../run/run.ts";
+import { type TrainConfig, optimizerOptions } from "./config.ts";
+import { trainingData } from "./data-source.ts";
+import { networkFor } from "./network.ts";
+import { type ResumeChanges, recordResumeChanges } from "./resume.ts";
+
+function defaultRunDir(config: TrainConfig): string {
+  const label = config.data ? basename(config.data).replace(/\.(arrow|feather|ipc)$/, "") : config.dataset;
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  return resolve("runs", `${label}-${config.opt}-${stamp}`);
+}
+
+/** The run a config describes, for src/run. */
+export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }): RunPlan {
+  const runDir = resolve(config.resume ?? config.out ?? defaultRunDir(config));
+  const { resumeChanges, ...record } = config;
+  return {
+    runDir,
+    resume: config.resume !== undefined,
+    device: config.device,
+    data: async (): Promise<RunData> => {
+      if (!config.data) await (await import("../../data-prep/ensure.ts")).ensureDataset(config.dataset, config.dataDir);
+      const data = await trainingData(config);
+      const spec = networkFor(config, data.shape);
+      return {
+        label: data.label,
+        train: data.train,
+        heldOut: data.heldOut,
+        columns: data.columns,
+        oddEven: config.task === "odd-even",
+        network: { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed },
+      };
+    },
+    optimizer: { ...optimizerOptions(config), batchSize: config.batch, seed: config.seed },
+    steps: config.steps,
+    seed: config.seed,
+    evalEvery: config.evalEvery,
+    saveEvery: config.saveEvery,
+    workers: config.workers,
+    shuffle: config.shuffle,
+    init: config.init,
+    record: { ...record, out: runDir },
+    onResumed: (step) => recordResumeChanges(runDir, resumeChanges ?? {}, step),
+    quiet: config.quiet,
+  };
+}
+
+/** Trains the run a (possibly resumed) config describes. */
+export function trainFromConfig(config: TrainConfig & { resumeChanges?: ResumeChanges }, hooks: RunHooks = {}): Promise<RunResult> {
+  return runTraining(planOf(config), hooks);
+}

@@ -1,0 +1,64 @@
+// The model file, model.safetensors: tensors layers.{i}.weight (D_out × D_in) and layers.{i}.bias
+// (D_out), with the architecture, transfer functions and loss in the metadata. Written by the
+// trainer's checkpoints and Network.save, read by Network.load, --init and --resume.
+import { ExpectedError } from "../errors.ts";
+import { type NamedTensor, type SafetensorsFile, readSafetensors } from "../io/safetensors.ts";
+import { type NetworkSpec, describeSpec, layerCount } from "./spec.ts";
+
+/** A model file that does not hold the network asked for. */
+export class ModelFileError extends ExpectedError {}
+
+/** Splits each W_λ = [W̃ | b] into the weight and bias tensors of the file. */
+export function modelTensors(spec: NetworkSpec, weights: ArrayLike<number>[]): NamedTensor[] {
+  const out: NamedTensor[] = [];
+  for (let l = 0; l < layerCount(spec); l++) {
+    const rows = spec.sizes[l + 1];
+    const cols = spec.sizes[l];
+    const w = new Float32Array(rows * cols);
+    const b = new Float32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) w[i * cols + j] = weights[l][i * (cols + 1) + j];
+      b[i] = weights[l][i * (cols + 1) + cols];
+    }
+    out.push({ name: `layers.${l}.weight`, shape: [rows, cols], data: w }, { name: `layers.${l}.bias`, shape: [rows], data: b });
+  }
+  return out;
+}
+
+export function modelMetadata(spec: NetworkSpec): Record<string, string> {
+  return {
+    format: "kfra-webgpu model 1",
+    arch: spec.sizes.join("-"),
+    transfers: spec.transfers.join(","),
+    loss: spec.loss,
+  };
+}
+
+/** Reads a model file and joins weight and bias into W_λ, checking every name and shape against `spec`. */
+export function readModelWeights(path: string, spec: NetworkSpec): Float32Array[] {
+  return modelWeightsFrom(readSafetensors(path), path, spec);
+}
+
+export function modelWeightsFrom(file: SafetensorsFile, path: string, spec: NetworkSpec): Float32Array[] {
+  const out: Float32Array[] = [];
+  const expectedNames = new Set<string>();
+  for (let l = 0; l < layerCount(spec); l++) {
+    const rows = spec.sizes[l + 1];
+    const cols = spec.sizes[l];
+    const w = file.tensors.get(`layers.${l}.weight`);
+    const b = file.tensors.get(`layers.${l}.bias`);
+    expectedNames.add(`layers.${l}.weight`).add(`layers.${l}.bias`);
+    if (!w || !b) throw new ModelFileError(`${path}: missing tensor layers.${l}.${w ? "bias" : "weight"} (the network ${describeSpec(spec)} has ${layerCount(spec)} layers)`);
+    if (w.shape.join("×") !== `${rows}×${cols}`) throw new ModelFileError(`${path}: layers.${l}.weight is ${w.shape.join("×")}, the network needs ${rows}×${cols}`);
+    if (b.shape.join("×") !== `${rows}`) throw new ModelFileError(`${path}: layers.${l}.bias has shape [${b.shape}], the network needs [${rows}]`);
+    const joined = new Float32Array(rows * (cols + 1));
+    for (let i = 0; i < rows; i++) {
+      joined.set(w.data.subarray(i * cols, (i + 1) * cols), i * (cols + 1));
+      joined[i * (cols + 1) + cols] = b.data[i];
+    }
+    out.push(joined);
+  }
+  const extra = [...file.tensors.keys()].filter((n) => !expectedNames.has(n));
+  if (extra.length > 0) throw new ModelFileError(`${path}: unexpected tensors ${extra.slice(0, 3).join(", ")} for the network ${describeSpec(spec)}`);
+  return out;
+}

@@ -1,0 +1,232 @@
+// A run: the library's train() with a run directory around it. The directory is locked while a
+// process trains in it; its files (config.json, environment.json, metrics.ndjson, checkpoints,
+// model.safetensors) are written by hooks on the training loop; Ctrl-C or SIGTERM stops the loop
+// after the current update and a checkpoint is saved; --resume continues from the newest usable
+// checkpoint. What a person sees (a progress bar, a chart) is the caller's, through RunHooks.
+import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { Dataset } from "../api/dataset.ts";
+import { Network, type NetworkOptions } from "../api/network.ts";
+import { Optimizer, type OptimizerOptions, internals } from "../api/optimizer.ts";
+import { DivergedError, train } from "../api/train.ts";
+import { createBackend, type DeviceFlag } from "../backend/index.ts";
+import { loadDataset } from "../data/dataset.ts";
+import type { ColumnChoice } from "../data/dataset-file.ts";
+import { oddEvenTargets } from "../data/datasets.ts";
+import { MinibatchStream } from "../data/stream.ts";
+import { UsageError } from "../errors.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
+import { readModelWeights } from "../nn/modelFile.ts";
+import { describeSpec, parameterCount } from "../nn/spec.ts";
+import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { MetricsLog, type StepRecord } from "./metrics.ts";
+import { RunLock } from "./runLock.ts";
+import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
+import { type StopSignal, StopSignals } from "./stopSignals.ts";
+
+/** What to train on, known once the run directory is locked (the data may be prepared then). */
+export interface RunData {
+  /** For logs: the dataset's name, or the file's. */
+  label: string;
+  train: string;
+  heldOut?: string;
+  columns: ColumnChoice;
+  /** Targets are label mod 2 (MNIST's odd/even task). */
+  oddEven: boolean;
+  network: NetworkOptions;
+}
+
+export interface RunPlan {
+  runDir: string;
+  /** Continue the run in runDir from its newest usable checkpoint. */
+  resume: boolean;
+  device: DeviceFlag;
+  /** Called once runDir is locked: prepares missing data if the caller can, and says what to train. */
+  data(): Promise<RunData>;
+  optimizer: OptimizerOptions;
+  /** Updates in all, the resumed ones included. */
+  steps: number;
+  seed: number;
+  evalEvery: number;
+  /** Checkpoint every N updates, 0: only at the end. */
+  saveEvery: number;
+  workers: number;
+  shuffle: boolean;
+  /** Initial weights from a model file. */
+  init?: string;
+  /** The run's settings as the caller records them: config.json of a new run. */
+  record: object;
+  /** A resumed run restored at `step` (the caller records what changed). */
+  onResumed?(step: number): void;
+  quiet: boolean;
+}
+
+export interface RunHooks {
+  onStart?(run: { runDir: string; step: number; steps: number }): void;
+  onStep?(record: StepRecord): void;
+  /** A line for the person at the terminal while the run goes (signals, interruption). */
+  onNote?(line: string): void;
+  /** After the last checkpoint of a run that finished or was interrupted (the CLI draws the run's chart). */
+  onFinish?(runDir: string): Promise<void>;
+}
+
+export interface RunResult {
+  runDir: string;
+  steps: number;
+  interrupted: boolean;
+  /** The signal that stopped the run early, if one did. */
+  signal?: StopSignal;
+  finalLoss: number;
+}
+
+/** Where a diverged run can continue from, in words. */
+function lastCheckpointNote(runDir: string): string {
+  const latest = listCheckpoints(runDir)[0];
+  return latest ? `The last finite checkpoint is step ${latest.step}, in ${latest.dir}.` : "No checkpoint had been saved yet.";
+}
+
+/** Removes what killed processes left in a run directory: temporary files and checkpoint directories. */
+function removeLeftovers(runDir: string): void {
+  removeStaleTemporaries(runDir);
+  removeStaleTemporaries(join(runDir, CHECKPOINTS_DIR));
+}
+
+export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<RunResult> {
+  const { runDir } = plan;
+  const created = !existsSync(runDir);
+  const lock = RunLock.acquire(runDir, (line) => console.error(line));
+  try {
+    return await runLocked(plan, hooks);
+  } finally {
+    lock.release();
+    // A run refused before it wrote anything leaves no empty directory behind.
+    if (created && existsSync(runDir) && readdirSync(runDir).length === 0) rmdirSync(runDir);
+  }
+}
+
+/** A whole file in memory as a Dataset for evaluation (its targets are checked against the loss by train()). */
+function wholeSet(file: string, data: RunData): Dataset {
+  const { info, x, labels, y } = loadDataset(file, data.columns);
+  if (data.oddEven) return new Dataset(x, info.dim, oddEvenTargets(labels!), 1, info.file, info);
+  return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
+}
+
+async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
+  const { runDir } = plan;
+  const log = (line: string) => plan.quiet || console.error(line);
+  const warn = (line: string) => console.error(line);
+  const note = hooks.onNote ?? log;
+  removeLeftovers(runDir);
+  if (!plan.resume && existsSync(join(runDir, CONFIG_FILE))) {
+    const how = listCheckpoints(runDir).length > 0 ? "continue it" : "it stopped before its first checkpoint; start it again from update 0";
+    throw new UsageError(`--out ${runDir} already holds a run (${how} with --resume ${runDir}), or choose another --out`);
+  }
+  const data = await plan.data();
+  const backend = await createBackend({ device: plan.device });
+  let network: Network | undefined;
+  let optimizer: Optimizer | undefined;
+  let stream: MinibatchStream | undefined;
+  let signals: StopSignals | undefined;
+  try {
+    network = new Network(backend, data.network);
+    const { spec } = network;
+    log(`train: ${plan.optimizer.method} on ${data.label} (${describeSpec(spec)}, ${parameterCount(spec).toLocaleString("en")} parameters), batch ${plan.optimizer.batchSize}, ${backend.info.name} backend (${backend.info.device})`);
+    optimizer = new Optimizer(network, plan.optimizer);
+    const internal = internals.get(optimizer)!;
+    const metrics = new MetricsLog(join(runDir, METRICS_FILE), warn);
+
+    let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
+    const restored = plan.resume ? loadCheckpoint(runDir, backend, spec, network.weights, internal.checkpointed, (line) => warn(`train: ${line}`)) : null;
+    if (restored) {
+      loop = restored;
+      internal.resumeAt(loop.step);
+      log(`train: resuming ${runDir} at step ${loop.step}`);
+    } else {
+      if (plan.resume) warn(`train: ${runDir} has no checkpoint yet (it stopped before its first); starting it again from update 0`);
+      if (plan.init) network.setWeights(readModelWeights(plan.init, spec));
+    }
+
+    // Everything that can refuse the run (data, batch size) is checked before its files are written.
+    stream = await MinibatchStream.open({
+      file: data.train,
+      columns: data.columns,
+      batchSize: optimizer.batchSize,
+      seed: plan.seed,
+      workers: plan.workers,
+      shuffle: plan.shuffle,
+      start: loop.stream,
+      oddEvenTargets: data.oddEven,
+    });
+    const trainSet = wholeSet(data.train, data);
+    const heldOutSet = data.heldOut ? wholeSet(data.heldOut, data) : undefined;
+    trainSet.checkFits(spec);
+    heldOutSet?.checkFits(spec);
+    if (plan.resume) {
+      metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
+      plan.onResumed?.(loop.step);
+    } else {
+      writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
+      writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
+      metrics.truncateAfter(-1);
+    }
+
+    // The stream position after update `step`: one minibatch per update since the restored position.
+    const perEpoch = stream.batchesPerEpoch;
+    const positionAfter = (step: number) => {
+      const taken = loop.stream.epoch * perEpoch + loop.stream.batch + step - loop.step;
+      return { epoch: Math.floor(taken / perEpoch), batch: taken % perEpoch };
+    };
+
+    const stop = new AbortController();
+    signals = new StopSignals(
+      (signal) => {
+        note(`train: ${signal} received after update ${optimizer!.steps}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`);
+        stop.abort();
+      },
+      () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
+    );
+    let savedStep = restored ? loop.step : -1;
+    let result;
+    try {
+      result = await train(network, optimizer, trainSet, {
+        steps: Math.max(plan.steps - loop.step, 0),
+        seed: plan.seed,
+        evalEvery: plan.evalEvery,
+        validation: heldOutSet,
+        batches: stream,
+        signal: stop.signal,
+        checkpointEvery: plan.saveEvery,
+        timeOffset: loop.elapsedSeconds,
+        onStart: ({ step }) => hooks.onStart?.({ runDir, step, steps: plan.steps }),
+        onStep: ({ step, time, dataWaitMs, epoch: _epoch, batch: _batch, ...report }) => {
+          const record: StepRecord = { type: "step", step, time, dataWaitMs, ...report };
+          metrics.append(record);
+          hooks.onStep?.(record);
+        },
+        onEval: (e) => metrics.append({ type: "eval", step: e.step, time: e.time, train: e.train, trainAverage: e.trainAverage, heldOut: e.validation, heldOutAverage: e.validationAverage }),
+        onCheckpoint: async ({ step, time }) => {
+          if (stop.signal.aborted) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
+          if (savedStep === step) return;
+          try {
+            await saveCheckpoint(runDir, backend, spec, network!.weights, internal.checkpointed, { step, elapsedSeconds: time, stream: positionAfter(step) });
+          } catch (error) {
+            if (error instanceof NonFiniteStateError) throw new DivergedError(`${error.message}, so its checkpoint was not saved`, step);
+            throw error;
+          }
+          savedStep = step;
+        },
+      });
+    } catch (error) {
+      if (error instanceof DivergedError) throw new DivergedError(`${error.message}; stopped. ${lastCheckpointNote(runDir)}`, error.step);
+      throw error;
+    }
+    await hooks.onFinish?.(runDir);
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss };
+  } finally {
+    signals?.dispose();
+    await stream?.close();
+    optimizer?.dispose();
+    network?.dispose();
+    backend.dispose();
+  }
+}
