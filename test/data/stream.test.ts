@@ -130,3 +130,27 @@ describe("MinibatchStream", () => {
     await expect(MinibatchStream.open({ file: join(tmp.dir, "gone.arrow"), batchSize: 10, seed: 1 })).rejects.toThrow(/gone\.arrow: no such file/);
   });
 });
+
+describe("a stream and the process that opened it", () => {
+  it("a stream nobody closed does not keep its process alive; odd/even targets are label mod 2", async () => {
+    const script = join(tmp.dir, "unclosed.ts");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(
+      script,
+      `import { MinibatchStream } from ${JSON.stringify(join(import.meta.dirname, "../../src/data/stream.ts"))};
+const stream = await MinibatchStream.open({ file: ${JSON.stringify(file)}, batchSize: 100, seed: 1, oddEvenTargets: true });
+const batch = await stream.next();
+console.log(JSON.stringify({ y: Array.from(batch.y!.slice(0, 5)), labels: Array.from(batch.labels!.slice(0, 5)) }));
+`,
+    );
+    const started = performance.now();
+    const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => child.kill(), 20_000);
+    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    clearTimeout(timer);
+    expect(code).toBe(0);
+    expect(performance.now() - started).toBeLessThan(20_000);
+    const { y, labels } = JSON.parse(out);
+    expect(y).toEqual(labels.map((l: number) => l % 2));
+  });
+});

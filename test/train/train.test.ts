@@ -1,7 +1,7 @@
 // The training loop end to end on a small prepared CURVES set and a small network (CPU backend):
 // an interrupted-and-resumed run reproduces the uninterrupted one exactly; bad input stops with a
 // clear error and loses nothing; plots render.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -51,6 +51,23 @@ describe.each([
     expect(last.loss).toBeLessThan((a[1] as Record<string, number>).loss);
     expect(readdirSync(parts).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
+});
+
+test("a run directory written before the settings tables (config.json with `damping`, without beta1/beta2/epsilon) resumes exactly", async () => {
+  const flags = ["--opt", "kfra", "--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"];
+  const whole = join(root, "old-whole");
+  const old = join(root, "old-layout");
+  await train(base(whole, ...flags, "--steps", "12"));
+  await train(base(old, ...flags, "--steps", "7"));
+  // Rewrite config.json as the previous version wrote it.
+  const path = join(old, "config.json");
+  const { preset, beta1: _b1, beta2: _b2, epsilon: _e, ...rest } = JSON.parse(readFileSync(path, "utf8"));
+  writeFileSync(path, JSON.stringify({ ...rest, damping: preset }, null, 2));
+  await train(resumeConfig(old, base(old, "--steps", "12"), new Set(["steps"])));
+  expect(comparable(old)).toEqual(comparable(whole));
+  const saved = JSON.parse(readFileSync(path, "utf8"));
+  expect(saved.preset).toBe("adaptive");
+  expect(saved.damping).toBeUndefined();
 });
 
 describe("bad input", () => {
