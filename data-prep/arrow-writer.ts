@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { Field, FixedSizeList, RecordBatch, Schema, Struct, Table, Uint8, makeData, tableToIPC } from "apache-arrow";
 import { LABEL_COLUMN, META, PIXELS_COLUMN, ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
 import { asFileError } from "../src/errors.ts";
-import { removeStaleTemporaries } from "../src/io/atomicWrite.ts";
+import { removeStaleTemporaries, temporaryName } from "../src/io/atomicWrite.ts";
 
 export interface ImageSet {
   dataset: string;
@@ -59,7 +59,7 @@ export function encodeImageSet(set: ImageSet): Uint8Array {
 }
 
 /**
- * Writes every (file, bytes) pair to `file.<pid>.tmp`, then renames them all into place; on any
+ * Writes every (file, bytes) pair to a temporary sibling (temporaryName), then renames them all into place; on any
  * failure the temporaries are removed, so no partial output is left behind. Temporaries of earlier
  * runs that were killed while writing are removed first.
  */
@@ -69,9 +69,9 @@ export function writeFilesAtomically(outputs: { file: string; bytes: Uint8Array 
     for (const { file, bytes } of outputs) {
       mkdirSync(dirname(file), { recursive: true });
       removeStaleTemporaries(dirname(file));
-      const temp = `${file}.${process.pid}.tmp`;
+      const temp = temporaryName(file);
       temps.push(temp);
-      writeFileSync(temp, bytes);
+      writeFileSync(temp, bytes, { flag: "wx" });
     }
     outputs.forEach(({ file }, i) => renameSync(temps[i], file));
   } catch (error) {

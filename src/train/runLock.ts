@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { UsageError, asFileError } from "../errors.ts";
-import { processAlive } from "../io/atomicWrite.ts";
+import { processAlive, temporaryName } from "../io/atomicWrite.ts";
 
 export const LOCK_FILE = "lock";
 
@@ -87,7 +87,7 @@ export class RunLock {
         throw new UsageError(`${runDir} is in use by process ${owner.pid} on ${owner.host} (its lock is ${path}); wait for it to finish or stop it`);
       }
       // Stale: move it aside under a name of our own, and check that what moved is what we judged.
-      const aside = `${path}.${process.pid}.tmp`;
+      const aside = temporaryName(path);
       try {
         renameSync(path, aside);
       } catch {
