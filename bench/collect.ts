@@ -2,16 +2,16 @@
 // sweep into the layout the local sweep produces (DIR/sweep.json, DIR/runs/RUN_ID/{result.json,
 // config.json, environment.json, metrics.ndjson}), so `bench report DIR` works unchanged.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { UsageError } from "../src/train/config.ts";
+import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { checkSweepName, connectOnce, keys, parseQueueUrl } from "./queue/connection.ts";
 import { readStoredRun } from "./queue/store.ts";
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("collect", async () => {
-    const { values, positionals } = parseArgs({ args: argv, options: { queue: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+  await runCli("bench collect", async () => {
+    const { values, positionals } = parseFlags(argv, { queue: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, true);
     if (values.help || positionals.length !== 1 || values.queue === undefined) {
       console.log("usage: bun run bench collect --queue redis://[:PASSWORD@]HOST:PORT[/DB] SWEEP [--out DIR]   (default DIR: runs/sweeps/SWEEP)");
       return values.help ? 0 : 1;

@@ -7,7 +7,7 @@
 // enqueues the runs for `bench worker` processes on other machines (bench/queue/).
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { parseFlags } from "../src/flags.ts";
+import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
 import { type PlannedRun, planSweep, validateSweepSpec } from "./sweep-spec.ts";
@@ -82,10 +82,8 @@ export async function main(argv: string[]): Promise<void> {
       );
       return values.help ? 0 : 1;
     }
-    const scale = Number(values.scale);
-    if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale '${values.scale}': expected a number in (0, 1]`);
-    const jobs = Number(values.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs '${values.jobs}': expected a positive integer`);
+    const scale = numberFlag("scale", values.scale, "a number in (0, 1]", (n) => n > 0 && n <= 1);
+    const jobs = positiveIntegerFlag("jobs", values.jobs);
     const { spec } = loadSweepSpec(positionals[0]);
     const runs = planSweep(spec, scale);
     const dir = resolve(values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`));
@@ -98,10 +96,8 @@ export async function main(argv: string[]): Promise<void> {
       for (const flag of ["out", "jobs", "device"] as const) {
         if (argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) throw new UsageError(`--${flag} has no meaning with --queue (workers choose their device: bench worker --device; bench collect --out writes the results)`);
       }
-      const attempts = Number(values.attempts);
-      if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError(`--attempts '${values.attempts}': expected a positive integer`);
-      const backoffMs = Number(values["backoff-ms"]);
-      if (!(backoffMs >= 0)) throw new UsageError(`--backoff-ms '${values["backoff-ms"]}': expected a non-negative number of milliseconds`);
+      const attempts = positiveIntegerFlag("attempts", values.attempts);
+      const backoffMs = numberFlag("backoff-ms", values["backoff-ms"], "a whole number of milliseconds from 0 to 86400000 (a day)", (n) => Number.isSafeInteger(n) && n >= 0 && n <= 86_400_000);
       // Loaded only for --queue, so a local sweep needs neither Redis client (nor does the GPU bundle).
       const { parseQueueUrl } = await import("./queue/connection.ts");
       const { enqueueSweep } = await import("./queue/enqueue.ts");
