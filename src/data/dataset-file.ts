@@ -152,6 +152,9 @@ function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { f
     features = listLayout(field.name, field.type)!;
   }
   if (choice.targets === undefined) return { features };
+  if (choice.targets === features.name) {
+    throw new DataError(`${file}: column '${features.name}' is both the features${choice.features === undefined ? " (the first list column)" : ""} and the targets (--targets); the network would be shown the answer: name another --targets or --features`);
+  }
   const field = fields.find((f) => f.name === choice.targets);
   if (!field) throw new DataError(`${file}: no target column '${choice.targets}' (--targets); columns: ${columnNames(fields)}`);
   const targets = targetLayout(field.name, field.type);

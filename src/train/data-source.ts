@@ -1,7 +1,8 @@
 // Where a run's data comes from: one of the prepared datasets (--dataset; the CLI prepares it first), or
 // one's own Arrow files (--data, --valid, with --features and --targets). Gives the trainer the
 // files, the columns, the shape the network must fit, and the targets of each minibatch.
-import { basename } from "node:path";
+import { realpathSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
 import { oddEvenTargets } from "../data/datasets.ts";
@@ -21,6 +22,15 @@ export interface TrainingData {
   shape?: DataShape;
 }
 
+/** Whether two paths name the same file (after links). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
 /** Resolves --dataset or --data into files; validates an own file's columns. */
 export async function trainingData(config: TrainConfig): Promise<TrainingData> {
   if (!config.data) {
@@ -32,6 +42,7 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
   const columns: ColumnChoice = { features: config.features, targets: config.targets };
   const info = readDatasetInfo(config.data, columns);
   if (config.valid) {
+    if (sameFile(config.data, config.valid)) throw new DataError(`--valid ${config.valid} is the --data file itself; its error would not be held-out: give a file of other rows`);
     const valid = readDatasetInfo(config.valid, { features: info.features.name, targets: info.targets?.name });
     if (valid.dim !== info.dim || valid.targets?.width !== info.targets?.width) {
       throw new DataError(`${valid.file}: --valid has ${valid.dim} features and ${valid.targets?.width ?? 0} targets per row, --data ${info.dim} and ${info.targets?.width ?? 0}`);
