@@ -12,6 +12,7 @@ import { type EvalRecord, readMetrics } from "../src/train/metrics.ts";
 import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { RESULT_FILE } from "./sweep.ts";
+import { validateRunResult, validateSweepRecord } from "./sweep-spec.ts";
 
 interface RunOutcome {
   id: string;
@@ -23,29 +24,30 @@ interface RunOutcome {
   final?: EvalRecord;
 }
 
-function loadRuns(dir: string): { sweep: any; runs: RunOutcome[] } {
+function loadRuns(dir: string): { sweep: ReturnType<typeof validateSweepRecord>; runs: RunOutcome[] } {
   const sweepPath = join(dir, "sweep.json");
   if (!existsSync(sweepPath)) throw new UsageError(`${dir}: no sweep.json; is it a sweep directory?`);
-  const sweep = readJsonFile(sweepPath) as any;
+  const sweep = validateSweepRecord(readJsonFile(sweepPath), sweepPath);
   const runs: RunOutcome[] = [];
-  for (const { id } of sweep.runs as { id: string }[]) {
+  for (const { id } of sweep.runs) {
     const runDir = join(dir, "runs", id);
     const resultPath = join(runDir, RESULT_FILE);
     if (!existsSync(resultPath)) {
       runs.push({ id, group: id.split("/")[0], status: "not run", settings: {}, evals: [] });
       continue;
     }
-    const result = readJsonFile(resultPath) as any;
+    const result = validateRunResult(readJsonFile(resultPath), resultPath);
     const metricsPath = join(runDir, "metrics.ndjson");
     const evals = existsSync(metricsPath) ? readMetrics(metricsPath).filter((r): r is EvalRecord => r.type === "eval") : [];
     const envPath = join(runDir, "environment.json");
+    const environment = existsSync(envPath) ? readJsonFile(envPath) : undefined;
     runs.push({
       id,
       group: id.split("/")[0],
       status: result.status,
       settings: result.settings,
       evals,
-      environment: existsSync(envPath) ? (readJsonFile(envPath) as Record<string, unknown>) : undefined,
+      environment: typeof environment === "object" && environment !== null && !Array.isArray(environment) ? (environment as Record<string, unknown>) : undefined,
       final: evals.at(-1),
     });
   }

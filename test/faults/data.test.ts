@@ -3,7 +3,8 @@
 // written in hexadecimal, a target column also among the features or a column named twice, an
 // empty list of names, a .npy array with an empty dimension or whose targets are its own file, and
 // in train a target column that is the feature column or a --valid file that is the --data file.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// And prep import never writes over a file it did not make: its own input, or a file of another kind.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
@@ -54,6 +55,23 @@ describe("prep import", () => {
   test("a .npy whose --targets is its own file: refused", () => {
     const x = file("self.npy", new Uint8Array(dump(new Float32Array([1, 2, 3, 4]), [2, 2])));
     expectRefused(cli("data-prep/cli.ts", ["import", x, "--targets", x, "--out", join(root, "self.arrow")]), "prep", /--targets .*self\.npy is the features' own file/);
+  });
+});
+
+describe("prep import --out", () => {
+  test("onto its own input or a file of another kind: refused, the file untouched; onto its own earlier output: replaced", () => {
+    const x = file("source.npy", new Uint8Array(dump(new Float32Array([1, 2, 3, 4]), [2, 2])));
+    const before = readFileSync(x);
+    expectRefused(cli("data-prep/cli.ts", ["import", x, "--out", x]), "prep", /--out .*source\.npy is the input file .*source\.npy; writing it would replace your data/);
+    expect(readFileSync(x).equals(before)).toBe(true);
+    const notes = file("notes.txt", "my notes");
+    expectRefused(cli("data-prep/cli.ts", ["import", x, "--out", notes]), "prep", /--out .*notes\.txt exists and is not an Arrow file prep could have written; it is left as it is/);
+    expect(readFileSync(notes, "utf8")).toBe("my notes");
+    const out = join(root, "source.arrow");
+    for (let i = 0; i < 2; i++) {
+      const made = cli("data-prep/cli.ts", ["import", x, "--out", out]);
+      expect(made.code, made.stderr).toBe(0);
+    }
   });
 });
 
