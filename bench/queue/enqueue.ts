@@ -2,7 +2,7 @@
 // `SWEEP/RUN_ID`, so enqueueing the same sweep again adds nothing; runs already finished are skipped.
 import { Queue } from "bullmq";
 import type { PlannedRun } from "../sweep-spec.ts";
-import { UsageError } from "../../src/train/config.ts";
+import { UsageError } from "../../src/errors.ts";
 import { type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, checkSweepName, connectOnce, keys } from "./connection.ts";
 import { isFinished } from "./store.ts";
 
