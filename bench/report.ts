@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
+import { PNG, SVG, checkOutput } from "../src/io/outputs.ts";
 import { type RunSeries, chartPoints, chartSpec, renderChart } from "../src/plot/chart.ts";
 import { type EvalRecord, readMetrics } from "../src/train/metrics.ts";
 import { UsageError } from "../src/errors.ts";
@@ -81,6 +82,12 @@ export async function main(argv: string[]): Promise<void> {
     const out = values.out ?? dir;
     mkdirSync(out, { recursive: true });
     const { sweep, runs } = loadRuns(dir);
+    // Written only over earlier reports: a folder's own report.md or images are left as they are.
+    checkOutput(join(out, "report.md"), { ext: "md", name: "a sweep report", magic: "# Sweep report" });
+    for (const name of ["training-error", "held-out-error"]) {
+      checkOutput(join(out, `${name}.svg`), SVG);
+      checkOutput(join(out, `${name}.png`), PNG);
+    }
     const done = runs.filter((r) => r.status === "done" && r.final);
     const adam = done.filter((r) => r.group === "adam").sort((a, b) => a.final!.train - b.final!.train);
     const secondOrder = done.filter((r) => ["kfra", "kflr", "kfac"].includes(String(r.settings.opt)));

@@ -90,6 +90,9 @@ export function validateSweepSpec(raw: unknown, file: string): SweepSpec {
   const spec = raw as Record<string, unknown>;
   for (const key of Object.keys(spec)) if (!SPEC_KEYS.has(key)) fail(`${file}: ${key}`, `unknown key; valid keys are ${[...SPEC_KEYS].join(", ")}`);
   for (const key of ["name", "description", "dataset", "seeds", "groups"]) if (spec[key] === undefined) fail(`${file}: ${key}`, "missing");
+  // The name becomes a folder (runs/sweeps/NAME) and a queue key.
+  if (typeof spec.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(spec.name) || spec.name === "." || spec.name === "..") fail(`${file}: name`, "expected a name of letters, digits, '.', '_' and '-'");
+  if (typeof spec.description !== "string") fail(`${file}: description`, "expected a string");
   if (!(DATASET_NAMES as readonly unknown[]).includes(spec.dataset)) fail(`${file}: dataset`, `'${spec.dataset}' is not one of ${DATASET_NAMES.join(", ")}`);
   if (spec.task !== undefined && spec.task !== "autoencoder" && spec.task !== "odd-even") fail(`${file}: task`, "expected 'autoencoder' or 'odd-even'");
   if (!Array.isArray(spec.seeds) || spec.seeds.length === 0 || spec.seeds.some((s) => !Number.isInteger(s) || s < 0)) fail(`${file}: seeds`, "expected a non-empty list of non-negative integers");
@@ -106,7 +109,10 @@ export function validateSweepSpec(raw: unknown, file: string): SweepSpec {
     if (group.opt === undefined) fail(`${path}.opt`, "missing");
     if (group.steps === undefined) fail(`${path}.steps`, "missing");
     checkGroupFields(group, path, GROUP_KEYS);
-    if (group.scaled !== undefined) checkGroupFields(group.scaled as Record<string, unknown>, `${path}.scaled`, SCALED_KEYS);
+    if (group.scaled !== undefined) {
+      if (typeof group.scaled !== "object" || group.scaled === null || Array.isArray(group.scaled)) fail(`${path}.scaled`, "expected an object of replacements");
+      checkGroupFields(group.scaled as Record<string, unknown>, `${path}.scaled`, SCALED_KEYS);
+    }
   });
   return { task: "autoencoder", evaluations: 20, ...(spec as object) } as SweepSpec;
 }

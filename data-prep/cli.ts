@@ -1,12 +1,13 @@
 #!/usr/bin/env bun
 // `bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]`, `bun run prep import …` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { runCli } from "../src/cli/runCli.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/datasets.ts";
 import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
+import { ARROW, PNG, checkOutput } from "../src/io/outputs.ts";
 import { writeFilesAtomically } from "./arrow-writer.ts";
 import { prepareDataset } from "./prepare.ts";
 import { writeContactSheet } from "./preview.ts";
@@ -22,29 +23,6 @@ const USAGE = `usage: bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed
   import: --targets COLS  target columns, comma-separated (for .npy: a second .npy file of targets)
           --features COLS feature columns (default: all the others); writes columns 'features' and 'targets'
   (--count N     for tests: MNIST images per split, CURVES training images, FACES pairs per image)`;
-
-/** The first bytes of a file (fewer when it is shorter). */
-function head(file: string, length: number): Buffer {
-  const fd = openSync(file, "r");
-  try {
-    const buffer = Buffer.alloc(length);
-    return buffer.subarray(0, readSync(fd, buffer, 0, length, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Refuses an output path that would overwrite something prep did not make: one of its own input
- * files, a directory, or an existing file of another kind than it writes (whose first bytes are not
- * `kind.magic`).
- */
-function checkOutput(out: string, inputs: string[], kind: { ext: string; name: string; magic: string }, sameFile: (a: string, b: string) => boolean): void {
-  for (const input of inputs) if (existsSync(input) && sameFile(input, out)) throw new UsageError(`--out ${out} is the input file ${input}; writing it would replace your data: choose another --out`);
-  if (!existsSync(out)) return;
-  if (statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a directory; give a file name such as ${join(out, `data.${kind.ext}`)}`);
-  if (head(out, kind.magic.length).toString("latin1") !== kind.magic) throw new UsageError(`--out ${out} exists and is not ${kind.name} prep could have written; it is left as it is: choose another --out or remove it`);
-}
 
 function integerFlag(values: { [key: string]: string | boolean | undefined }, key: string): number | undefined {
   const text = values[key];
@@ -66,8 +44,7 @@ async function main(argv: string[]): Promise<number> {
     const name = `${basename(file).replace(/\.arrow$/, "")}.png`;
     const out = values.out ?? join("docs", name);
     const png = existsSync(out) && statSync(out).isDirectory() ? join(out, name) : out;
-    const { sameFile } = await import("./import.ts");
-    checkOutput(png, [file], { ext: "png", name: "a PNG image", magic: "\x89PNG" }, sameFile);
+    checkOutput(png, PNG, [file]);
     const sheet = await writeContactSheet(file, png);
     process.stderr.write(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})\n`);
     return 0;
@@ -84,9 +61,9 @@ async function main(argv: string[]): Promise<number> {
     };
     const features = list("features", values.features);
     const targets = list("targets", values.targets);
-    const { importToArrow, sameFile } = await import("./import.ts");
+    const { importToArrow } = await import("./import.ts");
     const inputs = [positionals[0], ...(targets && /\.npy$/i.test(positionals[0]) ? targets : [])];
-    checkOutput(out, inputs, { ext: "arrow", name: "an Arrow file", magic: "ARROW1" }, sameFile);
+    checkOutput(out, ARROW, inputs);
     const { bytes, imported } = await importToArrow(positionals[0], { features, targets });
     writeFilesAtomically([{ file: out, bytes }]);
     const wrote = imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";

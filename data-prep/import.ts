@@ -9,7 +9,7 @@
 // Arrays (.npy, C or Fortran order): row r is a[r, ...]; uint8 arrays stay Uint8 (images, scaled
 // by 1/255 when training), others become Float32; every dimension must be non-empty. --targets names
 // a second .npy, not the features' own file, with one row per row.
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
@@ -17,6 +17,7 @@ import { compressors } from "hyparquet-compressors";
 import { parse as parseNpy } from "npyjs";
 import { DataError } from "../src/data/data-error.ts";
 import { parseDecimal } from "../src/flags.ts";
+import { sameFile } from "../src/io/outputs.ts";
 import { type Matrix, encodeTable } from "./table-writer.ts";
 
 export interface ImportOptions {
@@ -185,15 +186,6 @@ function readNpy(file: string, options: ImportOptions): Imported {
   const targets = readNpyMatrix(resolve(targetFile));
   if (targets.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${targets.rows} rows of targets for the ${features.rows} rows of ${file}`);
   return { features, targets, rows: features.rows };
-}
-
-/** Whether two paths name the same file (after links). */
-export function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return resolve(a) === resolve(b);
-  }
 }
 
 /** Reads FILE.csv, FILE.parquet or FILE.npy into feature and target matrices. */

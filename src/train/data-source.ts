@@ -1,8 +1,8 @@
 // Where a run's data comes from: one of the prepared datasets (--dataset; the CLI prepares it first), or
 // one's own Arrow files (--data, --valid, with --features and --targets). Gives the trainer the
 // files, the columns, the shape the network must fit, and the targets of each minibatch.
-import { realpathSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { basename } from "node:path";
+import { sameFile } from "../io/outputs.ts";
 import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
 import { oddEvenTargets } from "../data/datasets.ts";
@@ -20,15 +20,6 @@ export interface TrainingData {
   columns: ColumnChoice;
   /** Own data only: the sizes the network must fit. */
   shape?: DataShape;
-}
-
-/** Whether two paths name the same file (after links). */
-function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return resolve(a) === resolve(b);
-  }
 }
 
 /** Resolves --dataset or --data into files; validates an own file's columns. */

@@ -65,7 +65,7 @@ describe("prep import --out", () => {
     expectRefused(cli("data-prep/cli.ts", ["import", x, "--out", x]), "prep", /--out .*source\.npy is the input file .*source\.npy; writing it would replace your data/);
     expect(readFileSync(x).equals(before)).toBe(true);
     const notes = file("notes.txt", "my notes");
-    expectRefused(cli("data-prep/cli.ts", ["import", x, "--out", notes]), "prep", /--out .*notes\.txt exists and is not an Arrow file prep could have written; it is left as it is/);
+    expectRefused(cli("data-prep/cli.ts", ["import", x, "--out", notes]), "prep", /--out .*notes\.txt exists and is not an Arrow file this program could have written; it is left as it is/);
     expect(readFileSync(notes, "utf8")).toBe("my notes");
     const out = join(root, "source.arrow");
     for (let i = 0; i < 2; i++) {

@@ -134,6 +134,24 @@ describe("resources and outputs", () => {
     expectOneLine({ code: run.exitCode ?? -1, stderr: run.stderr.toString() }, "train", /out of memory \(.*\); a smaller --batch or network \(--arch, --hidden\) needs less/);
   });
 
+  test("plot and bench report never write over a file of another kind at their --out", () => {
+    const mine = join(ws.root, "mine");
+    mkdirSync(mine);
+    writeFileSync(join(mine, "chart.png"), "my own notes, not a PNG");
+    expectOneLine(cli("src/cli/plot.ts", [run, "--metric", "minibatch", "--out", join(mine, "chart")]), "plot", /--out .*mine\/chart\.png exists and is not a PNG image this program could have written; it is left as it is/);
+    expect(readFileSync(join(mine, "chart.png"), "utf8")).toBe("my own notes, not a PNG");
+    const drawn = cli("src/cli/plot.ts", [run, "--metric", "minibatch", "--out", join(mine, "drawn")]);
+    expect(drawn.code, drawn.stderr).toBe(0);
+    const again = cli("src/cli/plot.ts", [run, "--metric", "minibatch", "--out", join(mine, "drawn")]);
+    expect(again.code, again.stderr).toBe(0);
+    const sweep = join(ws.root, "report-into-mine");
+    mkdirSync(join(sweep, "runs", "adam", "one"), { recursive: true });
+    writeFileSync(join(sweep, "sweep.json"), JSON.stringify({ spec: { name: "s", description: "" }, scale: 1, runs: [{ id: "adam/one" }] }));
+    writeFileSync(join(mine, "report.md"), "# My thesis notes\n");
+    expectOneLine(cli("bench/cli.ts", ["report", sweep, "--out", mine]), "bench report", /report\.md exists and is not a sweep report this program could have written/);
+    expect(readFileSync(join(mine, "report.md"), "utf8")).toBe("# My thesis notes\n");
+  });
+
   test("prep preview --out DIR writes DIR/NAME.png; onto its own data file it is refused", () => {
     const dir = join(ws.root, "sheets");
     mkdirSync(dir);
