@@ -12,7 +12,8 @@ const USAGE = `usage: bun run bench worker --queue redis://[:PASSWORD@]HOST:PORT
   --device auto|cpu|webgpu   the device every run uses (default auto)
   --concurrency N            runs at a time (default 1)
   --name NAME                shown by bench status (default HOST-PID)
-  --work-dir DIR             where runs execute and their checkpoints stay (default runs/queue)
+  --work-dir DIR             where runs execute and their checkpoints stay, in DIR/SWEEP/ARGS/runs/RUN_ID
+                             with ARGS a hash of the run's train arguments (default runs/queue)
   --lock-ms MS               how long a run's lock lasts without renewal; a worker silent this long is
                              presumed dead and its run is rerun elsewhere (default 30000)
   --stalled-ms MS            how often this worker looks for runs whose lock expired (default 30000)
