@@ -14,7 +14,7 @@ import { basename, join, resolve } from "node:path";
 import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
-import { type PlannedRun, type RunResult, checkRunArgv, planSweep, validateRunResult, validateSweepSpec } from "./sweep-spec.ts";
+import { type PlannedRun, type RunResult, checkRunArgv, planSweep, validateRunResult, validateSweepRecord, validateSweepSpec } from "./sweep-spec.ts";
 import { EXIT, ExpectedError, UsageError } from "../src/errors.ts";
 import { type DataFingerprint, changedData, dataFingerprint, isDataFingerprint } from "../src/train/dataIdentity.ts";
 import { readRunConfig } from "../src/train/resume.ts";
@@ -168,6 +168,8 @@ export async function main(argv: string[]): Promise<void> {
       return 0;
     }
     RunLock.acquire(dir, (line) => console.error(line), "bench sweep");
+    // A sweep.json there must be a sweep's: the folder is no one else's.
+    if (existsSync(join(dir, "sweep.json"))) validateSweepRecord(readJsonFile(join(dir, "sweep.json")), join(dir, "sweep.json"));
     const runDir = (run: PlannedRun) => join(dir, "runs", run.id);
     let legacy = 0;
     const stale: string[] = [];

@@ -36,12 +36,17 @@ export const ARROW: OutputKind = { ext: "arrow", name: "an Arrow file", magic: "
 export const PNG: OutputKind = { ext: "png", name: "a PNG image", magic: "\x89PNG" };
 export const SVG: OutputKind = { ext: "svg", name: "an SVG image", magic: "<svg" };
 
-/** Refuses (UsageError naming `flag`) to write `out` over one of `inputs`, a directory, or an existing file not of `kind`. */
-export function checkOutput(out: string, kind: OutputKind, inputs: string[] = [], flag = "--out"): void {
-  for (const input of inputs) if (existsSync(input) && sameFile(input, out)) throw new UsageError(`${flag} ${out} is the input file ${input}; writing it would replace your data: choose another ${flag}`);
+/**
+ * Refuses (a UsageError) to write `out` over one of `inputs`, a directory, or an existing file not
+ * of `kind`; `flag` is the option that chose the path, when one did.
+ */
+export function checkOutput(out: string, kind: OutputKind, inputs: string[] = [], flag: string | null = "--out"): void {
+  const named = flag ? `${flag} ${out}` : out;
+  const instead = flag ? `choose another ${flag}` : "write elsewhere";
+  for (const input of inputs) if (existsSync(input) && sameFile(input, out)) throw new UsageError(`${named} is the input file ${input}; writing it would replace your data: ${instead}`);
   if (!existsSync(out)) return;
-  if (statSync(out).isDirectory()) throw new UsageError(`${flag} ${out} is a directory; give a file name such as ${join(out, `data.${kind.ext}`)}`);
+  if (statSync(out).isDirectory()) throw new UsageError(`${named} is a directory; give a file name such as ${join(out, `data.${kind.ext}`)}`);
   if (head(out, kind.magic.length).toString("latin1") !== kind.magic) {
-    throw new UsageError(`${flag} ${out} exists and is not ${kind.name} this program could have written; it is left as it is: choose another ${flag} or remove it`);
+    throw new UsageError(`${named} exists and is not ${kind.name} this program could have written; it is left as it is: ${instead}, or remove it`);
   }
 }

@@ -45,6 +45,17 @@ test("prep from another directory writes to KFRA_DATA_DIR too, and removes its o
   expect(readFileSync(join(target, "thesis.2023.tmp", "chapter1.tex"), "utf8")).toBe("\\chapter{One}");
 });
 
+test("prep never replaces a file of the dataset's name that is no Arrow file", () => {
+  const target = join(ws.root, "prep-foreign");
+  mkdirSync(target);
+  writeFileSync(join(target, "curves-test.arrow"), "my own table");
+  const result = cli("data-prep/cli.ts", ["curves", "--count", "20", "--data-dir", target]);
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stderr).toMatch(/^prep: .*prep-foreign\/curves-test\.arrow exists and is not an Arrow file this program could have written; it is left as it is/);
+  expect(readdirSync(target)).toEqual(["curves-test.arrow"]);
+  expect(readFileSync(join(target, "curves-test.arrow"), "utf8")).toBe("my own table");
+});
+
 test("train into a folder of the user's keeps their *.<number>.tmp files and folders", () => {
   const out = join(ws.root, "user-folder");
   mkdirSync(join(out, "results.2024.tmp"), { recursive: true });
