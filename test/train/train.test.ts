@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 const base = (out: string, ...extra: string[]) =>
-  parseTrainArgs(["--data-dir", dataDir, "--arch", "784-24-6-24-784", "--batch", "64", "--device", "cpu", "--quiet", "--eval-every", "4", "--save-every", "6", "--out", out, ...extra]);
+  parseTrainArgs(["--data-dir", dataDir, ...(extra.includes("--arch") ? [] : ["--arch", "784-24-6-24-784"]), "--batch", "64", "--device", "cpu", "--quiet", "--eval-every", "4", "--save-every", "6", "--out", out, ...extra]);
 
 /** Metrics without the wall-clock fields, which legitimately differ between runs. */
 function comparable(dir: string) {
