@@ -7,8 +7,7 @@
 //    Goal: backend ≥ 90% of direct.
 // 2. Elementwise ops, reductions, losses and the RNG on 1000×1000 float32: median time and the
 //    effective bandwidth (float32 operands read + written, per second).
-import { UsageError } from "../src/errors.ts";
-import { parseFlags } from "../src/flags.ts";
+import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -60,12 +59,7 @@ function parseArgs(argv: string[]): { reps: number; threads?: number } {
     console.log(HELP);
     process.exit(0);
   }
-  const positive = (flag: string, text: string) => {
-    const v = Number(text);
-    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError(`--${flag} '${text}': expected a positive integer`);
-    return v;
-  };
-  return { reps: positive("reps", values.reps!), threads: values.threads === undefined ? undefined : positive("threads", values.threads) };
+  return { reps: positiveIntegerFlag("reps", values.reps), threads: values.threads === undefined ? undefined : positiveIntegerFlag("threads", values.threads) };
 }
 
 /** A rows×cols tensor filled with values in [−1, 1), as a view into rows×(cols+pad) storage. */

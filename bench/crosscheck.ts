@@ -10,8 +10,7 @@
 // difference stays well below 1e-4 after 12 updates (measured: ~1e-6, 6 significant digits, on
 // lavapipe and on an H200). 1e-3 leaves a 10× margin above that estimate and is still far below
 // what a real kernel bug does (a wrong block or a missed barrier moves the loss by percents).
-import { UsageError } from "../src/errors.ts";
-import { parseFlags } from "../src/flags.ts";
+import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { downloadLayers } from "../src/nn/params.ts";
 import { stepAndReport } from "../src/optim/optimizer.ts";
@@ -101,21 +100,19 @@ export async function main(argv: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const steps = Number(values.steps);
-  const tolerance = Number(values.tolerance);
-  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--steps must be an integer ≥ 1, got '${values.steps}'`);
-  if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, got '${values.tolerance}'`);
-  const results: Record<string, unknown>[] = [];
-  let failed = false;
-  // Every method's command line is checked before the first runs.
-  const argvs = values.opt!.split(",").map((opt) => {
+  const steps = positiveIntegerFlag("steps", values.steps);
+  const tolerance = numberFlag("tolerance", values.tolerance, "a positive number", (n) => n > 0);
+  // Every optimiser's settings are checked before the first one runs.
+  const runs = values.opt!.split(",").map((opt) => {
     const trainArgs = ["--opt", opt, "--batch", values.batch!, "--seed", "0"];
     if (isKronecker(opt as MethodName)) trainArgs.push("--preset", values.damping!);
     if (values.arch) trainArgs.push("--arch", values.arch);
-    parseTrainArgs(trainArgs);
-    return [opt, trainArgs] as const;
+    networkFor(parseTrainArgs(trainArgs));
+    return { opt, trainArgs };
   });
-  for (const [opt, trainArgs] of argvs) {
+  const results: Record<string, unknown>[] = [];
+  let failed = false;
+  for (const { opt, trainArgs } of runs) {
     const gpu = await trajectory("webgpu", trainArgs, steps);
     const cpu = await trajectory("cpu", trainArgs, steps);
     const worst = largestRelativeDifference(gpu.losses, cpu.losses);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags } from "../src/flags.ts";
+import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { prepareDataset } from "../data-prep/prepare.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import type { DatasetName } from "../src/data/datasets.ts";
@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const batches = Number(values.batches ?? 40), steps = Number(values.steps ?? 15), busyMs = Number(values["busy-ms"] ?? 200);
+  const batches = positiveIntegerFlag("batches", values.batches ?? "40"), steps = positiveIntegerFlag("steps", values.steps ?? "15"), busyMs = positiveIntegerFlag("busy-ms", values["busy-ms"] ?? "200");
   const dir = mkdtempSync(join(tmpdir(), "bench-data-"));
   try {
     // CPU seconds of the whole process, worker threads (FACES) and sharp's threads included.

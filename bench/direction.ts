@@ -3,7 +3,7 @@
 // (docs/algorithm.md §9.3, paper appendix F.2). After `warmup` KFRA updates, on a fresh minibatch: δ̃ from
 // KFRA and KFAC (this minibatch's factors, damping γ), and x solving (Ḡ + (γ+η)I) x = ∇f by CG,
 // for the full Gauss–Newton matrix and for its block diagonal. Prints the cosine similarities.
-import { parseFlags } from "../src/flags.ts";
+import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { createBackend } from "../src/backend/index.ts";
 import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
 import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
@@ -32,6 +32,9 @@ export async function main(argv: string[]): Promise<void> {
     console.log("usage: bun run bench direction [--dataset curves] [--arch SIZES] [--warmup 50] [--gamma 1e-3] [--iterations 300] [--device auto|cpu|webgpu]");
     return;
   }
+  const warmup = numberFlag("warmup", values.warmup, "a non-negative integer", (n) => Number.isSafeInteger(n) && n >= 0);
+  const gamma = numberFlag("gamma", values.gamma, "a positive number", (n) => n > 0);
+  const iterations = positiveIntegerFlag("iterations", values.iterations);
   const flags = ["--dataset", values.dataset!, "--device", values.device!, ...(values.arch ? ["--arch", values.arch] : [])];
   const config = parseTrainArgs(flags);
   const spec = networkFor(config);
@@ -40,7 +43,6 @@ export async function main(argv: string[]): Promise<void> {
   // KFRA (--opt's default) from the seed-0 weights.
   const { weights, optimizer, workspace: ws } = createSession(config, backend, { spec });
   const stream = await MinibatchStream.open({ file: datasetFiles(config.dataset, config.dataDir).train, batchSize: config.batch, seed: 0 });
-  const warmup = Number(values.warmup);
   for (let t = 1; t <= warmup; t++) {
     ws.loadBatch((await stream.next()).x);
     await optimizer.step(ws, t);
@@ -51,7 +53,6 @@ export async function main(argv: string[]): Promise<void> {
   forward(backend, spec, weights, ws);
 
   const eta = config.weightDecay;
-  const gamma = Number(values.gamma);
   const L = weights.length;
   const op = new GaussNewtonOperator(backend, spec, weights, ws);
   const dot = (a: LayerTensors, b: LayerTensors, layer?: number) => op.dot(a, b, layer);
@@ -75,7 +76,6 @@ export async function main(argv: string[]): Promise<void> {
   directions.set("gradient", grads);
 
   forward(backend, spec, weights, ws);
-  const iterations = Number(values.iterations);
   const exact = allocLayers(backend, spec);
   const started = performance.now();
   const full = await conjugateGradient(backend, spec, op, grads, gamma + eta, exact, { maxIterations: iterations, tolerance: 1e-6 });

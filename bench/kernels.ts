@@ -18,7 +18,7 @@
 // OpenBLAS's): on this shared 2-core machine wall-clock GFLOP/s move with other people's load,
 // GFLOP per CPU-second much less. Writes bench/results/kernels.json.
 import { UsageError } from "../src/errors.ts";
-import { parseFlags } from "../src/flags.ts";
+import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -239,8 +239,7 @@ function parse(argv: string[]): { devices?: string[]; reps: number; variants: bo
     process.exit(0);
   }
   if (values.device !== undefined && values.device !== "webgpu" && values.device !== "cpu") throw new UsageError(`--device '${values.device}': valid values are webgpu, cpu`);
-  const reps = Number(values.reps);
-  if (!Number.isSafeInteger(reps) || reps < 1) throw new UsageError(`--reps '${values.reps}': expected a positive integer`);
+  const reps = positiveIntegerFlag("reps", values.reps);
   return { devices: values.device ? [values.device] : undefined, reps, variants: values.variants ?? false, skipTs: values["skip-ts"] ?? false };
 }
 

@@ -7,11 +7,13 @@ import { join } from "node:path";
 import { parseFlags } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
+import { PNG, SVG, checkOutput } from "../src/io/outputs.ts";
 import { type RunSeries, chartPoints, chartSpec, renderChart } from "../src/plot/chart.ts";
 import { type EvalRecord, readMetrics } from "../src/run/metrics.ts";
 import { UsageError } from "../src/errors.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { RESULT_FILE } from "./sweep.ts";
+import { validateRunResult, validateSweepRecord } from "./sweep-spec.ts";
 
 interface RunOutcome {
   id: string;
@@ -23,29 +25,30 @@ interface RunOutcome {
   final?: EvalRecord;
 }
 
-function loadRuns(dir: string): { sweep: any; runs: RunOutcome[] } {
+function loadRuns(dir: string): { sweep: ReturnType<typeof validateSweepRecord>; runs: RunOutcome[] } {
   const sweepPath = join(dir, "sweep.json");
   if (!existsSync(sweepPath)) throw new UsageError(`${dir}: no sweep.json; is it a sweep directory?`);
-  const sweep = readJsonFile(sweepPath) as any;
+  const sweep = validateSweepRecord(readJsonFile(sweepPath), sweepPath);
   const runs: RunOutcome[] = [];
-  for (const { id } of sweep.runs as { id: string }[]) {
+  for (const { id } of sweep.runs) {
     const runDir = join(dir, "runs", id);
     const resultPath = join(runDir, RESULT_FILE);
     if (!existsSync(resultPath)) {
       runs.push({ id, group: id.split("/")[0], status: "not run", settings: {}, evals: [] });
       continue;
     }
-    const result = readJsonFile(resultPath) as any;
+    const result = validateRunResult(readJsonFile(resultPath), resultPath);
     const metricsPath = join(runDir, "metrics.ndjson");
     const evals = existsSync(metricsPath) ? readMetrics(metricsPath).filter((r): r is EvalRecord => r.type === "eval") : [];
     const envPath = join(runDir, "environment.json");
+    const environment = existsSync(envPath) ? readJsonFile(envPath) : undefined;
     runs.push({
       id,
       group: id.split("/")[0],
       status: result.status,
       settings: result.settings,
       evals,
-      environment: existsSync(envPath) ? (readJsonFile(envPath) as Record<string, unknown>) : undefined,
+      environment: typeof environment === "object" && environment !== null && !Array.isArray(environment) ? (environment as Record<string, unknown>) : undefined,
       final: evals.at(-1),
     });
   }
@@ -79,6 +82,12 @@ export async function main(argv: string[]): Promise<void> {
     const out = values.out ?? dir;
     mkdirSync(out, { recursive: true });
     const { sweep, runs } = loadRuns(dir);
+    // Written only over earlier reports: a folder's own report.md or images are left as they are.
+    checkOutput(join(out, "report.md"), { ext: "md", name: "a sweep report", magic: "# Sweep report" });
+    for (const name of ["training-error", "held-out-error"]) {
+      checkOutput(join(out, `${name}.svg`), SVG);
+      checkOutput(join(out, `${name}.png`), PNG);
+    }
     const done = runs.filter((r) => r.status === "done" && r.final);
     const adam = done.filter((r) => r.group === "adam").sort((a, b) => a.final!.train - b.final!.train);
     const secondOrder = done.filter((r) => ["kfra", "kflr", "kfac"].includes(String(r.settings.opt)));

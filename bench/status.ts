@@ -1,14 +1,14 @@
 // `bun run bench status --queue redis://… [SWEEP] [--json]`: queued / running / done / diverged /
 // failed runs of each sweep on the queue, and which worker holds which run (bench/queue/status.ts).
-import { parseArgs } from "node:util";
 import { UsageError } from "../src/errors.ts";
+import { parseFlags } from "../src/flags.ts";
 import { runCli } from "../src/cli/runCli.ts";
 import { connectOnce, parseQueueUrl } from "./queue/connection.ts";
 import { formatStatus, queueStatus } from "./queue/status.ts";
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("status", async () => {
-    const { values, positionals } = parseArgs({ args: argv, options: { queue: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } }, allowPositionals: true });
+  await runCli("bench status", async () => {
+    const { values, positionals } = parseFlags(argv, { queue: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } }, true);
     if (values.help || positionals.length > 1 || values.queue === undefined) {
       console.log("usage: bun run bench status --queue redis://[:PASSWORD@]HOST:PORT[/DB] [SWEEP] [--json]");
       return values.help ? 0 : 1;

@@ -15,8 +15,7 @@
 //  4. profiled (--profile, WebGPU with the timestamp-query feature, --profile-steps updates): GPU
 //     milliseconds per kernel label per update (src/backend/webgpu/profiler.ts).
 // Writes --out (default bench/results/step.json) and, with --profile, profile-<adapter>.json beside it.
-import { UsageError } from "../src/errors.ts";
-import { parseFlags } from "../src/flags.ts";
+import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { dirname, join } from "node:path";
 import { createBackend, parseDevice } from "../src/backend/index.ts";
 import type { Backend } from "../src/backend/types.ts";
@@ -70,11 +69,7 @@ export function syntheticBatch(batch: number, dim: number, seed = 1): Float32Arr
   });
 }
 
-function positiveInt(flag: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} '${value}': expected a positive integer`);
-  return n;
-}
+const positiveInt = positiveIntegerFlag;
 
 /** Phase marks that can be switched off, so that the counted pass runs as training does. */
 class SwitchablePhases implements PhaseMarker {
@@ -134,18 +129,17 @@ export async function main(argv: string[]): Promise<void> {
   const devices = values.device!.split(",").map((d) => parseDevice(d));
   const rows: Record<string, unknown>[] = [];
   const profiles: Record<string, Record<string, unknown>[]> = {};
-  // Every method's command line is checked before the first is timed.
-  const configs = values.opt!.split(",").map((opt) => {
+  // Every method's settings and network are checked before the first is timed.
+  const runs = values.opt!.split(",").map((opt) => {
     const trainArgs = ["--opt", opt, "--batch", String(batch), "--dataset", values.dataset!, "--task", values.task!];
     // Adaptive damping (the default here) exercises every phase, the τ adaptation included.
     if (isKronecker(opt as MethodName)) trainArgs.push("--preset", values.damping!);
     if (values.arch) trainArgs.push("--arch", values.arch);
-    return parseTrainArgs(trainArgs);
+    const config = parseTrainArgs(trainArgs);
+    return { opt, config, spec: networkFor(config) };
   });
   for (const device of devices) {
-    for (const config of configs) {
-      const opt = config.opt;
-      const spec = networkFor(config);
+    for (const { opt, config, spec } of runs) {
       const base = await openBackend(device, values.profile!);
       const gpu = base.info.name === "webgpu" ? (base as unknown as WebGpuStats) : undefined;
       const { backend: timed, totals: opTotals } = timedBackend(base);

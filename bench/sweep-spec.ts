@@ -1,7 +1,10 @@
 // Sweep specifications (bench/sweeps/*.json): groups of runs as grids over optimiser settings,
 // expanded into one train command line per run. Unknown keys and bad values are rejected, with the
-// key's path, before anything runs.
+// key's path, before anything runs; so is every run's command line that `train` would refuse, or
+// that gives a flag the runner sets itself (checkRunArgv).
 import { ExpectedError } from "../src/errors.ts";
+import { type TrainConfig, parseTrainArgs } from "../src/cli/config.ts";
+import { networkFor } from "../src/cli/network.ts";
 import { METHOD_NAMES } from "../src/optim/settings.ts";
 import { DATASET_NAMES } from "../src/data/datasets.ts";
 
@@ -87,6 +90,9 @@ export function validateSweepSpec(raw: unknown, file: string): SweepSpec {
   const spec = raw as Record<string, unknown>;
   for (const key of Object.keys(spec)) if (!SPEC_KEYS.has(key)) fail(`${file}: ${key}`, `unknown key; valid keys are ${[...SPEC_KEYS].join(", ")}`);
   for (const key of ["name", "description", "dataset", "seeds", "groups"]) if (spec[key] === undefined) fail(`${file}: ${key}`, "missing");
+  // The name becomes a folder (runs/sweeps/NAME) and a queue key.
+  if (typeof spec.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(spec.name) || spec.name === "." || spec.name === "..") fail(`${file}: name`, "expected a name of letters, digits, '.', '_' and '-'");
+  if (typeof spec.description !== "string") fail(`${file}: description`, "expected a string");
   if (!(DATASET_NAMES as readonly unknown[]).includes(spec.dataset)) fail(`${file}: dataset`, `'${spec.dataset}' is not one of ${DATASET_NAMES.join(", ")}`);
   if (spec.task !== undefined && spec.task !== "autoencoder" && spec.task !== "odd-even") fail(`${file}: task`, "expected 'autoencoder' or 'odd-even'");
   if (!Array.isArray(spec.seeds) || spec.seeds.length === 0 || spec.seeds.some((s) => !Number.isInteger(s) || s < 0)) fail(`${file}: seeds`, "expected a non-empty list of non-negative integers");
@@ -103,9 +109,35 @@ export function validateSweepSpec(raw: unknown, file: string): SweepSpec {
     if (group.opt === undefined) fail(`${path}.opt`, "missing");
     if (group.steps === undefined) fail(`${path}.steps`, "missing");
     checkGroupFields(group, path, GROUP_KEYS);
-    if (group.scaled !== undefined) checkGroupFields(group.scaled as Record<string, unknown>, `${path}.scaled`, SCALED_KEYS);
+    if (group.scaled !== undefined) {
+      if (typeof group.scaled !== "object" || group.scaled === null || Array.isArray(group.scaled)) fail(`${path}.scaled`, "expected an object of replacements");
+      checkGroupFields(group.scaled as Record<string, unknown>, `${path}.scaled`, SCALED_KEYS);
+    }
   });
   return { task: "autoencoder", evaluations: 20, ...(spec as object) } as SweepSpec;
+}
+
+/** Flags the runner gives every run itself; a spec's flags or a queued job may not. */
+export const RUNNER_FLAGS = ["out", "resume", "device", "quiet", "help"] as const;
+
+/**
+ * A run's train arguments as `train` reads them, or a SweepSpecError naming `where` and the problem:
+ * a flag train would refuse (unknown, bad value, given twice, as when a group's flags repeat a
+ * grid's --lr), a network that does not fit a named dataset, or one of RUNNER_FLAGS.
+ */
+export function checkRunArgv(argv: readonly unknown[], where: string): TrainConfig {
+  if (!Array.isArray(argv) || argv.some((a) => typeof a !== "string")) throw new SweepSpecError(`${where}: its train arguments are not a list of strings`);
+  for (const flag of RUNNER_FLAGS) {
+    if (argv.some((a) => a === `--${flag}` || (a as string).startsWith(`--${flag}=`))) throw new SweepSpecError(`${where}: --${flag} is set by the sweep for every run; leave it out of the flags`);
+  }
+  try {
+    const config = parseTrainArgs(argv as string[]);
+    if (!config.data) networkFor(config);
+    return config;
+  } catch (error) {
+    if (error instanceof ExpectedError) throw new SweepSpecError(`${where}: train would refuse it: ${error.message}`);
+    throw error;
+  }
 }
 
 function cartesian<T>(axes: T[][]): T[][] {
@@ -143,4 +175,56 @@ export function planSweep(spec: SweepSpec, scale: number, extraFlags: string[] =
     }
   }
   return runs;
+}
+
+/** A sweep's sweep.json (written by `bench sweep` and `bench collect`) as read back. */
+export interface SweepRecord {
+  spec: { name: string; description: string; [key: string]: unknown };
+  scale: number;
+  runs: { id: string; argv?: string[] }[];
+  [key: string]: unknown;
+}
+
+/** Run ids become paths under runs/: segments of letters, digits, '.', '_', '+', '-', never '..'. */
+export function isSafeRunId(id: unknown): id is string {
+  return typeof id === "string" && /^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/.test(id) && !id.split("/").some((part) => part === "." || part === "..");
+}
+
+/** Checks a parsed sweep.json in shape; `file` names it in the one-line error. */
+export function validateSweepRecord(raw: unknown, file: string): SweepRecord {
+  const bad = (problem: string): never => fail(file, `${problem}; not a sweep record (the file is damaged)`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) bad("not a JSON object");
+  const record = raw as Record<string, unknown>;
+  const spec = record.spec as Record<string, unknown> | null;
+  if (typeof spec !== "object" || spec === null || typeof spec.name !== "string" || typeof spec.description !== "string") bad("'spec' has no name and description");
+  if (typeof record.scale !== "number" || !(record.scale > 0 && record.scale <= 1)) bad(`'scale' is ${JSON.stringify(record.scale)}, not a number in (0, 1]`);
+  if (!Array.isArray(record.runs)) bad(`'runs' is ${JSON.stringify(record.runs)}, not a list`);
+  (record.runs as unknown[]).forEach((run, i) => {
+    const r = run as Record<string, unknown> | null;
+    if (typeof r !== "object" || r === null || !isSafeRunId(r.id)) bad(`runs[${i}] has no id of the form GROUP/RUN`);
+    if (r!.argv !== undefined && (!Array.isArray(r!.argv) || r!.argv.some((a) => typeof a !== "string"))) bad(`runs[${i}].argv is not a list of strings`);
+  });
+  return record as SweepRecord;
+}
+
+/** A run's result.json as read back: its status and settings. */
+export interface RunResult {
+  id?: string;
+  status: string;
+  settings: Record<string, unknown>;
+  argv?: string[];
+  identity?: string;
+  [key: string]: unknown;
+}
+
+/** Checks a parsed result.json in shape; `file` names it in the one-line error. */
+export function validateRunResult(raw: unknown, file: string): RunResult {
+  const bad = (problem: string): never => fail(file, `${problem}; not a run result (the file is damaged)`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) bad(`${JSON.stringify(raw)} is not a JSON object`);
+  const result = raw as Record<string, unknown>;
+  if (!["done", "diverged", "failed"].includes(result.status as string)) bad(`'status' is ${JSON.stringify(result.status)}, not done, diverged or failed`);
+  if (result.settings !== undefined && (typeof result.settings !== "object" || result.settings === null || Array.isArray(result.settings))) bad("'settings' is not an object");
+  if (result.argv !== undefined && (!Array.isArray(result.argv) || result.argv.some((a) => typeof a !== "string"))) bad("'argv' is not a list of strings");
+  if (result.identity !== undefined && typeof result.identity !== "string") bad("'identity' is not a string");
+  return { ...result, settings: (result.settings ?? {}) as Record<string, unknown> } as RunResult;
 }

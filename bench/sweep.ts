@@ -1,18 +1,25 @@
 // `bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device D] [--dry-run]`:
 // runs every run of a sweep spec (bench/sweeps/SPEC.json) as its own `train` process, at most N at
-// a time, skipping runs whose result.json exists and resuming runs that have a checkpoint (so a
-// crashed or interrupted sweep resumes), and records each run's outcome (done, diverged, failed)
-// beside its metrics. --out is resolved once against the working directory. Ctrl-C or SIGTERM stops
-// the running `train` processes (they save a checkpoint) and exits 130 / 143. With --queue it only
-// enqueues the runs for `bench worker` processes on other machines (bench/queue/).
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+// a time, and records each run's outcome (done, diverged, failed) beside its metrics, with the
+// train arguments and the data it ran on. A finished run is skipped only when both match the spec
+// and the data now; a failed run is run again; an unfinished one is resumed (so a crashed or
+// interrupted sweep resumes). A run directory made with other settings or data is never reused
+// nor removed: the sweep refuses, before anything runs. One sweep at a time holds DIR (its lock);
+// nothing in DIR is ever deleted. --out is resolved once against the working directory. Ctrl-C or
+// SIGTERM stops the running `train` processes (they save a checkpoint) and exits 130 / 143; a run
+// that failed makes the sweep exit 1. With --queue it only enqueues the runs for `bench worker`
+// processes on other machines (bench/queue/).
+import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { parseFlags } from "../src/flags.ts";
+import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { readJsonFile } from "../src/io/json.ts";
-import { type PlannedRun, planSweep, validateSweepSpec } from "./sweep-spec.ts";
-import { EXIT, UsageError } from "../src/errors.ts";
-import { listCheckpoints } from "../src/run/checkpoint.ts";
+import { type PlannedRun, type RunResult, checkRunArgv, planSweep, validateRunResult, validateSweepRecord, validateSweepSpec } from "./sweep-spec.ts";
+import { EXIT, ExpectedError, UsageError } from "../src/errors.ts";
+import { type DataFingerprint, changedData, dataFingerprint, isDataFingerprint } from "../src/run/dataIdentity.ts";
+import { readRunConfig } from "../src/cli/resume.ts";
+import { RunLock } from "../src/run/runLock.ts";
+import { CONFIG_FILE } from "../src/run/runFiles.ts";
 import { runCli } from "../src/cli/runCli.ts";
 
 export const RESULT_FILE = "result.json";
@@ -29,28 +36,78 @@ export function loadSweepSpec(nameOrPath: string) {
 const DIE_WITH_PARENT = existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] : [];
 /** The train program each run executes: the sources, or (an offline GPU bundle sets it) a bundled train.js. */
 const TRAIN_ENTRY = process.env.KFRA_TRAIN_ENTRY || join(ROOT, "src/cli/train.ts");
+/** Environment variables a train process is not given: it needs no queue password. */
+const SECRETS = ["KFRA_REDIS_PASSWORD"];
 
 /** The `train` processes running now, to be stopped with the sweep. */
 const running = new Set<ReturnType<typeof Bun.spawn>>();
 
-/** Runs one run as its own `train` process in DIR/runs/ID; the local sweep and `bench worker` share it. */
-export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, dir: string, device: string, onStart?: (child: Bun.Subprocess) => void): Promise<Record<string, unknown>> {
-  const runDir = join(dir, "runs", run.id);
-  const resumable = listCheckpoints(runDir).length > 0;
-  if (!resumable) rmSync(runDir, { recursive: true, force: true });
-  const argv = resumable ? ["--resume", runDir] : [...run.argv, "--device", device, "--out", runDir];
+/** The data a run's arguments name, by content (files missing now are left out). */
+function runData(argv: string[]): DataFingerprint {
+  return dataFingerprint(checkRunArgv(argv, "the run"));
+}
+
+/** Where the run directory's settings (config.json) differ from the run's train arguments, in words. */
+export function settingsDifferences(runDir: string, argv: string[]): string[] {
+  const saved = readRunConfig(runDir) as unknown as Record<string, unknown>;
+  const planned = checkRunArgv(argv, runDir) as unknown as Record<string, unknown>;
+  const ignored = new Set(["out", "resume", "device", "quiet", "help", "dataDir", "history"]);
+  const keys = new Set([...Object.keys(saved), ...Object.keys(planned)].filter((k) => !ignored.has(k)));
+  const show = (v: unknown) => (v === undefined ? "unset" : JSON.stringify(v));
+  return [...keys].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(planned[k])).map((k) => `${k} ${show(saved[k])} there, ${show(planned[k])} now`);
+}
+
+/**
+ * Why a finished run's result may not stand for `run` now (other train arguments, other data), or
+ * undefined when it may. `legacy` is told of a result that predates data records.
+ */
+function staleResult(result: RunResult, run: Pick<PlannedRun, "argv">, legacy: () => void): string | undefined {
+  if (JSON.stringify(result.argv) !== JSON.stringify(run.argv)) return `made with other settings (${(result.argv ?? []).join(" ")})`;
+  if (!isDataFingerprint(result.data)) {
+    legacy();
+    return undefined;
+  }
+  const changed = changedData(result.data, runData(run.argv));
+  return changed.length > 0 ? `made from other data (its ${changed.join(" and ")} file holds other bytes now)` : undefined;
+}
+
+/**
+ * Runs one run as its own `train` process in `runDir`; the local sweep and `bench worker` share it.
+ * A directory holding a run of these settings is resumed (from its checkpoint, or from update 0),
+ * one of other settings is refused as a failed run, and nothing is ever removed.
+ */
+export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, runDir: string, device: string, onStart?: (child: Bun.Subprocess) => void): Promise<Record<string, unknown>> {
   const started = performance.now();
-  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, TRAIN_ENTRY, ...argv, "--quiet"], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
+  const outcome = (status: string, exitCode: number, stderr: string) => ({
+    id: run.id,
+    status,
+    exitCode,
+    seconds: (performance.now() - started) / 1000,
+    settings: run.settings,
+    argv: run.argv,
+    data: runData(run.argv),
+    stderr: stderr.split("\n").slice(-12).join("\n"),
   });
+  const resume = existsSync(join(runDir, CONFIG_FILE));
+  if (resume) {
+    let differences: string[];
+    try {
+      differences = settingsDifferences(runDir, run.argv);
+    } catch (error) {
+      if (!(error instanceof ExpectedError)) throw error;
+      return outcome("failed", EXIT.expected, `bench: ${error.message}`);
+    }
+    if (differences.length > 0) return outcome("failed", EXIT.expected, `bench: ${runDir} holds a run of other settings (${differences.join("; ")}); it is left as it is`);
+  }
+  const argv = resume ? ["--resume", runDir] : [...run.argv, "--device", device, "--out", runDir];
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SECRETS.includes(name)));
+  const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, TRAIN_ENTRY, ...argv, "--quiet"], { cwd: ROOT, env, stdout: "ignore", stderr: "pipe" });
   running.add(child);
   onStart?.(child);
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
   running.delete(child);
   const status = code === 0 ? "done" : /non-finite|has diverged/.test(stderr) ? "diverged" : "failed";
-  return { id: run.id, status, exitCode: code, seconds: (performance.now() - started) / 1000, settings: run.settings, argv: run.argv, stderr: stderr.split("\n").slice(-12).join("\n") };
+  return outcome(status, code, stderr);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -82,12 +139,11 @@ export async function main(argv: string[]): Promise<void> {
       );
       return values.help ? 0 : 1;
     }
-    const scale = Number(values.scale);
-    if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale '${values.scale}': expected a number in (0, 1]`);
-    const jobs = Number(values.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs '${values.jobs}': expected a positive integer`);
-    const { spec } = loadSweepSpec(positionals[0]);
+    const scale = numberFlag("scale", values.scale, "a number in (0, 1]", (n) => n > 0 && n <= 1);
+    const jobs = positiveIntegerFlag("jobs", values.jobs);
+    const { path, spec } = loadSweepSpec(positionals[0]);
     const runs = planSweep(spec, scale);
+    for (const run of runs) checkRunArgv(run.argv, `${path}: run ${run.id}`);
     const dir = resolve(values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`));
     if (values["dry-run"]) {
       for (const r of runs) console.log(`${r.id}\n    bun run train ${r.argv.join(" ")}`);
@@ -98,10 +154,8 @@ export async function main(argv: string[]): Promise<void> {
       for (const flag of ["out", "jobs", "device"] as const) {
         if (argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) throw new UsageError(`--${flag} has no meaning with --queue (workers choose their device: bench worker --device; bench collect --out writes the results)`);
       }
-      const attempts = Number(values.attempts);
-      if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError(`--attempts '${values.attempts}': expected a positive integer`);
-      const backoffMs = Number(values["backoff-ms"]);
-      if (!(backoffMs >= 0)) throw new UsageError(`--backoff-ms '${values["backoff-ms"]}': expected a non-negative number of milliseconds`);
+      const attempts = positiveIntegerFlag("attempts", values.attempts);
+      const backoffMs = numberFlag("backoff-ms", values["backoff-ms"], "a whole number of milliseconds from 0 to 86400000 (a day)", (n) => Number.isSafeInteger(n) && n >= 0 && n <= 86_400_000);
       // Loaded only for --queue, so a local sweep needs neither Redis client (nor does the GPU bundle).
       const { parseQueueUrl } = await import("./queue/connection.ts");
       const { enqueueSweep } = await import("./queue/enqueue.ts");
@@ -113,12 +167,39 @@ export async function main(argv: string[]): Promise<void> {
       console.error(`  watch: bun run bench status --queue URL ${sweep}    results: bun run bench collect --queue URL ${sweep} --out DIR`);
       return 0;
     }
-    mkdirSync(dir, { recursive: true });
+    RunLock.acquire(dir, (line) => console.error(line), "bench sweep");
+    // A sweep.json there must be a sweep's: the folder is no one else's.
+    if (existsSync(join(dir, "sweep.json"))) validateSweepRecord(readJsonFile(join(dir, "sweep.json")), join(dir, "sweep.json"));
+    const runDir = (run: PlannedRun) => join(dir, "runs", run.id);
+    let legacy = 0;
+    const stale: string[] = [];
+    const pending = runs.filter((run) => {
+      const resultPath = join(runDir(run), RESULT_FILE);
+      if (existsSync(resultPath)) {
+        const result = validateRunResult(readJsonFile(resultPath), resultPath);
+        if (result.status !== "failed") {
+          const why = staleResult(result, run, () => (legacy += 1));
+          if (why) stale.push(`runs/${run.id} was ${why}`);
+          return false;
+        }
+      }
+      if (existsSync(join(runDir(run), CONFIG_FILE))) {
+        const differences = settingsDifferences(runDir(run), run.argv);
+        if (differences.length > 0) stale.push(`runs/${run.id} holds a run of other settings (${differences.join("; ")})`);
+      }
+      return true;
+    });
+    if (stale.length > 0) {
+      throw new UsageError(
+        `--out ${dir} holds ${stale.length} run${stale.length > 1 ? "s" : ""} that this spec would count as its own: ${stale.slice(0, 2).join("; ")}${stale.length > 2 ? `; and ${stale.length - 2} more` : ""}. Nothing was run or removed: choose another --out, or move those runs away`,
+      );
+    }
     writeFileAtomic(join(dir, "sweep.json"), `${JSON.stringify({ spec, scale, device: values.device, runs: runs.map((r) => ({ id: r.id, argv: r.argv })) }, null, 2)}\n`);
-    const pending = runs.filter((r) => !existsSync(join(dir, "runs", r.id, RESULT_FILE)));
-    console.error(`sweep ${spec.name} (scale ${scale}): ${runs.length} runs, ${runs.length - pending.length} already done, ${pending.length} to run, ${jobs} at a time; results in ${dir}`);
+    console.error(`sweep ${spec.name} (scale ${scale}): ${runs.length} runs, ${runs.length - pending.length} already finished, ${pending.length} to run, ${jobs} at a time; results in ${dir}`);
+    if (legacy > 0) console.error(`bench sweep: ${legacy} finished run${legacy > 1 ? "s" : ""} predate data records; their data is not checked`);
     let next = 0;
     let finished = 0;
+    const failed: string[] = [];
     let stopping: "SIGINT" | "SIGTERM" | undefined;
     const stop = (signal: "SIGINT" | "SIGTERM") => () => {
       if (stopping) return;
@@ -132,14 +213,20 @@ export async function main(argv: string[]): Promise<void> {
     const worker = async () => {
       while (!stopping && next < pending.length) {
         const run = pending[next++];
-        const result = await runOne(run, dir, values.device!);
+        const result = await runOne(run, runDir(run), values.device!);
         if (stopping && result.status !== "done") break;
-        writeFileAtomic(join(dir, "runs", run.id, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+        writeFileAtomic(join(runDir(run), RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
         finished += 1;
+        if (result.status === "failed") failed.push(run.id);
         console.error(`[${finished}/${pending.length}] ${run.id}: ${result.status} in ${(result.seconds as number).toFixed(0)} s${result.status === "failed" ? `\n${result.stderr}` : ""}`);
       }
     };
     await Promise.all(Array.from({ length: jobs }, worker));
-    return stopping === "SIGTERM" ? EXIT.sigterm : stopping === "SIGINT" ? EXIT.sigint : EXIT.ok;
+    if (stopping) return stopping === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;
+    if (failed.length > 0) {
+      console.error(`bench sweep: ${failed.length} of ${pending.length} runs failed (${failed.slice(0, 3).join(", ")}${failed.length > 3 ? ", ..." : ""}); each one's stderr is in its ${RESULT_FILE}; run the sweep again to retry them`);
+      return EXIT.expected;
+    }
+    return EXIT.ok;
   });
 }

@@ -5,7 +5,8 @@ import { dirname } from "node:path";
 import { Field, FixedSizeList, RecordBatch, Schema, Struct, Table, Uint8, makeData, tableToIPC } from "apache-arrow";
 import { LABEL_COLUMN, META, PIXELS_COLUMN, ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
 import { asFileError } from "../src/errors.ts";
-import { removeStaleTemporaries } from "../src/io/atomicWrite.ts";
+import { removeStaleTemporaries, temporaryName } from "../src/io/atomicWrite.ts";
+import { ARROW, checkOutput } from "../src/io/outputs.ts";
 
 export interface ImageSet {
   dataset: string;
@@ -59,19 +60,21 @@ export function encodeImageSet(set: ImageSet): Uint8Array {
 }
 
 /**
- * Writes every (file, bytes) pair to `file.<pid>.tmp`, then renames them all into place; on any
+ * Writes every (file, bytes) pair to a temporary sibling (temporaryName), then renames them all into place; on any
  * failure the temporaries are removed, so no partial output is left behind. Temporaries of earlier
- * runs that were killed while writing are removed first.
+ * runs that were killed while writing are removed first. An existing file is replaced only when it
+ * is an Arrow file (a data folder's curves-train.arrow of another kind is left as it is).
  */
 export function writeFilesAtomically(outputs: { file: string; bytes: Uint8Array }[]): void {
+  for (const { file } of outputs) checkOutput(file, ARROW, [], null);
   const temps: string[] = [];
   try {
     for (const { file, bytes } of outputs) {
       mkdirSync(dirname(file), { recursive: true });
       removeStaleTemporaries(dirname(file));
-      const temp = `${file}.${process.pid}.tmp`;
+      const temp = temporaryName(file);
       temps.push(temp);
-      writeFileSync(temp, bytes);
+      writeFileSync(temp, bytes, { flag: "wx" });
     }
     outputs.forEach(({ file }, i) => renameSync(temps[i], file));
   } catch (error) {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bun
 // `bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]`, `bun run prep import …` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
+import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { runCli } from "../src/cli/runCli.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/datasets.ts";
 import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
+import { ARROW, PNG, checkOutput } from "../src/io/outputs.ts";
 import { writeFilesAtomically } from "./arrow-writer.ts";
 import { prepareDataset } from "./prepare.ts";
 import { writeContactSheet } from "./preview.ts";
@@ -39,7 +41,10 @@ async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseFlags(rest, { out: { type: "string" } }, true);
     if (positionals.length !== 1) throw new UsageError(`preview takes one FILE.arrow, got ${positionals.length}`);
     const file = positionals[0];
-    const png = values.out ?? join("docs", `${basename(file).replace(/\.arrow$/, "")}.png`);
+    const name = `${basename(file).replace(/\.arrow$/, "")}.png`;
+    const out = values.out ?? join("docs", name);
+    const png = existsSync(out) && statSync(out).isDirectory() ? join(out, name) : out;
+    checkOutput(png, PNG, [file]);
     const sheet = await writeContactSheet(file, png);
     process.stderr.write(`prep: wrote ${resolve(png)} (${sheet.images} images, ${sheet.width}×${sheet.height})\n`);
     return 0;
@@ -49,12 +54,20 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`import takes one FILE.csv, FILE.parquet or FILE.npy, got ${positionals.length}`);
     const out = values.out;
     if (!out) throw new UsageError(`import needs --out FILE.arrow`);
-    const list = (text: string | undefined) => text?.split(",").map((c) => c.trim()).filter((c) => c !== "");
+    const list = (flag: string, text: string | undefined) => {
+      const names = text?.split(",").map((c) => c.trim());
+      if (names?.some((c) => c === "")) throw new UsageError(`--${flag} '${text}': an empty column name; give names separated by commas`);
+      return names;
+    };
+    const features = list("features", values.features);
+    const targets = list("targets", values.targets);
     const { importToArrow } = await import("./import.ts");
-    const { bytes, imported } = await importToArrow(positionals[0], { features: list(values.features), targets: list(values.targets) });
+    const inputs = [positionals[0], ...(targets && /\.npy$/i.test(positionals[0]) ? targets : [])];
+    checkOutput(out, ARROW, inputs);
+    const { bytes, imported } = await importToArrow(positionals[0], { features, targets });
     writeFilesAtomically([{ file: out, bytes }]);
-    const targets = imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";
-    process.stderr.write(`prep: wrote ${resolve(out)} (${imported.rows} rows, ${imported.features.width} features${targets})\n`);
+    const wrote = imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";
+    process.stderr.write(`prep: wrote ${resolve(out)} (${imported.rows} rows, ${imported.features.width} features${wrote})\n`);
     return 0;
   }
   if (!DATASET_NAMES.includes(command as DatasetName)) throw new UsageError(`unknown dataset or command '${command}'; valid: ${DATASET_NAMES.join(", ")}, preview, import`);

@@ -3,17 +3,21 @@
 // Parquet with hyparquet (+ hyparquet-compressors for gzip, zstd, brotli, lz4), .npy with npyjs.
 //
 // Tables (CSV with a header row, Parquet): --targets names the target columns (comma-separated);
-// --features the feature columns (default: every other column). Every value must be a finite
-// number; a Parquet list column counts as one feature per element. Both become Float32.
+// --features the feature columns (default: every other column). Column names must be unique and
+// named once; a target is never also a feature. Every value must be a finite number written in
+// decimal (no 0x10); a Parquet list column counts as one feature per element. Both become Float32.
 // Arrays (.npy, C or Fortran order): row r is a[r, ...]; uint8 arrays stay Uint8 (images, scaled
-// by 1/255 when training), others become Float32. --targets names a second .npy with one row per row.
+// by 1/255 when training), others become Float32; every dimension must be non-empty. --targets names
+// a second .npy, not the features' own file, with one row per row.
 import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { parquetReadObjects } from "hyparquet";
+import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { parse as parseNpy } from "npyjs";
 import { DataError } from "../src/data/data-error.ts";
+import { parseDecimal } from "../src/flags.ts";
+import { sameFile } from "../src/io/outputs.ts";
 import { type Matrix, encodeTable } from "./table-writer.ts";
 
 export interface ImportOptions {
@@ -35,9 +39,9 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 type Cell = unknown;
 
 function toNumber(file: string, column: string, row: number, cell: Cell): number {
-  const v = typeof cell === "bigint" ? Number(cell) : typeof cell === "number" ? cell : typeof cell === "string" && cell.trim() !== "" ? Number(cell) : NaN;
+  const v = typeof cell === "bigint" ? Number(cell) : typeof cell === "number" ? cell : typeof cell === "string" ? (parseDecimal(cell.trim()) ?? NaN) : NaN;
   if (!(Math.abs(v) <= FLOAT32_MAX)) {
-    throw new DataError(`${file}: column '${column}', row ${row}: ${JSON.stringify(typeof cell === "bigint" ? String(cell) : cell) ?? String(cell)} is not a finite number within float32's range`);
+    throw new DataError(`${file}: column '${column}', row ${row}: ${JSON.stringify(typeof cell === "bigint" ? String(cell) : cell) ?? String(cell)} is not a finite number within float32's range, written in decimal`);
   }
   return v;
 }
@@ -65,13 +69,36 @@ function gather(file: string, rows: Record<string, Cell>[], columns: string[]): 
   return { values, width };
 }
 
+/** The first name given twice in `names`, if any. */
+function repeated(names: string[]): string | undefined {
+  return names.find((name, i) => names.indexOf(name) !== i);
+}
+
+/** A table's column names must be unique and non-empty: a repeated name would read one column twice. */
+function checkHeader(file: string, header: string[]): void {
+  const blank = header.findIndex((name) => name === "");
+  if (blank >= 0) throw new DataError(`${file}: column ${blank + 1} has no name; every column needs one`);
+  const twice = repeated(header);
+  if (twice !== undefined) {
+    const at = header.flatMap((name, i) => (name === twice ? [i + 1] : []));
+    throw new DataError(`${file}: two columns are named '${twice}' (columns ${at.join(" and ")}); rename one so each is read once`);
+  }
+}
+
 function fromTable(file: string, header: string[], rows: Record<string, Cell>[], options: ImportOptions): Imported {
   if (rows.length === 0) throw new DataError(`${file}: no rows`);
   if (typeof options.targets === "string") throw new DataError(`${file}: --targets names columns of a table (comma-separated), got '${options.targets}'`);
+  checkHeader(file, header);
   const targets = options.targets ?? [];
   for (const c of [...targets, ...(options.features ?? [])]) {
     if (!header.includes(c)) throw new DataError(`${file}: no column '${c}'; columns: ${header.join(", ")}`);
   }
+  for (const [flag, list] of [["--targets", targets], ["--features", options.features ?? []]] as const) {
+    const twice = repeated(list);
+    if (twice !== undefined) throw new DataError(`${file}: ${flag} names column '${twice}' twice`);
+  }
+  const leaked = options.features?.find((c) => targets.includes(c));
+  if (leaked !== undefined) throw new DataError(`${file}: column '${leaked}' is in both --targets and --features; a target among the features leaks the answer`);
   const features = options.features ?? header.filter((c) => !targets.includes(c));
   if (features.length === 0) throw new DataError(`${file}: no feature columns left (columns: ${header.join(", ")})`);
   return { features: gather(file, rows, features), targets: targets.length ? gather(file, rows, targets) : undefined, rows: rows.length };
@@ -99,7 +126,13 @@ async function readParquet(file: string, options: ImportOptions): Promise<Import
   } catch (error) {
     throw new DataError(`${file}: not a readable Parquet file: ${(error as Error).message}`);
   }
-  return fromTable(file, rows.length ? Object.keys(rows[0]) : [], rows, options);
+  let header: string[];
+  try {
+    header = parquetSchema(parquetMetadata(buffer)).children.map((child) => child.element.name);
+  } catch (error) {
+    throw new DataError(`${file}: not a readable Parquet file: ${(error as Error).message}`);
+  }
+  return fromTable(file, header, rows, options);
 }
 
 /** A .npy array as rows × (product of the other dimensions), in C order. */
@@ -113,6 +146,7 @@ function readNpyMatrix(file: string): Matrix & { rows: number } {
   }
   const { shape, dtype, fortranOrder } = array;
   if (shape.length === 0 || shape[0] === 0) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); one row per sample is needed`);
+  if (shape.includes(0)) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); a row of no values is no sample (every dimension must be at least 1)`);
   const rows = shape[0];
   const width = shape.slice(1).reduce((a, b) => a * b, 1);
   const source = array.data as unknown as ArrayLike<number | bigint>;
@@ -148,6 +182,7 @@ function readNpy(file: string, options: ImportOptions): Imported {
   const targetFile = Array.isArray(options.targets) ? options.targets[0] : options.targets;
   if (targetFile === undefined) return { features, rows: features.rows };
   if (extname(targetFile) !== ".npy") throw new DataError(`${file}: --targets for .npy features must be a .npy file, got '${targetFile}'`);
+  if (sameFile(file, resolve(targetFile))) throw new DataError(`${file}: --targets ${targetFile} is the features' own file; the targets would be a copy of the features`);
   const targets = readNpyMatrix(resolve(targetFile));
   if (targets.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${targets.rows} rows of targets for the ${features.rows} rows of ${file}`);
   return { features, targets, rows: features.rows };

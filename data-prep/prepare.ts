@@ -1,5 +1,7 @@
 // One dataset preparation: generate its splits, encode each as Arrow, write them all atomically.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ARROW, checkOutput } from "../src/io/outputs.ts";
 import { DataError } from "../src/data/data-error.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/datasets.ts";
 import { encodeImageSet, imageCount, type ImageSet } from "./arrow-writer.ts";
@@ -43,6 +45,8 @@ export async function prepareDataset(name: DatasetName, options: PrepOptions = {
     throw new DataError(`--count must be a positive integer, got ${options.count}`);
   }
   const out = dataDir(options.out);
+  // Before the work: a file of this dataset's names that no Arrow writer made is left as it is.
+  if (existsSync(out)) for (const file of readdirSync(out)) if (file.startsWith(`${name}-`) && file.endsWith(".arrow")) checkOutput(join(out, file), ARROW, [], null);
   const progress = new Progress(`prep ${name}`, totalImages(name, options.count), { quiet: options.quiet });
   const generate = { mnist: generateMnist, curves: generateCurves, faces: generateFaces }[name];
   const sets: ImageSet[] = await generate({ seed, source: options.source, count: options.count, workers: options.workers, progress });

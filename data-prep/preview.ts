@@ -2,9 +2,8 @@
 // file (rows ⌊i·count/64⌋, so a file stored source-image-major like FACES shows 64 different faces,
 // not the variations of its first one), 8 per row, each enlarged by an integer factor (nearest
 // neighbour, so pixels stay visible) with a 2 px grey gap.
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import sharp from "sharp";
+import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { openDatasetFile } from "../src/data/dataset-file.ts";
 
 const COLUMNS = 8;
@@ -41,7 +40,6 @@ export async function writeContactSheet(file: string, png: string): Promise<{ im
       }
     }
   }
-  mkdirSync(dirname(png), { recursive: true });
-  await sharp(sheet, { raw: { width, height, channels: 1 } }).png({ compressionLevel: 9 }).toFile(png);
+  writeFileAtomic(png, await sharp(sheet, { raw: { width, height, channels: 1 } }).png({ compressionLevel: 9 }).toBuffer());
   return { images, width, height };
 }

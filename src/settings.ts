@@ -3,6 +3,7 @@
 // one-line message that names a bad value. The tables themselves live with what they configure
 // (src/optim/settings.ts, src/train/settings.ts, src/cli/config.ts); this file is the machinery.
 import { UsageError } from "./errors.ts";
+import { parseDecimal } from "./flags.ts";
 
 export type SettingKind = "number" | "integer" | "boolean" | "choice" | "string";
 
@@ -106,8 +107,7 @@ export function checkSetting<T>(key: string, row: SettingRow, value: unknown, la
  */
 export function parseSettingText<T>(key: string, row: SettingRow, text: string, label: string): T {
   if (row.kind === "number" || row.kind === "integer") {
-    const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text.trim());
-    return checkSetting<T>(key, row, decimal ? Number(text) : Number.NaN, label, `'${text}'`);
+    return checkSetting<T>(key, row, parseDecimal(text) ?? Number.NaN, label, `'${text}'`);
   }
   return checkSetting<T>(key, row, text, label, `'${text}'`);
 }

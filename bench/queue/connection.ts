@@ -25,53 +25,91 @@ export interface QueueAddress {
   url: string;
   /** The URL with its password replaced by ***, for messages. */
   shown: string;
+  /** The database number (the URL's /DB, 0 when absent). */
+  db: number;
+}
+
+/** How long a short command, or the connection and its first answer, may take. */
+export const ANSWER_TIMEOUT_MS = 5000;
+
+/** `value` with whatever sits between the scheme and the last '@' (user and password) replaced by ***: safe to print even when it is no URL. */
+function redacted(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(.*)@/s, (_, scheme: string, credentials: string) => `${scheme}${credentials.startsWith(":") || !credentials.includes(":") ? "" : credentials.slice(0, credentials.indexOf(":"))}:***@`);
 }
 
 export function parseQueueUrl(value: string | undefined, flag = "--queue"): QueueAddress {
   const usage = `expected redis://[:PASSWORD@]HOST[:PORT][/DB]`;
   if (!value) throw new UsageError(`${flag}: missing; ${usage}`);
+  const safe = redacted(value);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${flag} '${value}': not a URL; ${usage}`);
+    throw new UsageError(`${flag} '${safe}': not a URL; ${usage} (percent-encode a password's '#', '/', '?' and '@', or give it in KFRA_REDIS_PASSWORD)`);
   }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new UsageError(`${flag} '${value}': the scheme must be redis:// or rediss://`);
-  if (!url.hostname) throw new UsageError(`${flag} '${value}': no host; ${usage}`);
-  if (url.pathname && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) throw new UsageError(`${flag} '${value}': the path must be a database number such as /0`);
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new UsageError(`${flag} '${safe}': the scheme must be redis:// or rediss://`);
+  if (!url.hostname) throw new UsageError(`${flag} '${safe}': no host; ${usage}`);
+  if (url.pathname && url.pathname !== "/" && !/^\/\d{1,9}$/.test(url.pathname)) throw new UsageError(`${flag} '${safe}': the path must be a database number such as /0`);
+  if (url.search || url.hash) throw new UsageError(`${flag} '${safe}': unexpected '${url.search || url.hash}' after the address; ${usage}`);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  const shownOf = (u: URL) => `${u.protocol}//${u.username || u.password ? `${u.username}:***@` : ""}${u.host}${u.pathname === "/" ? "" : u.pathname}`;
   // KFRA_REDIS_PASSWORD keeps the password off command lines (which `ps` and `bun run` show).
   const password = process.env.KFRA_REDIS_PASSWORD;
   if (!url.password && password) {
     url.password = encodeURIComponent(password);
-    return { url: url.toString(), shown: `${value} (password from KFRA_REDIS_PASSWORD)` };
+    return { url: url.toString(), shown: `${shownOf(new URL(value))} (password from KFRA_REDIS_PASSWORD)`, db };
   }
-  const shown = url.password ? value.replace(`:${url.password}@`, ":***@") : value;
-  return { url: value, shown };
+  return { url: value, shown: shownOf(url), db };
 }
 
 /** Rewrites ioredis's connection errors into one line that names the server. */
 function describe(error: Error, address: QueueAddress): UsageError {
-  const message = error.message ?? String(error);
-  if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(message)) return new UsageError(`Redis at ${address.shown} refused the password (${message.split("\n")[0]}); give it as redis://:PASSWORD@HOST:PORT`);
-  return new UsageError(`cannot reach Redis at ${address.shown} (${message.split("\n")[0]})`);
+  const message = (error.message ?? String(error)).split("\n")[0];
+  if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(message)) return new UsageError(`Redis at ${address.shown} refused the password (${message}); give it as redis://:PASSWORD@HOST:PORT`);
+  if (/DB index is out of range/i.test(message)) return new UsageError(`Redis at ${address.shown} has no database ${address.db} (${message})`);
+  if (/timed out|timeout/i.test(message)) return new UsageError(`Redis at ${address.shown} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s (${message}); is it a Redis server, and is it running?`);
+  return new UsageError(`cannot reach Redis at ${address.shown} (${message})`);
+}
+
+/** Rejects with a "timed out" error when `work` takes longer than `ms`. */
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
- * A client for short commands (enqueue, status, collect): it gives up after a few failed
- * connection attempts instead of retrying for ever, so a wrong address ends in one clear line.
+ * A client for short commands (enqueue, status, collect, a worker's first check): it gives up after
+ * a few failed connection attempts instead of retrying for ever, fails a command that gets no
+ * answer within ANSWER_TIMEOUT_MS (a server that accepts connections but never answers), and checks
+ * that the URL's database exists, so a wrong address ends in one clear line.
  */
 export async function connectOnce(address: QueueAddress): Promise<IORedis> {
-  const client = new IORedis(address.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : 200 * times) });
+  const client = new IORedis(address.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: ANSWER_TIMEOUT_MS,
+    commandTimeout: ANSWER_TIMEOUT_MS,
+    retryStrategy: (times) => (times > 3 ? null : 200 * times),
+  });
   let cause: Error | undefined; // the first error event says more than "Connection is closed"
   client.on("error", (error: Error) => {
     cause ??= error;
   });
   try {
-    await client.connect();
+    await within(client.connect(), ANSWER_TIMEOUT_MS, "connecting");
     await client.ping();
+    // ioredis reports a failed SELECT only as an error event and stays on database 0.
+    if ((await client.select(address.db)) !== "OK") throw new Error(`SELECT ${address.db} failed`);
   } catch (error) {
     client.disconnect();
-    throw describe(cause ?? (error as Error), address);
+    throw describe(cause && !/timed out/.test((error as Error).message) ? cause : (error as Error), address);
   }
   return client;
 }

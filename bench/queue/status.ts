@@ -5,6 +5,8 @@ import type IORedis from "ioredis";
 import { QUEUE_NAME, QUEUE_PREFIX, keys } from "./connection.ts";
 import type { RunJob } from "./enqueue.ts";
 import { finishedStatuses } from "./store.ts";
+import { ExpectedError } from "../../src/errors.ts";
+import { validateSweepRecord } from "../sweep-spec.ts";
 import type { RunProgress } from "./worker.ts";
 
 export interface RunningRun {
@@ -35,7 +37,14 @@ export interface SweepStatus {
 export async function sweepStatus(client: IORedis, queue: Queue<RunJob>, sweep: string, now = Date.now()): Promise<SweepStatus | undefined> {
   const meta = await client.get(keys.meta(sweep));
   if (meta === null) return undefined;
-  const planned: string[] = JSON.parse(meta).runs.map((r: { id: string }) => r.id);
+  const where = `the queue's record of sweep '${sweep}' (${keys.meta(sweep)})`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(meta);
+  } catch {
+    throw new ExpectedError(`${where}: not valid JSON; the queue is damaged`);
+  }
+  const planned: string[] = validateSweepRecord(parsed, where).runs.map((r) => r.id);
   const ofSweep = (jobs: Job<RunJob>[]) => jobs.filter((j) => j?.data?.sweep === sweep);
   const [waiting, delayed, active, failedJobs, finished, starts] = await Promise.all([
     queue.getJobs(["waiting", "prioritized"]).then(ofSweep),

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type IORedis from "ioredis";
+import { ExpectedError } from "../../src/errors.ts";
 import { keys } from "./connection.ts";
 
 /** The files of a run directory that travel back; checkpoints stay with the worker. */
@@ -32,8 +33,20 @@ export function packRun(runDir: string, result: RunOutcome): Buffer {
   return gzipSync(JSON.stringify({ result, files } satisfies StoredRun));
 }
 
-export function unpackRun(packed: Buffer): StoredRun {
-  return JSON.parse(gunzipSync(packed).toString("utf8"));
+/** A stored run, checked in shape: a result with a status, and only RUN_FILES, as text. */
+export function unpackRun(packed: Buffer, where = "a stored run"): StoredRun {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(gunzipSync(packed).toString("utf8"));
+  } catch (error) {
+    throw new ExpectedError(`${where}: not gzipped JSON (${(error as Error).message}); the queue is damaged`);
+  }
+  const { result, files } = (stored ?? {}) as Partial<StoredRun>;
+  const ok =
+    typeof result === "object" && result !== null && ["done", "diverged", "failed"].includes(result.status) &&
+    typeof files === "object" && files !== null && Object.entries(files).every(([name, text]) => (RUN_FILES as readonly string[]).includes(name) && typeof text === "string");
+  if (!ok) throw new ExpectedError(`${where}: not a run's result and files; the queue is damaged`);
+  return stored as StoredRun;
 }
 
 // Sets the run's files and its short status only if no result was stored before: one round trip, atomic.
@@ -51,7 +64,20 @@ export async function saveRunOnce(client: IORedis, sweep: string, result: RunOut
 
 export async function finishedStatuses(client: IORedis, sweep: string): Promise<Map<string, { status: string; worker?: string; seconds?: number }>> {
   const raw = await client.hgetall(keys.status(sweep));
-  return new Map(Object.entries(raw).map(([id, json]) => [id, JSON.parse(json)]));
+  return new Map(
+    Object.entries(raw).map(([id, json]) => {
+      let status: unknown;
+      try {
+        status = JSON.parse(json);
+      } catch {
+        status = undefined;
+      }
+      if (typeof status !== "object" || status === null || typeof (status as { status?: unknown }).status !== "string") {
+        throw new ExpectedError(`${keys.status(sweep)} ${id}: not a run's status; the queue is damaged`);
+      }
+      return [id, status as { status: string; worker?: string; seconds?: number }];
+    }),
+  );
 }
 
 export async function isFinished(client: IORedis, sweep: string, id: string): Promise<boolean> {
@@ -60,5 +86,5 @@ export async function isFinished(client: IORedis, sweep: string, id: string): Pr
 
 export async function readStoredRun(client: IORedis, sweep: string, id: string): Promise<StoredRun | undefined> {
   const packed = await client.hgetBuffer(keys.results(sweep), id);
-  return packed ? unpackRun(packed) : undefined;
+  return packed ? unpackRun(packed, `${keys.results(sweep)} ${id}`) : undefined;
 }

@@ -6,13 +6,21 @@
 // renewing its job's lock; after `lockMs` the stalled-job check (every `stalledMs`, run by every
 // worker) puts the job back and another worker reruns it from update 0 — workers share no
 // filesystem, and a run is deterministic given its seed, so the rerun gives the same result.
+//
+// A run executes in WORK_DIR/SWEEP/ARGS/runs/RUN_ID, ARGS a hash of its train arguments: a job of
+// the same name but other settings (a sweep enqueued again after the queue was emptied) never
+// resumes the checkpoint of the other. A job whose arguments `train` would refuse, or that sets a
+// flag the runner sets itself, fails at once without retries.
+import { createHash } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { type Job, Queue, WaitingError, Worker } from "bullmq";
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { ExpectedError } from "../../src/errors.ts";
+import { checkRunArgv, isSafeRunId } from "../sweep-spec.ts";
 import { writeFileAtomic } from "../../src/io/atomicWrite.ts";
 import { RESULT_FILE, runOne } from "../sweep.ts";
-import { FOREVER, type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, connectForever, connectOnce, keys, onceEach } from "./connection.ts";
+import { FOREVER, type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, checkSweepName, connectForever, connectOnce, keys, onceEach } from "./connection.ts";
 import type { RunJob } from "./enqueue.ts";
 import { type RunOutcome, isFinished, packRun, saveRunOnce } from "./store.ts";
 
@@ -40,6 +48,32 @@ export interface RunProgress {
 }
 
 export const defaultWorkerName = () => `${hostname()}-${process.pid}`;
+
+/** Where a job's run executes: WORK_DIR/SWEEP/ARGS/runs/RUN_ID, ARGS the first 12 hex digits of sha256 of its train arguments. */
+export function jobRunDir(workDir: string, job: Pick<RunJob, "sweep" | "id" | "argv">): string {
+  const args = createHash("sha256").update(JSON.stringify(job.argv)).digest("hex").slice(0, 12);
+  return join(workDir, job.sweep, args, "runs", job.id);
+}
+
+/** What is wrong with a job's data (it comes from whoever can write to the queue), or undefined. */
+function jobProblem(data: unknown): string | undefined {
+  const job = data as Partial<RunJob> | null;
+  if (typeof job !== "object" || job === null) return "the job carries no run";
+  try {
+    checkSweepName(String(job.sweep));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (!isSafeRunId(job.id)) return `run id ${JSON.stringify(job.id)} is not of the form GROUP/RUN`;
+  if (!Number.isSafeInteger(job.steps) || (job.steps as number) < 1) return `steps ${JSON.stringify(job.steps)} is not a positive whole number`;
+  try {
+    checkRunArgv(job.argv as unknown[], `run ${job.id}`);
+  } catch (error) {
+    if (error instanceof ExpectedError) return error.message;
+    throw error;
+  }
+  return undefined;
+}
 
 /** The last `"step":N` in the final few kilobytes of a metrics file (0 before the first update). */
 function lastStep(metricsPath: string): number {
@@ -73,6 +107,11 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   let stopping = false;
 
   const processor = async (job: Job<RunJob>, token?: string) => {
+    const problem = jobProblem(job.data);
+    if (problem) {
+      log(`${job.id}: refused: ${problem}`);
+      throw new UnrecoverableError(`refused by ${options.name}: ${problem}`);
+    }
     const { sweep, id, steps } = job.data;
     if (await isFinished(client, sweep, id)) {
       log(`${sweep}/${id}: already finished; not run again`);
@@ -84,8 +123,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     const progress: RunProgress = { worker: options.name, startedAt: Date.now(), step: 0, steps, attempt };
     await job.updateProgress({ ...progress });
     log(`${sweep}/${id}: started (attempt ${attempt} of ${attempts})`);
-    const dir = join(options.workDir, sweep);
-    const metricsPath = join(dir, "runs", id, "metrics.ndjson");
+    const runDir = jobRunDir(options.workDir, job.data);
+    const metricsPath = join(runDir, "metrics.ndjson");
     const ticker = setInterval(() => {
       const step = lastStep(metricsPath);
       if (step !== progress.step) job.updateProgress({ ...progress, step: (progress.step = step) }).catch(() => {});
@@ -93,7 +132,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     let child: Bun.Subprocess | undefined;
     let result: RunOutcome;
     try {
-      result = (await runOne(job.data, dir, options.device, (c) => children.add((child = c)))) as RunOutcome;
+      result = (await runOne(job.data, runDir, options.device, (c) => children.add((child = c)))) as RunOutcome;
     } finally {
       clearInterval(ticker);
       if (child) children.delete(child);
@@ -110,7 +149,6 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       log(`${sweep}/${id}: failed (exit ${result.exitCode}), attempt ${attempt} of ${attempts}; retried later`);
       throw new Error(`${failure(result)} on ${options.name}, attempt ${attempt} of ${attempts}\n${result.stderr}`);
     }
-    const runDir = join(dir, "runs", id);
     writeFileAtomic(join(runDir, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
     const stored = await saveRunOnce(client, sweep, result, packRun(runDir, result));
     log(`${sweep}/${id}: ${result.status} in ${(result.seconds as number).toFixed(1)} s${stored ? "" : " (another worker had already stored it; this copy is dropped)"}`);

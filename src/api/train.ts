@@ -20,6 +20,8 @@ export interface TrainOptions extends LoopHooks {
   seed?: number;
   /** Whole-set evaluation every N updates and at the start (default 50); 0: only at the end. */
   evalEvery?: number;
+  /** Evaluate before the first update (default: when the optimiser has done no update yet). */
+  evalAtStart?: boolean;
   /** A held-out set, evaluated beside the training set. */
   validation?: Dataset;
   /**
@@ -48,7 +50,7 @@ export interface TrainSummary {
 }
 
 const HOOKS = ["onStart", "onStep", "onEval", "onCheckpoint"] as const;
-const OPTIONS = ["steps", "seed", "evalEvery", "validation", "batches", "signal", "checkpointEvery", "timeOffset", ...HOOKS];
+const OPTIONS = ["steps", "seed", "evalEvery", "evalAtStart", "validation", "batches", "signal", "checkpointEvery", "timeOffset", ...HOOKS];
 
 /** Trains `network` with `optimizer` on `data`; throws DivergedError when the loss or the curvature stops being finite. */
 export async function train(network: Network, optimizer: Optimizer, data: Dataset, options: TrainOptions = {}): Promise<TrainSummary> {
@@ -62,6 +64,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
   const evalEvery = trainSetting("evalEvery", options.evalEvery);
   const checkpointEvery = options.checkpointEvery === undefined ? 0 : checkSetting<number>("checkpointEvery", { kind: "integer", min: 0, help: "" }, options.checkpointEvery);
   for (const hook of HOOKS) if (options[hook] !== undefined && typeof options[hook] !== "function") throw new SettingError(hook, "must be a function");
+  if (options.evalAtStart !== undefined && typeof options.evalAtStart !== "boolean") throw new SettingError("evalAtStart", "must be true or false");
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new SettingError("signal", "must be an AbortSignal");
   if (options.batches !== undefined && typeof options.batches?.next !== "function") throw new SettingError("batches", "must have a next() giving minibatches { x, y?, epoch, batch }");
   network.checkUsable("train");
@@ -76,6 +79,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
       startStep: start,
       steps,
       evalEvery,
+      evalAtStart: options.evalAtStart,
       trainSet: data.evalData(),
       validationSet: options.validation?.evalData(),
       checkpointEvery,

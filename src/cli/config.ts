@@ -8,11 +8,11 @@ import { parseArgs } from "node:util";
 import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
 import { DATASETS, DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
 import { dataDir } from "../data/location.ts";
-import { UsageError } from "../errors.ts";
+import { FileError, UsageError } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import type { TaskName } from "../nn/spec.ts";
 import { METHOD_NAMES, type MethodName, OPTIMIZER_SETTINGS, type OptimizerSettingRow, type Preset, defaultText } from "../optim/settings.ts";
-import { type SettingRow, SettingError, flagOf, helpLine, parseSettingText } from "../settings.ts";
+import { type SettingRow, SettingError, accepted, checkSetting, flagOf, helpLine, parseSettingText } from "../settings.ts";
 import { TRAIN_SETTINGS } from "../train/settings.ts";
 
 type RunRow = SettingRow & { default?: string | number | boolean };
@@ -128,9 +128,9 @@ export function trainHelp(): string {
   return lines.join("\n");
 }
 
-function parseOptions(): Record<string, { type: "string" | "boolean"; multiple: true }> {
-  const options: Record<string, { type: "string" | "boolean"; multiple: true }> = {};
-  for (const [name, [, row]] of BY_FLAG) options[name] = { type: row.kind === "boolean" ? "boolean" : "string", multiple: true };
+function parseOptions(): Record<string, { type: "string" | "boolean" }> {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const [name, [, row]] of BY_FLAG) options[name] = { type: row.kind === "boolean" ? "boolean" : "string" };
   return options;
 }
 
@@ -143,15 +143,14 @@ export function givenFlags(argv: string[]): Set<string> {
 
 /** Parses argv into a validated config; unknown, repeated and bad flags throw a one-line UsageError naming the flag. */
 export function parseTrainArgs(argv: string[]): TrainConfig {
-  const { values } = parseFlags(argv, parseOptions()) as { values: Record<string, (string | boolean)[] | undefined> };
+  const { values } = parseFlags(argv, parseOptions()) as { values: Record<string, string | boolean | undefined> };
   const given = new Map<string, { flag: string; raw: string | boolean }>();
-  for (const [name, raws] of Object.entries(values)) {
-    if (!raws) continue;
+  for (const [name, raw] of Object.entries(values)) {
+    if (raw === undefined) continue;
     const [key, row] = BY_FLAG.get(name)!;
-    const flag = flagOf(key, row);
     const other = given.get(key);
-    if (raws.length > 1 || other) throw new UsageError(`--${flag} is given ${raws.length + (other ? 1 : 0)} times${other && other.flag !== name ? ` (as --${other.flag} and --${name})` : ""}; give it once`);
-    given.set(key, { flag: name, raw: raws[0] });
+    if (other) throw new UsageError(`--${flagOf(key, row)} is given twice (as --${other.flag} and --${name}); give it once`);
+    given.set(key, { flag: name, raw });
   }
   const config: Record<string, unknown> = {};
   for (const [key, row] of ROWS) {
@@ -173,6 +172,49 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
   if (parsed.task === "odd-even" && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task odd-even needs --dataset mnist`);
   checkOwnData(parsed, given.has("dataset"));
   return parsed;
+}
+
+/** Values a setting takes in config.json beyond its row's (--data makes the task "supervised"). */
+const SAVED_CHOICES: Record<string, string[]> = { task: ["supervised"] };
+
+/**
+ * A run's config.json in shape: every setting it holds of its row's kind and range, one it lacks
+ * (saved before the row existed) at the row's default; `damping` (the old name of `preset`) is
+ * read as `preset`. Anything else is a one-line FileError naming the file and the setting.
+ */
+export function savedConfig(path: string, saved: Record<string, unknown>): TrainConfig & { history?: unknown[] } {
+  const config = { ...saved };
+  if (config.preset === undefined && config.damping !== undefined) {
+    config.preset = config.damping;
+    delete config.damping;
+  }
+  for (const [key, row] of ROWS) {
+    if (key === "help" || key === "quiet" || key === "resume") continue;
+    const k = configKeyOf(key, row);
+    if (!(k in config)) {
+      config[k] = row.negated ? true : typeof row.default === "object" ? undefined : row.default;
+      continue;
+    }
+    const value = config[k];
+    if (value === undefined || (value === null && row.kind !== "boolean" && typeof row.default === "object")) continue;
+    const expected = row.kind === "string" ? "a string" : row.negated ? "true or false" : row.kind === "choice" ? `one of ${[...row.choices!, ...(SAVED_CHOICES[k] ?? [])].join(", ")}` : accepted(row);
+    const ok =
+      row.kind === "string" ? typeof value === "string"
+      : row.negated || row.kind === "boolean" ? typeof value === "boolean"
+      : row.kind === "choice" ? [...row.choices!, ...(SAVED_CHOICES[k] ?? [])].includes(value as string)
+      : (() => {
+          try {
+            checkSetting(key, row, value);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+    if (!ok) throw new FileError(`${path}: '${k}' is ${JSON.stringify(value)}, expected ${expected} (--${flagOf(key, row)}); the file is damaged`);
+  }
+  if (config.dataDir === undefined) config.dataDir = dataDir();
+  if (config.history !== undefined && !Array.isArray(config.history)) throw new FileError(`${path}: 'history' is ${JSON.stringify(config.history)}, expected a list; the file is damaged`);
+  return config as unknown as TrainConfig & { history?: unknown[] };
 }
 
 /** The flags of --data fit together; --targets makes the task supervised. */

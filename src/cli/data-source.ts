@@ -2,7 +2,8 @@
 // one's own Arrow files (--data, --valid, with --features and --targets). Gives the trainer the
 // files, the columns, the shape the network must fit, and the targets of each minibatch.
 import { basename } from "node:path";
-import { DataError, datasetFiles, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
+import { sameFile } from "../io/outputs.ts";
+import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
 import type { TrainConfig } from "./config.ts";
 import type { DataShape } from "./network.ts";
@@ -28,6 +29,7 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
   const columns: ColumnChoice = { features: config.features, targets: config.targets };
   const info = readDatasetInfo(config.data, columns);
   if (config.valid) {
+    if (sameFile(config.data, config.valid)) throw new DataError(`--valid ${config.valid} is the --data file itself; its error would not be held-out: give a file of other rows`);
     const valid = readDatasetInfo(config.valid, { features: info.features.name, targets: info.targets?.name });
     if (valid.dim !== info.dim || valid.targets?.width !== info.targets?.width) {
       throw new DataError(`${valid.file}: --valid has ${valid.dim} features and ${valid.targets?.width ?? 0} targets per row, --data ${info.dim} and ${info.targets?.width ?? 0}`);

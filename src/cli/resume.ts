@@ -2,14 +2,17 @@
 // from it is refused, listing every difference, except the flags that may change between sessions
 // (how long to train, how often to evaluate and save, where to run and read data, how much to
 // print); those are accepted and recorded in config.json's `history`. The run's device is kept
-// unless --device is given.
+// unless --device is given. config.json is checked in shape (every setting of the type and range its
+// flag allows), and a run is not continued on data other than what its checkpoints learnt from.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FileError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { readJsonFile } from "../io/json.ts";
-import { type TrainConfig, configKey } from "./config.ts";
+import { checkpointData } from "../run/checkpoint.ts";
+import { type DataRole, changedData, dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
 import { CONFIG_FILE } from "../run/runFiles.ts";
+import { type TrainConfig, configKey, savedConfig } from "./config.ts";
 
 export const CHANGEABLE_ON_RESUME = ["steps", "eval-every", "save-every", "device", "workers", "data-dir"] as const;
 /** Flags that are not settings of the run: taken from the command line every time. */
@@ -17,20 +20,36 @@ const NOT_SETTINGS = new Set(["resume", "help", "out", "quiet"]);
 
 export type ResumeChanges = Record<string, [unknown, unknown]>;
 
-/** A run's config.json, or a one-line error naming it. */
+/**
+ * A run's config.json, checked in shape: `opt` and `steps` present, every setting of its flag's
+ * type and range; a setting it lacks (saved before the flag existed) takes the flag's default.
+ * Anything else is a one-line FileError naming the file and the setting.
+ */
 export function readRunConfig(runDir: string): TrainConfig & { history?: unknown[] } {
   const path = join(runDir, CONFIG_FILE);
   const saved = readJsonFile(path);
-  if (typeof saved !== "object" || saved === null || typeof (saved as TrainConfig).opt !== "string" || typeof (saved as TrainConfig).steps !== "number") {
+  if (typeof saved !== "object" || saved === null || Array.isArray(saved) || typeof (saved as TrainConfig).opt !== "string" || typeof (saved as TrainConfig).steps !== "number") {
     throw new FileError(`${path}: not a run configuration (no opt or steps)`);
   }
-  // Runs made before --preset was the name of --damping saved it as `damping`.
-  const config = saved as TrainConfig & { damping?: TrainConfig["preset"] };
-  if (config.preset === undefined && config.damping !== undefined) {
-    config.preset = config.damping;
-    delete config.damping;
+  return savedConfig(path, saved as Record<string, unknown>);
+}
+
+const ROLE_NAMES: Record<DataRole, string> = { train: "the training file", heldOut: "the held-out file", init: "the --init weights" };
+
+/** Refuses to continue a run whose checkpoints learnt from data other than the files `config` names now. */
+function checkSameData(dir: string, runDir: string, config: TrainConfig): void {
+  const recorded = checkpointData(runDir);
+  if (recorded.length === 0) return;
+  const now = dataFingerprint(config);
+  const files = runDataFiles(config);
+  for (const { step, data } of recorded) {
+    const changed = changedData(data, now);
+    if (changed.length === 0) continue;
+    const which = changed.map((role) => `${ROLE_NAMES[role]} ${files[role]}`).join(" and ");
+    throw new UsageError(
+      `--resume ${dir}: ${which} holds other bytes than when the checkpoint of step ${step} was saved; a resumed run continues on the data it learnt from: restore it, or start a new run with --out`,
+    );
   }
-  return config;
 }
 
 const show = (value: unknown) => (value === undefined ? "unset" : JSON.stringify(value));
@@ -58,7 +77,9 @@ export function resumeConfig(dir: string, commandLine: TrainConfig, given: Reado
     );
   }
   const applied = Object.fromEntries(Object.entries(changes).map(([key, [, value]]) => [key, value]));
-  return { ...saved, ...applied, quiet: commandLine.quiet, help: false, resume: runDir, out: runDir, resumeChanges: changes };
+  const resumed = { ...saved, ...applied, quiet: commandLine.quiet, help: false, resume: runDir, out: runDir, resumeChanges: changes };
+  checkSameData(dir, runDir, resumed);
+  return resumed;
 }
 
 /** Records accepted changes in the run's config.json: the new values, and a history entry. */

@@ -1,12 +1,14 @@
-// Opens a dataset file by memory-mapping it and reading its record batches with apache-arrow
-// without copying: the arrays returned are views into the mapping. Two kinds of file:
+// Opens a dataset file by reading it into memory whole and its record batches with apache-arrow
+// without copying: the arrays returned are views into that copy. (Not a memory map: a file cut short
+// by another process while a map of it is read kills the process with SIGBUS; a copy is immune, and
+// a file cut short while it is read fails the checks below.) Two kinds of file:
 //   - the project's own (schema.ts; recognised by its 'dataset' metadata): a 'pixels' image column,
 //     an optional 'label' column, and metadata that must agree with the data;
 //   - any other Arrow IPC file ("own data"): a feature column (FixedSizeList of Uint8, Float32 or
 //     Float64; named, or the first such column) and an optional named target column (columns.ts).
 // Float values must be finite (and fit float32); the first bad one is named by column and row.
 // Every check that can fail names the file.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
 import { ArrowFrameError, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
@@ -152,6 +154,9 @@ function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { f
     features = listLayout(field.name, field.type)!;
   }
   if (choice.targets === undefined) return { features };
+  if (choice.targets === features.name) {
+    throw new DataError(`${file}: column '${features.name}' is both the features${choice.features === undefined ? " (the first list column)" : ""} and the targets (--targets); the network would be shown the answer: name another --targets or --features`);
+  }
   const field = fields.find((f) => f.name === choice.targets);
   if (!field) throw new DataError(`${file}: no target column '${choice.targets}' (--targets); columns: ${columnNames(fields)}`);
   const targets = targetLayout(field.name, field.type);
@@ -217,7 +222,9 @@ export function openDatasetFile(path: string, choice: ColumnChoice = {}): Opened
   if (stat.size === 0) throw new DataError(`${file}: the file is empty (0 bytes)`);
   let bytes: Uint8Array;
   try {
-    bytes = Bun.mmap(file, { shared: false });
+    const read = readFileSync(file);
+    // Arrow's buffers are 8-byte aligned within the file; keep them so in memory.
+    bytes = read.byteOffset % 8 === 0 ? read : new Uint8Array(read);
   } catch (error) {
     throw new DataError(`${file}: cannot read (${(error as Error).message})`);
   }

@@ -1,4 +1,4 @@
-// Worker side of MinibatchStream: memory-maps the dataset file, and for each request (epoch, batch)
+// Worker side of MinibatchStream: reads the dataset file into memory, and for each request (epoch, batch)
 // gathers rows π_epoch[batch·B … (batch+1)·B) into float32 minibatches of features and targets
 // (Uint8 lists as v/255, others as they are; columns.ts) that it posts with a transfer list. It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
 import { copyAsFloat32 } from "./columns.ts";

@@ -52,7 +52,15 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Reads a safetensors file of float32 tensors, checking the header against the file size. */
+const isOffset = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Reads a safetensors file of float32 tensors. The header is checked in shape as the reference
+ * implementation checks it: a JSON object whose entries each have a dtype, a shape of whole numbers
+ * and data_offsets [begin, end] of whole numbers that hold exactly the shape's bytes, the tensors
+ * tiling the data section without gaps or overlaps; metadata values are strings. Anything else is
+ * a SafetensorsError naming the file and the entry.
+ */
 export function readSafetensors(path: string): SafetensorsFile {
   let bytes: Uint8Array;
   try {
@@ -63,26 +71,49 @@ export function readSafetensors(path: string): SafetensorsFile {
   if (bytes.length < 8) throw new SafetensorsError(path, "too short for a safetensors header");
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   if (8 + headerLength > bytes.length) throw new SafetensorsError(path, "truncated: the header runs past the end of the file");
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
   } catch {
     throw new SafetensorsError(path, "the header is not valid JSON");
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new SafetensorsError(path, "the header is not a JSON object");
   const dataStart = 8 + headerLength;
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  const metadata = (header.__metadata__ ?? {}) as unknown as Record<string, string>;
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    if (entry.dtype !== "F32") throw new SafetensorsError(path, `tensor '${name}' has dtype ${entry.dtype}; only F32 is supported`);
-    const [begin, end] = entry.data_offsets;
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== 4 * count || dataStart + end > bytes.length) {
-      throw new SafetensorsError(path, `tensor '${name}' does not fit the file (truncated or corrupt)`);
+  const dataLength = bytes.length - dataStart;
+  const { __metadata__: rawMetadata, ...entries } = header as Record<string, unknown>;
+  if (rawMetadata !== undefined && (typeof rawMetadata !== "object" || rawMetadata === null || Array.isArray(rawMetadata) || Object.values(rawMetadata).some((v) => typeof v !== "string"))) {
+    throw new SafetensorsError(path, "__metadata__ is not an object of strings");
+  }
+  const metadata = (rawMetadata ?? {}) as Record<string, string>;
+  const spans: { name: string; begin: number; end: number; shape: number[] }[] = [];
+  for (const [name, entry] of Object.entries(entries)) {
+    const bad = (problem: string) => new SafetensorsError(path, `tensor '${name}' ${problem}`);
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw bad("has a header entry that is not an object");
+    const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+    if (dtype !== "F32") throw bad(`has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
+    if (!Array.isArray(shape) || !shape.every(isOffset)) throw bad(`has shape ${JSON.stringify(shape)}, not a list of whole numbers`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isOffset) || offsets[0] > offsets[1]) {
+      throw bad(`has data_offsets ${JSON.stringify(offsets)}, not [begin, end] with whole numbers 0 ≤ begin ≤ end`);
     }
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    const [begin, end] = offsets as number[];
+    if (end - begin !== 4 * count) throw bad(`has data_offsets [${begin}, ${end}] holding ${end - begin} bytes; its shape [${shape}] needs ${4 * count} (corrupt)`);
+    if (end > dataLength) throw bad(`does not fit the file: it ends at byte ${end} of a ${dataLength}-byte data section (truncated or corrupt)`);
+    spans.push({ name, begin, end, shape: shape as number[] });
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const span of spans) {
+    if (span.begin < covered) throw new SafetensorsError(path, `tensor '${span.name}' overlaps another tensor's bytes (corrupt)`);
+    if (span.begin > covered) throw new SafetensorsError(path, `bytes ${covered} to ${span.begin} of the data section belong to no tensor (corrupt)`);
+    covered = span.end;
+  }
+  if (covered !== dataLength) throw new SafetensorsError(path, `the data section has ${dataLength - covered} bytes past the last tensor (corrupt)`);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const { name, begin, end, shape } of spans) {
     const copy = new Uint8Array(end - begin);
     copy.set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { shape: entry.shape, data: new Float32Array(copy.buffer) });
+    tensors.set(name, { shape, data: new Float32Array(copy.buffer) });
   }
   return { tensors, metadata };
 }

@@ -43,7 +43,11 @@ export class Evaluator {
     const n = this.ws.batchSize;
     let total = 0;
     for (let start = 0; start < data.count; start += n) {
-      if (signal?.aborted) throw new EvaluationAborted("evaluation stopped");
+      if (signal) {
+        // Lets a signal handler run between chunks: a whole-set evaluation can take seconds.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (signal.aborted) throw new EvaluationAborted("evaluation stopped");
+      }
       const size = Math.min(n, data.count - start);
       const ws = size === n ? this.ws : this.remainderWorkspace(size);
       ws.loadBatch(data.x.subarray(start * data.dim, (start + size) * data.dim), targetRows(data, start, size));

@@ -4,12 +4,15 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { UsageError } from "../errors.ts";
 import { readJsonFile } from "../io/json.ts";
+import { PNG, SVG, checkOutput } from "../io/outputs.ts";
 import { readMetrics } from "../run/metrics.ts";
 import { CONFIG_FILE, METRICS_FILE } from "../run/runFiles.ts";
 import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
 
-/** Writes PREFIX.svg and PREFIX.png; returns the number of points drawn. */
+/** Writes PREFIX.svg and PREFIX.png (never over a file of another kind); returns the number of points drawn. */
 export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: string, title = "Training error", warn?: (line: string) => void): Promise<number> {
+  checkOutput(`${prefix}.svg`, SVG);
+  checkOutput(`${prefix}.png`, PNG);
   const series: RunSeries[] = dirs.map((dir) => {
     const metricsPath = join(dir, METRICS_FILE);
     if (!existsSync(metricsPath)) throw new UsageError(`${dir}: no ${METRICS_FILE}; is it a run directory?`);

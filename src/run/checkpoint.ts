@@ -4,11 +4,14 @@
 // exactly: the optimiser's tensors and scalars, the step, the data-stream position and the elapsed
 // time). A checkpoint is written into a temporary directory and renamed into place, so it appears
 // whole or not at all; the step is in both files and must agree on load; the newest two are kept,
-// and a latest one that is unreadable, torn or non-finite is skipped for the one before. Non-finite
-// weights are never saved. The run directory's model.safetensors is a hard link to the newest
-// checkpoint's model (for --init and for reading). The model file's format: src/nn/modelFile.ts.
+// and a latest one that is unreadable, torn, non-finite or of the wrong shape is skipped for the one
+// before. Non-finite weights are never saved. The run directory's model.safetensors is a hard link to
+// the newest checkpoint's model (for --init and for reading; its format: src/nn/modelFile.ts). Each checkpoint records the data the
+// run learnt from (dataIdentity.ts), so that --resume can refuse to continue it on other data; a run
+// whose checkpoints were removed although it saved some is refused rather than started again.
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { readJsonFile } from "../io/json.ts";
 import type { Backend } from "../backend/types.ts";
 import { ExpectedError, asFileError } from "../errors.ts";
 import { temporaryName, writeDurably, writeFileAtomic } from "../io/atomicWrite.ts";
@@ -17,6 +20,8 @@ import { modelMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.t
 import { type LayerTensors, downloadLayers, uploadLayers } from "../nn/params.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
+import { type DataFingerprint, type DataSettings, dataFingerprint, isDataFingerprint } from "./dataIdentity.ts";
+import { readMetrics } from "./metrics.ts";
 
 /** What a checkpoint saves and restores of an optimiser. */
 export type CheckpointedOptimizer = Pick<Optimizer, "name" | "state" | "restoreScalars">;
@@ -43,6 +48,54 @@ export interface LoopState {
 interface SavedState extends LoopState {
   optimizer: string;
   scalars: Record<string, number>;
+  /** The data the run learnt from up to this checkpoint (absent in checkpoints of older versions). */
+  data?: DataFingerprint;
+}
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/** What is wrong with a checkpoint's saved state, or undefined when it has the expected shape. */
+function stateProblem(info: unknown): string | undefined {
+  if (typeof info !== "object" || info === null || Array.isArray(info)) return "no optimiser state in the metadata";
+  const state = info as Record<string, unknown>;
+  if (!isCount(state.step)) return `the saved step is ${JSON.stringify(state.step)}, not a whole number`;
+  if (typeof state.optimizer !== "string") return "the saved state names no optimiser";
+  if (typeof state.elapsedSeconds !== "number" || !(state.elapsedSeconds >= 0)) return `the saved time is ${JSON.stringify(state.elapsedSeconds)}, not a number of seconds`;
+  const stream = state.stream as Record<string, unknown> | null;
+  if (typeof stream !== "object" || stream === null || !isCount(stream.epoch) || !isCount(stream.batch)) return `the saved stream position ${JSON.stringify(state.stream)} is not {epoch, batch}`;
+  const scalars = state.scalars as Record<string, unknown> | null;
+  if (typeof scalars !== "object" || scalars === null || Array.isArray(scalars) || Object.values(scalars).some((v) => typeof v !== "number" || !Number.isFinite(v))) {
+    return `the saved scalars ${JSON.stringify(state.scalars)} are not finite numbers`;
+  }
+  if (state.data !== undefined && !isDataFingerprint(state.data)) return "the saved data identity is malformed";
+  return undefined;
+}
+
+/** The data settings in a run's config.json, when it has a readable one. */
+function dataSettingsOf(runDir: string): DataSettings | undefined {
+  try {
+    const config = readJsonFile(join(runDir, "config.json")) as Record<string, unknown>;
+    const text = (key: string) => (typeof config[key] === "string" ? (config[key] as string) : undefined);
+    const dataset = text("dataset"), dataDir = text("dataDir");
+    if (!dataset || !dataDir) return undefined;
+    return { dataset: dataset as DataSettings["dataset"], dataDir, data: text("data"), valid: text("valid"), init: text("init") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The data recorded by each readable checkpoint of a run, newest first. */
+export function checkpointData(runDir: string): { step: number; data: DataFingerprint }[] {
+  const out: { step: number; data: DataFingerprint }[] = [];
+  for (const { step, dir } of listCheckpoints(runDir)) {
+    try {
+      const info = JSON.parse(readSafetensors(join(dir, OPTIMIZER_FILE)).metadata.state ?? "null");
+      if (stateProblem(info) === undefined && info.data) out.push({ step, data: info.data });
+    } catch {
+      // an unreadable checkpoint is --resume's to skip, with its reason
+    }
+  }
+  return out;
 }
 
 export function stepDirName(step: number): string {
@@ -89,7 +142,8 @@ export async function saveCheckpoint(runDir: string, backend: Backend, spec: Net
     if (i >= 0) throw new NonFiniteStateError(`the optimiser's ${name} became non-finite (${data[i]}) at step ${loop.step}`);
     stateTensors.push({ name, shape: [t.rows, t.cols], data });
   }
-  const info: SavedState = { optimizer: optimizer.name, scalars: state.scalars, ...loop };
+  const settings = dataSettingsOf(runDir);
+  const info: SavedState = { optimizer: optimizer.name, scalars: state.scalars, ...loop, ...(settings ? { data: dataFingerprint(settings) } : {}) };
   const root = join(runDir, CHECKPOINTS_DIR);
   const final = join(root, stepDirName(loop.step));
   const staging = temporaryName(final);
@@ -148,13 +202,17 @@ function readCheckpoint(dir: string, spec: NetworkSpec, optimizer: CheckpointedO
   const modelFile = readSafetensors(modelPath);
   const weights = modelWeightsFrom(modelFile, modelPath, spec);
   const file = readSafetensors(statePath);
-  let info: SavedState | null;
+  let info: SavedState;
   try {
     info = JSON.parse(file.metadata.state ?? "null");
   } catch {
     throw new CheckpointError(`${statePath}: the optimiser state in the metadata is not valid JSON`);
   }
-  if (!info || typeof info.step !== "number") throw new CheckpointError(`${statePath}: no optimiser state in the metadata`);
+  const problem = stateProblem(info);
+  if (problem) throw new CheckpointError(`${statePath}: ${problem}`);
+  for (const name of Object.keys(optimizer.state().scalars)) {
+    if (!(name in info.scalars)) throw new CheckpointError(`${statePath}: the saved state lacks the scalar ${name}`);
+  }
   if (info.optimizer !== optimizer.name) throw new CheckpointError(`${statePath}: saved by optimiser ${info.optimizer}, not ${optimizer.name}`);
   const modelStep = modelFile.metadata.step === undefined ? undefined : Number(modelFile.metadata.step);
   if ((modelStep !== undefined && modelStep !== info.step) || (expectedStep !== undefined && info.step !== expectedStep)) {
@@ -174,13 +232,53 @@ function readCheckpoint(dir: string, spec: NetworkSpec, optimizer: CheckpointedO
 }
 
 /**
+ * The step of a checkpoint the run saved, as its other files tell (the run's model.safetensors, or
+ * an update logged after the first --save-every point), or undefined when it never saved one.
+ */
+function savedStepWitness(runDir: string): string | undefined {
+  const model = join(runDir, MODEL_FILE);
+  if (existsSync(model)) {
+    let step: string | undefined;
+    try {
+      step = readSafetensors(model).metadata.step;
+    } catch {
+      // unreadable: its presence is witness enough
+    }
+    return `${model} is the model of step ${step ?? "?"}`;
+  }
+  let saveEvery: unknown;
+  try {
+    saveEvery = (readJsonFile(join(runDir, "config.json")) as Record<string, unknown>).saveEvery;
+  } catch {
+    return undefined;
+  }
+  const metrics = join(runDir, "metrics.ndjson");
+  if (typeof saveEvery !== "number" || saveEvery <= 0 || !existsSync(metrics)) return undefined;
+  let last = 0;
+  try {
+    for (const record of readMetrics(metrics, () => {})) if (record.type === "step") last = Math.max(last, record.step);
+  } catch {
+    return undefined;
+  }
+  return last > saveEvery ? `metrics.ndjson logs update ${last}, past the checkpoint at update ${saveEvery}` : undefined;
+}
+
+/**
  * Restores weights and optimiser state from the newest usable checkpoint of a run (a skipped one is
  * reported through `warn`); returns its loop state, or null when the run has no checkpoint yet.
+ * A run that saved checkpoints which are gone now is refused: starting it again would overwrite
+ * its metrics and model.
  */
 export function loadCheckpoint(runDir: string, backend: Backend, spec: NetworkSpec, weights: LayerTensors, optimizer: CheckpointedOptimizer, warn: (line: string) => void = () => {}): LoopState | null {
   const candidates: { dir: string; step?: number }[] = listCheckpoints(runDir);
   if (candidates.length === 0 && existsSync(join(runDir, OPTIMIZER_FILE))) candidates.push({ dir: runDir });
-  if (candidates.length === 0) return null;
+  if (candidates.length === 0) {
+    const witness = savedStepWitness(runDir);
+    if (witness === undefined) return null;
+    throw new CheckpointError(
+      `${runDir} has no checkpoint in ${CHECKPOINTS_DIR}/, yet it saved one (${witness}); were they removed? --resume would start it again from update 0 and overwrite its metrics and model. Start a new run with --out instead (--init ${join(runDir, MODEL_FILE)} starts from its weights)`,
+    );
+  }
   const problems: string[] = [];
   for (const candidate of candidates) {
     let read: ReadCheckpoint;

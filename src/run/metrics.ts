@@ -1,7 +1,9 @@
 // The metrics log: one JSON object per line (NDJSON). A "step" record per update and an "eval"
 // record every --eval-every updates. Non-finite numbers are written as null (JSON has no NaN). A
 // torn last line (the disk filled, or the process was killed, while it was appended) is dropped with
-// a warning by every reader; a bad line elsewhere is a DataError naming the file and line.
+// a warning by every reader; a bad line elsewhere, or a line that parses but is no record (not an
+// object, no "step"/"eval" type, no whole step, a value that is neither number nor string), is a
+// DataError naming the file and line.
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { DataError } from "../data/data-error.ts";
 import { asFileError } from "../errors.ts";
@@ -56,6 +58,18 @@ export class MetricsLog {
   }
 }
 
+/** What keeps a parsed line from being a metrics record, or undefined when it is one. */
+function recordProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return `${JSON.stringify(value)} is not a JSON object`;
+  const record = value as Record<string, unknown>;
+  if (record.type !== "step" && record.type !== "eval") return `its type is ${JSON.stringify(record.type)}, not "step" or "eval"`;
+  if (typeof record.step !== "number" || !Number.isSafeInteger(record.step) || record.step < 0) return `its step is ${JSON.stringify(record.step)}, not a whole number`;
+  for (const [key, v] of Object.entries(record)) {
+    if (v !== null && typeof v !== "number" && typeof v !== "string") return `its '${key}' is ${JSON.stringify(v)}, not a number`;
+  }
+  return undefined;
+}
+
 /** The records of a metrics log; a torn last line is dropped, with a line to `warn`. */
 export function readMetrics(path: string, warn: (line: string) => void = (line) => console.error(line)): MetricsRecord[] {
   let text: string;
@@ -68,13 +82,18 @@ export function readMetrics(path: string, warn: (line: string) => void = (line) 
   const records: MetricsRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === "") return;
+    let value: unknown;
     try {
-      records.push(JSON.parse(line) as MetricsRecord);
+      value = JSON.parse(line);
     } catch {
       const last = lines.slice(i + 1).every((rest) => rest.trim() === "");
       if (!last) throw new DataError(`${path}: line ${i + 1} is not a JSON record`);
       warn(`${path}: dropped a torn last line (${line.length} characters; the run stopped while writing it)`);
+      return;
     }
+    const problem = recordProblem(value);
+    if (problem) throw new DataError(`${path}: line ${i + 1} is not a metrics record: ${problem}`);
+    records.push(value as MetricsRecord);
   });
   return records;
 }

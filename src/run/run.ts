@@ -19,9 +19,9 @@ import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { readModelWeights } from "../nn/modelFile.ts";
 import { describeSpec, parameterCount } from "../nn/spec.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { MetricsLog, type StepRecord } from "./metrics.ts";
+import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
-import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, describeEnvironment } from "./runFiles.ts";
+import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
 import { type StopSignal, StopSignals } from "./stopSignals.ts";
 
 /** What to train on, known once the run directory is locked (the data may be prepared then). */
@@ -79,6 +79,9 @@ export interface RunResult {
   finalLoss: number;
 }
 
+/** The files a new run writes in its directory (besides config.json): none of them may be there already. */
+const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, "training-error.svg", "training-error.png"];
+
 /** Where a diverged run can continue from, in words. */
 function lastCheckpointNote(runDir: string): string {
   const latest = listCheckpoints(runDir)[0];
@@ -121,6 +124,10 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     const how = listCheckpoints(runDir).length > 0 ? "continue it" : "it stopped before its first checkpoint; start it again from update 0";
     throw new UsageError(`--out ${runDir} already holds a run (${how} with --resume ${runDir}), or choose another --out`);
   }
+  if (!plan.resume) {
+    const taken = RUN_FILES.filter((name) => existsSync(join(runDir, name)));
+    if (taken.length > 0) throw new UsageError(`--out ${runDir} holds ${taken.join(", ")}, which a run would write over; choose an empty or new folder`);
+  }
   const data = await plan.data();
   const backend = await createBackend({ device: plan.device });
   let network: Network | undefined;
@@ -161,9 +168,13 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     const heldOutSet = data.heldOut ? wholeSet(data.heldOut, data) : undefined;
     trainSet.checkFits(spec);
     heldOutSet?.checkFits(spec);
+    // A resumed run whose on-schedule evaluation at its checkpoint was dropped (a stop during it) makes it up first.
+    let evalAtStart: boolean | undefined;
     if (plan.resume) {
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
       plan.onResumed?.(loop.step);
+      const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
+      evalAtStart = due && !readMetrics(join(runDir, METRICS_FILE), warn).some((r) => r.type === "eval" && r.step === loop.step);
     } else {
       writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
@@ -192,6 +203,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
         steps: Math.max(plan.steps - loop.step, 0),
         seed: plan.seed,
         evalEvery: plan.evalEvery,
+        evalAtStart,
         validation: heldOutSet,
         batches: stream,
         signal: stop.signal,

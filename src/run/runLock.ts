@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { UsageError, asFileError } from "../errors.ts";
-import { processAlive } from "../io/atomicWrite.ts";
+import { processAlive, temporaryName } from "../io/atomicWrite.ts";
 
 export const LOCK_FILE = "lock";
 
@@ -54,8 +54,8 @@ export class RunLock {
     process.on("exit", this.onExit);
   }
 
-  /** Takes the lock of `runDir` (creating the directory), or throws a UsageError naming the live owner. */
-  static acquire(runDir: string, log: (line: string) => void): RunLock {
+  /** Takes the lock of `runDir` (creating the directory), or throws a UsageError naming the live owner; `program` says who took over a stale lock. */
+  static acquire(runDir: string, log: (line: string) => void, program = "train"): RunLock {
     const path = join(runDir, LOCK_FILE);
     const content = `${JSON.stringify({ pid: process.pid, start: processStartTime(process.pid), host: hostname() })}\n`;
     try {
@@ -87,7 +87,7 @@ export class RunLock {
         throw new UsageError(`${runDir} is in use by process ${owner.pid} on ${owner.host} (its lock is ${path}); wait for it to finish or stop it`);
       }
       // Stale: move it aside under a name of our own, and check that what moved is what we judged.
-      const aside = `${path}.${process.pid}.tmp`;
+      const aside = temporaryName(path);
       try {
         renameSync(path, aside);
       } catch {
@@ -98,7 +98,7 @@ export class RunLock {
         throw new UsageError(`${runDir} was just locked by another process; try again`);
       }
       rmSync(aside, { force: true });
-      log(`train: took over the lock of ${runDir} from process ${owner ? owner.pid : "?"}, which is no longer running`);
+      log(`${program}: took over the lock of ${runDir} from process ${owner ? owner.pid : "?"}, which is no longer running`);
     }
     throw new UsageError(`${runDir}: could not take its lock ${path}; another process is starting on it`);
   }

@@ -75,8 +75,10 @@ export interface LoopOptions {
   startStep: number;
   /** Updates to do now. */
   steps: number;
-  /** Whole-set evaluation every N updates (and at the start of a fresh run), 0: only at the end. */
+  /** Whole-set evaluation every N updates, 0: only at the end. */
   evalEvery: number;
+  /** Evaluate before the first update too (default: when startStep is 0); only with evalEvery > 0. */
+  evalAtStart?: boolean;
   trainSet?: EvalData;
   validationSet?: EvalData;
   checkpointEvery?: number;
@@ -181,7 +183,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
     };
 
     await hooks.onStart?.({ step, steps: last });
-    if (step === 0 && options.evalEvery > 0) await evaluate();
+    if ((options.evalAtStart ?? step === 0) && options.evalEvery > 0) await evaluate();
     while (recorded < last && !stopped()) {
       const waitStart = performance.now();
       const batch = await source.next();

@@ -130,3 +130,33 @@ describe("wrappers", () => {
     net.dispose();
   });
 });
+
+describe("stopping train() with an AbortSignal", () => {
+  test("a stop during a whole-set evaluation drops it and stops before the next update, with a last checkpoint point", async () => {
+    const dim = 4;
+    const big = openDataset({ x: Float32Array.from({ length: 5000 * dim }, (_, i) => (Math.cos(i) + 1) / 2), dim, name: "big" });
+    const net = new Network(backend, { sizes: [dim, 3, dim], loss: "bce", seed: 1 });
+    const optimizer = new Optimizer(net, { method: "adam", batchSize: 50 });
+    const stop = new AbortController();
+    const evals: number[] = [];
+    const checkpoints: number[] = [];
+    try {
+      const summary = await train(net, optimizer, big, {
+        steps: 10,
+        evalEvery: 2,
+        signal: stop.signal,
+        // Fires while the evaluation at update 2 is under way (5 chunks, one event-loop turn each).
+        onStep: ({ step }) => void (step === 2 && setTimeout(() => stop.abort(), 0)),
+        onEval: ({ step }) => void evals.push(step),
+        onCheckpoint: ({ step }) => void checkpoints.push(step),
+      });
+      expect(summary.interrupted).toBe(true);
+      expect(summary.steps).toBe(2);
+      expect(evals).toEqual([0]);
+      expect(checkpoints).toEqual([2]);
+    } finally {
+      optimizer.dispose();
+      net.dispose();
+    }
+  });
+});

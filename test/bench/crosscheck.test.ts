@@ -30,6 +30,6 @@ describe("bench crosscheck", () => {
   it("refuses a bad flag in one line with exit status 1", () => {
     const run = spawnSync(process.execPath, ["bench/cli.ts", "crosscheck", "--steps", "0"], { encoding: "utf8", timeout: 60_000 });
     expect(run.status).toBe(1);
-    expect(run.stderr.trim().split("\n")).toEqual(["bench crosscheck: --steps must be an integer ≥ 1, got '0'"]);
+    expect(run.stderr.trim().split("\n")).toEqual(["bench crosscheck: --steps '0': expected a positive integer"]);
   });
 });

@@ -54,8 +54,8 @@ describe("train flags", () => {
     [["--opt", "momentum", "--momentum", "5"], /^--momentum: must be a number in \[0, 1\), got '5'$/],
     [["--steps", "0x10"], /^--steps: must be an integer ≥ 1, got '0x10'$/],
     [["--lr", "0.1"], /^--lr: not read by kfra; it is a setting of sgd, momentum, nesterov, adam$/],
-    [["--steps", "5", "--steps", "6"], /^--steps is given 2 times; give it once$/],
-    [["--damping", "fixed", "--preset", "adaptive"], /^--preset is given 2 times \(as --damping and --preset\)|\(as --preset and --damping\); give it once$/],
+    [["--steps", "5", "--steps", "6"], /^--steps is given twice \('5', then '6'\); give it once$/],
+    [["--damping", "fixed", "--preset", "adaptive"], /^--preset is given twice \(as --damping and --preset\); give it once$/],
     [["--polyak-max", "1"], /^--polyak-max: must be a number in \[0, 1\), got '1'$/],
     [["--ramp-steps", "1.5"], /^--ramp-steps: must be an integer ≥ 0, got '1.5'$/],
   ])("%j is rejected", (argv, message) => {

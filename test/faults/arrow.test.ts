@@ -1,11 +1,12 @@
 // The Arrow dataset reader against corrupt files: bytes flipped and files truncated at many
 // positions of a real (small, generated) data file must each give a DataError naming the file or a
-// correct read, quickly; and `train` on a corrupt file stops with one line instead of spinning.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// correct read, quickly; `train` on a corrupt file stops with one line instead of spinning; and a
+// data file cut short while a run reads it does not kill the run (SIGBUS, exit 135, no checkpoint).
+import { copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { BUN, REPO, type Workspace, quick, trainCli, workspace } from "./helpers.ts";
+import { BUN, REPO, type Workspace, quick, range, spawnTrain, stepsLogged, trainCli, waitFor, workspace } from "./helpers.ts";
 
 let ws: Workspace;
 beforeAll(async () => {
@@ -46,4 +47,28 @@ test("train on a data file with a corrupt record batch header stops with one lin
   const result = trainCli(["--out", join(ws.root, "corrupt-run"), "--quiet", ...quick(data)], { timeoutMs: 60_000 });
   expect(result.code, result.stderr).toBe(1);
   expect(result.stderr).toMatch(/^train: .*corrupt\/curves-train\.arrow: corrupt Arrow IPC file: record batch 0 lacks the message marker\n$/);
+});
+
+test("a data file truncated while a run reads it: the run goes on with what it read, and a signal still saves its checkpoint", async () => {
+  const data = join(ws.root, "shrinking");
+  mkdirSync(data, { recursive: true });
+  for (const split of ["train", "test"]) copyFileSync(join(ws.dataDir, `curves-${split}.arrow`), join(data, `curves-${split}.arrow`));
+  const run = join(ws.root, "shrinking-run");
+  const child = spawnTrain(["--opt", "adam", "--steps", "100000000", "--save-every", "0", "--workers", "2", "--out", run, "--quiet", ...quick(data)]);
+  let exited: number | undefined;
+  const finished = Promise.all([child.exited.then((code) => (exited = code)), new Response(child.stderr).text()]);
+  await waitFor("5 updates", () => stepsLogged(run).length >= 5);
+  truncateSync(join(data, "curves-train.arrow"), 4096);
+  const steps = stepsLogged(run).length;
+  // Ten epochs of the 200-image file at batch 20 later, every row has been read again.
+  await waitFor("100 more updates", () => {
+    if (exited !== undefined) throw new Error(`train died (exit ${exited}) after the file was cut short`);
+    return stepsLogged(run).length >= steps + 100;
+  });
+  child.kill("SIGTERM");
+  const [code, stderr] = await finished;
+  expect(code, stderr).toBe(143);
+  const logged = stepsLogged(run);
+  expect(logged).toEqual(range(1, logged.length));
+  expect(readFileSync(join(run, "checkpoints", `step-${String(logged.length).padStart(9, "0")}`, "model.safetensors")).length).toBeGreaterThan(0);
 });

@@ -164,10 +164,44 @@ describe("flags", () => {
     ["bench step", "bench/cli.ts", ["step"]],
     ["bench kernels", "bench/cli.ts", ["kernels"]],
     ["smoke", "src/cli/smoke.ts", []],
+    ["bench status", "bench/cli.ts", ["status", "--queue", "redis://127.0.0.1:1"]],
+    ["bench worker", "bench/cli.ts", ["worker", "--queue", "redis://127.0.0.1:1"]],
+    ["bench collect", "bench/cli.ts", ["collect", "--queue", "redis://127.0.0.1:1", "x"]],
   ])("%s rejects an unknown flag in one line, exit 1", (name, script, args) => {
     const result = cli(script, [...args, "--frobnicate", "3"]);
     expect(result.code, result.stderr).toBe(1);
     expectOneLine(result.stderr, name, /unknown flag --frobnicate; valid flags: --/);
+  });
+
+  test.each([
+    ["train", "src/cli/train.ts", ["--opt", "adam", "--lr", "0.1", "--steps", "1", "--out", "/nonexistent/never", "--data-dir", "/nonexistent/data", "--lr", "0.2"], /--lr is given twice \('0\.1', then '0\.2'\); give it once/],
+    ["train", "src/cli/train.ts", ["--quiet", "--steps", "1", "--out", "/nonexistent/never", "--data-dir", "/nonexistent/data", "--quiet"], /--quiet is given twice/],
+    ["prep", "data-prep/cli.ts", ["curves", "--data-dir", "/nonexistent/data", "--seed", "1", "--seed=2"], /--seed is given twice \('1', then '2'\)/],
+    ["bench sweep", "bench/cli.ts", ["sweep", "curves-small", "--dry-run", "--scale", "0.5", "--scale", "1"], /--scale is given twice/],
+    ["bench status", "bench/cli.ts", ["status", "--queue", "redis://127.0.0.1:1", "--queue", "redis://127.0.0.1:2"], /--queue is given twice/],
+  ])("%s refuses a flag given twice instead of taking the last value (%#)", (name, script, args, message) => {
+    const result = cli(script, args as string[]);
+    expect(result.code, result.stderr).toBe(1);
+    expectOneLine(result.stderr, name, message as RegExp);
+  });
+
+  test.each([
+    ["bench sweep", ["sweep", "curves-small", "--dry-run", "--jobs", "0x2"], /--jobs '0x2': expected a positive integer/],
+    ["bench sweep", ["sweep", "curves-small", "--dry-run", "--scale", "Infinity"], /--scale 'Infinity': expected a number in \(0, 1\]/],
+    ["bench worker", ["worker", "--queue", "redis://127.0.0.1:1", "--concurrency", "0b10"], /--concurrency '0b10': expected a positive integer/],
+    ["bench worker", ["worker", "--queue", "redis://127.0.0.1:1", "--lock-ms", "1e300"], /--lock-ms '1e300': expected a positive whole number of milliseconds, at most 2147483647/],
+    ["bench step", ["step", "--arch", "784-8-784", "--device", "cpu", "--out", "/nonexistent/step.json", "--batch", " 10"], /--batch ' 10': expected a positive integer/],
+  ])("%s reads numbers only as decimals and within range (%#)", (name, args, message) => {
+    const result = cli("bench/cli.ts", args as string[]);
+    expect(result.code, result.stderr).toBe(1);
+    expectOneLine(result.stderr, name, message as RegExp);
+  });
+
+  test("bench step checks every --opt before running the first", () => {
+    const result = cli("bench/cli.ts", ["step", "--opt", "adam,bogus", "--arch", "784-8-784", "--batch", "10", "--device", "cpu", "--steps", "1", "--out", "/nonexistent/step.json"]);
+    expect(result.code, result.stderr).toBe(1);
+    expectOneLine(result.stderr, "bench step", /--opt: must be one of kfra, .*, got 'bogus'/);
+    expect(result.stdout).toBe("");
   });
 });
 

@@ -1,5 +1,6 @@
 // Shared by the fault tests: a small prepared CURVES set, `train` and the other CLIs as real `bun`
 // processes, and waiting for a run to reach a given update.
+import { expect } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -76,4 +77,13 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
 export function canMountTmpfs(): boolean {
   const probe = Bun.spawnSync(["unshare", "-rm", "sh", "-c", "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs \"$d\" && umount \"$d\"; r=$?; rmdir \"$d\"; exit $r"]);
   return probe.exitCode === 0;
+}
+
+/** The CLI refused in one line starting with its name, exit 1, no stack trace. */
+export function expectOneLine(result: { code: number; stderr: string }, cliName: string, pattern: RegExp): void {
+  expect(result.code, result.stderr).toBe(1);
+  const lines = result.stderr.trim().split("\n");
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^${cliName}: `));
+  expect(lines[0]).toMatch(pattern);
 }

@@ -27,17 +27,45 @@ test("train from another directory reads KFRA_DATA_DIR and writes a relative --o
   expect(config.out).toBe(join(elsewhere, "rel-run"));
 });
 
-test("prep from another directory writes to KFRA_DATA_DIR too, and removes temporaries of killed runs", () => {
+test("prep from another directory writes to KFRA_DATA_DIR too, and removes its own temporaries of killed runs, nothing else", () => {
   const target = join(ws.root, "prep-target");
   mkdirSync(target);
   const dead = Bun.spawnSync(["true"]).pid;
-  const stale = join(target, `curves-train.arrow.${dead}.tmp`);
-  const live = join(target, `curves-test.arrow.${process.pid}.tmp`);
+  const stale = join(target, `curves-train.arrow.kfra-${dead}-0123abcd.tmp`);
+  const live = `curves-test.arrow.kfra-${process.pid}-89abcdef.tmp`;
   writeFileSync(stale, new Uint8Array(1000));
-  writeFileSync(live, new Uint8Array(10));
+  writeFileSync(join(target, live), new Uint8Array(10));
+  // A user's files whose names merely end in .<number>.tmp.
+  mkdirSync(join(target, "thesis.2023.tmp"));
+  writeFileSync(join(target, "thesis.2023.tmp", "chapter1.tex"), "\\chapter{One}");
+  writeFileSync(join(target, `notes.${dead}.tmp`), "mine");
   const result = cli("data-prep/cli.ts", ["curves", "--count", "20"], { cwd: elsewhere, env: { KFRA_DATA_DIR: target } });
   expect(result.code, result.stderr).toBe(0);
-  expect(readdirSync(target).sort()).toEqual(["curves-test.arrow", `curves-test.arrow.${process.pid}.tmp`, "curves-train.arrow"]);
+  expect(readdirSync(target).sort()).toEqual(["curves-test.arrow", live, "curves-train.arrow", `notes.${dead}.tmp`, "thesis.2023.tmp"].sort());
+  expect(readFileSync(join(target, "thesis.2023.tmp", "chapter1.tex"), "utf8")).toBe("\\chapter{One}");
+});
+
+test("prep never replaces a file of the dataset's name that is no Arrow file", () => {
+  const target = join(ws.root, "prep-foreign");
+  mkdirSync(target);
+  writeFileSync(join(target, "curves-test.arrow"), "my own table");
+  const result = cli("data-prep/cli.ts", ["curves", "--count", "20", "--data-dir", target]);
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stderr).toMatch(/^prep: .*prep-foreign\/curves-test\.arrow exists and is not an Arrow file this program could have written; it is left as it is/);
+  expect(readdirSync(target)).toEqual(["curves-test.arrow"]);
+  expect(readFileSync(join(target, "curves-test.arrow"), "utf8")).toBe("my own table");
+});
+
+test("train into a folder of the user's keeps their *.<number>.tmp files and folders", () => {
+  const out = join(ws.root, "user-folder");
+  mkdirSync(join(out, "results.2024.tmp"), { recursive: true });
+  writeFileSync(join(out, "results.2024.tmp", "table.csv"), "a,b\n");
+  const dead = Bun.spawnSync(["true"]).pid;
+  writeFileSync(join(out, `draft.${dead}.tmp`), "mine");
+  const result = trainCli(["--opt", "adam", "--steps", "2", "--eval-every", "0", "--out", out, "--data-dir", ws.dataDir, ...tiny]);
+  expect(result.code, result.stderr).toBe(0);
+  expect(readFileSync(join(out, "results.2024.tmp", "table.csv"), "utf8")).toBe("a,b\n");
+  expect(readFileSync(join(out, `draft.${dead}.tmp`), "utf8")).toBe("mine");
 });
 
 describe("bench sweep --out RELATIVE from another directory", () => {

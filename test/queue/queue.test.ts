@@ -3,7 +3,7 @@
 // killed and restarted; every run must finish exactly once, and `bench report` on the collected
 // directory must give the same table as the same sweep run locally (runs are deterministic by seed,
 // so everything but the seconds must match exactly).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Queue } from "bullmq";
@@ -67,7 +67,11 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
       ],
     };
     writeFileSync(join(root, "tiny.json"), JSON.stringify(spec));
-    writeFileSync(join(root, "broken.json"), JSON.stringify({ ...spec, name: "broken", groups: [{ name: "wrong-arch", opt: ["adam"], steps: 10, flags: ["--data-dir", dataDir, "--arch", "625-10-625"] }] }));
+    // Runs that fail on every worker: their data folder holds files that are no Arrow files.
+    const brokenData = join(root, "broken-data");
+    mkdirSync(brokenData);
+    for (const split of ["train", "test"]) writeFileSync(join(brokenData, `curves-${split}.arrow`), "not an Arrow file");
+    writeFileSync(join(root, "broken.json"), JSON.stringify({ ...spec, name: "broken", groups: [{ name: "bad-data", opt: ["adam"], steps: 10, flags: ["--data-dir", brokenData, "--arch", "784-10-784"] }] }));
     redis = await startRedis(join(root, "redis"));
     client = redis.client();
     client.on("error", () => {});
@@ -158,13 +162,13 @@ describe.skipIf(!HAVE_REDIS)("sweeps on a BullMQ queue", () => {
     const worker = await benchDone(["worker", "--queue", redis.url, "--device", "cpu", "--name", "w4", "--work-dir", join(root, "w4"), "--until-empty"]);
     expect(worker.code, worker.stderr).toBe(0);
     const { sweeps } = await queueStatus(client, "broken");
-    expect(sweeps[0].failed).toEqual([{ id: "wrong-arch/adam-seed0", reason: expect.stringMatching(/code 1: train: the architecture's input size 625 does not match/) }]);
-    expect(sweeps[0].restarted).toEqual({ "wrong-arch/adam-seed0": 2 });
+    expect(sweeps[0].failed).toEqual([{ id: "bad-data/adam-seed0", reason: expect.stringMatching(/code 1: train: .*curves-train\.arrow: not an Arrow IPC file/) }]);
+    expect(sweeps[0].restarted).toEqual({ "bad-data/adam-seed0": 2 });
     const collect = await benchDone(["collect", "--queue", redis.url, "broken", "--out", join(root, "broken")]);
     expect(collect.stderr).toMatch(/1 of 1 runs .*\(1 failed\)/);
-    const result = JSON.parse(readFileSync(join(root, "broken", "runs", "wrong-arch/adam-seed0", "result.json"), "utf8"));
+    const result = JSON.parse(readFileSync(join(root, "broken", "runs", "bad-data/adam-seed0", "result.json"), "utf8"));
     expect(result).toMatchObject({ status: "failed", exitCode: 1, attempt: 2, worker: "w4" });
-    expect(result.stderr).toMatch(/input size 625/);
+    expect(result.stderr).toMatch(/not an Arrow IPC file/);
 
     const retry = await benchDone(["sweep", join(root, "broken.json"), "--queue", redis.url, "--retry-failed"]);
     expect(retry.stderr).toMatch(/0 enqueued, 0 already on the queue, 0 already finished, 1 failed runs put back/);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 const base = (out: string, ...extra: string[]) =>
-  parseTrainArgs(["--data-dir", dataDir, "--arch", "784-24-6-24-784", "--batch", "64", "--device", "cpu", "--quiet", "--eval-every", "4", "--save-every", "6", "--out", out, ...extra]);
+  parseTrainArgs(["--data-dir", dataDir, ...(extra.includes("--arch") ? [] : ["--arch", "784-24-6-24-784"]), "--batch", "64", "--device", "cpu", "--quiet", "--eval-every", "4", "--save-every", "6", "--out", out, ...extra]);
 
 /** Metrics without the wall-clock fields, which legitimately differ between runs. */
 function comparable(dir: string) {
@@ -68,6 +68,30 @@ test("a run directory written before the settings tables (config.json with `damp
   const saved = JSON.parse(readFileSync(path, "utf8"));
   expect(saved.preset).toBe("adaptive");
   expect(saved.damping).toBeUndefined();
+});
+
+test("a resumed run makes up the on-schedule evaluation its stop dropped, so its log equals an uninterrupted one", async () => {
+  const whole = join(root, "evals-whole");
+  const cut = join(root, "evals-cut");
+  await train(base(whole, "--opt", "adam", "--steps", "12"));
+  await train(base(cut, "--opt", "adam", "--steps", "8"));
+  // A stop during the evaluation at update 8 leaves the checkpoint of 8 and no evaluation record of it.
+  const path = join(cut, "metrics.ndjson");
+  const lines = readFileSync(path, "utf8").trim().split("\n").filter((l) => !(l.includes('"type":"eval"') && l.includes('"step":8,')));
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  await train(resumeConfig(cut, base(cut, "--steps", "12"), new Set(["steps"])));
+  expect(comparable(cut)).toEqual(comparable(whole));
+});
+
+test("a new run refuses a folder holding files it would write over, and leaves them", async () => {
+  const dir = join(root, "users-folder");
+  const { mkdirSync } = await import("node:fs");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "metrics.ndjson"), "my notes\n");
+  writeFileSync(join(dir, "notes.txt"), "mine\n");
+  await expect(train(base(dir, "--opt", "adam", "--steps", "2"))).rejects.toThrow(/holds metrics\.ndjson, which a run would write over; choose an empty or new folder/);
+  expect(readFileSync(join(dir, "metrics.ndjson"), "utf8")).toBe("my notes\n");
+  expect(readdirSync(dir).sort()).toEqual(["metrics.ndjson", "notes.txt"]);
 });
 
 describe("bad input", () => {
