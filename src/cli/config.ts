@@ -114,9 +114,12 @@ export function configKey(flag: string): keyof TrainConfig {
 
 export function trainHelp(): string {
   const lines = ["usage: bun run train [flags]", "", "Trains a network with KFRA (default), KFLR, KFAC or a first-order method.", ""];
+  const shown = new Set<string>();
   for (const [title, rows] of SECTIONS) {
     lines.push(`${title}:`);
     for (const [key, row] of Object.entries(rows)) {
+      if (shown.has(key)) continue;
+      shown.add(key);
       const methods = (row as OptimizerSettingRow).methods;
       const reads = methods && methods.length < METHOD_NAMES.length ? ` [${methods.join(", ")}]` : "";
       const def = row.default === undefined ? undefined : methods ? defaultText(row as OptimizerSettingRow) : String(row.default);
