@@ -14,8 +14,9 @@ import { type PlannedRun, planSweep, validateSweepSpec } from "./sweep-spec.ts";
 import { EXIT, UsageError } from "../src/errors.ts";
 import { listCheckpoints } from "../src/train/checkpoint.ts";
 import { runCli } from "../src/cli/runCli.ts";
+import { RESULT_FILE } from "./_sweepRuns.ts";
 
-export const RESULT_FILE = "result.json";
+export { RESULT_FILE };
 const ROOT = resolve(import.meta.dir, "..");
 
 export function loadSweepSpec(nameOrPath: string) {
