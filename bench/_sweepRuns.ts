@@ -22,6 +22,8 @@ export interface RunOutcome {
   /** The sweep's axes for this run: opt, lr, decayFraction, factorMomentum, damping, seed. */
   settings: Record<string, unknown>;
   evals: EvalRecord[];
+  /** τ and γ as the update at each evaluation left them (second-order runs). */
+  damping: Map<number, { tau: number; gamma: number }>;
   environment?: Record<string, unknown>;
   final?: EvalRecord;
   /** Why a failed run failed (the last line of its stderr). */
@@ -58,7 +60,11 @@ function loadRun(dir: string, id: string): RunOutcome {
   const runDir = join(dir, "runs", id);
   const group = id.split("/")[0];
   const metricsPath = join(runDir, "metrics.ndjson");
-  const evals = existsSync(metricsPath) ? readMetrics(metricsPath).filter((r): r is EvalRecord => r.type === "eval") : [];
+  const records = existsSync(metricsPath) ? readMetrics(metricsPath) : [];
+  const evals = records.filter((r): r is EvalRecord => r.type === "eval");
+  const evalSteps = new Set(evals.map((e) => e.step));
+  const damping = new Map<number, { tau: number; gamma: number }>();
+  for (const r of records) if (r.type === "step" && evalSteps.has(r.step) && typeof r.tau === "number") damping.set(r.step, { tau: r.tau, gamma: r.gamma as number });
   const envPath = join(runDir, "environment.json");
   const environment = existsSync(envPath) ? (readJsonFile(envPath) as Record<string, unknown>) : undefined;
   const resultPath = join(runDir, RESULT_FILE);
@@ -75,7 +81,7 @@ function loadRun(dir: string, id: string): RunOutcome {
     status = existsSync(metricsPath) ? "cut" : "not run";
     if (existsSync(configPath)) settings = settingsFromConfig(readJsonFile(configPath) as Record<string, unknown>);
   }
-  return { id, group, status, settings, evals, environment, final: evals.at(-1), reason };
+  return { id, group, status, settings, evals, damping, environment, final: evals.at(-1), reason };
 }
 
 const seedOf = (id: string) => Number(/-seed(\d+)$/.exec(id)?.[1] ?? 0);

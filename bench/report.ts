@@ -178,8 +178,11 @@ export async function main(argv: string[]): Promise<void> {
     if (seeded.length > 0) {
       lines.push("## Every evaluation, per method", "");
       for (const m of seeded) {
-        lines.push(`### ${m.label}`, "", "| update | seeds | seconds | train error θ | θ̂ | held-out θ |", "|---|---|---|---|---|---|");
-        for (const p of m.band) lines.push(`| ${p.step} | ${p.seconds.n} | ${formatSpread(p.seconds)} | ${formatSpread(p.errors.train)} | ${formatSpread(p.errors.trainAverage)} | ${formatSpread(p.errors.heldOut)} |`);
+        // τ and γ where the run adapts them: as the update at that evaluation left them.
+        const adapted = m.runs.some((r) => new Set([...r.damping.values()].map((d) => `${d.tau},${d.gamma}`)).size > 1);
+        const damping = (step: number, key: "tau" | "gamma") => formatSpread(spread(m.evaluated.map((r) => r.damping.get(step)?.[key])), (x) => x.toPrecision(3));
+        lines.push(`### ${m.label}`, "", `| update | seeds | seconds | train error θ | θ̂ | held-out θ |${adapted ? " τ | γ |" : ""}`, `|---|---|---|---|---|---|${adapted ? "---|---|" : ""}`);
+        for (const p of m.band) lines.push(`| ${p.step} | ${p.seconds.n} | ${formatSpread(p.seconds)} | ${formatSpread(p.errors.train)} | ${formatSpread(p.errors.trainAverage)} | ${formatSpread(p.errors.heldOut)} |${adapted ? ` ${damping(p.step, "tau")} | ${damping(p.step, "gamma")} |` : ""}`);
         lines.push("");
       }
     }

@@ -27,6 +27,8 @@ interface FakeRun {
   cut?: boolean;
   status?: string;
   offset?: number;
+  /** τ and γ logged by the update at each evaluation after the first. */
+  damping?: [number, number][];
 }
 
 function writeSweep(dir: string, runs: FakeRun[], planned = runs.map((r) => r.id)): void {
@@ -35,7 +37,8 @@ function writeSweep(dir: string, runs: FakeRun[], planned = runs.map((r) => r.id
   for (const run of runs) {
     const runDir = join(dir, "runs", run.id);
     mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, "metrics.ndjson"), evals(run.errors, run.offset).map((e) => `${JSON.stringify(e)}\n`).join(""));
+    const steps = (run.damping ?? []).map(([tau, gamma], i) => ({ type: "step", step: 10 * (i + 1), time: i + 1, loss: 1, dataWaitMs: 0, tau, gamma }));
+    writeFileSync(join(runDir, "metrics.ndjson"), [...evals(run.errors, run.offset), ...steps].sort((a, b) => a.step - b.step).map((e) => `${JSON.stringify(e)}\n`).join(""));
     writeFileSync(join(runDir, "config.json"), JSON.stringify({ ...run.settings, steps: 10 * (run.errors.length - 1), factorMomentum: run.settings.factorMomentum ?? true }));
     if (!run.cut) writeFileSync(join(runDir, "result.json"), JSON.stringify({ id: run.id, status: run.status ?? "done", settings: run.settings }));
   }
@@ -44,9 +47,9 @@ function writeSweep(dir: string, runs: FakeRun[], planned = runs.map((r) => r.id
 // kfra: three seeds, all done. kfac: seed 0 done and reaching 45, seed 1 cut short after update 10
 // above 45, seed 2 done and never reaching 45.
 const RUNS: FakeRun[] = [
-  { id: "kfra/kfra-seed0", settings: { opt: "kfra", seed: 0 }, errors: [100, 50, 20], offset: 0 },
-  { id: "kfra/kfra-seed1", settings: { opt: "kfra", seed: 1 }, errors: [100, 40, 30], offset: 0.5 },
-  { id: "kfra/kfra-seed2", settings: { opt: "kfra", seed: 2 }, errors: [100, 60, 25], offset: 1 },
+  { id: "kfra/kfra-seed0", settings: { opt: "kfra", seed: 0 }, errors: [100, 50, 20], offset: 0, damping: [[1, 5], [0.5, 5]] },
+  { id: "kfra/kfra-seed1", settings: { opt: "kfra", seed: 1 }, errors: [100, 40, 30], offset: 0.5, damping: [[2, 5], [0.5, 5]] },
+  { id: "kfra/kfra-seed2", settings: { opt: "kfra", seed: 2 }, errors: [100, 60, 25], offset: 1, damping: [[3, 5], [0.5, 5]] },
   { id: "kfac/kfac-seed0", settings: { opt: "kfac", seed: 0 }, errors: [100, 44, 10] },
   { id: "kfac/kfac-seed1", settings: { opt: "kfac", seed: 1 }, errors: [100, 46], cut: true },
   { id: "kfac/kfac-seed2", settings: { opt: "kfac", seed: 2 }, errors: [100, 47, 46] },
@@ -121,8 +124,11 @@ describe("seed aggregation", () => {
     expect(text).toContain("| kfra | 3 done | 20 | 2.500 (2.000–3.000) | 25.00 (20.00–30.00) | 26.00 (21.00–31.00) | 27.00 (22.00–32.00) |");
     expect(text).toContain("| kfac | 2 done, 1 cut | 20 | 2.000 (2.000–2.000) | 28.00 (10.00–46.00) |");
     expect(text).toContain("kfac: from update 20 on, over 2 of its 3 seeds (kfac/kfac-seed1 cut short, last evaluated at update 10)");
-    expect(text).toContain("### kfra\n\n| update | seeds | seconds | train error θ | θ̂ | held-out θ |");
-    expect(text).toContain("| 10 | 3 | 1.500 (1.000–2.000) | 50.00 (40.00–60.00) |");
+    // kfra adapts τ: its table shows τ and γ as the update at each evaluation left them; kfac's does not.
+    expect(text).toContain("### kfra\n\n| update | seeds | seconds | train error θ | θ̂ | held-out θ | τ | γ |");
+    expect(text).toContain("| 10 | 3 | 1.500 (1.000–2.000) | 50.00 (40.00–60.00) | 51.00 (41.00–61.00) | 52.00 (42.00–62.00) | 2.00 (1.00–3.00) | 5.00 (5.00–5.00) |");
+    expect(text).toContain("| 0 | 3 | 0.5000 (0.000–1.000) | 100.0 (100.0–100.0) | 101.0 (101.0–101.0) | 102.0 (102.0–102.0) | – | – |");
+    expect(text).toContain("### kfac\n\n| update | seeds | seconds | train error θ | θ̂ | held-out θ |\n");
     expect(existsSync(join(dir, "training-error.png"))).toBe(true);
   });
 });
