@@ -131,4 +131,19 @@ describe("seed aggregation", () => {
     expect(text).toContain("### kfac\n\n| update | seeds | seconds | train error θ | θ̂ | held-out θ |\n");
     expect(existsSync(join(dir, "training-error.png"))).toBe(true);
   });
+
+  it("without --target the target is the final error of the Adam setting with the lowest mean over its seeds", () => {
+    const dir = join(root, "adam");
+    const adam = (lr: number, seed: number, errors: number[]): FakeRun => ({ id: `adam/adam-lr${lr}-seed${seed}`, settings: { opt: "adam", lr, seed }, errors });
+    // lr 0.01: final 30 and 50 (mean 40); lr 0.001: final 35 and 39 (mean 37, the best); lr 0.1: 20 alone on seed 0 but 90 on seed 1.
+    writeSweep(dir, [...RUNS.slice(0, 3), adam(0.01, 0, [100, 60, 30]), adam(0.01, 1, [100, 70, 50]), adam(0.001, 0, [100, 80, 35]), adam(0.001, 1, [100, 80, 39]), adam(0.1, 0, [100, 20, 20]), adam(0.1, 1, [100, 95, 90])]);
+    const run = Bun.spawnSync([process.execPath, "bench/cli.ts", "report", dir], { cwd: ROOT });
+    expect(run.exitCode, run.stderr.toString()).toBe(0);
+    const text = readFileSync(join(dir, "report.md"), "utf8");
+    expect(text).toContain("Target: the best Adam setting's final training error, **37.00** (adam lr 0.00100, 37.00 (35.00–39.00) after 20 updates");
+    // kfra's seeds reach 37 at updates 20, 20 and 20 (40 at update 10 is above it).
+    expect(text).toContain("| kfra | 37.00 | 3 of 3 | 20 (20–20) |");
+    // The target is the setting's mean, so one of its own seeds (final 39) does not reach it.
+    expect(text).toContain("| adam lr 0.00100 | 37.00 | 1 of 2 | 20 | ");
+  });
 });
