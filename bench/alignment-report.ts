@@ -69,9 +69,9 @@ export async function main(argv: string[]): Promise<void> {
     writeFileAtomic(join(values.out, "alignment.png"), png);
 
     const lines: string[] = [];
-    const seeds = runs.map((r) => r.settings.seed);
     lines.push(`# Alignment with the exact damped Gauss–Newton direction along training`, "");
-    lines.push(`Network ${first.sizes.join("-")}, batch ${first.batch}, the trajectory of \`train ${first.trainFlags.join(" ")}\` (seeds ${seeds.join(", ")}; damping preset ${first.damping}). Before update 1 and every ${first.every} updates, on the minibatch of the next update, each method's direction δ̃ = (Q ⊗ G + factored damping)⁻¹ ∇f is formed from that minibatch's own factors (no momentum) with the run's γ, and compared with x solving (Ḡ + (γ + η) I) x = ∇f, η = ${first.weightDecay}, found by conjugate gradients until the relative residual ‖∇f − (Ḡ + (γ+η)I) x‖ / ‖∇f‖ is below ${first.tolerance} (at most ${first.maxIterations} iterations). "gradient" is ∇f itself, for scale. Cosines over all parameters; mean (min–max) over the seeds.`, "");
+    const trajectories = runs.map((r) => `seed ${r.settings.seed}: \`train ${r.settings.trainFlags.join(" ")}\`, measured up to update ${Math.max(...r.points.map((p) => p.step))}`).join("; ");
+    lines.push(`Network ${first.sizes.join("-")}, batch ${first.batch}, damping preset ${first.damping}; trajectories (${trajectories}). Before update 1 and every ${first.every} updates, on the minibatch of the next update, each method's direction δ̃ = (Q ⊗ G + factored damping)⁻¹ ∇f is formed from that minibatch's own factors (no momentum) with the run's γ, and compared with x solving (Ḡ + (γ + η) I) x = ∇f, η = ${first.weightDecay}, found by conjugate gradients until the relative residual ‖∇f − (Ḡ + (γ+η)I) x‖ / ‖∇f‖ is below ${first.tolerance} (at most ${first.maxIterations} iterations). "gradient" is ∇f itself, for scale. Cosines over all parameters; mean (min–max) over the seeds.`, "");
     const unconverged = runs.flatMap((r) => r.points.filter((p) => !(p.cg.relativeResidual < first.tolerance)).map((p) => `seed ${r.settings.seed} update ${p.step} (${p.cg.relativeResidual.toExponential(2)})`));
     const allResiduals = spread(runs.flatMap((r) => r.points.map((p) => p.cg.relativeResidual)))!;
     const allIterations = spread(runs.flatMap((r) => r.points.map((p) => p.cg.iterations)))!;
@@ -98,6 +98,14 @@ export async function main(argv: string[]): Promise<void> {
     lines.push(`| layer | ${series.join(" | ")} |`, `|---|${series.map(() => "---|").join("")}`);
     for (let l = 0; l < layers; l++) lines.push(`| ${l + 1} (${first.sizes[l]}→${first.sizes[l + 1]}) | ${series.map((s) => formatSpread(spread(runs.flatMap((r) => r.points.map((p) => p.perLayer[s]?.[l]))), three)).join(" | ")} |`);
     lines.push("");
+    const withShares = runs.flatMap((r) => r.points).filter((p) => p.normShare);
+    if (withShares.length > 0) {
+      const columns = [...series, "exact"];
+      lines.push("## Each layer's share of the direction's length", "", `‖v_λ‖² / ‖v‖² for each direction v and for the exact solution x, mean over the ${withShares.length} points that recorded it (min–max). A direction whose shares differ from the exact ones is mis-scaled between layers, which lowers its whole-vector cosine even where every layer's own cosine is high.`, "");
+      lines.push(`| layer | ${columns.join(" | ")} |`, `|---|${columns.map(() => "---|").join("")}`);
+      for (let l = 0; l < layers; l++) lines.push(`| ${l + 1} | ${columns.map((s) => formatSpread(spread(withShares.map((p) => p.normShare![s]?.[l])), three)).join(" | ")} |`);
+      lines.push("");
+    }
     if (values.command) lines.push("## Commands", "", "```sh", values.command, "```", "");
     writeFileAtomic(join(values.out, "report.md"), lines.join("\n"));
     console.error(`alignment-report: wrote ${join(values.out, "report.md")} and alignment.png`);

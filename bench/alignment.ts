@@ -51,6 +51,8 @@ export interface AlignmentPoint {
   cosine: Record<string, number>;
   /** cos(δ̃_λ, x_λ) per layer, per method. */
   perLayer: Record<string, number[]>;
+  /** ‖δ̃_λ‖² / ‖δ̃‖², the share of each layer in the direction's length, per method and for the exact x. */
+  normShare?: Record<string, number[]>;
 }
 
 /** The points at which to measure: update 0, then every `every` updates up to `steps`. */
@@ -95,13 +97,22 @@ async function measure(t: Trajectory, methods: readonly CurvatureKind[], gamma: 
   const seconds = (performance.now() - started) / 1000;
   // cos(a, b) = aᵀb / (‖a‖ ‖b‖), over all layers or one.
   const cosine = async (a: LayerTensors, b: LayerTensors, layer?: number) => (await op.dot(a, b, layer)) / Math.sqrt((await op.dot(a, a, layer)) * (await op.dot(b, b, layer)));
-  const point: AlignmentPoint = { step: t.step, seed: config.seed, gamma, cg: { ...cg, seconds }, cosine: {}, perLayer: {} };
+  const point: AlignmentPoint = { step: t.step, seed: config.seed, gamma, cg: { ...cg, seconds }, cosine: {}, perLayer: {}, normShare: {} };
+  // ‖v_λ‖² / ‖v‖² for every layer λ.
+  const shares = async (v: LayerTensors) => {
+    const total = await op.dot(v, v);
+    const out: number[] = [];
+    for (let l = 0; l < v.length; l++) out.push((await op.dot(v, v, l)) / total);
+    return out;
+  };
   for (const [name, d] of [...found, ["gradient", grads] as const]) {
     point.cosine[name] = await cosine(d.layers, exact);
     const perLayer: number[] = [];
     for (let l = 0; l < d.layers.length; l++) perLayer.push(await cosine(d.layers, exact, l));
     point.perLayer[name] = perLayer;
+    point.normShare![name] = await shares(d.layers);
   }
+  point.normShare!.exact = await shares(exact);
   op.dispose();
   freeLayers(backend, exact);
   for (const d of [...found.values(), grads]) backend.free(d.parent);
