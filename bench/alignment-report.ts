@@ -1,4 +1,4 @@
-// `bun run bench alignment-report FILE… --out DIR [--command TEXT]`: the files of `bench alignment`
+// `bun run bench alignment-report FILE… --out DIR [--note TEXT] [--command TEXT]`: the files of `bench alignment`
 // (one per seed) as a Markdown report: per method, the cosine with the exact damped Gauss–Newton
 // direction at each measured update as mean (min–max) over the seeds, drawn as a line in a band;
 // the conjugate-gradient iterations and final relative residuals; the paired comparison of the
@@ -51,9 +51,9 @@ const three = (x: number) => x.toFixed(3);
 
 export async function main(argv: string[]): Promise<void> {
   await runCli("bench alignment-report", async () => {
-    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, command: { type: "string" }, help: { type: "boolean" } }, true);
+    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, command: { type: "string" }, note: { type: "string" }, help: { type: "boolean" } }, true);
     if (values.help || positionals.length === 0 || !values.out) {
-      console.log("usage: bun run bench alignment-report FILE… --out DIR [--command TEXT]   (FILE: bench alignment's output, one per seed)");
+      console.log("usage: bun run bench alignment-report FILE… --out DIR [--note TEXT] [--command TEXT]   (FILE: bench alignment's output, one per seed; --note: a paragraph on the setting)");
       return values.help ? 0 : 1;
     }
     const runs = positionals.map(readAlignmentFile);
@@ -72,6 +72,7 @@ export async function main(argv: string[]): Promise<void> {
     lines.push(`# Alignment with the exact damped Gauss–Newton direction along training`, "");
     const trajectories = runs.map((r) => `seed ${r.settings.seed}: \`train ${r.settings.trainFlags.join(" ")}\`, measured up to update ${Math.max(...r.points.map((p) => p.step))}`).join("; ");
     lines.push(`Network ${first.sizes.join("-")}, batch ${first.batch}, damping preset ${first.damping}; trajectories (${trajectories}). Before update 1 and every ${first.every} updates, on the minibatch of the next update, each method's direction δ̃ = (Q ⊗ G + factored damping)⁻¹ ∇f is formed from that minibatch's own factors (no momentum) with the run's γ, and compared with x solving (Ḡ + (γ + η) I) x = ∇f, η = ${first.weightDecay}, found by conjugate gradients until the relative residual ‖∇f − (Ḡ + (γ+η)I) x‖ / ‖∇f‖ is below ${first.tolerance} (at most ${first.maxIterations} iterations). "gradient" is ∇f itself, for scale. Cosines over all parameters; mean (min–max) over the seeds.`, "");
+    if (values.note) lines.push(values.note, "");
     const unconverged = runs.flatMap((r) => r.points.filter((p) => !(p.cg.relativeResidual < first.tolerance)).map((p) => `seed ${r.settings.seed} update ${p.step} (${p.cg.relativeResidual.toExponential(2)})`));
     const allResiduals = spread(runs.flatMap((r) => r.points.map((p) => p.cg.relativeResidual)))!;
     const allIterations = spread(runs.flatMap((r) => r.points.map((p) => p.cg.iterations)))!;
