@@ -1,6 +1,7 @@
 // bench damping looks at the γ candidates the optimiser would form: for the γ the run holds, its α*
 // and M(α*) must be the ones the training run itself logs for that update (same minibatch, same
 // averaged factors, same τ), at the first update and at a later one whose factors are averages.
+// bench tied-damping runs with γ following τ.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -49,5 +50,22 @@ describe("bench damping", () => {
       // Candidates beyond the held γ were formed too.
       expect(point.rows.map((r: { gamma: number }) => r.gamma)).toEqual([1, 150, 1000]);
     }
+  });
+
+  it("bench tied-damping: every update's γ is the τ the update before left, and τ adapts", () => {
+    const out = join(root, "tied", "group", "run");
+    const flags = ["--device", "cpu", "--data-dir", dataDir, "--arch", "784-6-3-6-784", "--batch", "20", "--opt", "kfra", "--damping", "adaptive", "--tau0", "2", "--steps", "12"];
+    const proc = spawn(["bench/cli.ts", "tied-damping", ...flags, "--out", out, "--eval-every", "6"]);
+    expect(proc.exitCode, proc.stderr.toString()).toBe(0);
+    const records = readFileSync(join(out, "metrics.ndjson"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const steps = records.filter((r) => r.type === "step");
+    expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(steps[0].gamma).toBe(2);
+    for (let i = 1; i < steps.length; i++) expect(steps[i].gamma).toBe(steps[i - 1].tau);
+    // τ adapted at updates 5 and 10 (T_τ = 5), and γ followed it.
+    expect(steps[4].tau).not.toBe(2);
+    expect(steps[5].gamma).toBe(steps[4].tau);
+    expect(records.filter((r) => r.type === "eval").map((r) => r.step)).toEqual([0, 6, 12]);
+    expect(JSON.parse(readFileSync(join(out, "result.json"), "utf8"))).toMatchObject({ id: "group/run", status: "done" });
   });
 });
