@@ -51,7 +51,8 @@ function methodsOf(runs: RunOutcome[]): Method[] {
     methods.push({ key, label: label(settings), runs: seeds, evaluated, band: seedBand(evaluated.map((r) => r.evals)), secondOrder, factorMomentum: secondOrder && settings.factorMomentum !== false });
   }
   // Methods told apart only by their group's extra flags are named by their group too.
-  for (const m of methods) if (methods.some((o) => o !== m && o.label === m.label)) m.label = `${m.runs[0].group}: ${m.label}`;
+  const shared = methods.filter((m) => methods.some((o) => o !== m && o.label === m.label));
+  for (const m of shared) m.label = `${m.runs[0].group}: ${m.label}`;
   return methods;
 }
 

@@ -132,6 +132,16 @@ describe("seed aggregation", () => {
     expect(existsSync(join(dir, "training-error.png"))).toBe(true);
   });
 
+  it("methods told apart only by their groups' flags are all named by their group", () => {
+    const dir = join(root, "groups");
+    const run = (group: string, seed: number, errors: number[]): FakeRun => ({ id: `${group}/kfra-dampingadaptive-seed${seed}`, settings: { opt: "kfra", damping: "adaptive", seed }, errors });
+    writeSweep(dir, [run("small", 0, [100, 50]), run("large", 0, [100, 90]), run("middle", 0, [100, 70])]);
+    const proc = Bun.spawnSync([process.execPath, "bench/cli.ts", "report", dir, "--target", "60"], { cwd: ROOT });
+    expect(proc.exitCode, proc.stderr.toString()).toBe(0);
+    const text = readFileSync(join(dir, "report.md"), "utf8");
+    for (const group of ["small", "large", "middle"]) expect(text).toContain(`| ${group}: kfra (adaptive damping) | 1 done |`);
+  });
+
   it("without --target the target is the final error of the Adam setting with the lowest mean over its seeds", () => {
     const dir = join(root, "adam");
     const adam = (lr: number, seed: number, errors: number[]): FakeRun => ({ id: `adam/adam-lr${lr}-seed${seed}`, settings: { opt: "adam", lr, seed }, errors });
