@@ -1,4 +1,4 @@
-// `bun run bench report SWEEP_DIR [--out DIR] [--target E[,E…]]`: a Markdown report of a sweep.
+// `bun run bench report SWEEP_DIR [--out DIR] [--target E[,E…]] [--note TEXT]`: a Markdown report of a sweep.
 // Runs that differ only in seed form one method, drawn as its mean over the seeds inside a min–max
 // band. Figures of training error per update and per second (every second-order method, the best
 // Adam setting, the mean of the top 10 and top 20 Adam settings and Adam at the default 1e-3, as in
@@ -100,9 +100,9 @@ function seedsCell(m: Method): string {
 
 export async function main(argv: string[]): Promise<void> {
   await runCli("bench report", async () => {
-    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, target: { type: "string" }, help: { type: "boolean" } }, true);
+    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, target: { type: "string" }, note: { type: "string" }, help: { type: "boolean" } }, true);
     if (values.help || positionals.length !== 1) {
-      console.log("usage: bun run bench report SWEEP_DIR [--out DIR] [--target E[,E…]]   (default DIR: SWEEP_DIR; default target: the best Adam setting's final training error)");
+      console.log("usage: bun run bench report SWEEP_DIR [--out DIR] [--target E[,E…]] [--note TEXT]   (default DIR: SWEEP_DIR; default target: the best Adam setting's final training error; --note: a paragraph under the description)");
       return values.help ? 0 : 1;
     }
     const dir = positionals[0];
@@ -138,6 +138,7 @@ export async function main(argv: string[]): Promise<void> {
     const env = runs.find((r) => r.environment)?.environment ?? {};
     const count = (status: string) => runs.filter((r) => r.status === status).length;
     lines.push(`# Sweep report: ${sweep.spec.name}${sweep.scale < 1 ? ` at scale ${sweep.scale}` : ""}`, "", sweep.spec.description, "");
+    if (values.note) lines.push(values.note, "");
     lines.push(`Runs: ${runs.length} (planned or found), ${count("done")} finished, ${count("diverged")} diverged, ${count("failed")} failed, ${count("cut")} cut short, ${count("not run")} not run. Machine: ${env.cpu ?? "?"} (${env.cores ?? "?"} cores), backend ${env.backend ?? "?"} (${env.device ?? "?"}), revision ${env.revision ?? "?"}. Times are training seconds (whole-set evaluations excluded).`, "");
     const seeded = methods.filter((m) => m.evaluated.length > 1);
     if (seeded.length > 0) lines.push("Runs that differ only in seed form one method: its figures and tables give the mean over the seeds and, in parentheses or as the shaded band, the smallest and largest value (min–max). A seed cut short counts only at the evaluations it reached.", "");
@@ -196,7 +197,7 @@ export async function main(argv: string[]): Promise<void> {
       const f = r.final;
       lines.push(`| ${r.id} | ${r.status} | ${f?.step ?? "–"} | ${fmt(f?.time, 4)} | ${fmt(f?.train)} | ${fmt(f?.trainAverage)} | ${fmt(f?.heldOut)} | ${hit?.step ?? "–"} | ${fmt(hit?.time, 4)} |`);
     }
-    const regenerate = `bun run bench sweep ${sweep.spec.name} --scale ${sweep.scale}\` then \`bun run bench report ${dir}${givenTargets ? ` --target ${values.target}` : ""}`;
+    const regenerate = `bun run bench sweep ${sweep.spec.name} --scale ${sweep.scale}\` then \`bun run bench report ${dir}${givenTargets ? ` --target ${values.target}` : ""}${values.note ? " --note …" : ""}`;
     lines.push("", "## Spec", "", "```json", JSON.stringify(sweep.spec, null, 2), "```", "", `Scale: ${sweep.scale}. Regenerate with \`${regenerate}\`.`, "");
     writeFileAtomic(join(out, "report.md"), lines.join("\n"));
     console.error(`report: wrote ${join(out, "report.md")}${figures.length ? ` and ${figures.map((f) => `${f}.png`).join(", ")}` : ""}`);
