@@ -3,14 +3,14 @@
 // settings table, with the phase marker the library's Optimizer does not expose.
 import type { Backend } from "../src/backend/types.ts";
 import { type TrainConfig, optimizerOptions } from "../src/cli/config.ts";
-import { networkFor } from "../src/cli/network.ts";
+import { type DataShape, networkFor } from "../src/cli/network.ts";
 import { type LayerTensors, allocLayers, freeLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
 import type { NetworkSpec } from "../src/nn/spec.ts";
 import { BatchWorkspace } from "../src/nn/workspace.ts";
 import { createOptimizer } from "../src/optim/methods.ts";
 import type { Optimizer } from "../src/optim/optimizer.ts";
 import type { PhaseMarker } from "../src/optim/phases.ts";
-import { resolveOptimizerSettings } from "../src/optim/settings.ts";
+import { type OptimizerSettings, resolveOptimizerSettings } from "../src/optim/settings.ts";
 
 export interface Session {
   readonly spec: NetworkSpec;
@@ -22,13 +22,17 @@ export interface Session {
   dispose(): void;
 }
 
-export function createSession(config: TrainConfig, backend: Backend, options: { spec?: NetworkSpec; phases?: PhaseMarker } = {}): Session {
-  const spec = options.spec ?? networkFor(config);
+/** The optimiser settings a command line resolves to (the table's, with its flags applied). */
+export function settingsOf(config: TrainConfig): OptimizerSettings {
+  const { method, ...given } = optimizerOptions(config);
+  return resolveOptimizerSettings(method, { ...given, batchSize: config.batch, seed: config.seed });
+}
+
+export function createSession(config: TrainConfig, backend: Backend, options: { spec?: NetworkSpec; data?: DataShape; phases?: PhaseMarker } = {}): Session {
+  const spec = options.spec ?? networkFor(config, options.data);
   const weights = allocLayers(backend, spec);
   uploadLayers(backend, weights, initialWeights(spec, config.seed));
-  const { method, ...given } = optimizerOptions(config);
-  const settings = resolveOptimizerSettings(method, { ...given, batchSize: config.batch, seed: config.seed });
-  const optimizer = createOptimizer(method, backend, spec, weights, settings, options.phases);
+  const optimizer = createOptimizer(config.opt, backend, spec, weights, settingsOf(config), options.phases);
   const workspace = new BatchWorkspace(backend, spec, config.batch);
   return {
     spec,

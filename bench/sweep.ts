@@ -21,8 +21,9 @@ import { readRunConfig } from "../src/cli/resume.ts";
 import { RunLock } from "../src/run/runLock.ts";
 import { CONFIG_FILE } from "../src/run/runFiles.ts";
 import { runCli } from "../src/cli/runCli.ts";
+import { RESULT_FILE } from "./_sweepRuns.ts";
 
-export const RESULT_FILE = "result.json";
+export { RESULT_FILE };
 const ROOT = resolve(import.meta.dir, "..");
 
 export function loadSweepSpec(nameOrPath: string) {

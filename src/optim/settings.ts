@@ -3,9 +3,9 @@
 // the optimisers' constructors all read this table (src/settings.ts derives the checks).
 //
 // The two presets of the Kronecker methods (docs/algorithm.md §6.3): `adaptive` is the paper's
-// appendix B (Martens & Grosse's initial values, τ and γ adapted); `fixed` is the authors' public
-// code (τ = γ = 1e-3, no adaptation, factor decay and Polyak constant ramped to their maxima over
-// 100 updates). A setting given explicitly overrides its preset's value.
+// appendix B (τ and γ adapted, started at 1e-3, §6.4); `fixed` is the authors' public code (τ = γ =
+// 1e-3 held, factor decay and Polyak constant ramped to their maxima over 100 updates). A setting
+// given explicitly overrides its preset's value.
 import { type SettingRow, SettingError, checkSetting } from "../settings.ts";
 
 export const METHOD_NAMES = ["kfra", "kflr", "kfac", "sgd", "momentum", "nesterov", "adam"] as const;
@@ -53,8 +53,9 @@ export const OPTIMIZER_SETTINGS = {
     aliases: ["damping"],
     help: "Kronecker preset: fixed (the authors' code) or adaptive (the paper, appendix B)",
   },
-  tau0: { kind: "number", above: 0, methods: KRONECKER_METHODS, default: { preset: { fixed: 1e-3, adaptive: 150 } }, help: "initial Levenberg–Marquardt damping τ" },
-  gamma0: { kind: "number", above: 0, methods: KRONECKER_METHODS, default: { preset: { fixed: 1e-3, adaptive: 150 } }, help: "initial factor damping γ" },
+  // Both presets start at 1e-3: from Martens & Grosse's 150 the adaptive preset stays on the plateau (docs/algorithm.md §6.4).
+  tau0: { kind: "number", above: 0, methods: KRONECKER_METHODS, default: 1e-3, help: "initial Levenberg–Marquardt damping τ" },
+  gamma0: { kind: "number", above: 0, methods: KRONECKER_METHODS, default: 1e-3, help: "initial factor damping γ" },
   adapt: {
     kind: "boolean",
     negated: true,
@@ -92,7 +93,7 @@ export function settingDefault(row: OptimizerSettingRow, method: MethodName, pre
   return d.method[method] ?? d.otherwise;
 }
 
-/** The default of a row in words, for --help: "0.9", "fixed 0.001, adaptive 150", "adam 0.001953125, otherwise 0.015625". */
+/** The default of a row in words, for --help: "0.9", "fixed 0.9, adaptive 0.95", "adam 0.001953125, otherwise 0.015625". */
 export function defaultText(row: OptimizerSettingRow): string {
   const d = row.default;
   if (typeof d !== "object") return String(d);

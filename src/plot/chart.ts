@@ -1,5 +1,8 @@
 // Training-error charts of one or more runs, as a Vega-Lite specification rendered headless by Vega
 // to SVG, and to PNG through sharp: error against updates, and against wall-clock seconds (log).
+// Drawn as the paper's Figure 2: a second-order run with momentum on its curvature factors dashed,
+// one without (and every first-order run) solid. θ and the Polyak average θ̂ get a row of panels
+// each. A method run over several seeds is its mean line inside a shaded min–max band.
 import { basename } from "node:path";
 import sharp from "sharp";
 import * as vega from "vega";
@@ -10,33 +13,63 @@ export interface RunSeries {
   /** The legend label. */
   label: string;
   records: MetricsRecord[];
+  /** Momentum on the curvature factors (second-order runs only): drawn dashed. */
+  factorMomentum?: boolean;
+}
+
+/** One evaluation of a method over several seeds: the mean, and the band from min to max. */
+export interface BandValue {
+  update: number;
+  seconds: number;
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface BandSeries {
+  label: string;
+  factorMomentum?: boolean;
+  /** The mean and min–max of θ's error, and of θ̂'s where the runs have one. */
+  theta: BandValue[];
+  average?: BandValue[];
 }
 
 export type ChartMetric = "train" | "minibatch" | "heldOut";
 
-interface Point {
+export interface Point {
   run: string;
-  /** "θ", or "θ̂ (Polyak average)". */
+  /** THETA or AVERAGE: the row of panels the point is drawn in. */
   parameters: string;
+  /** FACTOR_MOMENTUM (dashed) or NO_FACTOR_MOMENTUM (solid). */
+  factors: string;
   update: number;
   seconds: number;
   error: number;
+  /** The band's lower and upper edge (a method over several seeds). */
+  low?: number;
+  high?: number;
 }
 
-const AVERAGE = "θ̂ (Polyak average)";
-/** Stroke dash patterns [dash, gap] in px: θ solid, θ̂ dashed. */
+export const THETA = "θ";
+export const AVERAGE = "θ̂ (Polyak average)";
+export const FACTOR_MOMENTUM = "momentum on the curvature factors";
+export const NO_FACTOR_MOMENTUM = "no factor momentum, or first-order";
+/** Stroke dash patterns [dash, gap] in px: factor momentum dashed, none solid (the paper's Figure 2). */
 export const SOLID = [1, 0];
 export const DASHED = [5, 3];
 
+const factorsOf = (factorMomentum: boolean | undefined) => (factorMomentum ? FACTOR_MOMENTUM : NO_FACTOR_MOMENTUM);
+
 /**
- * The points to draw: the whole-training-set error of θ (and of θ̂, dashed) from the eval
- * records, or the minibatch loss of every step.
+ * The points to draw: the whole-training-set error of θ and of θ̂ from the eval records, or the
+ * minibatch loss of every step.
  */
 export function chartPoints(series: RunSeries[], metric: ChartMetric): Point[] {
   const points: Point[] = [];
-  for (const { label, records } of series) {
+  for (const { label, records, factorMomentum } of series) {
+    const factors = factorsOf(factorMomentum);
     if (metric === "minibatch") {
-      for (const r of records) if (r.type === "step" && Number.isFinite((r as StepRecord).loss)) points.push({ run: label, parameters: "θ", update: r.step, seconds: r.time, error: (r as StepRecord).loss });
+      for (const r of records) if (r.type === "step" && Number.isFinite((r as StepRecord).loss)) points.push({ run: label, parameters: THETA, factors, update: r.step, seconds: r.time, error: (r as StepRecord).loss });
       continue;
     }
     const evals = records.filter((r): r is EvalRecord => r.type === "eval");
@@ -44,9 +77,25 @@ export function chartPoints(series: RunSeries[], metric: ChartMetric): Point[] {
     const averageKey = metric === "train" ? "trainAverage" : "heldOutAverage";
     for (const r of evals) {
       const value = r[key];
-      if (value !== undefined && Number.isFinite(value)) points.push({ run: label, parameters: "θ", update: r.step, seconds: r.time, error: value });
+      if (value !== undefined && Number.isFinite(value)) points.push({ run: label, parameters: THETA, factors, update: r.step, seconds: r.time, error: value });
       const avg = r[averageKey];
-      if (avg !== undefined && avg !== null && Number.isFinite(avg)) points.push({ run: label, parameters: AVERAGE, update: r.step, seconds: r.time, error: avg });
+      if (avg !== undefined && avg !== null && Number.isFinite(avg)) points.push({ run: label, parameters: AVERAGE, factors, update: r.step, seconds: r.time, error: avg });
+    }
+  }
+  return points;
+}
+
+/** The points of methods over several seeds: the mean as the line, min and max as the band's edges (none where they agree). */
+export function bandPoints(series: BandSeries[]): Point[] {
+  const points: Point[] = [];
+  for (const { label, factorMomentum, theta, average } of series) {
+    const factors = factorsOf(factorMomentum);
+    for (const [parameters, values] of [[THETA, theta], [AVERAGE, average ?? []]] as const) {
+      for (const v of values) {
+        const point: Point = { run: label, parameters, factors, update: v.update, seconds: v.seconds, error: v.mean };
+        if (v.max > v.min) Object.assign(point, { low: v.min, high: v.max });
+        points.push(point);
+      }
     }
   }
   return points;
@@ -58,25 +107,47 @@ const METRIC_TITLE: Record<ChartMetric, string> = {
   heldOut: "held-out error",
 };
 
-export function chartSpec(points: Point[], metric: ChartMetric, title: string): vegaLite.TopLevelSpec {
-  const y = { field: "error", type: "quantitative" as const, title: METRIC_TITLE[metric], scale: { type: "log" as const } };
+export interface ChartOptions {
+  /** The error axis's range; lines beyond it are clipped at the panel's edge. Default: all the points. */
+  yDomain?: [number, number];
+}
+
+/** One panel: the bands (where the points have them) under the lines, against `x`. */
+function panel(points: Point[], metric: ChartMetric, parameters: string, x: "update" | "seconds", options: ChartOptions) {
+  const scale = options.yDomain ? { type: "log" as const, domain: options.yDomain, nice: false } : { type: "log" as const };
+  const y = { field: "error", type: "quantitative" as const, title: `${METRIC_TITLE[metric]}, ${parameters}`, scale };
+  const xEncoding =
+    x === "update"
+      ? { field: "update", type: "quantitative" as const, title: "updates" }
+      : { field: "seconds", type: "quantitative" as const, title: "wall-clock seconds", scale: { type: "log" as const } };
   const color = { field: "run", type: "nominal" as const, title: "run" };
-  // The legend draws each parameters entry as a dashed or solid line segment (with the line's points
-  // on, Vega-Lite would otherwise draw both as the same circle).
+  // The legend draws each entry as a dashed or solid line segment (with the line's points on,
+  // Vega-Lite would otherwise draw both as the same circle).
   const strokeDash = {
-    field: "parameters", type: "nominal" as const, title: "parameters", scale: { domain: ["θ", AVERAGE], range: [SOLID, DASHED] },
+    field: "factors", type: "nominal" as const, title: "curvature factors", scale: { domain: [FACTOR_MOMENTUM, NO_FACTOR_MOMENTUM], range: [DASHED, SOLID] },
     legend: { symbolType: "stroke", symbolSize: 900, symbolStrokeWidth: 2, encode: { symbols: { update: { stroke: { value: "black" } } } } },
   };
-  const detail = { field: "parameters", type: "nominal" as const };
+  const shown = points.filter((p) => p.parameters === parameters && (x === "update" || p.update > 0));
+  const layers: unknown[] = [];
+  if (shown.some((p) => p.low !== undefined)) {
+    layers.push({
+      transform: [{ filter: "isValid(datum.low) && isValid(datum.high)" }],
+      mark: { type: "area", opacity: 0.18, clip: true },
+      encoding: { x: xEncoding, y: { ...y, field: "low" }, y2: { field: "high" }, color },
+    });
+  }
+  layers.push({ mark: { type: "line", point: shown.length < 400, clip: true }, encoding: { x: xEncoding, y, color, strokeDash } });
+  return { width: 380, height: 280, data: { values: shown }, layer: layers };
+}
+
+export function chartSpec(points: Point[], metric: ChartMetric, title: string, options: ChartOptions = {}): vegaLite.TopLevelSpec {
+  const rows = [THETA, AVERAGE].filter((parameters) => points.some((p) => p.parameters === parameters));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
-    data: { values: points },
-    hconcat: [
-      { width: 380, height: 280, mark: { type: "line", point: points.length < 400 }, encoding: { x: { field: "update", type: "quantitative", title: "updates" }, y, color, strokeDash, detail } },
-      { width: 380, height: 280, transform: [{ filter: "datum.update > 0" }], mark: { type: "line", point: points.length < 400 }, encoding: { x: { field: "seconds", type: "quantitative", title: "wall-clock seconds", scale: { type: "log" } }, y, color, strokeDash, detail } },
-    ],
-    config: { background: "white", font: "DejaVu Sans, sans-serif", legend: { labelLimit: 400 } },
+    vconcat: rows.map((parameters) => ({ hconcat: [panel(points, metric, parameters, "update", options), panel(points, metric, parameters, "seconds", options)] })),
+    resolve: { scale: { color: "shared", strokeDash: "shared" } },
+    config: { background: "white", font: "DejaVu Sans, sans-serif", legend: { labelLimit: 400, symbolOpacity: 1 } },
   } as vegaLite.TopLevelSpec;
 }
 

@@ -9,6 +9,11 @@ import { readMetrics } from "../run/metrics.ts";
 import { CONFIG_FILE, METRICS_FILE } from "../run/runFiles.ts";
 import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
 
+/** Whether a run averaged its curvature factors over updates (second-order, momentum not turned off). */
+export function hasFactorMomentum(config?: { opt?: string; factorMomentum?: boolean; factorDecay?: number }): boolean {
+  return ["kfra", "kflr", "kfac"].includes(String(config?.opt)) && config?.factorMomentum !== false && config?.factorDecay !== 0;
+}
+
 /** Writes PREFIX.svg and PREFIX.png (never over a file of another kind); returns the number of points drawn. */
 export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: string, title = "Training error", warn?: (line: string) => void): Promise<number> {
   checkOutput(`${prefix}.svg`, SVG);
@@ -17,8 +22,8 @@ export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: stri
     const metricsPath = join(dir, METRICS_FILE);
     if (!existsSync(metricsPath)) throw new UsageError(`${dir}: no ${METRICS_FILE}; is it a run directory?`);
     const configPath = join(dir, CONFIG_FILE);
-    const config = existsSync(configPath) ? readJsonFile(configPath) : undefined;
-    return { label: runLabel(dir, config as never), records: readMetrics(metricsPath, warn) };
+    const config = (existsSync(configPath) ? readJsonFile(configPath) : undefined) as { opt?: string; factorMomentum?: boolean; factorDecay?: number } | undefined;
+    return { label: runLabel(dir, config as never), records: readMetrics(metricsPath, warn), factorMomentum: hasFactorMomentum(config) };
   });
   const points = chartPoints(series, metric);
   if (points.length === 0) throw new UsageError(`no ${metric} points in ${dirs.join(", ")} (try --metric minibatch)`);

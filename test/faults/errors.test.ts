@@ -148,7 +148,7 @@ describe("files that are not what they should be", () => {
 });
 
 describe("flags", () => {
-  // More out-of-range values are checked in-process by test/train/config.test.ts.
+  // More out-of-range values are checked in-process by test/cli/config.test.ts.
   test("train --seed 1e30", () => {
     const result = trainCli(["--seed", "1e30", "--out", join(ws.root, "never")]);
     expect(result.code).toBe(1);

@@ -7,7 +7,7 @@ import { SettingError, accepted } from "../../src/settings.ts";
 describe("optimiser settings", () => {
   test("each preset's values, the paper's adaptive and the authors' fixed", () => {
     expect(resolveOptimizerSettings("kfra", {})).toMatchObject({ preset: "fixed", tau0: 1e-3, gamma0: 1e-3, adapt: false, polyakMax: 0.9, rampSteps: 100, factorDecay: 0.9, tauPeriod: 5, gammaPeriod: 20 });
-    expect(resolveOptimizerSettings("kfac", { preset: "adaptive" })).toMatchObject({ tau0: 150, gamma0: 150, adapt: true, polyakMax: 0.95, rampSteps: 0 });
+    expect(resolveOptimizerSettings("kfac", { preset: "adaptive" })).toMatchObject({ tau0: 1e-3, gamma0: 1e-3, adapt: true, polyakMax: 0.95, rampSteps: 0 });
   });
 
   test("a setting given overrides only its own value", () => {
@@ -20,7 +20,8 @@ describe("optimiser settings", () => {
     expect(resolveOptimizerSettings("adam", {}).lr).toBe(2 ** -9);
     expect(resolveOptimizerSettings("sgd", {}).lr).toBe(2 ** -6);
     expect(defaultText(OPTIMIZER_SETTINGS.lr)).toBe("adam 0.001953125, otherwise 0.015625");
-    expect(defaultText(OPTIMIZER_SETTINGS.tau0)).toBe("fixed 0.001, adaptive 150");
+    expect(defaultText(OPTIMIZER_SETTINGS.polyakMax)).toBe("fixed 0.9, adaptive 0.95");
+    expect(defaultText(OPTIMIZER_SETTINGS.tau0)).toBe("0.001");
   });
 
   test.each([

@@ -34,9 +34,11 @@ function bench(args: string[]): { process: Bun.Subprocess<"ignore", "pipe", "pip
 }
 const benchDone = (args: string[]) => bench(args).finished;
 
-/** The report's table without the two columns of seconds, which differ from run to run. */
+/** The report's table of runs without the two columns of seconds, which differ from run to run. */
 function tableRows(reportPath: string): string[][] {
-  return readFileSync(reportPath, "utf8")
+  const text = readFileSync(reportPath, "utf8");
+  return text
+    .slice(text.indexOf("\n## Runs\n"), text.indexOf("\n## Spec\n"))
     .split("\n")
     .filter((line) => line.startsWith("| ") && !line.startsWith("| run "))
     .map((line) => line.split("|").map((cell) => cell.trim()).filter((_, i, all) => i > 0 && i < all.length - 1))
