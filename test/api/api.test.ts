@@ -145,8 +145,8 @@ describe("stopping train() with an AbortSignal", () => {
         steps: 10,
         evalEvery: 2,
         signal: stop.signal,
-        // Fires while the evaluation at update 2 is under way (5 chunks, one event-loop turn each).
-        onStep: ({ step }) => void (step === 2 && setTimeout(() => stop.abort(), 0)),
+        // Queued before the first chunk's turn of the evaluation at update 2, so it fires once that evaluation has begun.
+        onStep: ({ step }) => void (step === 2 && setImmediate(() => stop.abort())),
         onEval: ({ step }) => void evals.push(step),
         onCheckpoint: ({ step }) => void checkpoints.push(step),
       });
