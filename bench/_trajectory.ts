@@ -29,7 +29,7 @@ export interface Trajectory {
   close(): Promise<void>;
 }
 
-/** A trajectory from train flags (`--opt kfra --damping adaptive --seed 1 …`). */
+/** A trajectory from train flags (`--opt kfra --preset adaptive --seed 1 …`). */
 export async function openTrajectory(trainFlags: string[]): Promise<Trajectory> {
   const config = parseTrainArgs(trainFlags);
   if (!config.data) await ensureDataset(config.dataset, config.dataDir);

@@ -16,7 +16,7 @@ import { downloadLayers } from "../src/nn/params.ts";
 import { stepAndReport } from "../src/optim/optimizer.ts";
 import { parseTrainArgs } from "../src/cli/config.ts";
 import { type MethodName, isKronecker } from "../src/optim/settings.ts";
-import { createSession } from "./session.ts";
+import { createSession, presetFlag } from "./session.ts";
 import { networkFor } from "../src/cli/network.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { syntheticBatch } from "./step.ts";
@@ -27,7 +27,7 @@ const HELP = `usage: bun run bench crosscheck [flags]
   --steps N         updates per backend (default 12)
   --batch N         minibatch size (default 1000)
   --arch SIZES      layer sizes (default: the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784)
-  --damping P       fixed | adaptive (default fixed, as bun run train)
+  --preset P        fixed | adaptive (default fixed, as bun run train; --damping is its old name)
   --tolerance X     largest allowed relative loss difference (default 1e-3)
   --out FILE        results (default bench/results/crosscheck.json)
 
@@ -91,7 +91,8 @@ export async function main(argv: string[]): Promise<void> {
     steps: { type: "string", default: "12" },
     batch: { type: "string", default: "1000" },
     arch: { type: "string" },
-    damping: { type: "string", default: "fixed" },
+    preset: { type: "string" },
+    damping: { type: "string" },
     tolerance: { type: "string", default: "1e-3" },
     out: { type: "string", default: "bench/results/crosscheck.json" },
     help: { type: "boolean" },
@@ -102,10 +103,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const steps = positiveIntegerFlag("steps", values.steps);
   const tolerance = numberFlag("tolerance", values.tolerance, "a positive number", (n) => n > 0);
+  const preset = presetFlag(values, "fixed");
   // Every optimiser's settings are checked before the first one runs.
   const runs = values.opt!.split(",").map((opt) => {
     const trainArgs = ["--opt", opt, "--batch", values.batch!, "--seed", "0"];
-    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", values.damping!);
+    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", preset);
     if (values.arch) trainArgs.push("--arch", values.arch);
     networkFor(parseTrainArgs(trainArgs));
     return { opt, trainArgs };

@@ -1,6 +1,6 @@
 // `bun run bench damping [train flags] [--at 0,20,60] [--gammas 1e-4,…] [--taus 1e-3,150] [--out FILE]`:
 // what the greedy γ search of docs/algorithm.md §6.2 sees. A training run (the train flags: --opt,
-// --damping, --seed, …) is followed update by update; before each update listed in --at it forms,
+// --preset, --seed, …) is followed update by update; before each update listed in --at it forms,
 // on that update's minibatch and with the optimiser's own averaged factors, the direction δ(γ) of
 // every γ in --gammas, and reports for each: cos(δ, ∇f), the Rayleigh quotient δᵀḠδ/‖δ‖² of the
 // exact Gauss–Newton matrix, the model's predicted change M(α*) at the run's current τ and at each
@@ -135,7 +135,7 @@ export async function main(argv: string[]): Promise<void> {
     const split = splitFlags(argv, OWN_FLAGS);
     const { values } = parseFlags(split.own, { at: { type: "string", default: "0,20,60,120" }, gammas: { type: "string" }, taus: { type: "string", default: "0.001,150" }, out: { type: "string", default: "bench/results/damping.json" }, help: { type: "boolean" } });
     if (values.help) {
-      console.log("usage: bun run bench damping [train flags, e.g. --opt kfra --damping adaptive --seed 0] [--at 0,20,60,120] [--gammas 1e-4,…,1e7] [--taus 0.001,150] [--out bench/results/damping.json]");
+      console.log("usage: bun run bench damping [train flags, e.g. --opt kfra --preset adaptive --seed 0] [--at 0,20,60,120] [--gammas 1e-4,…,1e7] [--taus 0.001,150] [--out bench/results/damping.json]");
       return 0;
     }
     const at = parseList("at", values.at!).sort((a, b) => a - b);

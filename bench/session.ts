@@ -2,6 +2,7 @@
 // command line describes, assembled by the one optimiser factory (src/optim/methods.ts) from the one
 // settings table, with the phase marker the library's Optimizer does not expose.
 import type { Backend } from "../src/backend/types.ts";
+import { UsageError } from "../src/errors.ts";
 import { type TrainConfig, optimizerOptions } from "../src/cli/config.ts";
 import { type DataShape, networkFor } from "../src/cli/network.ts";
 import { type LayerTensors, allocLayers, freeLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
@@ -45,4 +46,10 @@ export function createSession(config: TrainConfig, backend: Backend, options: { 
       freeLayers(backend, weights);
     },
   };
+}
+
+/** The Kronecker preset a bench tool was given: `--preset`, or `--damping`, its old name. */
+export function presetFlag(values: { preset?: string; damping?: string }, fallback: string): string {
+  if (values.preset !== undefined && values.damping !== undefined) throw new UsageError("--preset and --damping (its old name) were both given; give one");
+  return values.preset ?? values.damping ?? fallback;
 }

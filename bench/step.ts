@@ -25,7 +25,7 @@ import { yieldToEventLoop } from "../src/train/loop.ts";
 import { parseTrainArgs } from "../src/cli/config.ts";
 import { type MethodName, isKronecker } from "../src/optim/settings.ts";
 import { oddEvenTargets } from "../src/data/datasets.ts";
-import { createSession } from "./session.ts";
+import { createSession, presetFlag } from "./session.ts";
 import { networkFor } from "../src/cli/network.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { seedKey, threefry2x32 } from "../src/backend/random.ts";
@@ -46,7 +46,8 @@ const HELP = `usage: bun run bench step [flags]
   --train-runs N      such runs; their median is reported (default 3)
   --batch N           minibatch size (default 1000)
   --arch SIZES        layer sizes, e.g. 64-32-16-32-64 (default: the dataset's network)
-  --damping P         adaptive | fixed (default adaptive: every phase, τ adaptation included)
+  --preset P          adaptive | fixed (default adaptive: every phase, τ adaptation included;
+                      --damping is its old name)
   --dataset D, --task T   network of that dataset/task (default curves, autoencoder)
   --profile           WebGPU: GPU time per kernel by timestamp queries, after the other passes
   --profile-steps N   profiled updates (default 3)
@@ -106,7 +107,8 @@ export async function main(argv: string[]): Promise<void> {
     "train-runs": { type: "string", default: "3" },
     batch: { type: "string", default: "1000" },
     arch: { type: "string" },
-    damping: { type: "string", default: "adaptive" },
+    preset: { type: "string" },
+    damping: { type: "string" },
     dataset: { type: "string", default: "curves" },
     task: { type: "string", default: "autoencoder" },
     profile: { type: "boolean", default: false },
@@ -127,13 +129,14 @@ export async function main(argv: string[]): Promise<void> {
   const top = positiveInt("top", values.top);
   const batch = positiveInt("batch", values.batch);
   const devices = values.device!.split(",").map((d) => parseDevice(d));
+  const preset = presetFlag(values, "adaptive");
   const rows: Record<string, unknown>[] = [];
   const profiles: Record<string, Record<string, unknown>[]> = {};
   // Every method's settings and network are checked before the first is timed.
   const runs = values.opt!.split(",").map((opt) => {
     const trainArgs = ["--opt", opt, "--batch", String(batch), "--dataset", values.dataset!, "--task", values.task!];
     // Adaptive damping (the default here) exercises every phase, the τ adaptation included.
-    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", values.damping!);
+    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", preset);
     if (values.arch) trainArgs.push("--arch", values.arch);
     const config = parseTrainArgs(trainArgs);
     return { opt, config, spec: networkFor(config) };

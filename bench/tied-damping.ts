@@ -24,14 +24,14 @@ export async function main(argv: string[]): Promise<void> {
     const split = splitFlags(argv, OWN_FLAGS);
     const { values } = parseFlags(split.own, { out: { type: "string" }, "eval-every": { type: "string", default: "25" }, help: { type: "boolean" } });
     if (values.help || !values.out) {
-      console.log("usage: bun run bench tied-damping [train flags, e.g. --opt kfra --damping adaptive --steps 300 --seed 0] --out RUN_DIR [--eval-every 25]");
+      console.log("usage: bun run bench tied-damping [train flags, e.g. --opt kfra --preset adaptive --steps 300 --seed 0] --out RUN_DIR [--eval-every 25]");
       return values.help ? 0 : 1;
     }
     const evalEvery = Number(values["eval-every"]);
     if (!(evalEvery >= 1)) throw new UsageError("--eval-every must be a positive integer");
     const t = await openTrajectory([...split.train, "--gamma-period", "1000000000"]);
     const { config, backend, session } = t;
-    if (!["kfra", "kflr", "kfac"].includes(config.opt) || config.preset !== "adaptive") throw new UsageError("bench tied-damping runs a second-order optimiser with --damping adaptive");
+    if (!["kfra", "kflr", "kfac"].includes(config.opt) || config.preset !== "adaptive") throw new UsageError("bench tied-damping runs a second-order optimiser with --preset adaptive");
     const data = await trainingData(config);
     const trainSet = wholeSet(data.train, data.columns, session.spec, config.task);
     const evaluator = new Evaluator(backend, session.spec, session.workspace);

@@ -101,7 +101,7 @@ cat "$OUT/environment.txt"
 
 run_step smoke 60 "${SMOKE[@]}"
 
-run_step step-webgpu "$T_STEP" "${BENCH[@]}" step --device webgpu --opt kfra,kfac,adam --damping fixed "${ARCH[@]}" \
+run_step step-webgpu "$T_STEP" "${BENCH[@]}" step --device webgpu --opt kfra,kfac,adam --preset fixed "${ARCH[@]}" \
   --batch "$BATCH" --steps "$STEPS" --count-steps "$COUNT" --out "$OUT/step-webgpu.json"
 
 PYTHON="${PYTHON:-python3}"
@@ -113,12 +113,12 @@ else
   printf 'pytorch\tskipped (no torch)\t-\t0\n' >>"$OUT/steps.tsv"
 fi
 
-run_step step-webgpu-profile "$T_STEP" "${BENCH[@]}" step --device webgpu --opt kfra,kfac,adam --damping fixed "${ARCH[@]}" \
+run_step step-webgpu-profile "$T_STEP" "${BENCH[@]}" step --device webgpu --opt kfra,kfac,adam --preset fixed "${ARCH[@]}" \
   --batch "$BATCH" --steps 1 --count-steps 1 --profile --profile-steps "$PROFILE" --out "$OUT/step-webgpu-profile.json"
 
 run_step crosscheck "$T_CROSS" "${BENCH[@]}" crosscheck --opt kfra --steps "$CROSS" "${ARCH[@]}" --batch "$BATCH" --out "$OUT/crosscheck.json"
 
-run_step step-cpu "$T_CPU" "${BENCH[@]}" step --device cpu --opt kfra,kfac,adam --damping fixed "${ARCH[@]}" \
+run_step step-cpu "$T_CPU" "${BENCH[@]}" step --device cpu --opt kfra,kfac,adam --preset fixed "${ARCH[@]}" \
   --batch "$BATCH" --steps "$STEPS" --count-steps "$COUNT" --out "$OUT/step-cpu.json"
 
 run_step kernels "$T_KERNELS" "${BENCH[@]}" kernels --device webgpu --reps "$REPS"

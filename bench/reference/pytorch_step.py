@@ -23,7 +23,7 @@ Each update, written with samples as columns (A is D x N, Abar = [A; 1]):
                alpha = -(delta . grad f) / dCd;  W <- W + alpha delta
   Polyak       theta_hat <- b theta_hat + (1-b) theta
 Damping is the project's `fixed` preset (tau = gamma = 1e-3, eta = 1e-5, no adaptation), so the
-project's `bench step --damping fixed` does the same work per update.
+project's `bench step --preset fixed` does the same work per update.
 Adam uses the same hand-written gradient and torch.optim.Adam (fused on CUDA), lr 2^-9.
 
 Timing: warm-up updates, then the median of --steps updates, each between torch.cuda.synchronize()

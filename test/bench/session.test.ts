@@ -4,7 +4,8 @@ import { describe, expect, test } from "vitest";
 import { createCpuBackend } from "../../src/backend/cpu/index.ts";
 import { downloadLayers, initialWeights } from "../../src/nn/params.ts";
 import { parseTrainArgs } from "../../src/cli/config.ts";
-import { createSession } from "../../bench/session.ts";
+import { createSession, presetFlag } from "../../bench/session.ts";
+import { UsageError } from "../../src/errors.ts";
 
 describe("createSession", () => {
   test("builds the config's network, seeded weights, optimiser and a workspace of --batch rows", async () => {
@@ -27,5 +28,14 @@ describe("createSession", () => {
     } finally {
       backend.dispose();
     }
+  });
+});
+
+describe("presetFlag", () => {
+  test("--preset, or --damping, its old name, or the tool's default; both at once refused", () => {
+    expect(presetFlag({ preset: "fixed" }, "adaptive")).toBe("fixed");
+    expect(presetFlag({ damping: "fixed" }, "adaptive")).toBe("fixed");
+    expect(presetFlag({}, "adaptive")).toBe("adaptive");
+    expect(() => presetFlag({ preset: "fixed", damping: "adaptive" }, "fixed")).toThrow(UsageError);
   });
 });
