@@ -2,7 +2,8 @@
 // bce, sse: one invocation per element (i, n); the value in two passes: invocation (chunk, n) sums
 // rows chunk * chunkRows ... of column n into row `chunk` of a partial-sum matrix (straight into the
 // 1 x N out when there is one chunk), whose column sums (reduce.wgsl) are the values.
-// mixture (D = 3): one invocation per sample n. sigma = logistic, softplus(x) = max(x, 0) + log(1 + e^-|x|).
+// mixture (D = 3) and softmax (D = K): one invocation per sample n. sigma = logistic,
+// softplus(x) = max(x, 0) + log(1 + e^-|x|).
 //   bce:     E = sum_i softplus(h_i) - y_i h_i; dE/dh = sigma(h) - y; H = diag(sigma(1 - sigma)).
 //   sse:     E = 1/2 sum (h - y)^2; dE/dh = h - y; H = I.
 //   mixture: (D = 3, y one binary label; eq. 27) s = 2y - 1, a = log sigma(h1) + log sigma(s h2),
@@ -11,9 +12,13 @@
 //            H = diag(s1(1-s1), r s2(1-s2), (1-r) s3(1-s3)) - r(1-r) u u^T with
 //            u = (1, s(1 - sigma(s h2)), -s(1 - sigma(s h3))); Gauss-Newton uses H's PSD projection
 //            (cyclic Jacobi with a fixed number of sweeps, negative eigenvalues clamped to 0).
+//   softmax: (docs/algorithm.md §1.3; y one class index) m = max_i h_i, p = exp(h - m) / sum exp(h - m),
+//            E = m + log sum exp(h - m) - h_y; dE/dh = p - e_y; H = diag(p) - p p^T, H v = p (v - p.v);
+//            sqrt H: C[i][k] = [i == k] sqrt(p_i) - p_i sqrt(p_k) stored as out[i + K k, n].
 // Samples: bce y^ = [u < sigma(h)], sse y^ = h + z, for element (i, n) at counter i * N + n;
 // mixture: words (x0, x1) of counter n: component 2 if u(x0) < sigma(h1) else 3, y^ = [u(x1) < sigma(h_c)].
-// Placeholders: KIND (0 bce, 1 sse, 2 mixture), WHAT (0 value, 1 grad, 2 Hv, 3 sqrt H, 4 sample),
+// softmax: y^ = the first k with u(x0) S < p_0 + ... + p_k, S = sum_j p_j, x0 of counter n.
+// Placeholders: KIND (0 bce, 1 sse, 2 mixture, 3 softmax), WHAT (0 value, 1 grad, 2 Hv, 3 sqrt H, 4 sample),
 // RANDOM (random.wgsl), OPERANDS (h, y, v, out).
 
 struct Params {
@@ -179,10 +184,62 @@ fn mixture_column(col: u32) {
   }
 }
 
+// softmax of column col, two passes over its K = d outputs: the maximum, then the sum of exp(h - m).
+fn softmax_column(col: u32) {
+  let K = p.d;
+  var m = h_at(0u, col);
+  for (var i = 1u; i < K; i++) { m = max(m, h_at(i, col)); }
+  var total = 0.0;
+  for (var i = 0u; i < K; i++) { total += exp(h_at(i, col) - m); }
+  if (WHAT == 4u) {
+    let u = word_to_uniform(threefry2x32(p.k0, p.k1, col, p.counter).x);
+    var sum = 0.0;
+    for (var i = 0u; i < K; i++) { sum += exp(h_at(i, col) - m) / total; }
+    let threshold = u * sum;
+    var cumulative = 0.0;
+    var chosen = K - 1u;
+    for (var i = 0u; i < K; i++) {
+      cumulative += exp(h_at(i, col) - m) / total;
+      if (threshold < cumulative) { chosen = i; break; }
+    }
+    st_out(p.offO + col, f32(chosen));
+    return;
+  }
+  if (WHAT == 2u) {
+    var pv = 0.0;
+    for (var i = 0u; i < K; i++) { pv += exp(h_at(i, col) - m) / total * v_at(i, col); }
+    for (var i = 0u; i < K; i++) {
+      out_at(i, col, exp(h_at(i, col) - m) / total * (v_at(i, col) - pv));
+    }
+    return;
+  }
+  if (WHAT == 3u) {
+    for (var k = 0u; k < K; k++) {
+      let pk = exp(h_at(k, col) - m) / total;
+      let rk = sqrt(pk);
+      for (var i = 0u; i < K; i++) {
+        let prob_i = exp(h_at(i, col) - m) / total;
+        out_at(i + K * k, col, select(0.0, rk, i == k) - prob_i * rk);
+      }
+    }
+    return;
+  }
+  let y = min(u32(max(round(y_at(0u, col)), 0.0)), K - 1u);
+  if (WHAT == 0u) {
+    st_out(p.offO + col, m + log(total) - h_at(y, col));
+    return;
+  }
+  for (var i = 0u; i < K; i++) {
+    out_at(i, col, exp(h_at(i, col) - m) / total - select(0.0, 1.0, i == y));
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gid.x + gid.y * p.gridX;
-  if (KIND == 2u) {
+  if (KIND == 3u) {
+    if (g < p.n) { softmax_column(g); }
+  } else if (KIND == 2u) {
     if (g < p.n) { mixture_column(g); }
   } else if (WHAT == 0u) {
     if (g < p.chunks * p.n) { bce_sse_value_chunk(g / p.n, g % p.n); }

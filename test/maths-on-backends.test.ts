@@ -35,7 +35,7 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 // Odd sizes on purpose (strides that are not multiples of 4, a 1-wide layer would be too easy).
-const SIZES: Record<LossKind, number[]> = { bce: [13, 17, 5, 13], sse: [13, 17, 5, 13], mixture: [13, 17, 5, 3] };
+const SIZES: Record<LossKind, number[]> = { bce: [13, 17, 5, 13], sse: [13, 17, 5, 13], mixture: [13, 17, 5, 3], softmax: [13, 17, 5, 7] };
 const BATCH = 31;
 // float32 through three layers of products of length ≤ 31 with O(1) values: relative error of a
 // few 1e-6 per op; 1e-4 allows for accumulation and for tanh/sigmoid implementations that differ
@@ -47,7 +47,7 @@ async function both<T>(name: string, run: (backend: Backend) => Promise<T>): Pro
 }
 
 describe.each(names)("backend %s", (name) => {
-  const cases = (["bce", "sse", "mixture"] as LossKind[]).flatMap((loss) => (["tanh", "leaky_relu", "sigmoid"] as TransferKind[]).map((t) => [loss, t] as const));
+  const cases = (["bce", "sse", "mixture", "softmax"] as LossKind[]).flatMap((loss) => (["tanh", "leaky_relu", "sigmoid"] as TransferKind[]).map((t) => [loss, t] as const));
 
   test.each(cases)("gradient and R-op (%s, %s)", async (loss, transfer) => {
     const spec = tinySpec(loss, transfer, SIZES[loss]);
@@ -67,7 +67,7 @@ describe.each(names)("backend %s", (name) => {
   });
 
   test.each(["kfra", "kflr", "kfac"] as CurvatureKind[])("curvature factors Q and G (%s)", async (kind) => {
-    for (const loss of ["bce", "mixture"] as LossKind[]) {
+    for (const loss of ["bce", "mixture", "softmax"] as LossKind[]) {
       const spec = tinySpec(loss, "tanh", SIZES[loss]);
       const [got, want] = await both(name, async (backend) => {
         const p = tinyProblem(backend, spec, BATCH);

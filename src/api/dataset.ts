@@ -94,12 +94,12 @@ export class Dataset {
     return y ? { x, y } : { x };
   }
 
-  /** Checks that the network fits the rows (input size, output against the targets) and the targets the loss (bce: [0, 1]; mixture: 0 or 1). */
+  /** Checks that the network fits the rows (input size, output against the targets) and the targets the loss (bce: [0, 1]; mixture: 0 or 1; softmax: 0 … K−1). */
   checkFits(spec: NetworkSpec): void {
     const key = `${spec.sizes.join("-")} ${spec.loss}`;
     if (this.checked.has(key)) return;
     validateSpec(spec, this.dim, this.y ? "supervised" : "autoencoder", this.y ? this.targetWidth : undefined);
-    checkTargets(this.name, spec.loss, this.y ?? this.x, this.y ? { name: this.info?.targets?.name ?? "y", width: this.targetWidth } : { name: this.info?.features.name ?? "x", width: this.dim });
+    checkTargets(this.name, spec.loss, this.y ?? this.x, this.y ? { name: this.info?.targets?.name ?? "y", width: this.targetWidth } : { name: this.info?.features.name ?? "x", width: this.dim }, spec.sizes[spec.sizes.length - 1]);
     this.checked.add(key);
   }
 

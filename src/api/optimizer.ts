@@ -4,6 +4,7 @@
 // domain) before anything changes, and refuses to overlap another step() or train().
 import { UsageError } from "../errors.ts";
 import { checkTargets } from "../data/targets.ts";
+import { isLabelLoss, lossTargetRows } from "../backend/shapes.ts";
 import { DataError } from "../data/data-error.ts";
 import type { LayerTensors } from "../nn/params.ts";
 import { SpecError, layerCount } from "../nn/spec.ts";
@@ -116,7 +117,8 @@ export class Optimizer {
 
   /**
    * One update from a minibatch of batchSize rows: x is batchSize × D₀, row-major; y the targets,
-   * batchSize × D_L (one 0/1 label per row for the mixture loss), absent for an autoencoder.
+   * batchSize × D_L (one 0/1 label per row for the mixture loss, one class index 0 … D_L−1 for
+   * softmax), absent for an autoencoder.
    * Returns the minibatch loss before the update and the optimiser's own figures (τ, γ, α*, ...).
    * A batch it cannot use is refused with nothing changed.
    */
@@ -156,8 +158,8 @@ export class Optimizer {
     const { x, y } = batch;
     if (!isArrayLike(x)) throw new SpecError(`step: x must be a Float32Array (or an array) of ${n} rows of ${spec.sizes[0]} values`);
     if (x.length !== n * spec.sizes[0]) throw new SpecError(`step: x holds ${x.length} values; a minibatch is ${n} rows of ${spec.sizes[0]}`);
-    const width = spec.loss === "mixture" ? 1 : spec.sizes[layerCount(spec)];
-    const autoencoder = spec.loss !== "mixture" && spec.sizes[0] === width;
+    const width = lossTargetRows(spec.loss, spec.sizes[layerCount(spec)]);
+    const autoencoder = !isLabelLoss(spec.loss) && spec.sizes[0] === width;
     if (y === undefined && !autoencoder) throw new SpecError(`step: this network needs targets y (it is not an autoencoder)`);
     if (y !== undefined && !isArrayLike(y)) throw new SpecError(`step: y must be a Float32Array (or an array) of ${n} rows of ${width} values`);
     if (y !== undefined && y.length !== n * width) throw new SpecError(`step: y holds ${y.length} values; the targets are ${n} rows of ${width}`);
@@ -166,6 +168,6 @@ export class Optimizer {
       const bad = firstNonFinite(values);
       if (bad) throw new DataError(`step: ${name}: value ${bad[0] % w} of row ${Math.floor(bad[0] / w)} is ${bad[1]}; a minibatch must hold finite float32 values`);
     }
-    checkTargets("step", spec.loss, y ?? x, { name: y === undefined ? "x" : "y", width: y === undefined ? spec.sizes[0] : width });
+    checkTargets("step", spec.loss, y ?? x, { name: y === undefined ? "x" : "y", width: y === undefined ? spec.sizes[0] : width }, spec.sizes[layerCount(spec)]);
   }
 }

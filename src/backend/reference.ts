@@ -21,6 +21,8 @@ import {
   requireAddIdentityBatch,
   requireAddScaledIfFinite,
   requireDotMany,
+  lossSqrtRows,
+  lossTargetRows,
   requireLossOperands,
   requireSameShape,
   requireShape,
@@ -41,6 +43,7 @@ import {
   sigmoid,
   softplus,
 } from "./mixture.ts";
+import { softmaxGrad, softmaxHessianSqrt, softmaxHessianVector, softmaxInto, softmaxSample, softmaxValue } from "./softmax.ts";
 
 class HostTensor implements Tensor {
   constructor(
@@ -92,6 +95,13 @@ function transferValue(kind: TransferKind, x: number, order: 0 | 1 | 2): number 
     case "linear":
       return order === 0 ? x : order === 1 ? 1 : 0;
   }
+}
+
+/** Column n of t as a float64 array. */
+function column(t: Tensor, n: number): Float64Array {
+  const out = new Float64Array(t.rows);
+  for (let i = 0; i < t.rows; i++) out[i] = get(t, i, n);
+  return out;
 }
 
 function threefryWords(seed: number, counter: number, index: number): [number, number] {
@@ -322,6 +332,7 @@ export function createReferenceBackend(): Backend {
       requireShape("lossValue", "out", out, 1, h.cols);
       mapInto(out, (_, n) => {
         if (kind === "mixture") return mixtureValue(get(h, 0, n), get(h, 1, n), get(h, 2, n), get(y, 0, n));
+        if (kind === "softmax") return softmaxValue(column(h, n), get(y, 0, n), new Float64Array(h.rows));
         let total = 0;
         for (let i = 0; i < h.rows; i++) {
           const hi = get(h, i, n);
@@ -334,8 +345,12 @@ export function createReferenceBackend(): Backend {
     lossGrad(kind, h, y, out) {
       requireLossOperands("lossGrad", kind, h, y);
       requireSameShape("lossGrad", ["h", h], ["out", out]);
-      const g = new Float64Array(3);
+      const g = new Float64Array(Math.max(3, h.rows));
       mapInto(out, (i, n) => {
+        if (kind === "softmax") {
+          softmaxGrad(column(h, n), get(y, 0, n), g);
+          return g[i];
+        }
         if (kind === "mixture") {
           mixtureGrad(get(h, 0, n), get(h, 1, n), get(h, 2, n), get(y, 0, n), g);
           return g[i];
@@ -347,7 +362,13 @@ export function createReferenceBackend(): Backend {
       requireLossOperands("lossHessianVector", kind, h, y);
       requireSameShape("lossHessianVector", ["h", h], ["v", v], ["out", out]);
       const gn = new Float64Array(9);
+      const p = new Float64Array(h.rows);
+      const hv = new Float64Array(h.rows);
       mapInto(out, (i, n) => {
+        if (kind === "softmax") {
+          softmaxHessianVector(column(h, n), column(v, n), p, hv);
+          return hv[i];
+        }
         if (kind === "mixture") {
           mixtureGaussNewton(get(h, 0, n), get(h, 1, n), get(h, 2, n), get(y, 0, n), gn);
           return gn[3 * i] * get(v, 0, n) + gn[3 * i + 1] * get(v, 1, n) + gn[3 * i + 2] * get(v, 2, n);
@@ -359,9 +380,17 @@ export function createReferenceBackend(): Backend {
     },
     lossHessianSqrt(kind, h, y, out) {
       requireLossOperands("lossHessianSqrt", kind, h, y);
-      requireShape("lossHessianSqrt", "out", out, kind === "mixture" ? 9 : h.rows, h.cols);
+      requireShape("lossHessianSqrt", "out", out, lossSqrtRows(kind, h.rows), h.cols);
       const c = new Float64Array(9);
+      const p = new Float64Array(h.rows);
+      const roots = kind === "softmax" ? Array.from({ length: h.cols }, () => new Float64Array(h.rows * h.rows)) : [];
+      roots.forEach((root, n) => softmaxHessianSqrt(column(h, n), p, root));
       mapInto(out, (i, n) => {
+        if (kind === "softmax") {
+          // out[i' + Kk] = C[i'][k] = roots[n][K i' + k].
+          const k = h.rows;
+          return roots[n][k * (i % k) + Math.floor(i / k)];
+        }
         if (kind === "mixture") {
           mixtureHessianSqrt(get(h, 0, n), get(h, 1, n), get(h, 2, n), get(y, 0, n), c);
           // out[i' + 3k] = C[i'][k]: row index i = i' + 3k.
@@ -373,10 +402,15 @@ export function createReferenceBackend(): Backend {
       });
     },
     lossSample(kind, h, seed, counter, out) {
-      requireShape("lossSample", "out", out, kind === "mixture" ? 1 : h.rows, h.cols);
+      requireShape("lossSample", "out", out, lossTargetRows(kind, h.rows), h.cols);
       if (kind === "mixture" && h.rows !== 3) throw new ShapeError(`lossSample: the mixture loss needs 3 outputs, got h ${shapeOf(h)}`);
+      const p = new Float64Array(h.rows);
       mapInto(out, (i, n) => {
         const [x0, x1] = threefryWords(seed, counter, i * out.cols + n);
+        if (kind === "softmax") {
+          softmaxInto(column(h, n), p);
+          return softmaxSample(p, wordToUniform(x0));
+        }
         if (kind === "bce") return wordToUniform(x0) < sigmoid(get(h, i, n)) ? 1 : 0;
         if (kind === "sse") return get(h, i, n) + wordsToNormal(x0, x1);
         const component = wordToUniform(x0) < sigmoid(get(h, 0, n)) ? 1 : 2;

@@ -1,6 +1,6 @@
 // Shape checks shared by every backend, so that a mismatch is caught before any dispatch and every
 // backend words it the same way.
-import { ShapeError, type Tensor } from "./types.ts";
+import { type LossKind, ShapeError, type Tensor } from "./types.ts";
 
 /** True when the rows of `t` follow each other without gaps (stride = cols, or at most one row), so it can be walked as one row. */
 export function isContiguous(t: Tensor): boolean {
@@ -50,12 +50,22 @@ export function gemmDims(a: Tensor, b: Tensor, c: Tensor, transA: boolean, trans
   return [m, n, ka];
 }
 
-/** Output rows of each loss for D network outputs: mixture's target and sample are one label row. */
-export function lossTargetRows(kind: "bce" | "sse" | "mixture", outputs: number): number {
-  return kind === "mixture" ? 1 : outputs;
+/** True for the losses whose target is one label per sample (mixture: 0 or 1; softmax: a class index). */
+export function isLabelLoss(kind: LossKind): boolean {
+  return kind === "mixture" || kind === "softmax";
 }
 
-export function requireLossOperands(op: string, kind: "bce" | "sse" | "mixture", h: Tensor, y: Tensor): void {
+/** Target rows of each loss for D network outputs: mixture's and softmax's target and sample are one label row. */
+export function lossTargetRows(kind: LossKind, outputs: number): number {
+  return isLabelLoss(kind) ? 1 : outputs;
+}
+
+/** Rows of lossHessianSqrt's output for D network outputs: D (a diagonal), 9 (mixture's 3×3 C), D² (softmax's D×D C). */
+export function lossSqrtRows(kind: LossKind, outputs: number): number {
+  return kind === "mixture" ? 9 : kind === "softmax" ? outputs * outputs : outputs;
+}
+
+export function requireLossOperands(op: string, kind: LossKind, h: Tensor, y: Tensor): void {
   if (kind === "mixture" && h.rows !== 3) throw new ShapeError(`${op}: the mixture loss needs 3 outputs, got h ${shapeOf(h)}`);
   requireShape(op, "y", y, lossTargetRows(kind, h.rows), h.cols);
 }

@@ -21,8 +21,8 @@ import { ExpectedError } from "../errors.ts";
 export type TransferKind = "sigmoid" | "tanh" | "relu" | "leaky_relu" | "linear";
 export const TRANSFER_KINDS: readonly TransferKind[] = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"];
 
-export type LossKind = "bce" | "sse" | "mixture";
-export const LOSS_KINDS: readonly LossKind[] = ["bce", "sse", "mixture"];
+export type LossKind = "bce" | "sse" | "mixture" | "softmax";
+export const LOSS_KINDS: readonly LossKind[] = ["bce", "sse", "mixture", "softmax"];
 
 export type RandomKind = "uniform" | "normal";
 
@@ -200,20 +200,25 @@ export interface Backend {
   kroneckerSolveBatch(l: readonly Tensor[], r: readonly Tensor[], b: readonly Tensor[]): void;
 
   // ---- losses: the network output h is D×N, one sample per column; the target y is D×N too,
-  //      except for mixture (D = 3), whose target and sample are one row of binary labels (1×N) ----
+  //      except for mixture (D = 3) and softmax (D = K classes), whose target and sample are one
+  //      row of labels (1×N): 0 or 1 for mixture, class indices 0 … K−1 for softmax ----
   /** out (1×N): per-sample loss E⁽ⁿ⁾, summed over output units (docs/algorithm.md §1.2). */
   lossValue(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
   /** out (D×N) = ∂E⁽ⁿ⁾/∂h (docs/algorithm.md §2). */
   lossGrad(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
-  /** out (D×N) = H_L⁽ⁿ⁾ v⁽ⁿ⁾ per sample (the Gauss–Newton output Hessian, PSD-projected for mixture). */
+  /** out (D×N) = H_L⁽ⁿ⁾ v⁽ⁿ⁾ per sample (the Gauss–Newton output Hessian, PSD-projected for mixture; diag(p) − ppᵀ for softmax). */
   lossHessianVector(kind: LossKind, h: Tensor, y: Tensor, v: Tensor, out: Tensor): void;
   /**
    * A per-sample square root C⁽ⁿ⁾ of H_L⁽ⁿ⁾ = C⁽ⁿ⁾C⁽ⁿ⁾ᵀ (docs/algorithm.md §1.2; KFLR §3.3).
    * bce, sse: H_L is diagonal, out is D×N holding the diagonal of C⁽ⁿ⁾.
    * mixture: out is 9×N, out[i + 3k, n] = C⁽ⁿ⁾[i, k] (eigenvectors scaled by √max(λ, 0)).
+   * softmax: out is K²×N, out[i + Kk, n] = C⁽ⁿ⁾[i, k] = δᵢₖ√pᵢ − pᵢ√pₖ (docs/algorithm.md §1.3).
    */
   lossHessianSqrt(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
-  /** out (shaped like y) = a sample ŷ ~ p(y | h) of the model's predictive distribution (KFAC), from the stream (seed, counter). */
+  /**
+   * out (shaped like y) = a sample ŷ ~ p(y | h) of the model's predictive distribution (KFAC), from
+   * the stream (seed, counter); softmax: one class index per sample, ŷ ~ Categorical(softmax(h)).
+   */
   lossSample(kind: LossKind, h: Tensor, seed: number, counter: number, out: Tensor): void;
 
   // ---- random numbers (counter-based: see src/backend/random.ts for the exact definition) ----

@@ -48,5 +48,13 @@ export function inputFactor(backend: Backend, abarIn: Tensor, q: Tensor): void {
 
 /** True for the losses whose output Hessian H_L is diagonal (bce, sse). */
 export function hasDiagonalOutputHessian(spec: NetworkSpec): boolean {
-  return spec.loss !== "mixture";
+  return spec.loss === "bce" || spec.loss === "sse";
+}
+
+/**
+ * The columns K of each sample's square root C⁽ⁿ⁾ of H_L (D_L × K): the output size D_L for the
+ * diagonal losses and softmax (docs/algorithm.md §1.3), 3 for the mixture.
+ */
+export function outputRootColumns(spec: NetworkSpec): number {
+  return spec.loss === "mixture" ? 3 : spec.sizes[spec.sizes.length - 1];
 }

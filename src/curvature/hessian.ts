@@ -6,6 +6,7 @@
 // every block is positive semi-definite.
 import type { Backend, Tensor } from "../backend/types.ts";
 import { mixtureHessian, sigmoid } from "../backend/mixture.ts";
+import { softmaxHessian } from "../backend/softmax.ts";
 import { type LayerTensors, weightsWithoutBias } from "../nn/params.ts";
 import { type NetworkSpec, layerCount } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
@@ -18,6 +19,10 @@ export async function exactOutputHessian(backend: Backend, spec: NetworkSpec, ws
   const out = new Float64Array(d * d);
   if (spec.loss === "mixture") {
     mixtureHessian(h[0], h[1], h[2], y[0], out);
+    return out;
+  }
+  if (spec.loss === "softmax") {
+    softmaxHessian(h, new Float64Array(d), out);
     return out;
   }
   for (let i = 0; i < d; i++) out[i * d + i] = spec.loss === "sse" ? 1 : sigmoid(h[i]) * (1 - sigmoid(h[i]));

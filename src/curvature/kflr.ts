@@ -5,16 +5,17 @@ import type { Backend, Tensor } from "../backend/types.ts";
 import { backpropagateThroughLayer } from "../nn/backward.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
-import { type CurvatureEstimator, hasDiagonalOutputHessian } from "./estimator.ts";
+import { lossSqrtRows } from "../backend/shapes.ts";
+import { type CurvatureEstimator, hasDiagonalOutputHessian, outputRootColumns } from "./estimator.ts";
 
 /** Values the per-sample factors may occupy in all (2³⁰ float32 = 4 GiB). */
 export const KFLR_MEMORY_BUDGET = 2 ** 30;
 
 export class KflrTooLargeError extends ExpectedError {}
 
-/** The rank K of H_L per sample: the output size for diagonal losses, 3 for the mixture. */
+/** The columns K of H_L's square root per sample: the output size for diagonal losses and softmax, 3 for the mixture. */
 export function kflrRank(spec: NetworkSpec): number {
-  return hasDiagonalOutputHessian(spec) ? spec.sizes[spec.sizes.length - 1] : 3;
+  return outputRootColumns(spec);
 }
 
 /**
@@ -46,7 +47,7 @@ export class KflrEstimator implements CurvatureEstimator {
           `KFLR is for networks with few outputs (the paper uses it for the 3-output classifier): use kfra or kfac`,
       );
     }
-    this.sqrtH = backend.alloc(spec.loss === "mixture" ? 9 : spec.sizes[L], batchSize);
+    this.sqrtH = backend.alloc(lossSqrtRows(spec.loss, spec.sizes[L]), batchSize);
     for (let l = 1; l <= L; l++) this.columns.push(backend.alloc(spec.sizes[l], this.rank * batchSize));
   }
 
@@ -54,7 +55,10 @@ export class KflrEstimator implements CurvatureEstimator {
     return this.backend.view(t, 0, k * this.batchSize, t.rows, this.batchSize);
   }
 
-  /** C_L⁽ⁿ⁾: diag(√h) for diagonal losses (block k is zero but for row k), V diag(√λ) for the mixture. */
+  /**
+   * C_L⁽ⁿ⁾: diag(√h) for diagonal losses (block k is zero but for row k), V diag(√λ) for the mixture,
+   * diag(√p) − p√pᵀ for softmax (block k is column k of it, rows kD_L … kD_L+D_L−1 of sqrtH).
+   */
   start(ws: BatchWorkspace): void {
     const { backend } = this;
     const n = this.batchSize;
@@ -64,7 +68,7 @@ export class KflrEstimator implements CurvatureEstimator {
     for (let k = 0; k < this.rank; k++) {
       const block = this.block(cL, k);
       if (hasDiagonalOutputHessian(this.spec)) backend.copy(backend.view(this.sqrtH, k, 0, 1, n), backend.view(block, k, 0, 1, n));
-      else backend.copy(backend.view(this.sqrtH, 3 * k, 0, 3, n), block);
+      else backend.copy(backend.view(this.sqrtH, cL.rows * k, 0, cL.rows, n), block);
     }
   }
 

@@ -4,12 +4,14 @@ import type { Backend, Tensor } from "../backend/types.ts";
 import { weightsWithoutBias } from "../nn/params.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { BatchWorkspace } from "../nn/workspace.ts";
-import { type CurvatureEstimator, hasDiagonalOutputHessian } from "./estimator.ts";
+import { lossSqrtRows } from "../backend/shapes.ts";
+import { type CurvatureEstimator, hasDiagonalOutputHessian, outputRootColumns } from "./estimator.ts";
 
 /**
  * G_L = (1/N) Σ_n H_L⁽ⁿ⁾ from the per-sample square roots C⁽ⁿ⁾ of H_L⁽ⁿ⁾ (`sqrtH`, as
- * Backend.lossHessianSqrt writes them). Diagonal H_L: G_L = diag((1/N) Σ_n (C⁽ⁿ⁾)²). Mixture:
- * G_L = (1/N) Σ_k C_k C_kᵀ with C_k the 3 × N block of k-th columns.
+ * Backend.lossHessianSqrt writes them). Diagonal H_L: G_L = diag((1/N) Σ_n (C⁽ⁿ⁾)²). Mixture and
+ * softmax: G_L = (1/N) Σ_k C_k C_kᵀ with C_k the D_L × N block of k-th columns (k < 3 for the
+ * mixture, k < K for softmax, where it is the batch average of diag(p) − ppᵀ; §1.3, §3.2).
  */
 export function expectedOutputHessian(backend: Backend, spec: NetworkSpec, sqrtH: Tensor, diagonal: Tensor, out: Tensor): void {
   const n = sqrtH.cols;
@@ -19,8 +21,9 @@ export function expectedOutputHessian(backend: Backend, spec: NetworkSpec, sqrtH
     backend.diag(diagonal, out);
     return;
   }
-  for (let k = 0; k < 3; k++) {
-    const ck = backend.view(sqrtH, 3 * k, 0, 3, n);
+  const d = out.rows;
+  for (let k = 0; k < outputRootColumns(spec); k++) {
+    const ck = backend.view(sqrtH, d * k, 0, d, n);
     backend.gemm(ck, ck, out, { transB: true, alpha: 1 / n, beta: k === 0 ? 0 : 1 });
   }
 }
@@ -40,7 +43,7 @@ export class KfraEstimator implements CurvatureEstimator {
   ) {
     const L = spec.sizes.length - 1;
     const dOut = spec.sizes[L];
-    this.sqrtH = backend.alloc(spec.loss === "mixture" ? 9 : dOut, batchSize);
+    this.sqrtH = backend.alloc(lossSqrtRows(spec.loss, dOut), batchSize);
     this.diagonal = backend.alloc(dOut, 1);
     for (let l = 2; l <= L; l++) {
       this.product.push(backend.alloc(spec.sizes[l], spec.sizes[l - 1]));

@@ -2,6 +2,7 @@
 // acting on the last pre-activation (docs/algorithm.md §1).
 import { ExpectedError } from "../errors.ts";
 import { LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
+import { isLabelLoss } from "../backend/shapes.ts";
 import { DATASETS, type DatasetName } from "../data/datasets.ts";
 
 export interface NetworkSpec {
@@ -12,8 +13,11 @@ export interface NetworkSpec {
   readonly loss: LossKind;
 }
 
-/** autoencoder: the targets are the inputs; odd-even: MNIST's mixture classifier; supervised: a target column of one's own data. */
-export type TaskName = "autoencoder" | "odd-even" | "supervised";
+/**
+ * autoencoder: the targets are the inputs; odd-even: MNIST's mixture classifier; classify: MNIST's
+ * 10-digit softmax classifier; supervised: a target column of one's own data.
+ */
+export type TaskName = "autoencoder" | "odd-even" | "classify" | "supervised";
 
 export class SpecError extends ExpectedError {}
 
@@ -76,13 +80,18 @@ export function datasetDim(dataset: DatasetName): number {
 /**
  * The paper's networks (docs/algorithm.md §1): the autoencoder D-1000-500-250-30-250-500-1000-D with tanh
  * on every hidden layer, bce for MNIST and CURVES, sse for FACES; the odd/even classifier
- * D-1000-500-250-30-3 with the mixture loss.
+ * D-1000-500-250-30-3 with the mixture loss; the digit classifier D-1000-500-250-30-10 (the same
+ * encoder) with the softmax loss.
  */
 export function defaultSpec(dataset: DatasetName, task: TaskName = "autoencoder"): NetworkSpec {
   const d = datasetDim(dataset);
   if (task === "odd-even") {
     if (!DATASETS[dataset].labels) throw new SpecError(`--task odd-even needs --dataset mnist (it classifies digits), got ${dataset}`);
     return { sizes: [d, 1000, 500, 250, 30, 3], transfers: Array(4).fill("tanh"), loss: "mixture" };
+  }
+  if (task === "classify") {
+    if (!DATASETS[dataset].labels) throw new SpecError(`--task classify needs --dataset mnist (it classifies digits), got ${dataset}`);
+    return { sizes: [d, 1000, 500, 250, 30, 10], transfers: Array(4).fill("tanh"), loss: "softmax" };
   }
   return {
     sizes: [d, 1000, 500, 250, 30, 250, 500, 1000, d],
@@ -109,10 +118,14 @@ export function validateSpec(spec: NetworkSpec, inputDim: number, task: TaskName
     throw new SpecError(`an autoencoder's output size must equal its input size ${inputDim}, got ${out}`);
   }
   if (spec.loss === "mixture" && out !== 3) throw new SpecError(`the mixture loss needs 3 outputs, the architecture has ${out}`);
+  if (spec.loss === "softmax" && out < 2) throw new SpecError(`the softmax loss needs at least 2 outputs (one per class), the architecture has ${out}`);
   if (task === "odd-even" && spec.loss !== "mixture") throw new SpecError(`--task odd-even uses the mixture loss, got --loss ${spec.loss}`);
+  if (task === "classify" && spec.loss !== "softmax") throw new SpecError(`--task classify uses the softmax loss, got --loss ${spec.loss}`);
+  if (task === "classify" && out !== 10) throw new SpecError(`--task classify has 10 digit classes, the architecture has ${out} outputs`);
   if (task === "supervised" && targetWidth !== undefined) {
     if (spec.loss === "mixture" && targetWidth !== 1) throw new SpecError(`the mixture loss needs one 0/1 label per row; the target column holds ${targetWidth} values per row`);
-    if (spec.loss !== "mixture" && out !== targetWidth) throw new SpecError(`the output size ${out} does not match the target column's ${targetWidth} values per row`);
+    if (spec.loss === "softmax" && targetWidth !== 1) throw new SpecError(`the softmax loss needs one integer class label per row; the target column holds ${targetWidth} values per row`);
+    if (!isLabelLoss(spec.loss) && out !== targetWidth) throw new SpecError(`the output size ${out} does not match the target column's ${targetWidth} values per row`);
   }
 }
 

@@ -763,6 +763,10 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
   // Allowed |err| ≤ 1e-5·|ref| + 1e-5 (D·u·Σ|terms| is below that for D ≤ 785 and |h| ≤ 8).
   // Mixture's Hessian square root is compared as C Cᵀ (eigenvector signs are arbitrary): a float32
   // Jacobi eigensolver has backward error of a few u‖H‖, and the PSD projection is 1-Lipschitz.
+  // Softmax (one invocation per column, K = D classes; K² rows of √H, so its widest case is K = 50,
+  // not 785): p from exp(h − max h)/Σ, a sum of K terms, so each pᵢ carries ~K·u relative error;
+  // the value log Σ + max − h_y an absolute error of a few u·|h|; the same 1e-5 bounds hold with
+  // |h| ≤ 8 and K ≤ 50.
   describe("losses", () => {
     const LOSS_REL = 1e-5;
     const LOSS_ABS = 1e-5;
@@ -773,14 +777,17 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         [785, 7],
         [1, 1001],
       ]) {
-        const d = kind === "mixture" ? 3 : d0;
+        const d = kind === "mixture" ? 3 : kind === "softmax" ? Math.min(Math.max(d0, 2), 50) : d0;
         const strided = n % 2 === 1 && d0 !== 1;
         it(`${kind}: value, grad, Hv, √H on ${d}×${n}${strided ? " strided" : ""}`, async () => {
-          const yRows = kind === "mixture" ? 1 : d;
+          const yRows = kind === "mixture" || kind === "softmax" ? 1 : d;
           const hv = data(d * n, d + n, -8, 8);
-          const yv = kind === "sse" ? data(yRows * n, 3) : data(yRows * n, 3).map((x) => (x > 0 ? 1 : 0));
+          const yv =
+            kind === "sse" ? data(yRows * n, 3)
+            : kind === "softmax" ? data(n, 3, 0, 1).map((x) => Math.min(d - 1, Math.floor(x * d)))
+            : data(yRows * n, 3).map((x) => (x > 0 ? 1 : 0));
           const vv = data(d * n, 17);
-          const sqrtRows = kind === "mixture" ? 9 : d;
+          const sqrtRows = kind === "mixture" ? 9 : kind === "softmax" ? d * d : d;
           const run = async (be: Backend, s: boolean) => {
             const h = put(be, d, n, hv, s);
             const y = put(be, yRows, n, yv, s);
@@ -825,7 +832,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         const hv = data(d * n, 77, -3, 3);
         const seed = 2 ** 33 + 12345;
         const counter = 41;
-        const rows = kind === "mixture" ? 1 : d;
+        const rows = kind === "mixture" || kind === "softmax" ? 1 : d;
         const h = put(b, d, n, hv, true);
         const out = put(b, rows, n, new Float64Array(rows * n), true);
         b.lossSample(kind, h, seed, counter, out);
@@ -846,7 +853,13 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
           const col = e % n;
           let tie: boolean;
           if (kind === "bce") tie = Math.abs(wordToUniform(x0) - sig(hv[e])) < 1e-6;
-          else {
+          else if (kind === "softmax") {
+            // A tie: u within 1e-6 of a boundary of the cumulative sum of p (float32 p differs by ~K·u).
+            const e0 = Array.from({ length: d }, (_, i) => Math.exp(hv[i * n + col]));
+            const total = e0.reduce((a, v) => a + v, 0);
+            let cumulative = 0;
+            tie = e0.some((v) => Math.abs(wordToUniform(x0) - (cumulative += v / total)) < 1e-6);
+          } else {
             const comp = wordToUniform(x0) < sig(hv[col]) ? 1 : 2;
             tie = Math.abs(wordToUniform(x0) - sig(hv[col])) < 1e-6 || Math.abs(wordToUniform(x1) - sig(hv[comp * n + col])) < 1e-6;
           }

@@ -6,7 +6,7 @@ import type { LossKind, TransferKind } from "../../src/backend/types.ts";
 import { allocInputFactors, allocOutputFactors, createEstimator, gradientAndCurvature, type CurvatureKind } from "../../src/curvature/index.ts";
 import { forward } from "../../src/nn/forward.ts";
 import { allocLayers } from "../../src/nn/params.ts";
-import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
+import { tinyLabels, tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
 import {
   addInto, fPrime, jacobian, matmul, outputHessian, preActivations, relativeDifference, transpose, zeros, type Matrix,
 } from "../helpers/explicitNet.ts";
@@ -24,7 +24,7 @@ async function factorsOf(kind: CurvatureKind, loss: LossKind, transfer: Transfer
   const Q = await Promise.all(out.inputFactors.map((t) => backend.download(t)));
   // The samples, as the explicit model sees them.
   const x = uniforms(batch * spec.sizes[0], 8);
-  const labels = Array.from(uniforms(batch, 9), (u) => (u < 0.5 ? 1 : 0));
+  const labels = tinyLabels(spec, batch, 9);
   const samples = Array.from({ length: batch }, (_, n) => Array.from(x.subarray(n * spec.sizes[0], (n + 1) * spec.sizes[0])));
   return { spec, problem, G, Q, samples, labels };
 }
@@ -42,7 +42,7 @@ function exactBlocks(spec: ReturnType<typeof tinySpec>, w: Float64Array[], x: nu
 
 // Finite-difference Jacobians with step 1e-6 carry ~1e-9 relative error; 1e-6 leaves margin.
 const EXACT_TOLERANCE = 1e-6;
-const LOSSES: LossKind[] = ["bce", "sse", "mixture"];
+const LOSSES: LossKind[] = ["bce", "sse", "mixture", "softmax"];
 const TRANSFERS: TransferKind[] = ["tanh", "sigmoid", "leaky_relu"];
 
 describe.each(LOSSES)("loss %s", (loss) => {
@@ -102,7 +102,7 @@ describe("KFAC", () => {
   // KFAC's G_λ is an unbiased Monte-Carlo estimate of KFLR's: averaging R independent draws shrinks
   // the error like 1/√R. With R = 400 draws on N = 4 samples the relative error of the average is a
   // few per cent; 0.08 is about four standard errors for this seed.
-  test.each(["bce", "mixture"] as LossKind[])("the average of sampled factors converges to KFLR's (%s)", async (loss) => {
+  test.each(["bce", "mixture", "softmax"] as LossKind[])("the average of sampled factors converges to KFLR's (%s)", async (loss) => {
     const N = 4;
     const draws = 400;
     const kflr = await factorsOf("kflr", loss, "tanh", N);

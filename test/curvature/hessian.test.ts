@@ -11,7 +11,7 @@ import { tinyProblem, tinySpec } from "../helpers/tinyNet.ts";
 
 const backend = createReferenceBackend();
 
-describe.each(["bce", "sse", "mixture"] as LossKind[])("loss %s", (loss) => {
+describe.each(["bce", "sse", "mixture", "softmax"] as LossKind[])("loss %s", (loss) => {
   test.each(["tanh", "sigmoid", "relu"] as TransferKind[])("(ā āᵀ) ⊗ H_λ equals the finite-difference Hessian of W_λ (%s)", async (transfer) => {
     const spec = tinySpec(loss, transfer);
     const problem = tinyProblem(backend, spec, 1);

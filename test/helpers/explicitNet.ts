@@ -73,8 +73,18 @@ export function jacobian(spec: NetworkSpec, weights: Float64Array[], layer: numb
   return J;
 }
 
-/** The Gauss–Newton output Hessian H_L of one sample (docs/algorithm.md §1.2). */
+/**
+ * The Gauss–Newton output Hessian H_L of one sample (docs/algorithm.md §1.2, §1.3). Softmax is
+ * written out here from its definition, diag(p) − ppᵀ with p = exp(h) / Σ exp(h), independently of
+ * src/backend/softmax.ts.
+ */
 export function outputHessian(loss: LossKind, hL: number[], label: number): Matrix {
+  if (loss === "softmax") {
+    const e = hL.map(Math.exp);
+    const total = e.reduce((a, b) => a + b, 0);
+    const p = e.map((v) => v / total);
+    return p.map((pi, i) => p.map((pj, j) => (i === j ? pi : 0) - pi * pj));
+  }
   if (loss === "mixture") {
     const m = new Float64Array(9);
     mixtureGaussNewton(hL[0], hL[1], hL[2], label, m);

@@ -27,7 +27,7 @@ async function objective(problem: ReturnType<typeof tinyProblem>, w: Float64Arra
   return (await backend.download(out))[0] + 0.5 * weightDecay * decay;
 }
 
-const cases = (["bce", "sse", "mixture"] as LossKind[]).flatMap((loss) => TRANSFER_KINDS.map((transfer) => [loss, transfer] as const));
+const cases = (["bce", "sse", "mixture", "softmax"] as LossKind[]).flatMap((loss) => TRANSFER_KINDS.map((transfer) => [loss, transfer] as const));
 
 describe.each(cases)("loss %s, transfer %s", (loss, transfer) => {
   const spec = tinySpec(loss, transfer);

@@ -15,7 +15,7 @@ import { gradient } from "../../src/nn/backward.ts";
 import { forward } from "../../src/nn/forward.ts";
 import { allocLayers, allocLayersTogether, downloadLayers, uploadLayers } from "../../src/nn/params.ts";
 import type { LossKind } from "../../src/backend/types.ts";
-import { tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
+import { tinyLabels, tinyProblem, tinySpec, uniforms } from "../helpers/tinyNet.ts";
 import { outputHessian, outputFrom, preActivations } from "../helpers/explicitNet.ts";
 import { dampingPreset } from "../helpers/settings.ts";
 
@@ -144,7 +144,7 @@ describe("factored damped solve (§4)", () => {
   });
 });
 
-describe.each(["bce", "sse", "mixture"] as LossKind[])("one update with loss %s (§5)", (loss) => {
+describe.each(["bce", "sse", "mixture", "softmax"] as LossKind[])("one update with loss %s (§5)", (loss) => {
   test("α*δ minimises the quadratic with the explicit Gauss–Newton matrix, and M = ½ α* δᵀ∇f", async () => {
     const spec = tinySpec(loss, "tanh");
     const N = 4;
@@ -164,7 +164,7 @@ describe.each(["bce", "sse", "mixture"] as LossKind[])("one update with loss %s 
     const step = after.map((v, i) => v - before[i]);
     // Explicit Gauss–Newton: (1/N) Σ_n J_nᵀ H_n J_n with J_n = ∂h_L/∂θ by central differences.
     const x = uniforms(N * spec.sizes[0], 8);
-    const labels = Array.from(uniforms(N, 9), (u) => (u < 0.5 ? 1 : 0));
+    const labels = tinyLabels(spec, N, 9);
     const sizes = problem.w0.map((w) => w.length);
     const unflatten = (flat: number[]) => {
       let o = 0;

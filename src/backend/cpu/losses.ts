@@ -1,11 +1,13 @@
-// The losses of docs/algorithm.md §1.2 (values, gradients for §2, square roots for §3.3) on the CPU
-// backend. The network output h is D×N (one sample per column); y is D×N, or 1×N binary labels for
-// the 3-output mixture. Per-sample maths in float64, rounded to float32 on store; the mixture's
-// scalar maths comes from src/backend/mixture.ts, shared with the reference backend.
+// The losses of docs/algorithm.md §1.2–1.3 (values, gradients for §2, square roots for §3.3) on the
+// CPU backend. The network output h is D×N (one sample per column); y is D×N, or 1×N labels for the
+// 3-output mixture (0 or 1) and softmax (class indices). Per-sample maths in float64, rounded to
+// float32 on store; the mixture's and softmax's scalar maths come from src/backend/mixture.ts and
+// src/backend/softmax.ts, shared with the reference backend.
 import type { LossKind, Tensor } from "../types.ts";
 import { ShapeError } from "../types.ts";
-import { requireLossOperands, requireSameShape, requireShape, shapeOf } from "../shapes.ts";
+import { lossSqrtRows, lossTargetRows, requireLossOperands, requireSameShape, requireShape, shapeOf } from "../shapes.ts";
 import { mixtureGrad, mixtureHessian, mixtureValue, symmetricEigen3 } from "../mixture.ts";
+import { softmaxGrad, softmaxHessianSqrt, softmaxHessianVector, softmaxInto, softmaxSample, softmaxValue } from "../softmax.ts";
 import { sigmoid, softplus } from "./scalar.ts";
 import { scratch } from "./scratch.ts";
 import { copy, fill } from "./elementwise.ts";
@@ -36,7 +38,35 @@ function at(t: CpuTensor, i: number, n: number): number {
   return t.storage[t.offset + i * t.stride + n];
 }
 
-// E⁽ⁿ⁾: bce Σᵢ softplus(hᵢ) − yᵢhᵢ; sse ½Σᵢ(hᵢ − yᵢ)²; mixture −log(eᵃ + eᵇ) (eq. 27).
+// Per-sample work vectors for softmax (K and K² long), grown on demand.
+let column = new Float64Array(16);
+let columnV = new Float64Array(16);
+let probs = new Float64Array(16);
+let result = new Float64Array(256);
+
+function softmaxCells(k: number): void {
+  if (column.length < k) {
+    column = new Float64Array(k);
+    columnV = new Float64Array(k);
+    probs = new Float64Array(k);
+  }
+  if (result.length < k * k) result = new Float64Array(k * k);
+}
+
+/** Column n of t (t.rows values) into `into`, as a subarray of exactly t.rows. */
+function readColumn(t: CpuTensor, n: number, into: Float64Array): Float64Array {
+  const view = into.subarray(0, t.rows);
+  for (let i = 0; i < t.rows; i++) view[i] = t.storage[t.offset + i * t.stride + n];
+  return view;
+}
+
+/** Rows 0 … rows−1 of result into column n of out. */
+function writeColumn(out: CpuTensor, n: number, rows: number): void {
+  for (let i = 0; i < rows; i++) out.storage[out.offset + i * out.stride + n] = result[i];
+}
+
+// E⁽ⁿ⁾: bce Σᵢ softplus(hᵢ) − yᵢhᵢ; sse ½Σᵢ(hᵢ − yᵢ)²; mixture −log(eᵃ + eᵇ) (eq. 27);
+// softmax log Σᵢ exp(hᵢ) − h_y.
 export function lossValue(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): void {
   const h = cpu("lossValue", hT);
   const y = cpu("lossValue", yT);
@@ -47,6 +77,11 @@ export function lossValue(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor):
   const o = out.storage;
   if (kind === "mixture") {
     for (let n = 0; n < N; n++) o[out.offset + n] = mixtureValue(at(h, 0, n), at(h, 1, n), at(h, 2, n), at(y, 0, n));
+    return;
+  }
+  if (kind === "softmax") {
+    softmaxCells(h.rows);
+    for (let n = 0; n < N; n++) o[out.offset + n] = softmaxValue(readColumn(h, n, column), at(y, 0, n), probs);
     return;
   }
   // Accumulate each column over the output units i in ascending order, walking h row by row.
@@ -65,7 +100,8 @@ export function lossValue(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor):
   for (let n = 0; n < N; n++) o[out.offset + n] = totals[n];
 }
 
-// ∂E/∂h: bce σ(h) − y; sse h − y; mixture (σ(h₁) − r, −r s(1−σ(s h₂)), −(1−r) s(1−σ(s h₃))).
+// ∂E/∂h: bce σ(h) − y; sse h − y; mixture (σ(h₁) − r, −r s(1−σ(s h₂)), −(1−r) s(1−σ(s h₃)));
+// softmax p − e_y.
 export function lossGrad(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): void {
   const h = cpu("lossGrad", hT);
   const y = cpu("lossGrad", yT);
@@ -82,6 +118,14 @@ export function lossGrad(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): 
     }
     return;
   }
+  if (kind === "softmax") {
+    softmaxCells(h.rows);
+    for (let n = 0; n < h.cols; n++) {
+      softmaxGrad(readColumn(h, n, column), at(y, 0, n), result);
+      writeColumn(out, n, h.rows);
+    }
+    return;
+  }
   const w = planWalk(h, y, out);
   const hs = h.storage;
   const ys = y.storage;
@@ -94,7 +138,8 @@ export function lossGrad(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): 
   }
 }
 
-// H_L v per sample: bce σ(1−σ) ⊙ v; sse v; mixture (C Cᵀ) v with C from mixtureRoot.
+// H_L v per sample: bce σ(1−σ) ⊙ v; sse v; mixture (C Cᵀ) v with C from mixtureRoot;
+// softmax p ⊙ v − p (pᵀv).
 export function lossHessianVector(kind: LossKind, hT: Tensor, yT: Tensor, vT: Tensor, outT: Tensor): void {
   const h = cpu("lossHessianVector", hT);
   const y = cpu("lossHessianVector", yT);
@@ -105,6 +150,14 @@ export function lossHessianVector(kind: LossKind, hT: Tensor, yT: Tensor, vT: Te
   const o = out.storage;
   if (kind === "sse") {
     copy(v, out);
+    return;
+  }
+  if (kind === "softmax") {
+    softmaxCells(h.rows);
+    for (let n = 0; n < h.cols; n++) {
+      softmaxHessianVector(readColumn(h, n, column), readColumn(v, n, columnV), probs, result);
+      writeColumn(out, n, h.rows);
+    }
     return;
   }
   if (kind === "mixture") {
@@ -141,16 +194,28 @@ export function lossHessianVector(kind: LossKind, hT: Tensor, yT: Tensor, vT: Te
 }
 
 // C⁽ⁿ⁾ with C Cᵀ = H_L⁽ⁿ⁾ (docs/algorithm.md §1.2; KFLR §3.3): bce diag √(σ(1−σ)); sse I (ones);
-// mixture out[i + 3k, n] = C[i][k] from the clamped eigen-decomposition.
+// mixture out[i + 3k, n] = C[i][k] from the clamped eigen-decomposition; softmax out[i + Kk, n] =
+// C[i][k] = δᵢₖ√pᵢ − pᵢ√pₖ (docs/algorithm.md §1.3).
 export function lossHessianSqrt(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): void {
   const h = cpu("lossHessianSqrt", hT);
   const y = cpu("lossHessianSqrt", yT);
   const out = cpu("lossHessianSqrt", outT);
   requireLossOperands("lossHessianSqrt", kind, h, y);
-  requireShape("lossHessianSqrt", "out", out, kind === "mixture" ? 9 : h.rows, h.cols);
+  requireShape("lossHessianSqrt", "out", out, lossSqrtRows(kind, h.rows), h.cols);
   const o = out.storage;
   if (kind === "sse") {
     fill(out, 1);
+    return;
+  }
+  if (kind === "softmax") {
+    const k = h.rows;
+    softmaxCells(k);
+    for (let n = 0; n < h.cols; n++) {
+      softmaxHessianSqrt(readColumn(h, n, column), probs, result);
+      for (let c = 0; c < k; c++) {
+        for (let i = 0; i < k; i++) o[out.offset + (i + k * c) * out.stride + n] = result[k * i + c];
+      }
+    }
     return;
   }
   if (kind === "mixture") {
@@ -176,16 +241,25 @@ export function lossHessianSqrt(kind: LossKind, hT: Tensor, yT: Tensor, outT: Te
 
 // ŷ ~ p(y | h) from the stream (seed, counter), element index = row-major index in out:
 // bce 1 if u(x0) < σ(h) else 0; sse h + z(x0, x1); mixture component 2 if u(x0) < σ(h₁) else 3,
-// then 1 if u(x1) < σ(h_component) else 0.
+// then 1 if u(x1) < σ(h_component) else 0; softmax the class k of u(x0) by inversion of p's cumulative sum.
 export function lossSample(kind: LossKind, hT: Tensor, seed: number, counter: number, outT: Tensor): void {
   const h = cpu("lossSample", hT);
   const out = cpu("lossSample", outT);
   if (kind === "mixture" && h.rows !== 3) throw new ShapeError(`lossSample: the mixture loss needs 3 outputs, got h ${shapeOf(h)}`);
-  requireShape("lossSample", "out", out, kind === "mixture" ? 1 : h.rows, h.cols);
-  if (kind !== "bce" && kind !== "sse" && kind !== "mixture") throw new RangeError(`lossSample: unknown loss '${kind as string}'`);
+  requireShape("lossSample", "out", out, lossTargetRows(kind, h.rows), h.cols);
+  if (kind !== "bce" && kind !== "sse" && kind !== "mixture" && kind !== "softmax") throw new RangeError(`lossSample: unknown loss '${kind as string}'`);
   setKey(seed);
   const c1 = counter >>> 0;
   const o = out.storage;
+  if (kind === "softmax") {
+    softmaxCells(h.rows);
+    for (let n = 0; n < h.cols; n++) {
+      threefry(n >>> 0, c1);
+      softmaxInto(readColumn(h, n, column), probs);
+      o[out.offset + n] = softmaxSample(probs.subarray(0, h.rows), uniformOf(words[0]));
+    }
+    return;
+  }
   const hs = h.storage;
   const N = out.cols;
   for (let i = 0; i < out.rows; i++) {

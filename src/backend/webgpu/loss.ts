@@ -1,15 +1,15 @@
 // Losses on WebGPU (shaders/loss.wgsl): bce and sse one invocation per element of h (the value's
-// column sums in two passes), mixture one per sample (column of h).
+// column sums in two passes), mixture and softmax one per sample (column of h).
 import { fillTemplate, shaderFile } from "./device/pipelines.ts";
 import { seedKey } from "../random.ts";
-import { lossTargetRows, requireLossOperands, requireShape } from "../shapes.ts";
+import { isLabelLoss, lossSqrtRows, lossTargetRows, requireLossOperands, requireShape } from "../shapes.ts";
 import { type LossKind, ShapeError, type Tensor } from "../types.ts";
 import { type KernelContext, SCRATCH } from "./context.ts";
 import { bindOperands, grid1d } from "./operands.ts";
 import { colSums } from "./reduce.ts";
 import { storageOf } from "./storage.ts";
 
-const KIND: Record<LossKind, number> = { bce: 0, sse: 1, mixture: 2 };
+const KIND: Record<LossKind, number> = { bce: 0, sse: 1, mixture: 2, softmax: 3 };
 const WHAT = { value: 0, grad: 1, hessianVector: 2, hessianSqrt: 3, sample: 4 } as const;
 type What = keyof typeof WHAT;
 
@@ -48,7 +48,7 @@ function launch(ctx: KernelContext, l: LossLaunch, chunks = 1): void {
   const n = l.h.cols;
   if (n === 0) return;
   const [k0, k1] = l.seed === undefined ? [0, 0] : seedKey(l.seed);
-  const threads = l.kind === "mixture" ? n : l.what === "value" ? chunks * n : l.h.rows * n;
+  const threads = isLabelLoss(l.kind) ? n : l.what === "value" ? chunks * n : l.h.rows * n;
   const { groups, gridX } = grid1d(threads, 64);
   ctx.recorder.dispatch({
     kernel: l.op,
@@ -73,7 +73,7 @@ export function lossValue(ctx: KernelContext, kind: LossKind, h: Tensor, y: Tens
   requireLossOperands("lossValue", kind, h, y);
   requireShape("lossValue", "out", out, 1, h.cols);
   const chunks = Math.ceil(h.rows / VALUE_CHUNK_ROWS);
-  if (kind === "mixture" || chunks <= 1) {
+  if (isLabelLoss(kind) || chunks <= 1) {
     launch(ctx, { op: "lossValue", kind, what: "value", h, y, out });
     return;
   }
@@ -97,7 +97,7 @@ export function lossHessianVector(ctx: KernelContext, kind: LossKind, h: Tensor,
 
 export function lossHessianSqrt(ctx: KernelContext, kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void {
   requireLossOperands("lossHessianSqrt", kind, h, y);
-  requireShape("lossHessianSqrt", "out", out, kind === "mixture" ? 9 : h.rows, h.cols);
+  requireShape("lossHessianSqrt", "out", out, lossSqrtRows(kind, h.rows), h.cols);
   launch(ctx, { op: "lossHessianSqrt", kind, what: "hessianSqrt", h, y, out });
 }
 
