@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEVICE_FLAGS, type DeviceFlag } from "../backend/index.ts";
+import { LOSS_KINDS, type LossKind } from "../backend/types.ts";
 import { DATASETS, DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
 import { dataDir } from "../data/location.ts";
 import { FileError, UsageError } from "../errors.ts";
@@ -21,15 +22,16 @@ type RunRow = SettingRow & { default?: string | number | boolean };
 export const RUN_SETTINGS = {
   opt: { kind: "choice", choices: METHOD_NAMES, default: "kfra", help: "method" },
   dataset: { kind: "choice", choices: DATASET_NAMES, default: "curves", help: "dataset (prepared into --data-dir on first use)" },
-  task: { kind: "choice", choices: ["autoencoder", "odd-even"], default: "autoencoder", help: "autoencoder, or the odd/even mixture classifier (mnist)" },
+  task: { kind: "choice", choices: ["autoencoder", "odd-even", "classify"], default: "autoencoder", help: "autoencoder, the odd/even mixture classifier (mnist), or the 10-digit softmax classifier (mnist)" },
   data: { kind: "string", metavar: "FILE", help: "train on your own Arrow IPC file instead of --dataset (docs/api.md)" },
   valid: { kind: "string", metavar: "FILE", help: "held-out Arrow file for --data (default: none)" },
   features: { kind: "string", metavar: "COLUMN", help: "feature column of --data (default: the first FixedSizeList<uint8|float32|float64> column)" },
-  targets: { kind: "string", metavar: "COLUMN", help: "target column of --data: supervised (--loss sse, bce or mixture) instead of the autoencoder" },
+  targets: { kind: "string", metavar: "COLUMN", help: "target column of --data: supervised (--loss sse, bce, mixture or softmax) instead of the autoencoder" },
   arch: { kind: "string", metavar: "SIZES", help: "layer sizes, e.g. 784-1000-500-250-30-250-500-1000-784 (default: the paper's network)" },
   hidden: { kind: "string", metavar: "SIZES", help: "hidden layer sizes only, e.g. 64-16-64; input and output sizes follow the data" },
   act: { kind: "string", metavar: "LIST", help: "hidden transfer: one of sigmoid, tanh, relu, leaky_relu, linear, or one per hidden layer, comma-separated (default tanh)" },
-  loss: { kind: "choice", choices: ["bce", "sse", "mixture"], help: "loss (default: bce for mnist/curves, sse for faces, mixture for odd-even)" },
+  loss: { kind: "choice", choices: LOSS_KINDS, help: "loss (default: bce for mnist/curves, sse for faces, mixture for odd-even, softmax for classify)" },
+  classes: { kind: "integer", min: 2, metavar: "K", help: "classes of --loss softmax with --data: the network's outputs (default: the largest label + 1)" },
   device: { kind: "choice", choices: DEVICE_FLAGS, default: "auto", help: "auto: WebGPU on a hardware GPU, else the OpenBLAS CPU backend" },
   out: { kind: "string", metavar: "DIR", help: "run directory (default runs/<dataset>-<opt>-<time>)" },
   init: { kind: "string", metavar: "FILE", help: "initial weights from a model.safetensors file" },
@@ -65,7 +67,8 @@ export interface TrainConfig {
   arch?: string;
   hidden?: string;
   act?: string;
-  loss?: "bce" | "sse" | "mixture";
+  loss?: LossKind;
+  classes?: number;
   steps: number;
   batch: number;
   seed: number;
@@ -173,6 +176,7 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
   parsed.dataDir = dataDir(parsed.dataDir);
   for (const key of ["out", "init", "resume"] as const) if (parsed[key] !== undefined) parsed[key] = resolve(parsed[key]);
   if (parsed.task === "odd-even" && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task odd-even needs --dataset mnist`);
+  if (parsed.task === "classify" && !parsed.data && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task classify needs --dataset mnist`);
   checkOwnData(parsed, given.has("dataset"));
   return parsed;
 }
@@ -223,14 +227,19 @@ export function savedConfig(path: string, saved: Record<string, unknown>): Train
 /** The flags of --data fit together; --targets makes the task supervised. */
 function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
   if (config.arch && config.hidden) throw new UsageError(`--arch and --hidden both give the layer sizes; use one`);
+  if (config.classes !== undefined && !(config.data && config.loss === "softmax")) {
+    throw new UsageError(`--classes ${config.classes} is read only with --data FILE --loss softmax${config.task === "classify" ? " (--task classify has MNIST's 10 digits)" : ""}`);
+  }
   if (!config.data) {
     for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
     return;
   }
   if (datasetGiven) throw new UsageError(`--data ${config.data} and --dataset ${config.dataset} both name the training set; use one`);
   if (config.task === "odd-even") throw new UsageError(`--task odd-even is MNIST's; with --data use --targets COLUMN --loss mixture (a 0/1 column)`);
+  if (config.task === "classify") throw new UsageError(`--task classify is MNIST's; with --data use --targets COLUMN --loss softmax (integer class labels)`);
   if (config.targets !== undefined) config.task = "supervised";
   else if (config.loss === "mixture") throw new UsageError(`--loss mixture needs --targets COLUMN (one 0/1 label per row)`);
+  else if (config.loss === "softmax") throw new UsageError(`--loss softmax needs --targets COLUMN (one integer class label per row)`);
 }
 
 /** The optimiser options of a config: the method and every setting it reads that the config holds (negated booleans only when turned off). */

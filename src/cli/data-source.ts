@@ -7,6 +7,8 @@ import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetIn
 import type { ColumnChoice } from "../data/dataset-file.ts";
 import type { TrainConfig } from "./config.ts";
 import type { DataShape } from "./network.ts";
+import { classCount } from "../data/targets.ts";
+import { LABEL_COLUMN } from "../data/schema.ts";
 
 export interface TrainingData {
   /** For logs and run-directory names: the dataset, or the file's name. */
@@ -24,7 +26,9 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
     const missing = missingDatasetFile(config.dataset, config.dataDir);
     if (missing !== undefined) throw new DataError(`${missing} is missing; prepare it with: bun run prep ${config.dataset}${config.dataDir ? ` --out ${config.dataDir}` : ""}`);
     const { train, heldOut } = datasetFiles(config.dataset, config.dataDir);
-    return { label: config.dataset, train, heldOut, columns: {} };
+    // The digit classifier reads the prepared files' label column as its targets (one class index per row).
+    const columns: ColumnChoice = config.task === "classify" ? { targets: LABEL_COLUMN } : {};
+    return { label: config.dataset, train, heldOut, columns };
   }
   const columns: ColumnChoice = { features: config.features, targets: config.targets };
   const info = readDatasetInfo(config.data, columns);
@@ -40,6 +44,13 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
     train: config.data,
     heldOut: config.valid,
     columns: { features: info.features.name, targets: info.targets?.name },
-    shape: { inputDim: info.dim, targetWidth: info.targets?.width, unitFeatures: info.features.scale255 },
+    shape: { inputDim: info.dim, targetWidth: info.targets?.width, unitFeatures: info.features.scale255, classes: softmaxClasses(config, columns) },
   };
+}
+
+/** K of --loss softmax without --classes: the largest label of --data + 1 (the labels are checked against K on load). */
+function softmaxClasses(config: TrainConfig, columns: ColumnChoice): number | undefined {
+  if (config.loss !== "softmax" || config.classes !== undefined || !columns.targets) return undefined;
+  const { y } = loadDataset(config.data!, columns);
+  return y ? classCount(y) : undefined;
 }

@@ -19,6 +19,8 @@ export interface DataShape {
   targetWidth?: number;
   /** Uint8 features (images scaled to [0, 1]): the autoencoder's default loss is then bce, else sse. */
   unitFeatures: boolean;
+  /** The softmax loss's K from the target column's labels (the largest + 1), where --classes is not given. */
+  classes?: number;
 }
 
 const PAPER_HIDDEN = { autoencoder: [1000, 500, 250, 30, 250, 500, 1000], classifier: [1000, 500, 250, 30] };
@@ -26,7 +28,8 @@ const PAPER_HIDDEN = { autoencoder: [1000, 500, 250, 30, 250, 500, 1000], classi
 /**
  * The network of a config: the dataset's default, with --arch or --hidden, --act and --loss applied.
  * For --data the input size is the file's feature width and the output its target width (3 for
- * the mixture loss; the input size for the autoencoder); the hidden layers default to the paper's.
+ * the mixture loss, K classes for softmax: --classes or the labels' largest + 1; the input size for
+ * the autoencoder); the hidden layers default to the paper's.
  */
 export function networkFor(config: TrainConfig, data?: DataShape): NetworkSpec {
   let base: NetworkSpec;
@@ -34,7 +37,7 @@ export function networkFor(config: TrainConfig, data?: DataShape): NetworkSpec {
     if (!data) throw new Error("networkFor: --data needs the data's shape");
     const loss = config.loss ? parseLoss(config.loss) : config.task === "autoencoder" && data.unitFeatures ? "bce" : "sse";
     const autoencoder = config.task === "autoencoder";
-    const out = autoencoder ? data.inputDim : loss === "mixture" ? 3 : data.targetWidth!;
+    const out = autoencoder ? data.inputDim : loss === "mixture" ? 3 : loss === "softmax" ? (config.classes ?? data.classes ?? 2) : data.targetWidth!;
     const hidden = autoencoder ? PAPER_HIDDEN.autoencoder : PAPER_HIDDEN.classifier;
     base = { sizes: [data.inputDim, ...hidden, out], transfers: Array(hidden.length).fill("tanh"), loss };
   } else {
