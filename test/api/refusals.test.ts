@@ -111,7 +111,7 @@ describe("one table of bad settings, refused alike by the library and the CLI", 
   });
 
   test("Network options: sizes, loss, activation, seed, unknown keys", () => {
-    expect(() => new Network(backend, { sizes: [4, 2], loss: "hinge" as never })).toThrow(/^loss: must be one of bce, sse, mixture, got "hinge"$/);
+    expect(() => new Network(backend, { sizes: [4, 2], loss: "hinge" as never })).toThrow(/^loss: must be one of bce, sse, mixture, softmax, got "hinge"$/);
     expect(() => new Network(backend, { sizes: [4, 0, 4], loss: "sse" })).toThrow(/^sizes: must be a list of at least two positive integers/);
     expect(() => new Network(backend, { sizes: [4], loss: "sse" })).toThrow(/^sizes: /);
     expect(() => new Network(backend, { sizes: [4, 3, 4], loss: "sse", activation: "swish" as never })).toThrow(/^activation: must be one of sigmoid, tanh/);
