@@ -12,7 +12,7 @@
 //            H = diag(s1(1-s1), r s2(1-s2), (1-r) s3(1-s3)) - r(1-r) u u^T with
 //            u = (1, s(1 - sigma(s h2)), -s(1 - sigma(s h3))); Gauss-Newton uses H's PSD projection
 //            (cyclic Jacobi with a fixed number of sweeps, negative eigenvalues clamped to 0).
-//   softmax: (docs/algorithm.md §1.3; y one class index) m = max_i h_i, p = exp(h - m) / sum exp(h - m),
+//   softmax: (docs/algorithm.md §11; y one class index) m = max_i h_i, p = exp(h - m) / sum exp(h - m),
 //            E = m + log sum exp(h - m) - h_y; dE/dh = p - e_y; H = diag(p) - p p^T, H v = p (v - p.v);
 //            sqrt H: C[i][k] = [i == k] sqrt(p_i) - p_i sqrt(p_k) stored as out[i + K k, n].
 // Samples: bce y^ = [u < sigma(h)], sse y^ = h + z, for element (i, n) at counter i * N + n;

@@ -1,4 +1,4 @@
-// The softmax cross-entropy loss of docs/algorithm.md §1.3 for one sample (one column of h, K
+// The softmax cross-entropy loss of docs/algorithm.md §11 for one sample (one column of h, K
 // outputs), as plain functions shared by the host backends (reference and cpu). The WGSL copy is in
 // shaders/loss.wgsl. The target is one class index y ∈ {0, …, K−1}, stored as a number.
 //

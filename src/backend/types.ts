@@ -212,7 +212,7 @@ export interface Backend {
    * A per-sample square root C⁽ⁿ⁾ of H_L⁽ⁿ⁾ = C⁽ⁿ⁾C⁽ⁿ⁾ᵀ (docs/algorithm.md §1.2; KFLR §3.3).
    * bce, sse: H_L is diagonal, out is D×N holding the diagonal of C⁽ⁿ⁾.
    * mixture: out is 9×N, out[i + 3k, n] = C⁽ⁿ⁾[i, k] (eigenvectors scaled by √max(λ, 0)).
-   * softmax: out is K²×N, out[i + Kk, n] = C⁽ⁿ⁾[i, k] = δᵢₖ√pᵢ − pᵢ√pₖ (docs/algorithm.md §1.3).
+   * softmax: out is K²×N, out[i + Kk, n] = C⁽ⁿ⁾[i, k] = δᵢₖ√pᵢ − pᵢ√pₖ (docs/algorithm.md §11).
    */
   lossHessianSqrt(kind: LossKind, h: Tensor, y: Tensor, out: Tensor): void;
   /**

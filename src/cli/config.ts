@@ -22,7 +22,7 @@ type RunRow = SettingRow & { default?: string | number | boolean };
 export const RUN_SETTINGS = {
   opt: { kind: "choice", choices: METHOD_NAMES, default: "kfra", help: "method" },
   dataset: { kind: "choice", choices: DATASET_NAMES, default: "curves", help: "dataset (prepared into --data-dir on first use)" },
-  task: { kind: "choice", choices: ["autoencoder", "odd-even", "classify"], default: "autoencoder", help: "autoencoder, the odd/even mixture classifier (mnist), or the 10-digit softmax classifier (mnist)" },
+  task: { kind: "choice", choices: ["autoencoder", "odd-even", "classify"], default: "autoencoder", help: "autoencoder, the odd/even mixture classifier (mnist), or the 10-digit softmax classifier (mnist, the default dataset for it)" },
   data: { kind: "string", metavar: "FILE", help: "train on your own Arrow IPC file instead of --dataset (docs/api.md)" },
   valid: { kind: "string", metavar: "FILE", help: "held-out Arrow file for --data (default: none)" },
   features: { kind: "string", metavar: "COLUMN", help: "feature column of --data (default: the first FixedSizeList<uint8|float32|float64> column)" },
@@ -176,6 +176,8 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
   parsed.dataDir = dataDir(parsed.dataDir);
   for (const key of ["out", "init", "resume"] as const) if (parsed[key] !== undefined) parsed[key] = resolve(parsed[key]);
   if (parsed.task === "odd-even" && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task odd-even needs --dataset mnist`);
+  // The digit classifier is MNIST's: --task classify alone trains on it.
+  if (parsed.task === "classify" && !parsed.data && !given.has("dataset")) parsed.dataset = "mnist";
   if (parsed.task === "classify" && !parsed.data && !DATASETS[parsed.dataset].labels) throw new UsageError(`--task classify needs --dataset mnist`);
   checkOwnData(parsed, given.has("dataset"));
   return parsed;

@@ -53,7 +53,7 @@ export function hasDiagonalOutputHessian(spec: NetworkSpec): boolean {
 
 /**
  * The columns K of each sample's square root C⁽ⁿ⁾ of H_L (D_L × K): the output size D_L for the
- * diagonal losses and softmax (docs/algorithm.md §1.3), 3 for the mixture.
+ * diagonal losses and softmax (docs/algorithm.md §11), 3 for the mixture.
  */
 export function outputRootColumns(spec: NetworkSpec): number {
   return spec.loss === "mixture" ? 3 : spec.sizes[spec.sizes.length - 1];

@@ -11,7 +11,7 @@ import { type CurvatureEstimator, hasDiagonalOutputHessian, outputRootColumns } 
  * G_L = (1/N) Σ_n H_L⁽ⁿ⁾ from the per-sample square roots C⁽ⁿ⁾ of H_L⁽ⁿ⁾ (`sqrtH`, as
  * Backend.lossHessianSqrt writes them). Diagonal H_L: G_L = diag((1/N) Σ_n (C⁽ⁿ⁾)²). Mixture and
  * softmax: G_L = (1/N) Σ_k C_k C_kᵀ with C_k the D_L × N block of k-th columns (k < 3 for the
- * mixture, k < K for softmax, where it is the batch average of diag(p) − ppᵀ; §1.3, §3.2).
+ * mixture, k < K for softmax, where it is the batch average of diag(p) − ppᵀ; §11.2, §3.2).
  */
 export function expectedOutputHessian(backend: Backend, spec: NetworkSpec, sqrtH: Tensor, diagonal: Tensor, out: Tensor): void {
   const n = sqrtH.cols;

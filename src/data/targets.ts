@@ -1,5 +1,5 @@
 // Targets against the loss that will read them: bce's lie in [0, 1], the mixture loss's are labels
-// 0 or 1 (docs/algorithm.md §1.2), softmax's class indices 0 … K−1 (§1.3); sse takes any finite value.
+// 0 or 1 (docs/algorithm.md §1.2), softmax's class indices 0 … K−1 (§11); sse takes any finite value.
 import type { LossKind } from "../backend/types.ts";
 import { DataError } from "./data-error.ts";
 

@@ -74,7 +74,7 @@ export function jacobian(spec: NetworkSpec, weights: Float64Array[], layer: numb
 }
 
 /**
- * The Gauss–Newton output Hessian H_L of one sample (docs/algorithm.md §1.2, §1.3). Softmax is
+ * The Gauss–Newton output Hessian H_L of one sample (docs/algorithm.md §1.2, §11.2). Softmax is
  * written out here from its definition, diag(p) − ppᵀ with p = exp(h) / Σ exp(h), independently of
  * src/backend/softmax.ts.
  */

@@ -1,4 +1,4 @@
-// The losses of docs/algorithm.md §1.2–1.3 (values, gradients for §2, square roots for §3.3) on the
+// The losses of docs/algorithm.md §1.2 and §11 (values, gradients for §2, square roots for §3.3) on the
 // CPU backend. The network output h is D×N (one sample per column); y is D×N, or 1×N labels for the
 // 3-output mixture (0 or 1) and softmax (class indices). Per-sample maths in float64, rounded to
 // float32 on store; the mixture's and softmax's scalar maths come from src/backend/mixture.ts and
@@ -195,7 +195,7 @@ export function lossHessianVector(kind: LossKind, hT: Tensor, yT: Tensor, vT: Te
 
 // C⁽ⁿ⁾ with C Cᵀ = H_L⁽ⁿ⁾ (docs/algorithm.md §1.2; KFLR §3.3): bce diag √(σ(1−σ)); sse I (ones);
 // mixture out[i + 3k, n] = C[i][k] from the clamped eigen-decomposition; softmax out[i + Kk, n] =
-// C[i][k] = δᵢₖ√pᵢ − pᵢ√pₖ (docs/algorithm.md §1.3).
+// C[i][k] = δᵢₖ√pᵢ − pᵢ√pₖ (docs/algorithm.md §11).
 export function lossHessianSqrt(kind: LossKind, hT: Tensor, yT: Tensor, outT: Tensor): void {
   const h = cpu("lossHessianSqrt", hT);
   const y = cpu("lossHessianSqrt", yT);
