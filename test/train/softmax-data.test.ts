@@ -13,6 +13,8 @@ import { DataError } from "../../src/data/dataset.ts";
 import { checkTargets, classCount } from "../../src/data/targets.ts";
 import { readMetrics, type EvalRecord } from "../../src/run/metrics.ts";
 import { main as classifyAccuracy } from "../../examples/classify-accuracy.ts";
+import { prepareDataset } from "../../data-prep/prepare.ts";
+import { networkFor } from "../../src/cli/network.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-softmax-train-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -93,6 +95,29 @@ describe("train --data --loss softmax", () => {
     expect(() => parseTrainArgs(["--data", good, "--task", "classify"])).toThrow(/--task classify is MNIST's/);
     expect(() => parseTrainArgs(["--task", "classify", "--dataset", "curves"])).toThrow(/--task classify needs --dataset mnist/);
     expect(() => parseTrainArgs(["--data", good, "--targets", "targets", "--loss", "softmax", "--classes", "1"])).toThrow(/--classes/);
+  });
+});
+
+describe("--task classify", () => {
+  test("is MNIST's 784-1000-500-250-30-10 tanh softmax network (MNIST without --dataset); --hidden changes the middle", () => {
+    const config = parseTrainArgs(["--task", "classify"]);
+    expect(config.dataset).toBe("mnist");
+    expect(networkFor(config)).toEqual({ sizes: [784, 1000, 500, 250, 30, 10], transfers: Array(4).fill("tanh"), loss: "softmax" });
+    expect(networkFor(parseTrainArgs(["--task", "classify", "--hidden", "64"])).sizes).toEqual([784, 64, 10]);
+    expect(() => networkFor(parseTrainArgs(["--task", "classify", "--loss", "bce"]))).toThrow(/--task classify uses the softmax loss, got --loss bce/);
+  });
+
+  test("trains on the prepared files' digit labels, held-out error included", async () => {
+    const dataDir = join(root, "mnist-data");
+    await prepareDataset("mnist", { out: dataDir, count: 300, quiet: true });
+    const out = "digits";
+    await train(parseTrainArgs(["--task", "classify", "--data-dir", dataDir, "--hidden", "16", "--batch", "100", "--steps", "10", "--eval-every", "10", "--save-every", "0", "--device", "cpu", "--quiet", "--out", join(root, out)]));
+    const [first, last] = [evals(out)[0], evals(out).at(-1)!];
+    // Ten classes: the error starts near log 10 ≈ 2.3 and ten KFRA updates cut it well below.
+    expect(first.train).toBeGreaterThan(1.5);
+    expect(last.train).toBeLessThan(0.8 * first.train);
+    expect(last.heldOut).toBeLessThan(first.heldOut!);
+    expect(modelMetadata(out)).toMatchObject({ arch: "784-16-10", loss: "softmax" });
   });
 });
 
