@@ -75,6 +75,7 @@ export interface TrainConfig {
   resume?: string;
   saveEvery: number;
   evalEvery: number;
+  earlyStop: number;
   shuffle: boolean;
   workers: number;
   dataDir: string;
@@ -223,6 +224,7 @@ export function savedConfig(path: string, saved: Record<string, unknown>): Train
 /** The flags of --data fit together; --targets makes the task supervised. */
 function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
   if (config.arch && config.hidden) throw new UsageError(`--arch and --hidden both give the layer sizes; use one`);
+  if (config.earlyStop > 0 && config.data && !config.valid) throw new UsageError(`--early-stop needs a held-out set to judge the error on: give --valid FILE`);
   if (!config.data) {
     for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
     return;

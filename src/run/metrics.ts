@@ -30,6 +30,27 @@ export interface EvalRecord {
   /** Absent when the run has no held-out set (--data without --valid). */
   heldOut?: number;
   heldOutAverage?: number;
+  /** Classifiers: the fraction of samples whose predicted class is their label, for each error above. */
+  trainAccuracy?: number;
+  trainAverageAccuracy?: number;
+  heldOutAccuracy?: number;
+  heldOutAverageAccuracy?: number;
+}
+
+/**
+ * The best held-out evaluation of a log (the smaller of θ's and θ̂'s error, the first of equals)
+ * and the evaluations after it: the early-stopping state a resumed run continues from.
+ */
+export function bestEvaluation(records: MetricsRecord[]): { step: number; at: "weights" | "average"; heldOut: number; evaluationsSince: number } | undefined {
+  let best: { step: number; at: "weights" | "average"; heldOut: number; evaluationsSince: number } | undefined;
+  for (const r of records) {
+    if (r.type !== "eval" || typeof r.heldOut !== "number") continue;
+    const average = typeof r.heldOutAverage === "number" && r.heldOutAverage < r.heldOut;
+    const heldOut = average ? r.heldOutAverage! : r.heldOut;
+    if (best === undefined || heldOut < best.heldOut) best = { step: r.step, at: average ? "average" : "weights", heldOut, evaluationsSince: 0 };
+    else best.evaluationsSince += 1;
+  }
+  return best;
 }
 
 export type MetricsRecord = StepRecord | EvalRecord;

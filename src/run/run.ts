@@ -19,9 +19,9 @@ import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { readModelWeights } from "../nn/modelFile.ts";
 import { describeSpec, parameterCount } from "../nn/spec.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
+import { MetricsLog, type StepRecord, bestEvaluation, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
-import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
+import { BEST_DIR, BEST_MODEL_FILE, BEST_RECORD_FILE, CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
 import { type StopSignal, StopSignals } from "./stopSignals.ts";
 
 /** What to train on, known once the run directory is locked (the data may be prepared then). */
@@ -48,6 +48,8 @@ export interface RunPlan {
   steps: number;
   seed: number;
   evalEvery: number;
+  /** Stop once N held-out evaluations in a row have not improved on the best (0: never). */
+  earlyStop: number;
   /** Checkpoint every N updates, 0: only at the end. */
   saveEvery: number;
   workers: number;
@@ -77,10 +79,12 @@ export interface RunResult {
   /** The signal that stopped the run early, if one did. */
   signal?: StopSignal;
   finalLoss: number;
+  /** True when --early-stop ended the run. */
+  stoppedEarly: boolean;
 }
 
 /** The files a new run writes in its directory (besides config.json): none of them may be there already. */
-const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, "training-error.svg", "training-error.png"];
+const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, BEST_DIR, "training-error.svg", "training-error.png"];
 
 /** Where a diverged run can continue from, in words. */
 function lastCheckpointNote(runDir: string): string {
@@ -170,11 +174,15 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     heldOutSet?.checkFits(spec);
     // A resumed run whose on-schedule evaluation at its checkpoint was dropped (a stop during it) makes it up first.
     let evalAtStart: boolean | undefined;
+    // The best held-out evaluation so far and the evaluations since: a resumed run keeps them (its log up to the checkpoint).
+    let best: ReturnType<typeof bestEvaluation>;
     if (plan.resume) {
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
       plan.onResumed?.(loop.step);
+      const records = existsSync(join(runDir, METRICS_FILE)) ? readMetrics(join(runDir, METRICS_FILE), warn) : [];
       const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
-      evalAtStart = due && !readMetrics(join(runDir, METRICS_FILE), warn).some((r) => r.type === "eval" && r.step === loop.step);
+      evalAtStart = due && !records.some((r) => r.type === "eval" && r.step === loop.step);
+      if (heldOutSet) best = bestEvaluation(records);
     } else {
       writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
@@ -215,7 +223,27 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
           metrics.append(record);
           hooks.onStep?.(record);
         },
-        onEval: (e) => metrics.append({ type: "eval", step: e.step, time: e.time, train: e.train, trainAverage: e.trainAverage, heldOut: e.validation, heldOutAverage: e.validationAverage }),
+        earlyStop: plan.earlyStop,
+        best,
+        saveBest: heldOutSet ? join(runDir, BEST_MODEL_FILE) : undefined,
+        onEval: (e) =>
+          metrics.append({
+            type: "eval",
+            step: e.step,
+            time: e.time,
+            train: e.train,
+            trainAverage: e.trainAverage,
+            heldOut: e.validation,
+            heldOutAverage: e.validationAverage,
+            trainAccuracy: e.trainAccuracy,
+            trainAverageAccuracy: e.trainAverageAccuracy,
+            heldOutAccuracy: e.validationAccuracy,
+            heldOutAverageAccuracy: e.validationAverageAccuracy,
+          }),
+        onBest: ({ step, at, heldOut, heldOutAccuracy, eval: e }) => {
+          const record = { step, at, heldOut, heldOutAccuracy, train: at === "average" ? e.trainAverage : e.train, model: BEST_MODEL_FILE };
+          writeFileAtomic(join(runDir, BEST_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
+        },
         onCheckpoint: async ({ step, time }) => {
           if (stop.signal.aborted) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
           if (savedStep === step) return;
@@ -232,8 +260,14 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       if (error instanceof DivergedError) throw new DivergedError(`${error.message}; stopped. ${lastCheckpointNote(runDir)}`, error.step);
       throw error;
     }
+    if (result.stoppedEarly && result.best) {
+      const { step, at, heldOut, evaluationsSince } = result.best;
+      note(
+        `train: stopped early after update ${result.steps}: the held-out error has not improved for ${evaluationsSince} evaluations; the best, ${heldOut.toPrecision(5)} at update ${step} (${at === "average" ? "the Polyak average θ̂" : "θ"}), is ${join(runDir, BEST_MODEL_FILE)}`,
+      );
+    }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly };
   } finally {
     signals?.dispose();
     await stream?.close();
