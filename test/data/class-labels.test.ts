@@ -10,6 +10,8 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { dump } from "npyjs";
 import { openDataset } from "kfra-webgpu";
 import { importTable } from "../../data-prep/import.ts";
+import { parseTrainArgs } from "../../src/cli/config.ts";
+import { trainingData } from "../../src/cli/data-source.ts";
 import { encodeTable } from "../../data-prep/table-writer.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -82,5 +84,20 @@ describe("prep import: class labels", () => {
     const twice = join(tmp.dir, "twice.arrow");
     writeFileSync(twice, encodeTable(x, { values: new Float32Array([0, 1, 1]), width: 1, classNames: ["a", "a"] }));
     expect(() => openDataset(twice, { targets: "targets" })).toThrow(/twice\.arrow: column 'targets': its "classes" metadata is not a JSON list of distinct class names/);
+  });
+
+  it("train --valid refuses a held-out file whose classes are named otherwise", async () => {
+    const imported = (name: string, text: string) => {
+      const out = join(tmp.dir, `${name}.arrow`);
+      const run = spawnSync(process.execPath, ["data-prep/cli.ts", "import", write(`${name}.csv`, text), "--targets", "kind", "--out", out], { encoding: "utf8" });
+      expect(run.status, run.stderr).toBe(0);
+      return out;
+    };
+    const a = imported("a", "x,kind\n1,cat\n2,dog\n3,cat\n");
+    const same = imported("same", "x,kind\n4,dog\n5,cat\n");
+    const other = imported("other", "x,kind\n4,dog\n5,eel\n");
+    const config = (valid: string) => parseTrainArgs(["--data", a, "--valid", valid, "--targets", "targets", "--loss", "bce", "--quiet"]);
+    expect((await trainingData(config(same))).heldOut).toBe(same);
+    await expect(trainingData(config(other))).rejects.toThrow(/other\.arrow: --valid names the classes dog, eel, --data cat, dog; class indices must mean the same in both/);
   });
 });
