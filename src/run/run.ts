@@ -92,10 +92,11 @@ function lastCheckpointNote(runDir: string): string {
   return latest ? `The last finite checkpoint is step ${latest.step}, in ${latest.dir}.` : "No checkpoint had been saved yet.";
 }
 
-/** Removes what killed processes left in a run directory: temporary files and checkpoint directories. */
+/** Removes what killed processes left in a run directory: temporary files (the best model's among them) and checkpoint directories. */
 function removeLeftovers(runDir: string): void {
   removeStaleTemporaries(runDir);
   removeStaleTemporaries(join(runDir, CHECKPOINTS_DIR));
+  removeStaleTemporaries(join(runDir, BEST_DIR));
 }
 
 export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<RunResult> {
