@@ -1,15 +1,17 @@
 // Accuracy (docs/algorithm.md §11.1) against a hand count on explicit outputs: the class rule of each
 // kind of classifier, the labels of each kind of target, and the Evaluator's whole-set accuracy
-// (chunked, on the float32 CPU backend) against the same count made from Network.predict.
+// (chunked, on each float32 backend there is) against the same count made from Network.predict.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Backend, Network, createBackend, openDataset } from "kfra-webgpu";
+import { availableBackends } from "../../src/backend/index.ts";
 import { classLabels, predictClasses } from "../../src/nn/accuracy.ts";
 
-let backend: Backend;
+const backends = new Map<string, Backend>();
 beforeAll(async () => {
-  backend = await createBackend({ device: "cpu" });
+  for (const name of await availableBackends()) backends.set(name, await createBackend({ device: name }));
 });
-afterAll(() => backend.dispose());
+afterAll(() => backends.forEach((b) => b.dispose()));
+const names = await availableBackends();
 
 describe("the class of an output and the label of a target", () => {
   test("K > 1 outputs: argmax, the first of equal maxima", () => {
@@ -46,8 +48,8 @@ describe("whole-set accuracy", () => {
   const label = (r: number) => (x[r * dim] + x[r * dim + 1] > 0.4 ? 2 : x[r * dim + 2] > 0 ? 1 : 0);
   const y = Float32Array.from({ length: rows * k }, (_, i) => (label(Math.floor(i / k)) === i % k ? 1 : 0));
 
-  test("network.evaluate's accuracy is the hand count of argmax(predict(x)) == label (one-hot targets)", async () => {
-    const network = new Network(backend, { sizes: [dim, 5, k], loss: "bce", seed: 4 });
+  test.each(names)("%s: network.evaluate's accuracy is the hand count of argmax(predict(x)) == label (one-hot targets)", async (name) => {
+    const network = new Network(backends.get(name)!, { sizes: [dim, 5, k], loss: "bce", seed: 4 });
     try {
       const h = await network.predict(x);
       let correct = 0;
@@ -68,7 +70,7 @@ describe("whole-set accuracy", () => {
   });
 
   test("regression and the autoencoder report no accuracy", async () => {
-    const network = new Network(backend, { sizes: [dim, 3, dim], loss: "sse", seed: 1 });
+    const network = new Network(backends.get("cpu") ?? backends.values().next().value!, { sizes: [dim, 3, dim], loss: "sse", seed: 1 });
     try {
       expect((await network.evaluate(openDataset({ x, dim }))).accuracy).toBeUndefined();
       await expect(network.predictClasses(x)).rejects.toThrow(/sse, a regression/);
