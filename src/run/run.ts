@@ -14,7 +14,8 @@ import { loadDataset } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
 import { oddEvenTargets } from "../data/datasets.ts";
 import { MinibatchStream } from "../data/stream.ts";
-import { UsageError } from "../errors.ts";
+import { FileError, UsageError } from "../errors.ts";
+import { readJsonFile } from "../io/json.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { readModelWeights } from "../nn/modelFile.ts";
 import { describeSpec, parameterCount } from "../nn/spec.ts";
@@ -119,6 +120,26 @@ function wholeSet(file: string, data: RunData): Dataset {
   return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
 }
 
+/**
+ * The run's best/best.json when it is whole and no later than the checkpoint resumed from (a best
+ * recorded after it is found again as the run repeats those updates); a damaged one is reported and
+ * left out, and its model is replaced at the next improvement.
+ */
+function recordedBest(runDir: string, step: number, warn: (line: string) => void): { step: number; at: "weights" | "average"; heldOut: number } | undefined {
+  const path = join(runDir, BEST_RECORD_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const value = readJsonFile(path) as { step?: unknown; at?: unknown; heldOut?: unknown };
+    const ok = typeof value === "object" && value !== null && Number.isSafeInteger(value.step) && (value.at === "weights" || value.at === "average") && typeof value.heldOut === "number";
+    if (!ok) throw new FileError(`${path}: not a best-model record (step, at, heldOut)`);
+    return (value.step as number) <= step ? { step: value.step as number, at: value.at as "weights" | "average", heldOut: value.heldOut as number } : undefined;
+  } catch (error) {
+    if (!(error instanceof FileError)) throw error;
+    warn(`train: ${error.message}; the best model so far is judged from the metrics alone`);
+    return undefined;
+  }
+}
+
 async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
   const { runDir } = plan;
   const log = (line: string) => plan.quiet || console.error(line);
@@ -183,7 +204,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       const records = existsSync(join(runDir, METRICS_FILE)) ? readMetrics(join(runDir, METRICS_FILE), warn) : [];
       const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
       evalAtStart = due && !records.some((r) => r.type === "eval" && r.step === loop.step);
-      if (heldOutSet) best = bestEvaluation(records);
+      if (heldOutSet) best = bestEvaluation(records, recordedBest(runDir, restored ? loop.step : -1, warn));
     } else {
       writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);

@@ -17,7 +17,7 @@ import { readSafetensors } from "../../src/io/safetensors.ts";
 import { allocLayers, freeLayers, uploadLayers } from "../../src/nn/params.ts";
 import type { NetworkSpec } from "../../src/nn/spec.ts";
 import { reported } from "../../src/optim/optimizer.ts";
-import { type EvalRecord, readMetrics } from "../../src/run/metrics.ts";
+import { type EvalRecord, type MetricsRecord, bestEvaluation, readMetrics } from "../../src/run/metrics.ts";
 import { type BestInfo, type BestState, type EvalInfo, runLoop } from "../../src/train/loop.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-best-"));
@@ -178,6 +178,37 @@ describe("the best model of a real run", () => {
     expect(JSON.parse(readFileSync(join(root, "early", "best", "best.json"), "utf8")).step).toBe(evals[bestAt].step);
     const resumed = await trainFromConfig({ ...run, resume: join(root, "early") });
     expect(resumed).toMatchObject({ steps: result.steps, stoppedEarly: true });
+  });
+
+  test("a resumed run keeps the best so far, even one from an end-of-run evaluation its log drops", async () => {
+    // 27 updates, evaluations every 5: the last, at 27, is off the schedule and leaves the log on --resume.
+    const first = flags("kept", "--valid", heldOutFile, "--opt", "adam", "--lr", "0.02", "--steps", "27");
+    await trainFromConfig(first);
+    const recordFile = join(root, "kept", "best", "best.json"), modelFile = join(root, "kept", "best", "model.safetensors");
+    const evals = readMetrics(join(root, "kept", "metrics.ndjson")).filter((r): r is EvalRecord => r.type === "eval");
+    expect(evals.at(-1)!.step).toBe(27);
+    const record = JSON.parse(readFileSync(recordFile, "utf8"));
+    expect(record.heldOut).toBe(Math.min(...evals.map((e) => e.heldOut!)));
+    // Make the recorded best one no later evaluation can beat: the resumed run must keep it, file and record.
+    record.step = 27;
+    record.heldOut /= 100;
+    writeFileSync(recordFile, JSON.stringify(record));
+    const model = readFileSync(modelFile);
+    await trainFromConfig({ ...first, steps: 45, resume: join(root, "kept") });
+    const resumed = readMetrics(join(root, "kept", "metrics.ndjson")).filter((r): r is EvalRecord => r.type === "eval");
+    expect(resumed.map((e) => e.step)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45]);
+    expect(Math.min(...resumed.map((e) => e.heldOut!))).toBeGreaterThan(record.heldOut);
+    expect(JSON.parse(readFileSync(recordFile, "utf8"))).toEqual(record);
+    expect(readFileSync(modelFile).equals(model)).toBe(true);
+  });
+
+  test("the early-stopping state of a log: the best (θ or θ̂, the first of equals), the evaluations since, and a better recorded best", () => {
+    const e = (step: number, heldOut: number, heldOutAverage?: number): MetricsRecord => ({ type: "eval", step, time: step, train: 1, heldOut, heldOutAverage });
+    const log = [e(0, 5), e(10, 3, 4), e(20, 4, 2.5), e(30, 2.5), e(40, 3), { type: "eval", step: 50, time: 50, train: 1 } as MetricsRecord];
+    expect(bestEvaluation(log)).toEqual({ step: 20, at: "average", heldOut: 2.5, evaluationsSince: 2 });
+    expect(bestEvaluation(log, { step: 35, at: "weights", heldOut: 2 })).toEqual({ step: 35, at: "weights", heldOut: 2, evaluationsSince: 1 });
+    expect(bestEvaluation(log, { step: 35, at: "weights", heldOut: 2.5 })).toEqual({ step: 20, at: "average", heldOut: 2.5, evaluationsSince: 2 });
+    expect(bestEvaluation([])).toBeUndefined();
   });
 
   test("--early-stop without a held-out set is refused by the CLI and by train()", async () => {
