@@ -14,7 +14,7 @@ import { writeContactSheet } from "./preview.ts";
 
 const USAGE = `usage: bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]
        bun run prep preview FILE.arrow [--out PNG]
-       bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow [--features COLS] [--targets COLS]
+       bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow [--features COLS] [--targets COLS] [--labels]
 
   --data-dir DIR output folder, also --out DIR (default: $KFRA_DATA_DIR, else data/ at the repository root)
   --seed N       generator seed, a non-negative integer (default 1); the same seed gives identical files
@@ -22,6 +22,8 @@ const USAGE = `usage: bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed
                  FACES: olivettifaces.mat (default: the copy in data-prep/sources/)
   import: --targets COLS  target columns, comma-separated (for .npy: a second .npy file of targets)
           --features COLS feature columns (default: all the others); writes columns 'features' and 'targets'
+          --labels        the --targets column holds class labels (integers too); a column of text always does.
+                          Labels become class indices 0…K−1 in sorted order, their names kept in the file
   (--count N     for tests: MNIST images per split, CURVES training images, FACES pairs per image)`;
 
 function integerFlag(values: { [key: string]: string | boolean | undefined }, key: string): number | undefined {
@@ -50,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "import") {
-    const { values, positionals } = parseFlags(rest, { out: { type: "string" }, features: { type: "string" }, targets: { type: "string" } }, true);
+    const { values, positionals } = parseFlags(rest, { out: { type: "string" }, features: { type: "string" }, targets: { type: "string" }, labels: { type: "boolean" } }, true);
     if (positionals.length !== 1) throw new UsageError(`import takes one FILE.csv, FILE.parquet or FILE.npy, got ${positionals.length}`);
     const out = values.out;
     if (!out) throw new UsageError(`import needs --out FILE.arrow`);
@@ -64,9 +66,13 @@ async function main(argv: string[]): Promise<number> {
     const { importToArrow } = await import("./import.ts");
     const inputs = [positionals[0], ...(targets && /\.npy$/i.test(positionals[0]) ? targets : [])];
     checkOutput(out, ARROW, inputs);
-    const { bytes, imported } = await importToArrow(positionals[0], { features, targets });
+    if (values.labels && !targets) throw new UsageError(`--labels needs --targets COLUMN (the column of class labels)`);
+    const { bytes, imported } = await importToArrow(positionals[0], { features, targets, labels: values.labels === true });
     writeFilesAtomically([{ file: out, bytes }]);
-    const wrote = imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";
+    const classes = imported.classNames;
+    const wrote = classes
+      ? `, ${classes.length} classes: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`
+      : imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";
     process.stderr.write(`prep: wrote ${resolve(out)} (${imported.rows} rows, ${imported.features.width} features${wrote})\n`);
     return 0;
   }

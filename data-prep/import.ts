@@ -9,6 +9,15 @@
 // Arrays (.npy, C or Fortran order): row r is a[r, ...]; uint8 arrays stay Uint8 (images, scaled
 // by 1/255 when training), others become Float32; every dimension must be non-empty. --targets names
 // a second .npy, not the features' own file, with one row per row.
+//
+// Class labels: a --targets column is read as class labels when every value in it is text that is
+// not a number ("cat", "dog"), or, for any column of labels (integers 3, 5, 7 included), with
+// --labels. Numbers are not taken as labels by themselves: a 0/1 column is already a bce target and
+// integer-valued targets (counts, ratings) are as often a regression; a column mixing numbers and
+// text is refused (a typo in a numeric column must not turn it into classes). The K distinct labels,
+// sorted (numerically when every one is a number, else by code point), become the class indices
+// 0 … K−1 of one Float32 target per row, and their names are kept in the target field's metadata
+// under "classes" (a JSON list), which the readers give back as `dataset.classNames`.
 import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
@@ -25,12 +34,16 @@ export interface ImportOptions {
   features?: string[];
   /** Target columns of a table, or for .npy the file of targets. */
   targets?: string[] | string;
+  /** Read the (one) target column as class labels even when its values are numbers. */
+  labels?: boolean;
 }
 
 export interface Imported {
   features: Matrix;
   targets?: Matrix;
   rows: number;
+  /** The class of each index 0 … K−1, when the targets were class labels. */
+  classNames?: string[];
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -69,6 +82,27 @@ function gather(file: string, rows: Record<string, Cell>[], columns: string[]): 
   return { values, width };
 }
 
+const isText = (cell: Cell) => typeof cell === "string" && cell !== "" && parseDecimal(cell.trim()) === undefined;
+
+/**
+ * Class indices of one column of labels: label ℓ of row r ↦ its rank among the K distinct labels,
+ * sorted numerically when every label is a number (names then written as numbers: 07 is 7), else
+ * by code point. Empty and null cells are refused, naming the row.
+ */
+export function classIndices(file: string, column: string, cells: Cell[]): { values: Float32Array; names: string[] } {
+  const text = cells.map((cell, r) => {
+    if (cell === null || cell === undefined || (typeof cell === "string" && cell.trim() === "")) throw new DataError(`${file}: column '${column}', row ${r} is empty; every row needs a class label`);
+    if (typeof cell === "string") return cell.trim();
+    if (typeof cell === "number" || typeof cell === "bigint" || typeof cell === "boolean") return String(cell);
+    throw new DataError(`${file}: column '${column}', row ${r}: ${JSON.stringify(cell)} is not a class label (text or a number)`);
+  });
+  const numeric = text.every((t) => parseDecimal(t) !== undefined && Number.isFinite(Number(t)));
+  const keys = numeric ? text.map((t) => String(Number(t))) : text;
+  const names = [...new Set(keys)].sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const index = new Map(names.map((name, i) => [name, i]));
+  return { values: Float32Array.from(keys, (k) => index.get(k)!), names };
+}
+
 /** The first name given twice in `names`, if any. */
 function repeated(names: string[]): string | undefined {
   return names.find((name, i) => names.indexOf(name) !== i);
@@ -101,6 +135,20 @@ function fromTable(file: string, header: string[], rows: Record<string, Cell>[],
   if (leaked !== undefined) throw new DataError(`${file}: column '${leaked}' is in both --targets and --features; a target among the features leaks the answer`);
   const features = options.features ?? header.filter((c) => !targets.includes(c));
   if (features.length === 0) throw new DataError(`${file}: no feature columns left (columns: ${header.join(", ")})`);
+  const textColumn = targets.find((c) => rows.every((row) => isText(row[c])));
+  if (options.labels || textColumn !== undefined) {
+    if (targets.length !== 1) {
+      const why = options.labels ? "--labels reads" : `column '${textColumn}' holds text, so it is read as class labels, and labels come from`;
+      throw new DataError(`${file}: ${why} one --targets column, got ${targets.length} (${targets.join(", ")})`);
+    }
+    const { values, names } = classIndices(file, targets[0], rows.map((row) => row[targets[0]]));
+    return { features: gather(file, rows, features), targets: { values, width: 1, classNames: names }, rows: rows.length, classNames: names };
+  }
+  const mixed = targets.find((c) => rows.some((row) => isText(row[c])));
+  if (mixed !== undefined) {
+    const r = rows.findIndex((row) => isText(row[mixed]));
+    throw new DataError(`${file}: column '${mixed}', row ${r}: ${JSON.stringify(rows[r][mixed])} is text in a column of numbers; for class labels give every row a label, or --labels`);
+  }
   return { features: gather(file, rows, features), targets: targets.length ? gather(file, rows, targets) : undefined, rows: rows.length };
 }
 
@@ -175,6 +223,27 @@ function readNpyMatrix(file: string): Matrix & { rows: number } {
   return { values, width, rows };
 }
 
+/**
+ * A .npy of class labels, one per row (shape (n,) or (n, 1)): a string array (dtype U), or with
+ * `forced` (--labels) an integer or boolean one; undefined for numbers without --labels.
+ */
+function readNpyLabels(file: string, forced: boolean): { values: Float32Array; names: string[]; rows: number } | undefined {
+  const bytes = readFileSync(file);
+  let array: ReturnType<typeof parseNpy>;
+  try {
+    array = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  } catch (error) {
+    throw new DataError(`${file}: not a readable .npy file: ${(error as Error).message}`);
+  }
+  const { shape, dtype } = array;
+  const text = /^U\d+$/.test(dtype);
+  if (!text && !forced) return undefined;
+  if (!text && !/^(i\d|u\d|b1)$/.test(dtype)) throw new DataError(`${file}: --labels needs integer, boolean or string labels; the array's dtype is '${dtype}'`);
+  if (shape.length === 0 || shape[0] === 0 || shape.slice(1).some((d) => d !== 1)) throw new DataError(`${file}: class labels need one per row, shape (n,) or (n, 1); the array has shape (${shape.join(", ")})`);
+  const cells = Array.from(array.data as unknown as ArrayLike<unknown>);
+  return { ...classIndices(file, "labels", cells), rows: shape[0] };
+}
+
 function readNpy(file: string, options: ImportOptions): Imported {
   if (options.features) throw new DataError(`${file}: --features names table columns; a .npy file is one array`);
   if (Array.isArray(options.targets) && options.targets.length !== 1) throw new DataError(`${file}: --targets takes one .npy file for .npy features`);
@@ -183,6 +252,11 @@ function readNpy(file: string, options: ImportOptions): Imported {
   if (targetFile === undefined) return { features, rows: features.rows };
   if (extname(targetFile) !== ".npy") throw new DataError(`${file}: --targets for .npy features must be a .npy file, got '${targetFile}'`);
   if (sameFile(file, resolve(targetFile))) throw new DataError(`${file}: --targets ${targetFile} is the features' own file; the targets would be a copy of the features`);
+  const labels = readNpyLabels(resolve(targetFile), options.labels === true);
+  if (labels) {
+    if (labels.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${labels.rows} class labels for the ${features.rows} rows of ${file}`);
+    return { features, targets: { values: labels.values, width: 1, classNames: labels.names }, rows: features.rows, classNames: labels.names };
+  }
   const targets = readNpyMatrix(resolve(targetFile));
   if (targets.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${targets.rows} rows of targets for the ${features.rows} rows of ${file}`);
   return { features, targets, rows: features.rows };

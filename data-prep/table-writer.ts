@@ -1,8 +1,9 @@
 // Encodes a feature matrix (and optionally a target matrix) as an Arrow IPC file the trainer reads
 // with --data: column 'features' is FixedSizeList<Uint8|Float32|Float64>[width]; column 'targets'
-// is the same kind of list, or one Float32/Float64 per row when it has width 1.
+// is the same kind of list, or one Float32/Float64 per row when it has width 1. Class indices carry
+// their names in the target field's metadata, "classes": a JSON list (CLASSES_METADATA).
 import { Field, FixedSizeList, Float32, Float64, RecordBatch, Schema, Struct, Table, Uint8, makeData, tableToIPC, type DataType } from "apache-arrow";
-import { ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
+import { CLASSES_METADATA, ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
 
 export const FEATURES_COLUMN = "features";
 export const TARGETS_COLUMN = "targets";
@@ -11,6 +12,8 @@ export interface Matrix {
   /** rows × width values, row-major. */
   values: Uint8Array | Float32Array | Float64Array;
   width: number;
+  /** Class indices 0 … K−1 (width 1): the name of each class. */
+  classNames?: string[];
 }
 
 function elementType(values: Matrix["values"]): DataType {
@@ -28,7 +31,9 @@ export function encodeTable(features: Matrix, targets?: Matrix, metadata: Record
     const element = elementType(matrix.values);
     return list ? new FixedSizeList(matrix.width, new Field("value", element, false)) : element;
   });
-  const fields = columns.map(({ name }, i) => new Field(name, types[i], false));
+  const fields = columns.map(({ name, matrix }, i) =>
+    new Field(name, types[i], false, matrix.classNames ? new Map([[CLASSES_METADATA, JSON.stringify(matrix.classNames)]]) : undefined),
+  );
   const schema = new Schema(fields, new Map(Object.entries(metadata)));
   const batches: RecordBatch[] = [];
   for (let start = 0; start < rows; start += ROWS_PER_RECORD_BATCH) {

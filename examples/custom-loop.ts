@@ -42,7 +42,7 @@ export async function main(options: { file?: string; targets?: string; device?: 
   const network = new Network(backend, { sizes: [trainSet.dim, 32, 32, trainSet.targetWidth], loss: "sse", seed: 3 });
   const batchSize = options.batchSize ?? 100;
   const optimizer = new Optimizer(network, { method: "kfra", batchSize, preset: "fixed" });
-  const first = await network.evaluate(heldOut);
+  const first = (await network.evaluate(heldOut)).loss;
   let best = first, worseEvaluations = 0, step = 0;
   try {
     while (step < (options.steps ?? 200) && worseEvaluations < 3) {
@@ -51,8 +51,8 @@ export async function main(options: { file?: string; targets?: string; device?: 
       step += 1;
       options.onStep?.(step, report);
       if (step % 20 === 0) {
-        const heldOutError = await network.evaluate(heldOut);
-        options.onEval?.(step, await network.evaluate(trainSet), heldOutError);
+        const heldOutError = (await network.evaluate(heldOut)).loss;
+        options.onEval?.(step, (await network.evaluate(trainSet)).loss, heldOutError);
         if (heldOutError < best) [best, worseEvaluations] = [heldOutError, 0];
         else worseEvaluations += 1;
       }

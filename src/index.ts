@@ -10,7 +10,8 @@ export { METHOD_NAMES, OPTIMIZER_SETTINGS, PRESETS, type MethodName, type Optimi
 export { TRAIN_SETTINGS } from "./train/settings.ts";
 export { SettingError } from "./settings.ts";
 export { Dataset, openDataset, type ArrayData, type Batch, type IndexedBatch } from "./api/dataset.ts";
-export { DivergedError, train, type BatchSource, type EvalInfo, type StepInfo, type TrainOptions, type TrainSummary } from "./api/train.ts";
+export { DivergedError, train, type BatchSource, type BestInfo, type BestModel, type BestState, type EvalInfo, type StepInfo, type TrainOptions, type TrainSummary } from "./api/train.ts";
+export type { Evaluation } from "./nn/evaluate.ts";
 export { MinibatchStream, type Minibatch, type StreamOptions } from "./data/stream.ts";
 export { DataError, type ColumnChoice, type DatasetInfo } from "./data/dataset.ts";
 export { SpecError, type NetworkSpec } from "./nn/spec.ts";

@@ -52,6 +52,11 @@ export class Dataset {
     readonly info?: DatasetInfo,
   ) {}
 
+  /** The name of each class index 0 … K−1 of a target column of class labels (prep import of text labels, or --labels). */
+  get classNames(): readonly string[] | undefined {
+    return this.info?.targets?.classNames;
+  }
+
   get count(): number {
     return this.x.length / this.dim;
   }

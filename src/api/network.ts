@@ -7,9 +7,10 @@ import { forward } from "../nn/forward.ts";
 import { type LayerTensors, allocLayers, downloadLayers, freeLayers, initialWeights, uploadLayers } from "../nn/params.ts";
 import { type NetworkSpec, SpecError, describeSpec, layerCount, parameterCount, validateSpec } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
-import { modelMetadata, modelTensors, readModelWeights } from "../nn/modelFile.ts";
-import { Evaluator } from "../nn/evaluate.ts";
-import { writeSafetensors } from "../io/safetensors.ts";
+import { modelMetadata, modelSpecFromMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.ts";
+import { type Evaluation, Evaluator } from "../nn/evaluate.ts";
+import { predictClasses } from "../nn/accuracy.ts";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { OPTIMIZER_SETTINGS } from "../optim/settings.ts";
 import { SettingError, checkSetting } from "../settings.ts";
 import type { Dataset } from "./dataset.ts";
@@ -44,6 +45,27 @@ function specOf(options: NetworkOptions): NetworkSpec {
   return { sizes: [...sizes], transfers, loss };
 }
 
+/**
+ * The options of a network loaded from `file` whose metadata says `saved`: each option the file
+ * records comes from it, and one given too must agree (a SettingError naming it); one the file
+ * lacks (a file written elsewhere) must be given.
+ */
+function loadedOptions(file: string, saved: Partial<NetworkSpec>, options: Partial<NetworkOptions>): NetworkOptions {
+  if (typeof options !== "object" || options === null) throw new UsageError(`Network.load: options must be an object such as { loss: "bce" }, or left out`);
+  for (const key of Object.keys(options)) if (!NETWORK_KEYS.includes(key)) throw new SettingError(key, `not an option of Network; its options are ${NETWORK_KEYS.join(", ")}`);
+  const sizes = options.sizes ?? saved.sizes;
+  if (sizes === undefined) throw new SettingError("sizes", `${file} does not record the layer sizes; give them (e.g. { sizes: [784, 30, 10] })`);
+  if (options.loss === undefined && saved.loss === undefined) throw new SettingError("loss", `${file} does not record the loss; give it`);
+  const merged = specOf({ sizes, activation: options.activation ?? saved.transfers ?? "tanh", loss: options.loss ?? saved.loss!, seed: options.seed });
+  const differs = (a: readonly unknown[], b: readonly unknown[]) => a.length !== b.length || a.some((v, i) => v !== b[i]);
+  if (saved.sizes && differs(merged.sizes, saved.sizes)) throw new SettingError("sizes", `${JSON.stringify(options.sizes)} here, but ${file} holds a ${saved.sizes.join("-")} network`);
+  if (saved.transfers && options.activation !== undefined && differs(merged.transfers, saved.transfers)) {
+    throw new SettingError("activation", `${JSON.stringify(options.activation)} here, but ${file} was trained with ${saved.transfers.join(",") || "no hidden layers"}`);
+  }
+  if (saved.loss && merged.loss !== saved.loss) throw new SettingError("loss", `'${merged.loss}' here, but ${file} was trained with the ${saved.loss} loss`);
+  return { sizes: merged.sizes, activation: merged.transfers, loss: merged.loss, seed: options.seed };
+}
+
 /** Rows evaluated at once by predict() and evaluate(). */
 const CHUNK = 1000;
 
@@ -68,11 +90,16 @@ export class Network {
     if (this.disposed) throw new UsageError(`${what}: the network has been disposed`);
   }
 
-  /** A network whose weights come from a model.safetensors file (a run's, or save()'s). */
-  static load(backend: Backend, file: string, options: NetworkOptions): Network {
-    const network = new Network(backend, options);
+  /**
+   * A network whose weights come from a model.safetensors file (a run's model or best model, or
+   * save()'s): sizes, activations and loss from the file's metadata; `options` only to check them
+   * (a mismatch is a SettingError naming the option) or to give what a file lacks.
+   */
+  static load(backend: Backend, file: string, options: Partial<NetworkOptions> = {}): Network {
+    const saved = readSafetensors(file);
+    const network = new Network(backend, loadedOptions(file, modelSpecFromMetadata(file, saved.metadata), options));
     try {
-      uploadLayers(backend, network.weights, readModelWeights(file, network.spec));
+      uploadLayers(backend, network.weights, modelWeightsFrom(saved, file, network.spec));
     } catch (error) {
       network.dispose();
       throw error;
@@ -124,14 +151,26 @@ export class Network {
     return out;
   }
 
-  /** Mean per-sample loss over a dataset, at these weights or at `weights` (e.g. an optimiser's Polyak average). */
-  async evaluate(data: Dataset, weights: LayerTensors = this.weights): Promise<number> {
+  /**
+   * The class of each of count × D₀ rows (docs/algorithm.md §12.1): argmax of the outputs for K > 1
+   * outputs, σ(h) ≥ ½ for one, p(y = 1) ≥ ½ for the mixture; index into `dataset.classNames` for names.
+   */
+  async predictClasses(x: ArrayLike<number>): Promise<Int32Array> {
+    if (this.spec.loss === "sse") throw new UsageError(`predictClasses(): the network's loss is sse, a regression; it has no classes`);
+    return predictClasses(this.spec.loss, this.outputSize, await this.predict(x));
+  }
+
+  /**
+   * Mean per-sample loss over a dataset, at these weights or at `weights` (e.g. an optimiser's
+   * Polyak average), and for a classifier the accuracy (docs/algorithm.md §12.1).
+   */
+  async evaluate(data: Dataset, weights: LayerTensors = this.weights): Promise<Evaluation> {
     this.checkUsable("evaluate()");
     data.checkFits(this.spec);
     const ws = new BatchWorkspace(this.backend, this.spec, Math.min(CHUNK, data.count));
     const evaluator = new Evaluator(this.backend, this.spec, ws);
     try {
-      return await evaluator.meanLoss(weights, data.evalData());
+      return await evaluator.evaluate(weights, data.evalData());
     } finally {
       evaluator.dispose();
       ws.dispose();

@@ -4,14 +4,17 @@
 // update late, whole-set evaluations, checkpoint points, and a stop on `signal`.
 import { UsageError } from "../errors.ts";
 import { MinibatchStream } from "../data/stream.ts";
-import { type BatchSource, type EvalInfo, type LoopBatch, type LoopHooks, runLoop } from "../train/loop.ts";
+import { writeSafetensors } from "../io/safetensors.ts";
+import { modelMetadata, modelTensors } from "../nn/modelFile.ts";
+import { downloadLayers } from "../nn/params.ts";
+import { type BatchSource, type BestState, type EvalInfo, type LoopBatch, type LoopHooks, runLoop } from "../train/loop.ts";
 import { trainSetting } from "../train/settings.ts";
 import { SettingError, checkSetting } from "../settings.ts";
 import { Dataset } from "./dataset.ts";
 import type { Network } from "./network.ts";
 import { type Optimizer, internals } from "./optimizer.ts";
 
-export { DivergedError, type BatchSource, type EvalInfo, type StepInfo } from "../train/loop.ts";
+export { DivergedError, type BatchSource, type BestInfo, type BestState, type EvalInfo, type StepInfo } from "../train/loop.ts";
 
 export interface TrainOptions extends LoopHooks {
   /** Updates to do in this call (default 200). */
@@ -36,6 +39,19 @@ export interface TrainOptions extends LoopHooks {
   checkpointEvery?: number;
   /** Seconds trained before this call, added to the `time` of reports (a resumed run's). */
   timeOffset?: number;
+  /** Stop once N evaluations of `validation` in a row have not improved on the best held-out error (default 0: never). */
+  earlyStop?: number;
+  /** Writes the best weights by held-out error (θ or θ̂) to this model file, atomically, at each new best. */
+  saveBest?: string;
+  /** The best so far of earlier calls (a resumed run's; `summary.best` of the last call), so that a new best must beat it. */
+  best?: BestState;
+}
+
+/** The best evaluation by held-out error and its weights, W_λ = [W̃_λ | b_λ] per layer (as getWeights()). */
+export interface BestModel extends BestState {
+  heldOutAccuracy?: number;
+  /** Absent when the best was an earlier call's (options.best) and this call found none better. */
+  weights?: Float32Array[];
 }
 
 export interface TrainSummary {
@@ -47,10 +63,28 @@ export interface TrainSummary {
   final?: EvalInfo;
   /** True when `signal` stopped training early. */
   interrupted: boolean;
+  /** True when earlyStop ended training. */
+  stoppedEarly: boolean;
+  /** The best evaluation by held-out error (with a validation set). */
+  best?: BestModel;
 }
 
-const HOOKS = ["onStart", "onStep", "onEval", "onCheckpoint"] as const;
-const OPTIONS = ["steps", "seed", "evalEvery", "evalAtStart", "validation", "batches", "signal", "checkpointEvery", "timeOffset", ...HOOKS];
+const HOOKS = ["onStart", "onStep", "onEval", "onBest", "onCheckpoint"] as const;
+const OPTIONS = ["steps", "seed", "evalEvery", "evalAtStart", "validation", "batches", "signal", "checkpointEvery", "timeOffset", "earlyStop", "saveBest", "best", ...HOOKS];
+
+/** The metadata of a best model file: the network's, and where the weights come from. */
+export function bestMetadata(spec: Network["spec"], best: BestModel): Record<string, string> {
+  const metadata: Record<string, string> = { ...modelMetadata(spec), best_step: String(best.step), best_at: best.at, held_out_error: String(best.heldOut) };
+  if (best.heldOutAccuracy !== undefined) metadata.held_out_accuracy = String(best.heldOutAccuracy);
+  return metadata;
+}
+
+function checkBest(value: unknown): BestState {
+  const b = value as BestState;
+  const ok = typeof b === "object" && b !== null && Number.isSafeInteger(b.step) && b.step >= 0 && (b.at === "weights" || b.at === "average") && typeof b.heldOut === "number" && !Number.isNaN(b.heldOut) && Number.isSafeInteger(b.evaluationsSince) && b.evaluationsSince >= 0;
+  if (!ok) throw new SettingError("best", `must be { step, at: "weights" | "average", heldOut, evaluationsSince } (a summary's best), got ${JSON.stringify(value)}`);
+  return { step: b.step, at: b.at, heldOut: b.heldOut, evaluationsSince: b.evaluationsSince };
+}
 
 /** Trains `network` with `optimizer` on `data`; throws DivergedError when the loss or the curvature stops being finite. */
 export async function train(network: Network, optimizer: Optimizer, data: Dataset, options: TrainOptions = {}): Promise<TrainSummary> {
@@ -62,6 +96,11 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
   const steps = trainSetting("steps", options.steps);
   const seed = trainSetting("seed", options.seed);
   const evalEvery = trainSetting("evalEvery", options.evalEvery);
+  const earlyStop = trainSetting("earlyStop", options.earlyStop);
+  if (earlyStop > 0 && options.validation === undefined) throw new SettingError("earlyStop", "needs a held-out set to judge the error on: give the validation option");
+  if (options.saveBest !== undefined && (typeof options.saveBest !== "string" || options.saveBest === "")) throw new SettingError("saveBest", "must be a file name, such as best/model.safetensors");
+  if (options.saveBest !== undefined && options.validation === undefined) throw new SettingError("saveBest", "needs a held-out set to choose the best weights by: give the validation option");
+  const initialBest = options.best === undefined ? undefined : checkBest(options.best);
   const checkpointEvery = options.checkpointEvery === undefined ? 0 : checkSetting<number>("checkpointEvery", { kind: "integer", min: 0, help: "" }, options.checkpointEvery);
   for (const hook of HOOKS) if (options[hook] !== undefined && typeof options[hook] !== "function") throw new SettingError(hook, "must be a function");
   if (options.evalAtStart !== undefined && typeof options.evalAtStart !== "boolean") throw new SettingError("evalAtStart", "must be true or false");
@@ -75,6 +114,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
   return internal.exclusive("train()", async () => {
     const start = optimizer.steps;
     const source = batchSource(optimizer, data, seed, start, options.batches);
+    let bestModel: BestModel | undefined = initialBest && { ...initialBest };
     const result = await runLoop(internal.trainee, source, {
       startStep: start,
       steps,
@@ -85,9 +125,20 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
       checkpointEvery,
       signal: options.signal,
       timeOffset: options.timeOffset,
-      hooks: options,
+      earlyStop,
+      best: initialBest,
+      hooks: {
+        ...options,
+        onBest: async (info) => {
+          const weights = (await downloadLayers(network.backend, info.weights)).map((w) => Float32Array.from(w));
+          bestModel = { step: info.step, at: info.at, heldOut: info.heldOut, heldOutAccuracy: info.heldOutAccuracy, evaluationsSince: 0, weights };
+          if (options.saveBest) writeSafetensors(options.saveBest, modelTensors(network.spec, weights), bestMetadata(network.spec, bestModel));
+          await options.onBest?.(info);
+        },
+      },
     });
-    return { steps: result.step, loss: result.loss, final: result.final, interrupted: result.interrupted };
+    if (bestModel && result.best) bestModel.evaluationsSince = result.best.evaluationsSince;
+    return { steps: result.step, loss: result.loss, final: result.final, interrupted: result.interrupted, stoppedEarly: result.stoppedEarly, best: bestModel };
   });
 }
 

@@ -78,6 +78,7 @@ export interface TrainConfig {
   resume?: string;
   saveEvery: number;
   evalEvery: number;
+  earlyStop: number;
   shuffle: boolean;
   workers: number;
   dataDir: string;
@@ -232,6 +233,7 @@ function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
   if (config.classes !== undefined && !(config.data && config.loss === "softmax")) {
     throw new UsageError(`--classes ${config.classes} is read only with --data FILE --loss softmax${config.task === "classify" ? " (--task classify has MNIST's 10 digits)" : ""}`);
   }
+  if (config.earlyStop > 0 && config.data && !config.valid) throw new UsageError(`--early-stop needs a held-out set to judge the error on: give --valid FILE`);
   if (!config.data) {
     for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
     return;

@@ -38,6 +38,11 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
     if (valid.dim !== info.dim || valid.targets?.width !== info.targets?.width) {
       throw new DataError(`${valid.file}: --valid has ${valid.dim} features and ${valid.targets?.width ?? 0} targets per row, --data ${info.dim} and ${info.targets?.width ?? 0}`);
     }
+    const [ours, theirs] = [info.targets?.classNames, valid.targets?.classNames];
+    if ((ours || theirs) && JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      const list = (names?: readonly string[]) => (names ? names.join(", ") : "none (plain numbers)");
+      throw new DataError(`${valid.file}: --valid names the classes ${list(theirs)}, --data ${list(ours)}; class indices must mean the same in both (import both from one file, or with the same labels)`);
+    }
   }
   return {
     label: basename(config.data).replace(/\.(arrow|feather|ipc)$/, ""),

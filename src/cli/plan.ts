@@ -38,6 +38,7 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
     steps: config.steps,
     seed: config.seed,
     evalEvery: config.evalEvery,
+    earlyStop: config.earlyStop,
     saveEvery: config.saveEvery,
     workers: config.workers,
     shuffle: config.shuffle,

@@ -18,6 +18,8 @@ export interface ColumnLayout {
   type: string;
   scale255: boolean;
   isFloat: boolean;
+  /** A target column of class indices 0 … K−1: the name of each class (its field's "classes" metadata). */
+  classNames?: readonly string[];
 }
 
 // byte v ↦ v/255 as float32

@@ -14,7 +14,7 @@ import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordB
 import { ArrowFrameError, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
 import { type ColumnLayout, type NumericValues, firstNonFinite, listLayout, targetLayout } from "./columns.ts";
 import { DataError } from "./data-error.ts";
-import { LABEL_COLUMN, META, PIXELS_COLUMN } from "./schema.ts";
+import { CLASSES_METADATA, LABEL_COLUMN, META, PIXELS_COLUMN } from "./schema.ts";
 
 export interface DatasetInfo {
   file: string;
@@ -161,7 +161,33 @@ function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { f
   if (!field) throw new DataError(`${file}: no target column '${choice.targets}' (--targets); columns: ${columnNames(fields)}`);
   const targets = targetLayout(field.name, field.type);
   if (!targets) throw new DataError(`${file}: target column '${field.name}' is ${field.type}, expected a number per row or a FixedSizeList of Uint8, Float32 or Float64`);
+  const classes = field.metadata.get(CLASSES_METADATA);
+  if (classes !== undefined) targets.classNames = classNamesOf(file, field.name, classes, targets.width);
   return { features, targets };
+}
+
+/** A target field's "classes" metadata: a JSON list of distinct strings, for one class index per row. */
+function classNamesOf(file: string, column: string, text: string, width: number): string[] {
+  let names: unknown;
+  try {
+    names = JSON.parse(text);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== "string") || new Set(names).size !== names.length) {
+    throw new DataError(`${file}: column '${column}': its "${CLASSES_METADATA}" metadata is not a JSON list of distinct class names`);
+  }
+  if (width !== 1) throw new DataError(`${file}: column '${column}' has class names but ${width} values per row; class indices are one per row`);
+  return names as string[];
+}
+
+/** Class indices must be whole numbers in [0, K); the first other is named by row. */
+function checkClassIndices(file: string, layout: ColumnLayout, values: NumericValues, start: number): void {
+  const k = layout.classNames!.length;
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (!(Number.isInteger(v) && v >= 0 && v < k)) throw new DataError(`${file}: column '${layout.name}': row ${start + i} is ${v}, not a class index in 0…${k - 1} (the column names ${k} classes)`);
+  }
 }
 
 /** Checks a project file's pixel and label columns and its metadata; returns its description (less count checks). */
@@ -252,6 +278,7 @@ export function openDatasetFile(path: string, choice: ColumnChoice = {}): Opened
     if (targets) {
       targetValues = columnValues(file, columnData(file, batch, targets.name, index), targets, rows, index);
       checkFinite(file, targets, targetValues, start);
+      if (targets.classNames) checkClassIndices(file, targets, targetValues, start);
     }
     if (rows > 0) chunks.push({ start, rows, pixels, labels, targets: targetValues });
     start += rows;

@@ -22,3 +22,6 @@ export const META = {
   generatorVersion: "generator_version",
 } as const;
 
+
+/** Field metadata of a target column of class indices 0 … K−1: the K class names as a JSON list of strings. */
+export const CLASSES_METADATA = "classes";

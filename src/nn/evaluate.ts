@@ -1,6 +1,8 @@
 // The error on a whole dataset: the mean over all samples of the per-sample loss E (docs/algorithm.md
-// §1.2), computed in chunks of the workspace's size.
+// §1.2), computed in chunks of the workspace's size; for a classifier also the accuracy, the
+// fraction of samples whose predicted class is their label (§12.1, accuracy.ts).
 import type { Backend } from "../backend/types.ts";
+import { classLabels, countCorrect } from "./accuracy.ts";
 import { forward } from "./forward.ts";
 import type { LayerTensors } from "./params.ts";
 import type { NetworkSpec } from "./spec.ts";
@@ -20,6 +22,12 @@ function targetRows(data: EvalData, start: number, size: number): Float32Array |
   return data.targets?.subarray(start * k, (start + size) * k);
 }
 
+/** A whole-set evaluation: the mean loss, and the accuracy when the network is a classifier. */
+export interface Evaluation {
+  loss: number;
+  accuracy?: number;
+}
+
 /** An evaluation stopped by its AbortSignal between two chunks. */
 export class EvaluationAborted extends Error {
   override name = "EvaluationAborted";
@@ -28,6 +36,8 @@ export class EvaluationAborted extends Error {
 export class Evaluator {
   private remainder?: BatchWorkspace;
   private readonly sum: ReturnType<Backend["alloc"]>;
+  /** Each set's class labels (null: not a classification), found once per set. */
+  private readonly labels = new WeakMap<EvalData, Int32Array | null>();
 
   constructor(
     private readonly backend: Backend,
@@ -39,9 +49,17 @@ export class Evaluator {
 
   /** The mean of E over the whole set at `weights`; throws EvaluationAborted once `signal` is aborted. */
   async meanLoss(weights: LayerTensors, data: EvalData, signal?: AbortSignal): Promise<number> {
+    return (await this.evaluate(weights, data, signal, false)).loss;
+  }
+
+  /** The mean of E and (a classifier's, unless `withAccuracy` is false) the accuracy over the whole set at `weights`. */
+  async evaluate(weights: LayerTensors, data: EvalData, signal?: AbortSignal, withAccuracy = true): Promise<Evaluation> {
     const { backend, spec } = this;
     const n = this.ws.batchSize;
+    const outputs = spec.sizes[spec.sizes.length - 1];
+    const labels = withAccuracy ? this.labelsOf(data) : undefined;
     let total = 0;
+    let correct = 0;
     for (let start = 0; start < data.count; start += n) {
       if (signal) {
         // Lets a signal handler run between chunks: a whole-set evaluation can take seconds.
@@ -54,9 +72,18 @@ export class Evaluator {
       forward(backend, spec, weights, ws, false);
       backend.lossValue(spec.loss, ws.output, ws.target, ws.lossPerSample);
       backend.sum(ws.lossPerSample, this.sum);
+      if (labels) correct += countCorrect(spec.loss, outputs, await backend.download(ws.output), size, labels, start);
       total += (await backend.download(this.sum))[0];
     }
-    return total / data.count;
+    return labels ? { loss: total / data.count, accuracy: correct / data.count } : { loss: total / data.count };
+  }
+
+  private labelsOf(data: EvalData): Int32Array | undefined {
+    if (!this.labels.has(data)) {
+      const outputs = this.spec.sizes[this.spec.sizes.length - 1];
+      this.labels.set(data, classLabels(this.spec.loss, outputs, data.targets, data.targetWidth ?? 1) ?? null);
+    }
+    return this.labels.get(data) ?? undefined;
   }
 
   private remainderWorkspace(size: number): BatchWorkspace {

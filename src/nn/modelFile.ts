@@ -3,6 +3,7 @@
 // trainer's checkpoints and Network.save, read by Network.load, --init and --resume.
 import { ExpectedError } from "../errors.ts";
 import { type NamedTensor, type SafetensorsFile, readSafetensors } from "../io/safetensors.ts";
+import { LOSS_KINDS, type LossKind, TRANSFER_KINDS, type TransferKind } from "../backend/types.ts";
 import { type NetworkSpec, describeSpec, layerCount } from "./spec.ts";
 
 /** A model file that does not hold the network asked for. */
@@ -32,6 +33,32 @@ export function modelMetadata(spec: NetworkSpec): Record<string, string> {
     transfers: spec.transfers.join(","),
     loss: spec.loss,
   };
+}
+
+/**
+ * What a model file's metadata says of its network: sizes (`arch`), hidden transfer functions
+ * (`transfers`) and loss, each absent when the file does not record it; a value recorded but
+ * malformed is a ModelFileError naming the file and the key.
+ */
+export function modelSpecFromMetadata(path: string, metadata: Record<string, string>): Partial<NetworkSpec> {
+  const out: { sizes?: number[]; transfers?: TransferKind[]; loss?: LossKind } = {};
+  if (metadata.arch !== undefined) {
+    const sizes = metadata.arch.split("-").map(Number);
+    if (sizes.length < 2 || sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new ModelFileError(`${path}: metadata 'arch' is '${metadata.arch}', not layer sizes such as 784-30-10`);
+    out.sizes = sizes;
+  }
+  if (metadata.transfers !== undefined) {
+    const transfers = metadata.transfers === "" ? [] : metadata.transfers.split(",");
+    const bad = transfers.find((t) => !TRANSFER_KINDS.includes(t as TransferKind));
+    if (bad !== undefined) throw new ModelFileError(`${path}: metadata 'transfers' names '${bad}', not one of ${TRANSFER_KINDS.join(", ")}`);
+    if (out.sizes && transfers.length !== out.sizes.length - 2) throw new ModelFileError(`${path}: metadata 'transfers' lists ${transfers.length} transfer functions for the ${out.sizes.length - 2} hidden layers of ${metadata.arch}`);
+    out.transfers = transfers as TransferKind[];
+  }
+  if (metadata.loss !== undefined) {
+    if (!LOSS_KINDS.includes(metadata.loss as LossKind)) throw new ModelFileError(`${path}: metadata 'loss' is '${metadata.loss}', not one of ${LOSS_KINDS.join(", ")}`);
+    out.loss = metadata.loss as LossKind;
+  }
+  return out;
 }
 
 /** Reads a model file and joins weight and bias into W_λ, checking every name and shape against `spec`. */

@@ -34,7 +34,7 @@ export interface BandSeries {
   average?: BandValue[];
 }
 
-export type ChartMetric = "train" | "minibatch" | "heldOut";
+export type ChartMetric = "train" | "minibatch" | "heldOut" | "accuracy";
 
 export interface Point {
   run: string;
@@ -73,8 +73,8 @@ export function chartPoints(series: RunSeries[], metric: ChartMetric): Point[] {
       continue;
     }
     const evals = records.filter((r): r is EvalRecord => r.type === "eval");
-    const key = metric === "train" ? "train" : "heldOut";
-    const averageKey = metric === "train" ? "trainAverage" : "heldOutAverage";
+    const key = metric === "train" ? "train" : metric === "accuracy" ? "heldOutAccuracy" : "heldOut";
+    const averageKey = metric === "train" ? "trainAverage" : metric === "accuracy" ? "heldOutAverageAccuracy" : "heldOutAverage";
     for (const r of evals) {
       const value = r[key];
       if (value !== undefined && Number.isFinite(value)) points.push({ run: label, parameters: THETA, factors, update: r.step, seconds: r.time, error: value });
@@ -105,6 +105,7 @@ const METRIC_TITLE: Record<ChartMetric, string> = {
   train: "training error (whole set)",
   minibatch: "minibatch training error",
   heldOut: "held-out error",
+  accuracy: "held-out accuracy",
 };
 
 export interface ChartOptions {
@@ -114,7 +115,9 @@ export interface ChartOptions {
 
 /** One panel: the bands (where the points have them) under the lines, against `x`. */
 function panel(points: Point[], metric: ChartMetric, parameters: string, x: "update" | "seconds", options: ChartOptions) {
-  const scale = options.yDomain ? { type: "log" as const, domain: options.yDomain, nice: false } : { type: "log" as const };
+  // Errors on a log axis; accuracy, a fraction in [0, 1], on a linear one.
+  const type = metric === "accuracy" ? ("linear" as const) : ("log" as const);
+  const scale = options.yDomain ? { type, domain: options.yDomain, nice: false } : metric === "accuracy" ? { type, zero: false } : { type };
   const y = { field: "error", type: "quantitative" as const, title: `${METRIC_TITLE[metric]}, ${parameters}`, scale };
   const xEncoding =
     x === "update"

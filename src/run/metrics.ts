@@ -30,6 +30,40 @@ export interface EvalRecord {
   /** Absent when the run has no held-out set (--data without --valid). */
   heldOut?: number;
   heldOutAverage?: number;
+  /** Classifiers: the fraction of samples whose predicted class is their label, for each error above. */
+  trainAccuracy?: number;
+  trainAverageAccuracy?: number;
+  heldOutAccuracy?: number;
+  heldOutAverageAccuracy?: number;
+}
+
+/** The best held-out evaluation so far, and the held-out evaluations after it (the early-stopping state). */
+export interface BestSoFar {
+  step: number;
+  at: "weights" | "average";
+  heldOut: number;
+  evaluationsSince: number;
+}
+
+/**
+ * The best held-out evaluation of a log (the smaller of θ's and θ̂'s error, the first of equals)
+ * and the evaluations after it: the early-stopping state a resumed run continues from. `recorded`,
+ * the run's best.json, wins when it is better: an end-of-run evaluation off the --eval-every
+ * schedule is dropped from the log on resume, but the best model it gave is kept.
+ */
+export function bestEvaluation(records: MetricsRecord[], recorded?: Omit<BestSoFar, "evaluationsSince">): BestSoFar | undefined {
+  const heldOutEvals = records.filter((r): r is EvalRecord => r.type === "eval" && typeof r.heldOut === "number");
+  let best: BestSoFar | undefined;
+  for (const r of heldOutEvals) {
+    const average = typeof r.heldOutAverage === "number" && r.heldOutAverage < r.heldOut!;
+    const heldOut = average ? r.heldOutAverage! : r.heldOut!;
+    if (best === undefined || heldOut < best.heldOut) best = { step: r.step, at: average ? "average" : "weights", heldOut, evaluationsSince: 0 };
+    else best.evaluationsSince += 1;
+  }
+  if (recorded && (best === undefined || recorded.heldOut < best.heldOut)) {
+    best = { ...recorded, evaluationsSince: heldOutEvals.filter((r) => r.step > recorded.step).length };
+  }
+  return best;
 }
 
 export type MetricsRecord = StepRecord | EvalRecord;

@@ -14,14 +14,15 @@ import { loadDataset } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
 import { oddEvenTargets } from "../data/datasets.ts";
 import { MinibatchStream } from "../data/stream.ts";
-import { UsageError } from "../errors.ts";
+import { FileError, UsageError } from "../errors.ts";
+import { readJsonFile } from "../io/json.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { readModelWeights } from "../nn/modelFile.ts";
 import { describeSpec, parameterCount } from "../nn/spec.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
+import { MetricsLog, type StepRecord, bestEvaluation, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
-import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
+import { BEST_DIR, BEST_MODEL_FILE, BEST_RECORD_FILE, CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
 import { type StopSignal, StopSignals } from "./stopSignals.ts";
 
 /** What to train on, known once the run directory is locked (the data may be prepared then). */
@@ -48,6 +49,8 @@ export interface RunPlan {
   steps: number;
   seed: number;
   evalEvery: number;
+  /** Stop once N held-out evaluations in a row have not improved on the best (0: never). */
+  earlyStop: number;
   /** Checkpoint every N updates, 0: only at the end. */
   saveEvery: number;
   workers: number;
@@ -77,10 +80,12 @@ export interface RunResult {
   /** The signal that stopped the run early, if one did. */
   signal?: StopSignal;
   finalLoss: number;
+  /** True when --early-stop ended the run. */
+  stoppedEarly: boolean;
 }
 
 /** The files a new run writes in its directory (besides config.json): none of them may be there already. */
-const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, "training-error.svg", "training-error.png"];
+const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, BEST_DIR, "training-error.svg", "training-error.png"];
 
 /** Where a diverged run can continue from, in words. */
 function lastCheckpointNote(runDir: string): string {
@@ -88,10 +93,11 @@ function lastCheckpointNote(runDir: string): string {
   return latest ? `The last finite checkpoint is step ${latest.step}, in ${latest.dir}.` : "No checkpoint had been saved yet.";
 }
 
-/** Removes what killed processes left in a run directory: temporary files and checkpoint directories. */
+/** Removes what killed processes left in a run directory: temporary files (the best model's among them) and checkpoint directories. */
 function removeLeftovers(runDir: string): void {
   removeStaleTemporaries(runDir);
   removeStaleTemporaries(join(runDir, CHECKPOINTS_DIR));
+  removeStaleTemporaries(join(runDir, BEST_DIR));
 }
 
 export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<RunResult> {
@@ -112,6 +118,26 @@ function wholeSet(file: string, data: RunData): Dataset {
   const { info, x, labels, y } = loadDataset(file, data.columns);
   if (data.oddEven) return new Dataset(x, info.dim, oddEvenTargets(labels!), 1, info.file, info);
   return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
+}
+
+/**
+ * The run's best/best.json when it is whole and no later than the checkpoint resumed from (a best
+ * recorded after it is found again as the run repeats those updates); a damaged one is reported and
+ * left out, and its model is replaced at the next improvement.
+ */
+function recordedBest(runDir: string, step: number, warn: (line: string) => void): { step: number; at: "weights" | "average"; heldOut: number } | undefined {
+  const path = join(runDir, BEST_RECORD_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const value = readJsonFile(path) as { step?: unknown; at?: unknown; heldOut?: unknown };
+    const ok = typeof value === "object" && value !== null && Number.isSafeInteger(value.step) && (value.at === "weights" || value.at === "average") && typeof value.heldOut === "number";
+    if (!ok) throw new FileError(`${path}: not a best-model record (step, at, heldOut)`);
+    return (value.step as number) <= step ? { step: value.step as number, at: value.at as "weights" | "average", heldOut: value.heldOut as number } : undefined;
+  } catch (error) {
+    if (!(error instanceof FileError)) throw error;
+    warn(`train: ${error.message}; the best model so far is judged from the metrics alone`);
+    return undefined;
+  }
 }
 
 async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
@@ -170,11 +196,15 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     heldOutSet?.checkFits(spec);
     // A resumed run whose on-schedule evaluation at its checkpoint was dropped (a stop during it) makes it up first.
     let evalAtStart: boolean | undefined;
+    // The best held-out evaluation so far and the evaluations since: a resumed run keeps them (its log up to the checkpoint).
+    let best: ReturnType<typeof bestEvaluation>;
     if (plan.resume) {
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
       plan.onResumed?.(loop.step);
+      const records = existsSync(join(runDir, METRICS_FILE)) ? readMetrics(join(runDir, METRICS_FILE), warn) : [];
       const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
-      evalAtStart = due && !readMetrics(join(runDir, METRICS_FILE), warn).some((r) => r.type === "eval" && r.step === loop.step);
+      evalAtStart = due && !records.some((r) => r.type === "eval" && r.step === loop.step);
+      if (heldOutSet) best = bestEvaluation(records, recordedBest(runDir, restored ? loop.step : -1, warn));
     } else {
       writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
@@ -215,7 +245,27 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
           metrics.append(record);
           hooks.onStep?.(record);
         },
-        onEval: (e) => metrics.append({ type: "eval", step: e.step, time: e.time, train: e.train, trainAverage: e.trainAverage, heldOut: e.validation, heldOutAverage: e.validationAverage }),
+        earlyStop: plan.earlyStop,
+        best,
+        saveBest: heldOutSet ? join(runDir, BEST_MODEL_FILE) : undefined,
+        onEval: (e) =>
+          metrics.append({
+            type: "eval",
+            step: e.step,
+            time: e.time,
+            train: e.train,
+            trainAverage: e.trainAverage,
+            heldOut: e.validation,
+            heldOutAverage: e.validationAverage,
+            trainAccuracy: e.trainAccuracy,
+            trainAverageAccuracy: e.trainAverageAccuracy,
+            heldOutAccuracy: e.validationAccuracy,
+            heldOutAverageAccuracy: e.validationAverageAccuracy,
+          }),
+        onBest: ({ step, at, heldOut, heldOutAccuracy, eval: e }) => {
+          const record = { step, at, heldOut, heldOutAccuracy, train: at === "average" ? e.trainAverage : e.train, model: BEST_MODEL_FILE };
+          writeFileAtomic(join(runDir, BEST_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
+        },
         onCheckpoint: async ({ step, time }) => {
           if (stop.signal.aborted) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
           if (savedStep === step) return;
@@ -232,8 +282,14 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       if (error instanceof DivergedError) throw new DivergedError(`${error.message}; stopped. ${lastCheckpointNote(runDir)}`, error.step);
       throw error;
     }
+    if (result.stoppedEarly && result.best) {
+      const { step, at, heldOut, evaluationsSince } = result.best;
+      note(
+        `train: stopped early after update ${result.steps}: the held-out error has not improved for ${evaluationsSince} evaluations; the best, ${heldOut.toPrecision(5)} at update ${step} (${at === "average" ? "the Polyak average θ̂" : "θ"}), is ${join(runDir, BEST_MODEL_FILE)}`,
+      );
+    }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly };
   } finally {
     signals?.dispose();
     await stream?.close();

@@ -7,6 +7,10 @@ export const CONFIG_FILE = "config.json";
 export const METRICS_FILE = "metrics.ndjson";
 export const ENVIRONMENT_FILE = "environment.json";
 export { MODEL_FILE, OPTIMIZER_FILE } from "./checkpoint.ts";
+/** The best evaluated weights by held-out error (θ or θ̂), and a small record of where they come from. */
+export const BEST_DIR = "best";
+export const BEST_MODEL_FILE = "best/model.safetensors";
+export const BEST_RECORD_FILE = "best/best.json";
 
 /** Machine, backend, adapter and git revision, saved with every run so results can be traced. */
 export function describeEnvironment(backend: Backend): Record<string, unknown> {

@@ -3,10 +3,12 @@
 // hooks. Each update's report is read once the next update is recorded, so the device works on one
 // update while the CPU records the next; an evaluation, a checkpoint point and the end wait for it.
 // An AbortSignal stops the loop after the current update (or in the middle of an evaluation, which
-// is then dropped), with a last checkpoint point.
+// is then dropped), with a last checkpoint point. Every evaluation with a held-out set keeps track of
+// the best held-out error so far (docs/algorithm.md §12.2): onBest sees each new best's weights, and
+// with earlyStop N the loop ends once N evaluations in a row have not improved on it.
 import { ExpectedError } from "../errors.ts";
 import { NotPositiveDefiniteError, type Backend } from "../backend/types.ts";
-import { EvaluationAborted, type EvalData, Evaluator } from "../nn/evaluate.ts";
+import { EvaluationAborted, type EvalData, type Evaluation, Evaluator } from "../nn/evaluate.ts";
 import type { LayerTensors } from "../nn/params.ts";
 import type { NetworkSpec } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
@@ -55,6 +57,30 @@ export interface EvalInfo {
   trainAverage?: number;
   validation?: number;
   validationAverage?: number;
+  /** Classifiers: the fraction of samples whose predicted class is their label, for each of the four errors above. */
+  trainAccuracy?: number;
+  trainAverageAccuracy?: number;
+  validationAccuracy?: number;
+  validationAverageAccuracy?: number;
+}
+
+/** The best evaluation so far by held-out error (the smaller of θ's and θ̂'s), and the evaluations since it. */
+export interface BestState {
+  step: number;
+  /** Which weights gave it: θ ("weights") or the Polyak average θ̂ ("average"). */
+  at: "weights" | "average";
+  /** The held-out error there. */
+  heldOut: number;
+  /** Held-out evaluations after it that did not improve on it. */
+  evaluationsSince: number;
+}
+
+/** A new best evaluation, with the weights that gave it (valid only during the hook). */
+export interface BestInfo extends Omit<BestState, "evaluationsSince"> {
+  time: number;
+  heldOutAccuracy?: number;
+  eval: EvalInfo;
+  weights: LayerTensors;
 }
 
 export interface LoopHooks {
@@ -63,6 +89,8 @@ export interface LoopHooks {
   /** Each update's report, once read. */
   onStep?(info: StepInfo): void | Promise<void>;
   onEval?(info: EvalInfo): void | Promise<void>;
+  /** An evaluation whose held-out error is below every earlier one's (only with a held-out set). */
+  onBest?(info: BestInfo): void | Promise<void>;
   /**
    * Every `checkpointEvery` updates and at the end: every update up to `step` is reported and
    * nothing later is recorded, so the weights and the optimiser's state are those of `step`.
@@ -86,6 +114,10 @@ export interface LoopOptions {
   signal?: AbortSignal;
   /** Seconds trained before this loop (a resumed run's). */
   timeOffset?: number;
+  /** Stop once this many held-out evaluations in a row have not improved on the best (0 or absent: never); needs validationSet. */
+  earlyStop?: number;
+  /** The best so far of earlier loops of the same run (a resumed run's). */
+  best?: BestState;
   hooks?: LoopHooks;
 }
 
@@ -97,6 +129,10 @@ export interface LoopResult {
   loss: number;
   /** The last evaluation, if any. */
   final?: EvalInfo;
+  /** The best held-out evaluation so far (this loop's or an earlier one's). */
+  best?: BestState;
+  /** True when earlyStop ended the loop (possibly before any update: the run had already stopped early). */
+  stoppedEarly: boolean;
 }
 
 /** The run stopped because the loss or the curvature became unusable at `step`. */
@@ -136,6 +172,10 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
     let pending: { step: number; update: RecordedUpdate; dataWaitMs: number; epoch: number; batch: number } | undefined;
     let loss = NaN;
     let final: EvalInfo | undefined;
+    let best = options.best ? { ...options.best } : undefined;
+    const earlyStop = options.earlyStop ?? 0;
+    const patienceSpent = () => earlyStop > 0 && best !== undefined && best.evaluationsSince >= earlyStop;
+    let stoppedEarly = false;
 
     const unusable = (error: unknown, at: number) =>
       error instanceof NotPositiveDefiniteError ? new DivergedError(`the curvature became unusable at step ${at} (${error.message}; the model has diverged)`, at) : error;
@@ -159,21 +199,40 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
       const averaged = trainee.averagedWeights;
       const evalStart = performance.now();
       const time = elapsed();
-      const mean = (w: LayerTensors, data: EvalData) => evaluator.meanLoss(w, data, signal);
+      const at = (w: LayerTensors, data: EvalData) => evaluator.evaluate(w, data, signal);
+      const put = (info: EvalInfo, key: "train" | "trainAverage" | "validation" | "validationAverage", e: Evaluation) => {
+        info[key] = e.loss;
+        if (e.accuracy !== undefined) info[`${key}Accuracy`] = e.accuracy;
+      };
       try {
-        const info: EvalInfo = { step, time, train: await mean(weights, options.trainSet) };
-        if (averaged) info.trainAverage = await mean(averaged, options.trainSet);
+        const info: EvalInfo = { step, time, train: NaN };
+        put(info, "train", await at(weights, options.trainSet));
+        if (averaged) put(info, "trainAverage", await at(averaged, options.trainSet));
         if (options.validationSet) {
-          info.validation = await mean(weights, options.validationSet);
-          if (averaged) info.validationAverage = await mean(averaged, options.validationSet);
+          put(info, "validation", await at(weights, options.validationSet));
+          if (averaged) put(info, "validationAverage", await at(averaged, options.validationSet));
         }
         final = info;
         await hooks.onEval?.(info);
+        if (info.validation !== undefined) await judge(info, time);
       } catch (error) {
         if (!(error instanceof EvaluationAborted)) throw error;
       } finally {
         evalSeconds += (performance.now() - evalStart) / 1000;
       }
+    };
+    // §12.2: the held-out error of an evaluation is the smaller of θ's and θ̂'s; a new best resets the count.
+    const judge = async (info: EvalInfo, time: number) => {
+      const average = info.validationAverage !== undefined && info.validationAverage < info.validation!;
+      const heldOut = average ? info.validationAverage! : info.validation!;
+      if (best === undefined || heldOut < best.heldOut) {
+        best = { step: info.step, at: average ? "average" : "weights", heldOut, evaluationsSince: 0 };
+        const heldOutAccuracy = average ? info.validationAverageAccuracy : info.validationAccuracy;
+        await hooks.onBest?.({ step: best.step, at: best.at, heldOut, time, heldOutAccuracy, eval: info, weights: average ? trainee.averagedWeights! : weights });
+      } else {
+        best.evaluationsSince += 1;
+      }
+      if (patienceSpent()) stoppedEarly = true;
     };
     let checkpointed = -1;
     const checkpoint = async () => {
@@ -183,8 +242,9 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
     };
 
     await hooks.onStart?.({ step, steps: last });
-    if ((options.evalAtStart ?? step === 0) && options.evalEvery > 0) await evaluate();
-    while (recorded < last && !stopped()) {
+    stoppedEarly = patienceSpent();
+    if ((options.evalAtStart ?? step === 0) && options.evalEvery > 0 && !stoppedEarly) await evaluate();
+    while (recorded < last && !stopped() && !stoppedEarly) {
       const waitStart = performance.now();
       const batch = await source.next();
       const dataWaitMs = performance.now() - waitStart;
@@ -208,9 +268,9 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
       await yieldToEventLoop();
     }
     await reportPending();
-    if (!stopped() && (options.evalEvery === 0 || step % options.evalEvery !== 0)) await evaluate();
+    if (!stopped() && !stoppedEarly && (options.evalEvery === 0 || step % options.evalEvery !== 0)) await evaluate();
     await checkpoint();
-    return { step, interrupted: stopped(), loss, final };
+    return { step, interrupted: stopped(), loss, final, best, stoppedEarly };
   } finally {
     evaluator?.dispose();
     evalWorkspace?.dispose();

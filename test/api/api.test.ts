@@ -108,7 +108,7 @@ describe("wrappers", () => {
       expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
       expect(evals).toHaveLength(3);
       expect(summary.final!.train).toBeLessThan(evals[0]);
-      expect(summary.final!.train).toBeCloseTo(await net.evaluate(data), 6);
+      expect(summary.final!.train).toBeCloseTo((await net.evaluate(data)).loss, 6);
       optimizer.dispose();
       net.dispose();
     }
