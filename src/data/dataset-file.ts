@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
-import { ArrowFrameError, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
+import { ArrowFrameError, checkFooter, checkRecordBatchBlock, memorySource } from "./arrow-frame.ts";
 import { type ColumnLayout, type NumericValues, firstNonFinite, listLayout, targetLayout } from "./columns.ts";
 import { DataError } from "./data-error.ts";
 import { LABEL_COLUMN, META, PIXELS_COLUMN } from "./schema.ts";
@@ -71,7 +71,8 @@ function metadataInt(file: string, metadata: Map<string, string>, key: string, m
  */
 function readBatches(file: string, bytes: Uint8Array): { metadata: Map<string, string>; fields: Field[]; batches: RecordBatch[] } {
   try {
-    const frame = checkFooter(bytes);
+    const source = memorySource(bytes);
+    const frame = checkFooter(source);
     const reader = RecordBatchReader.from(bytes);
     if (!reader.isFile()) throw new ArrowFrameError("not in the Arrow file format");
     reader.open();
@@ -82,7 +83,7 @@ function readBatches(file: string, bytes: Uint8Array): { metadata: Map<string, s
     for (let i = 0; i < frame.recordBatches; i++) {
       const block = footer.getRecordBatch(i);
       if (!block) throw new ArrowFrameError(`record batch ${i} is missing from the footer`);
-      checkRecordBatchBlock(bytes, frame, block, i);
+      checkRecordBatchBlock(source, frame, block, i);
       const batch = reader.readRecordBatch(i);
       if (!batch) throw new ArrowFrameError(`block ${i} of the footer is not a record batch`);
       batches.push(batch);
@@ -141,7 +142,7 @@ function columnNames(fields: Field[]): string {
 }
 
 /** The feature and target columns of an own-data file. */
-function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { features: ColumnLayout; targets?: ColumnLayout } {
+export function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { features: ColumnLayout; targets?: ColumnLayout } {
   let features: ColumnLayout | undefined;
   if (choice.features !== undefined) {
     const field = fields.find((f) => f.name === choice.features);
@@ -165,7 +166,7 @@ function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { f
 }
 
 /** Checks a project file's pixel and label columns and its metadata; returns its description (less count checks). */
-function projectInfo(file: string, fields: Field[], metadata: Map<string, string>): DatasetInfo {
+export function projectInfo(file: string, fields: Field[], metadata: Map<string, string>): DatasetInfo {
   const pixelField = fields.find((f) => f.name === PIXELS_COLUMN);
   if (!pixelField) throw new DataError(`${file}: wrong schema: no '${PIXELS_COLUMN}' column (columns: ${fields.map((f) => f.name).join(", ") || "none"})`);
   const pixelType = pixelField.type;
@@ -191,7 +192,7 @@ function projectInfo(file: string, fields: Field[], metadata: Map<string, string
 }
 
 /** An own-data file's description: images of side √dim when the metadata says width and height, else a row of dim. */
-function ownInfo(file: string, metadata: Map<string, string>, columns: { features: ColumnLayout; targets?: ColumnLayout }): DatasetInfo {
+export function ownInfo(file: string, metadata: Map<string, string>, columns: { features: ColumnLayout; targets?: ColumnLayout }): DatasetInfo {
   const dim = columns.features.width;
   const width = Number(metadata.get(META.width)), height = Number(metadata.get(META.height));
   const image = Number.isInteger(width) && Number.isInteger(height) && width * height === dim;
