@@ -320,6 +320,7 @@ export class DatasetReader {
     let sorted = true;
     for (let r = 1; r < n && sorted; r++) sorted = indices[r] >= indices[r - 1];
     if (!sorted) order.sort((a, b) => indices[a] - indices[b]);
+    this.checkUnchanged();
     this.gather(this.features, indices, order, out.x);
     if (this.labels && out.labels) this.gather(this.labels, indices, order, out.labels);
     if (this.targets && out.y) this.gather(this.targets, indices, order, out.y);
