@@ -2,6 +2,9 @@
 // Generates an Arrow file of --rows × --dim float32 features (default 400,000 × 1,000: 1.6 GB) in
 // record batches of 1,000 rows, written batch by batch, then measures, each in a child process under
 // GNU time (`/usr/bin/time -v`, its "Maximum resident set size"):
+//   - a worker's work per minibatch (batch 1000, the seeded order), positioned reads and the whole
+//     file in memory taking turns minibatch by minibatch in one process, so that the load of a
+//     shared machine falls on both alike (medians);
 //   - the stream alone, 1 worker, batch 1000: minibatches per second and peak RSS, with positioned
 //     reads (the trainer's reader) and with the whole file read into memory by the worker (the reader
 //     before them), alternating, --reps times each (medians reported);
@@ -18,6 +21,9 @@ import { Field, FixedSizeList, Float32, RecordBatch, RecordBatchFileWriter, Sche
 import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { writeFileAtomic } from "../src/io/atomicWrite.ts";
 import { MinibatchStream, type StreamTestOptions } from "../src/data/stream.ts";
+import { DatasetReader } from "../src/data/dataset-reader.ts";
+import { MemoryRows } from "../src/data/memory-rows.ts";
+import { epochPermutation } from "../src/data/permutation.ts";
 
 const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--dir DIR]
 
@@ -40,7 +46,7 @@ const median = (xs: number[]) => {
 };
 
 /** Writes rows × dim float32 features (column 'x', values in [0, 1) from a 32-bit xorshift) batch by batch; memory: one batch. */
-async function generate(file: string, rows: number, dim: number): Promise<void> {
+export async function generate(file: string, rows: number, dim: number): Promise<void> {
   const type = new FixedSizeList(dim, new Field("v", new Float32(), false));
   const fields = [new Field("x", type, false)];
   const schema = new Schema(fields);
@@ -103,6 +109,31 @@ async function streamChild(file: string, reader: "file" | "memory", workers: num
   }
 }
 
+/** Child process: --batches minibatches of epoch 0 made by each reader in turn (the order swapped every other one); prints median milliseconds. */
+function workChild(file: string, batches: number): void {
+  const reader = DatasetReader.open(file);
+  const memory = MemoryRows.open(file);
+  const { count, dim } = reader.info;
+  const order = epochPermutation(count, 1, 0);
+  const x = new Float32Array(1000 * dim);
+  const ms: Record<"file" | "memory", number[]> = { file: [], memory: [] };
+  for (let b = 0; b < batches + 2; b++) {
+    const indices = order.subarray((b * 1000) % (count - 1000), ((b * 1000) % (count - 1000)) + 1000);
+    const turns: ("file" | "memory")[] = b % 2 ? ["memory", "file"] : ["file", "memory"];
+    for (const which of turns) {
+      const started = performance.now();
+      (which === "file" ? reader : memory).readRows(indices, { x });
+      if (b >= 2) ms[which].push(performance.now() - started);
+    }
+  }
+  console.log(JSON.stringify({ fileMs: median(ms.file), memoryMs: median(ms.memory) }));
+}
+
+function workRun(file: string, batches: number) {
+  const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-work", file, String(batches)], "worker work");
+  return JSON.parse(m.output.trim().split("\n").at(-1)!) as { fileMs: number; memoryMs: number };
+}
+
 function streamRun(file: string, reader: "file" | "memory", batches: number) {
   const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-stream", file, reader, "1", String(batches)], `stream (${reader})`);
   const line = JSON.parse(m.output.trim().split("\n").at(-1)!) as { openSeconds: number; batchesPerSecond: number };
@@ -121,6 +152,8 @@ async function measureFile(file: string, dir: string, batches: number, reps: num
   const fileMB = statSync(file).size / 1e6;
   const stream: Record<string, { peakRssMB: number[]; batchesPerSecond: number[]; openSeconds: number[] }> = {};
   const readers: ("file" | "memory")[] = compare ? ["memory", "file"] : ["file"];
+  const work = compare ? workRun(file, 4 * batches) : undefined;
+  if (work) process.stderr.write(`bench data-memory: a worker's work per minibatch: positioned reads ${work.fileMs.toFixed(1)} ms, whole file in memory ${work.memoryMs.toFixed(1)} ms (medians)\n`);
   for (let rep = 0; rep < reps; rep++) {
     for (const reader of readers) {
       const r = streamRun(file, reader, batches);
@@ -138,7 +171,7 @@ async function measureFile(file: string, dir: string, batches: number, reps: num
   }
   train.push(trainRun(file, dir, 1, 5));
   process.stderr.write(`bench data-memory: ${train.at(-1)!.command}: ${train.at(-1)!.peakRssMB.toFixed(0)} MB\n`);
-  return { file: { rows: 0, sizeMB: fileMB }, stream, train };
+  return { file: { rows: 0, sizeMB: fileMB }, work, stream, train };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -177,6 +210,10 @@ export async function main(argv: string[]): Promise<void> {
     const table: string[][] = [["file", "measurement", "peak RSS", "minibatches/s or seconds"]];
     for (const r of Object.values(results)) {
       const label = `${r.file.rows.toLocaleString("en")} × ${dim} (${(r.file.sizeMB / 1000).toFixed(2)} GB)`;
+      if (r.work) {
+        table.push([label, "a worker's work per minibatch, positioned reads (turns with the next row)", "", `${r.work.fileMs.toFixed(1)} ms median: ${(1000 / r.work.fileMs).toFixed(1)} minibatches/s`]);
+        table.push([label, "a worker's work per minibatch, whole file in memory", "", `${r.work.memoryMs.toFixed(1)} ms median: ${(1000 / r.work.memoryMs).toFixed(1)} minibatches/s`]);
+      }
       for (const [reader, s] of Object.entries(r.stream)) {
         const name = reader === "file" ? "stream alone, positioned reads" : "stream alone, whole file in memory";
         table.push([label, `${name}, 1 worker, batch 1000`, `${median(s.peakRssMB).toFixed(0)} MB`, `${median(s.batchesPerSecond).toFixed(1)} minibatches/s (open ${median(s.openSeconds).toFixed(1)} s)`]);
@@ -197,3 +234,4 @@ if (import.meta.main && process.argv[2] === "--child-stream") {
   const [file, reader, workers, batches] = process.argv.slice(3);
   await streamChild(file, reader as "file" | "memory", Number(workers), Number(batches));
 }
+if (import.meta.main && process.argv[2] === "--child-work") workChild(process.argv[3], Number(process.argv[4]));

@@ -41,7 +41,7 @@ export interface IndexedBatch extends Batch {
 const CHECK_CHUNK_BYTES = 4 << 20;
 
 /** A file-backed Dataset's rows: its reader, and whether its targets are label mod 2 (MNIST's odd/even task). */
-interface FileRows {
+export interface FileRows {
   reader: DatasetReader;
   oddEven: boolean;
 }
@@ -150,8 +150,9 @@ export class Dataset {
     validateSpec(spec, this.dim, this.hasTargets ? "supervised" : "autoencoder", this.hasTargets ? this.targetWidth : undefined);
     const column = this.hasTargets ? { name: this.info?.targets?.name ?? "y", width: this.targetWidth } : { name: this.info?.features.name ?? "x", width: this.dim };
     if (this.memory) checkTargets(this.name, spec.loss, this.memory.y ?? this.memory.x, column);
-    else if (spec.loss !== "sse") {
-      // The file in chunks of about CHECK_CHUNK_BYTES of float32, rows named as in the whole file.
+    else if (spec.loss !== "sse" && (this.hasTargets || !this.file!.reader.info.features.scale255)) {
+      // The file in chunks of about CHECK_CHUNK_BYTES of float32, rows named as in the whole file
+      // (bytes scaled by 1/255 lie in [0, 1] and need no check).
       const chunk = Math.max(1, Math.floor(CHECK_CHUNK_BYTES / (4 * column.width)));
       for (let start = 0; start < this.count; start += chunk) {
         const rows = this.range(start, Math.min(chunk, this.count - start));

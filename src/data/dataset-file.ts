@@ -1,7 +1,7 @@
-// Opens a dataset file by reading it into memory whole and its record batches with apache-arrow
-// without copying: the arrays returned are views into that copy. (Not a memory map: a file cut short
-// by another process while a map of it is read kills the process with SIGBUS; a copy is immune, and
-// a file cut short while it is read fails the checks below.) Two kinds of file:
+// The rules of a dataset file, and openDatasetFile: the file read into memory whole and its record
+// batches decoded with apache-arrow without copying (the arrays returned are views into that copy;
+// `prep preview` and the stream's "memory" reader use it; the trainer reads rows on demand with
+// dataset-reader.ts, which applies the same rules). Two kinds of file:
 //   - the project's own (schema.ts; recognised by its 'dataset' metadata): a 'pixels' image column,
 //     an optional 'label' column, and metadata that must agree with the data;
 //   - any other Arrow IPC file ("own data"): a feature column (FixedSizeList of Uint8, Float32 or
@@ -211,7 +211,7 @@ export function ownInfo(file: string, metadata: Map<string, string>, columns: { 
 }
 
 /**
- * Memory-maps `file`, validates its schema, metadata and every record batch, and returns views of
+ * Reads `file` into memory whole, validates its schema, metadata and every record batch, and returns views of
  * its rows. Without a column choice a file carrying the project's 'dataset' metadata is read as a
  * project file; any other file (or any file with a choice) as own data.
  */

@@ -83,11 +83,11 @@ export function validatedDigest(path: string, stat: Stats): string | undefined {
   return digests.get(identityKey(resolve(path), identityOf(stat)));
 }
 
-/** Positioned reads of `length` bytes at `offset`; a short read is a DataError naming the file. */
-function readExactly(fd: number, file: string, into: Uint8Array, length: number, offset: number): void {
+/** Positioned reads of `length` bytes at file `offset` into `into` from byte `at`; a short read is a DataError naming the file. */
+function readExactly(fd: number, file: string, into: Uint8Array, length: number, offset: number, at = 0): void {
   let got = 0;
   while (got < length) {
-    const n = readSync(fd, into, got, length - got, offset + got);
+    const n = readSync(fd, into, at + got, length - got, offset + got);
     if (n === 0) {
       let now = "";
       try {
@@ -316,7 +316,8 @@ export class DatasetReader {
       const row = indices[r];
       if (!(Number.isInteger(row) && row >= 0 && row < this.info.count)) throw new DataError(`${this.info.file}: row ${row} is not a row number in [0, ${this.info.count})`);
     }
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
+    const order = new Uint32Array(n);
+    for (let r = 0; r < n; r++) order[r] = r;
     let sorted = true;
     for (let r = 1; r < n && sorted; r++) sorted = indices[r] >= indices[r - 1];
     if (!sorted) order.sort((a, b) => indices[a] - indices[b]);
@@ -365,6 +366,9 @@ export class DatasetReader {
   private gather(column: ColumnPlan, indices: ArrayLike<number>, order: Uint32Array, out: Float32Array | Uint8Array): void {
     const { rowBytes, layout } = column;
     const width = layout.width;
+    // Rows stored as they are wanted (float32, or raw bytes) are read straight into `out` when alone in their run.
+    const direct = column.raw || (column.Values === Float32Array && !layout.scale255);
+    const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     let i = 0;
     while (i < order.length) {
       const first = indices[order[i]];
@@ -380,6 +384,11 @@ export class DatasetReader {
         if (at - runEnd > COALESCE_GAP_BYTES) break;
         runEnd = Math.max(runEnd, at + rowBytes);
         j++;
+      }
+      if (direct && j === i + 1) {
+        readExactly(this.fd, this.info.file, outBytes, rowBytes, runStart, order[i] * rowBytes);
+        i = j;
+        continue;
       }
       const bytes = this.scratch.get(runEnd - runStart);
       readExactly(this.fd, this.info.file, bytes, runEnd - runStart, runStart);

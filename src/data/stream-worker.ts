@@ -4,10 +4,10 @@
 // (Uint8 lists as v/255, others as they are; columns.ts) that it posts with a transfer list. The
 // "memory" reader (benchmarks and tests) reads the whole file into memory first and gathers from it.
 // It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
-import { copyAsFloat32 } from "./columns.ts";
 import { DataError } from "./data-error.ts";
-import { type DatasetInfo, openDatasetFile, type OpenedDataset } from "./dataset-file.ts";
+import type { DatasetInfo } from "./dataset-file.ts";
 import { DatasetReader } from "./dataset-reader.ts";
+import { MemoryRows } from "./memory-rows.ts";
 import { epochPermutation, identityOrder } from "./permutation.ts";
 import type { BatchRequest, FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
 
@@ -15,9 +15,7 @@ declare const self: Worker;
 
 let config: InitMessage | undefined;
 let info: DatasetInfo | undefined;
-let reader: DatasetReader | undefined;
-let dataset: OpenedDataset | undefined;
-let chunkStarts: number[] = [];
+let rows: DatasetReader | MemoryRows | undefined;
 let cachedEpoch = -1;
 let order: Uint32Array | undefined;
 
@@ -34,17 +32,6 @@ function orderOf(epoch: number): Uint32Array {
   return order;
 }
 
-/** Index of the chunk holding row r (binary search over chunk starts). */
-function chunkIndex(r: number): number {
-  let lo = 0, hi = chunkStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (chunkStarts[mid] <= r) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 function makeBatch(request: BatchRequest): void {
   const size = config!.batchSize, dim = info!.dim;
   const indices = orderOf(request.epoch).slice(request.batch * size, (request.batch + 1) * size);
@@ -52,25 +39,11 @@ function makeBatch(request: BatchRequest): void {
   const labels = info!.hasLabels ? new Uint8Array(size) : undefined;
   const k = info!.targets?.width ?? 0;
   const y = info!.targets ? new Float32Array(size * k) : undefined;
-  if (reader) reader.readRows(indices, { x, labels, y });
-  else gatherInMemory(indices, x, labels, y);
+  rows!.readRows(indices, { x, labels, y });
   const transfer: ArrayBuffer[] = [x.buffer, indices.buffer];
   if (labels) transfer.push(labels.buffer);
   if (y) transfer.push(y.buffer);
   post({ type: "batch", seq: request.seq, epoch: request.epoch, batch: request.batch, x, labels, y, indices }, transfer);
-}
-
-function gatherInMemory(indices: Uint32Array, x: Float32Array, labels: Uint8Array | undefined, y: Float32Array | undefined): void {
-  const { info, chunks } = dataset!;
-  const size = indices.length, dim = info.dim, k = info.targets?.width ?? 0;
-  for (let r = 0; r < size; r++) {
-    const row = indices[r];
-    const chunk = chunks[chunkIndex(row)];
-    const local = row - chunk.start;
-    copyAsFloat32(chunk.pixels, local * dim, info.features.scale255, x.subarray(r * dim, (r + 1) * dim));
-    if (labels) labels[r] = chunk.labels![local];
-    if (y) copyAsFloat32(chunk.targets!, local * k, info.targets!.scale255, y.subarray(r * k, (r + 1) * k));
-  }
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -79,12 +52,13 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     if (message.type === "init") {
       config = message;
       if (message.reader === "memory") {
-        dataset = openDatasetFile(message.file, message.columns);
-        chunkStarts = dataset.chunks.map((c) => c.start);
-        info = dataset.info;
+        const memory = MemoryRows.open(message.file, message.columns);
+        info = memory.dataset.info;
+        rows = memory;
       } else {
-        reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity });
+        const reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity });
         info = reader.info;
+        rows = reader;
       }
       post({ type: "opened", info });
     } else if (message.type === "batch") {
