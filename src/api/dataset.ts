@@ -1,9 +1,12 @@
-// The library's dataset: rows of features (and targets) in memory, from an Arrow file (read by
-// src/data with the CLI's rules) or from one's own arrays, cut into minibatches in the same seeded
-// order as the CLI's worker stream (src/data/permutation.ts).
+// The library's dataset: rows of features (and targets) from an Arrow file, read on demand by
+// positioned reads (src/data/dataset-reader.ts, the CLI's rules; only the file's layout is held), or
+// from one's own arrays in memory, cut into minibatches in the same seeded order as the CLI's worker
+// stream (src/data/permutation.ts).
 import { firstNonFinite } from "../data/columns.ts";
-import { DataError, loadDataset } from "../data/dataset.ts";
+import { DataError } from "../data/dataset.ts";
 import type { ColumnChoice, DatasetInfo } from "../data/dataset-file.ts";
+import { DatasetReader } from "../data/dataset-reader.ts";
+import { oddEvenTargets } from "../data/datasets.ts";
 import { epochPermutation } from "../data/permutation.ts";
 import { type NetworkSpec, validateSpec } from "../nn/spec.ts";
 import { checkTargets } from "../data/targets.ts";
@@ -34,31 +37,65 @@ export interface IndexedBatch extends Batch {
   indices: Uint32Array;
 }
 
+/** Rows this many bytes of float32 at a time when a file-backed set is checked whole. */
+const CHECK_CHUNK_BYTES = 4 << 20;
+
+/** A file-backed Dataset's rows: its reader, and whether its targets are label mod 2 (MNIST's odd/even task). */
+export interface FileRows {
+  reader: DatasetReader;
+  oddEven: boolean;
+}
+
+const openReaders = new FinalizationRegistry<DatasetReader>((reader) => reader.close());
+
 export class Dataset {
   private readonly checked = new Set<string>();
   /** The last epoch's permutation, reused by the batches of that epoch. */
   private order?: { seed: number; epoch: number; permutation: Uint32Array };
+  private readonly memory?: { x: Float32Array; y?: Float32Array };
+  private readonly file?: FileRows;
+  readonly count: number;
+  readonly hasTargets: boolean;
 
   constructor(
-    /** count × dim features, row-major. */
-    readonly x: Float32Array,
+    /** count × dim features, row-major (in memory), or the rows of a file. */
+    source: Float32Array | FileRows,
     readonly dim: number,
     /** count × targetWidth targets, row-major; absent for an autoencoder's data. */
-    readonly y: Float32Array | undefined,
+    y: Float32Array | undefined,
     readonly targetWidth: number,
     /** The file's name, or the name given to the arrays. */
     readonly name: string,
     /** What the reader found, for a dataset opened from a file. */
     readonly info?: DatasetInfo,
-  ) {}
+  ) {
+    if (source instanceof Float32Array) {
+      this.memory = { x: source, y };
+      this.count = source.length / dim;
+      this.hasTargets = y !== undefined;
+    } else {
+      this.file = source;
+      this.count = source.reader.count;
+      this.hasTargets = source.oddEven || source.reader.info.targets !== undefined;
+      openReaders.register(this, source.reader);
+    }
+  }
 
   /** The name of each class index 0 … K−1 of a target column of class labels (prep import of text labels, or --labels). */
   get classNames(): readonly string[] | undefined {
     return this.info?.targets?.classNames;
   }
 
-  get count(): number {
-    return this.x.length / this.dim;
+  /** All features, count × dim, of a set held in memory (a set read from a file: use rows() or range()). */
+  get x(): Float32Array {
+    if (!this.memory) throw new DataError(`${this.name}: the rows of a file are read on demand, not held in memory; use rows(), range() or batch()`);
+    return this.memory.x;
+  }
+
+  /** All targets, count × targetWidth, of a set held in memory. */
+  get y(): Float32Array | undefined {
+    if (!this.memory) throw new DataError(`${this.name}: the rows of a file are read on demand, not held in memory; use rows(), range() or batch()`);
+    return this.memory.y;
   }
 
   /** Minibatches per epoch: ⌊count / batchSize⌋ (the rest of each epoch's order is dropped, as in the stream). */
@@ -89,29 +126,86 @@ export class Dataset {
       const row = indices[r];
       if (!Number.isSafeInteger(row) || row < 0 || row >= this.count) throw new DataError(`${this.name}: rows(): index ${r} is ${row}, not a row number in [0, ${this.count})`);
     }
+    if (this.file) return this.readRows(indices);
     const x = new Float32Array(indices.length * dim);
-    const y = this.y ? new Float32Array(indices.length * k) : undefined;
+    const y = this.memory!.y ? new Float32Array(indices.length * k) : undefined;
     for (let r = 0; r < indices.length; r++) {
       const row = indices[r];
-      x.set(this.x.subarray(row * dim, (row + 1) * dim), r * dim);
-      if (y) y.set(this.y!.subarray(row * k, (row + 1) * k), r * k);
+      x.set(this.memory!.x.subarray(row * dim, (row + 1) * dim), r * dim);
+      if (y) y.set(this.memory!.y!.subarray(row * k, (row + 1) * k), r * k);
     }
     return y ? { x, y } : { x };
+  }
+
+  /** Rows [start, start + count) as a minibatch (views for a set in memory). */
+  range(start: number, count: number): Batch {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 0 && start + count <= this.count)) {
+      throw new DataError(`${this.name}: range(${start}, ${count}) is not within the ${this.count} rows`);
+    }
+    if (this.file) return this.readRows(Uint32Array.from({ length: count }, (_, i) => start + i));
+    const { dim, targetWidth: k } = this;
+    const x = this.memory!.x.subarray(start * dim, (start + count) * dim);
+    return this.memory!.y ? { x, y: this.memory!.y.subarray(start * k, (start + count) * k) } : { x };
   }
 
   /** Checks that the network fits the rows (input size, output against the targets) and the targets the loss (bce: [0, 1]; mixture: 0 or 1; softmax: 0 … K−1). */
   checkFits(spec: NetworkSpec): void {
     const key = `${spec.sizes.join("-")} ${spec.loss}`;
     if (this.checked.has(key)) return;
-    validateSpec(spec, this.dim, this.y ? "supervised" : "autoencoder", this.y ? this.targetWidth : undefined);
-    checkTargets(this.name, spec.loss, this.y ?? this.x, this.y ? { name: this.info?.targets?.name ?? "y", width: this.targetWidth } : { name: this.info?.features.name ?? "x", width: this.dim }, spec.sizes[spec.sizes.length - 1]);
+    validateSpec(spec, this.dim, this.hasTargets ? "supervised" : "autoencoder", this.hasTargets ? this.targetWidth : undefined);
+    const column = this.hasTargets ? { name: this.info?.targets?.name ?? "y", width: this.targetWidth } : { name: this.info?.features.name ?? "x", width: this.dim };
+    const classes = spec.sizes[spec.sizes.length - 1];
+    if (this.memory) checkTargets(this.name, spec.loss, this.memory.y ?? this.memory.x, column, classes);
+    else if (spec.loss !== "sse" && (this.hasTargets || !this.file!.reader.info.features.scale255)) {
+      // The file in chunks of about CHECK_CHUNK_BYTES of float32, rows named as in the whole file
+      // (bytes scaled by 1/255 lie in [0, 1] and need no check).
+      const chunk = Math.max(1, Math.floor(CHECK_CHUNK_BYTES / (4 * column.width)));
+      for (let start = 0; start < this.count; start += chunk) {
+        const rows = this.range(start, Math.min(chunk, this.count - start));
+        checkTargets(this.name, spec.loss, this.hasTargets ? rows.y! : rows.x, column, classes, start);
+      }
+    }
     this.checked.add(key);
   }
 
-  /** The whole set in the Evaluator's form. */
+  /** The whole set in the Evaluator's form: the arrays in memory, or a reader of consecutive rows. */
   evalData(): EvalData {
-    return { x: this.x, count: this.count, dim: this.dim, targets: this.y, targetWidth: this.y ? this.targetWidth : 0 };
+    const shape = { count: this.count, dim: this.dim, targetWidth: this.hasTargets ? this.targetWidth : 0 };
+    if (this.memory) return { ...shape, x: this.memory.x, targets: this.memory.y };
+    return {
+      ...shape,
+      read: (start, size) => {
+        const { x, y } = this.range(start, size);
+        return { x, targets: y };
+      },
+    };
   }
+
+  private readRows(indices: ArrayLike<number>): Batch {
+    const { reader, oddEven } = this.file!;
+    const info = reader.info;
+    const n = indices.length;
+    const x = new Float32Array(n * this.dim);
+    const labels = oddEven ? new Uint8Array(n) : undefined;
+    const y = info.targets && !oddEven ? new Float32Array(n * this.targetWidth) : undefined;
+    reader.readRows(indices, { x, labels, y });
+    if (labels) return { x, y: oddEvenTargets(labels) };
+    return y ? { x, y } : { x };
+  }
+}
+
+/**
+ * A dataset file read on demand (what openDataset(file) gives); `oddEven` makes the targets label
+ * mod 2 (the CLI's odd/even task of a file with a label column).
+ */
+export function fileDataset(file: string, columns: ColumnChoice = {}, oddEven = false): Dataset {
+  const reader = DatasetReader.open(file, columns);
+  const { info } = reader;
+  if (oddEven && !info.hasLabels) {
+    reader.close();
+    throw new DataError(`${info.file}: has no '${"label"}' column, which the odd/even task needs`);
+  }
+  return new Dataset({ reader, oddEven }, info.dim, undefined, oddEven ? 1 : (info.targets?.width ?? 0), info.file, info);
 }
 
 function finiteFloat32(name: string, what: string, values: ArrayLike<number>, width: number): Float32Array {
@@ -123,13 +217,12 @@ function finiteFloat32(name: string, what: string, values: ArrayLike<number>, wi
 
 /**
  * A dataset from an Arrow IPC file (the prepared datasets, or one's own: `columns` picks the
- * feature and target columns as --features and --targets do), or from arrays in memory.
+ * feature and target columns as --features and --targets do), read on demand, or from arrays in
+ * memory. Opening a file checks every value and hashes it in 8 MB pieces; afterwards it holds only
+ * the file's layout (a few numbers per record batch) and reads the rows each call asks for.
  */
 export function openDataset(source: string | ArrayData, columns: ColumnChoice = {}): Dataset {
-  if (typeof source === "string") {
-    const { info, x, y } = loadDataset(source, columns);
-    return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
-  }
+  if (typeof source === "string") return fileDataset(source, columns);
   const name = source.name ?? "array";
   const { dim } = source;
   if (!Number.isInteger(dim) || dim < 1) throw new DataError(`${name}: dim must be a positive integer, got ${dim}`);

@@ -49,13 +49,14 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
     train: config.data,
     heldOut: config.valid,
     columns: { features: info.features.name, targets: info.targets?.name },
-    shape: { inputDim: info.dim, targetWidth: info.targets?.width, unitFeatures: info.features.scale255, classes: softmaxClasses(config, columns) },
+    shape: { inputDim: info.dim, targetWidth: info.targets?.width, unitFeatures: info.features.scale255, classes: softmaxClasses(config, columns, info.targets?.classNames) },
   };
 }
 
-/** K of --loss softmax without --classes: the largest label of --data + 1 (the labels are checked against K on load). */
-function softmaxClasses(config: TrainConfig, columns: ColumnChoice): number | undefined {
+/** K of --loss softmax without --classes: the number of named classes, else the largest label of --data + 1 (the labels are checked against K on load). */
+function softmaxClasses(config: TrainConfig, columns: ColumnChoice, classNames?: readonly string[]): number | undefined {
   if (config.loss !== "softmax" || config.classes !== undefined || !columns.targets) return undefined;
+  if (classNames) return Math.max(2, classNames.length);
   const { y } = loadDataset(config.data!, columns);
   return y ? classCount(y) : undefined;
 }

@@ -61,22 +61,34 @@ function checkField(field: Field | null, size: number, depth: number): void {
   for (let i = 0; i < field.childrenLength(); i++) checkField(field.children(i), size, depth + 1);
 }
 
+/** Bytes of a file by position: the whole file in memory, or positioned reads (a short read throws ArrowFrameError). */
+export interface ByteSource {
+  size: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+export function memorySource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
 export interface ArrowFrame {
   /** Where the footer begins; every block ends at or before it. */
   footerStart: number;
   recordBatches: number;
 }
 
-/** Checks the magic at both ends, the footer and its schema's vector lengths. */
-export function checkFooter(bytes: Uint8Array): ArrowFrame {
-  if (!hasMagicAt(bytes, 0)) throw new ArrowFrameError(`not an Arrow IPC file (it does not start with '${ARROW_MAGIC}')`, "");
-  if (bytes.length < HEADER_BYTES + FOOTER_TRAILER || !hasMagicAt(bytes, bytes.length - ARROW_MAGIC.length)) {
-    throw new ArrowFrameError(`truncated Arrow IPC file (${bytes.length} bytes, no '${ARROW_MAGIC}' footer at the end)`, "");
+/** Checks the magic at both ends, the footer and its schema's vector lengths; returns the footer's bytes too. */
+export function checkFooter(source: ByteSource): ArrowFrame & { footerBytes: Uint8Array } {
+  const size = source.size;
+  if (!hasMagicAt(source.read(0, Math.min(size, ARROW_MAGIC.length)), 0)) throw new ArrowFrameError(`not an Arrow IPC file (it does not start with '${ARROW_MAGIC}')`, "");
+  const trailer = size >= HEADER_BYTES + FOOTER_TRAILER ? source.read(size - FOOTER_TRAILER, FOOTER_TRAILER) : new Uint8Array(0);
+  if (size < HEADER_BYTES + FOOTER_TRAILER || !hasMagicAt(trailer, 4)) {
+    throw new ArrowFrameError(`truncated Arrow IPC file (${size} bytes, no '${ARROW_MAGIC}' footer at the end)`, "");
   }
-  const footerLength = new DataView(bytes.buffer, bytes.byteOffset).getInt32(bytes.length - FOOTER_TRAILER, true);
-  const footerStart = bytes.length - FOOTER_TRAILER - footerLength;
-  if (!(footerLength > 0 && footerStart >= HEADER_BYTES)) throw new ArrowFrameError(`the footer length ${footerLength} does not fit in ${bytes.length} bytes`);
-  const footerBytes = bytes.subarray(footerStart, footerStart + footerLength);
+  const footerLength = new DataView(trailer.buffer, trailer.byteOffset, trailer.byteLength).getInt32(0, true);
+  const footerStart = size - FOOTER_TRAILER - footerLength;
+  if (!(footerLength > 0 && footerStart >= HEADER_BYTES)) throw new ArrowFrameError(`the footer length ${footerLength} does not fit in ${size} bytes`);
+  const footerBytes = source.read(footerStart, footerLength);
   const footer = Footer.getRootAsFooter(root(footerBytes, "the footer"));
   checkCount(footer.recordBatchesLength(), footerLength, BLOCK_BYTES, "record batch");
   checkCount(footer.dictionariesLength(), footerLength, BLOCK_BYTES, "dictionary batch");
@@ -87,7 +99,7 @@ export function checkFooter(bytes: Uint8Array): ArrowFrame {
   checkCount(schema.customMetadataLength(), footerLength, OFFSET_BYTES, "schema metadata");
   checkCount(schema.featuresLength(), footerLength, 8, "schema feature");
   for (let i = 0; i < schema.fieldsLength(); i++) checkField(schema.fields(i), footerLength, 1);
-  return { footerStart, recordBatches: footer.recordBatchesLength() };
+  return { footerStart, recordBatches: footer.recordBatchesLength(), footerBytes };
 }
 
 /**
@@ -95,17 +107,18 @@ export function checkFooter(bytes: Uint8Array): ArrowFrame {
  * message at its start: the continuation marker and length prefix, its type, body length and the
  * counts of its nodes and buffers.
  */
-export function checkRecordBatchBlock(bytes: Uint8Array, frame: ArrowFrame, block: { offset: number; metaDataLength: number; bodyLength: number }, index: number): void {
+export function checkRecordBatchBlock(source: ByteSource, frame: ArrowFrame, block: { offset: number; metaDataLength: number; bodyLength: number }, index: number): RecordBatch {
   const { offset, metaDataLength, bodyLength } = block;
   const end = offset + metaDataLength + bodyLength;
   if (!(offset >= HEADER_BYTES && metaDataLength > 8 && bodyLength >= 0 && end <= frame.footerStart)) {
     throw new ArrowFrameError(`record batch ${index} lies outside the file's data`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset);
-  if (view.getInt32(offset, true) !== -1) throw new ArrowFrameError(`record batch ${index} lacks the message marker`);
-  const length = view.getInt32(offset + 4, true);
+  const metaBytes = source.read(offset, metaDataLength);
+  const view = new DataView(metaBytes.buffer, metaBytes.byteOffset, metaBytes.byteLength);
+  if (view.getInt32(0, true) !== -1) throw new ArrowFrameError(`record batch ${index} lacks the message marker`);
+  const length = view.getInt32(4, true);
   if (!(length > 0 && 8 + length <= metaDataLength)) throw new ArrowFrameError(`record batch ${index} has a message length ${length} that does not fit its block`);
-  const meta = bytes.subarray(offset + 8, offset + 8 + length);
+  const meta = metaBytes.subarray(8, 8 + length);
   const message = Message.getRootAsMessage(root(meta, `the message of record batch ${index}`));
   if (message.headerType() !== MessageHeader.RecordBatch) throw new ArrowFrameError(`block ${index} of the footer is not a record batch`);
   const declaredBody = Number(message.bodyLength());
@@ -122,4 +135,5 @@ export function checkRecordBatchBlock(bytes: Uint8Array, frame: ArrowFrame, bloc
     const bytesLong = Number(buffer?.length());
     if (!(start >= 0 && bytesLong >= 0 && start + bytesLong <= declaredBody)) throw new ArrowFrameError(`buffer ${i} of record batch ${index} lies outside its body`);
   }
+  return batch;
 }

@@ -1,7 +1,7 @@
-// Opens a dataset file by reading it into memory whole and its record batches with apache-arrow
-// without copying: the arrays returned are views into that copy. (Not a memory map: a file cut short
-// by another process while a map of it is read kills the process with SIGBUS; a copy is immune, and
-// a file cut short while it is read fails the checks below.) Two kinds of file:
+// The rules of a dataset file, and openDatasetFile: the file read into memory whole and its record
+// batches decoded with apache-arrow without copying (the arrays returned are views into that copy;
+// `prep preview` and the stream's "memory" reader use it; the trainer reads rows on demand with
+// dataset-reader.ts, which applies the same rules). Two kinds of file:
 //   - the project's own (schema.ts; recognised by its 'dataset' metadata): a 'pixels' image column,
 //     an optional 'label' column, and metadata that must agree with the data;
 //   - any other Arrow IPC file ("own data"): a feature column (FixedSizeList of Uint8, Float32 or
@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
-import { ArrowFrameError, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
+import { ArrowFrameError, checkFooter, checkRecordBatchBlock, memorySource } from "./arrow-frame.ts";
 import { type ColumnLayout, type NumericValues, firstNonFinite, listLayout, targetLayout } from "./columns.ts";
 import { DataError } from "./data-error.ts";
 import { CLASSES_METADATA, LABEL_COLUMN, META, PIXELS_COLUMN } from "./schema.ts";
@@ -71,7 +71,8 @@ function metadataInt(file: string, metadata: Map<string, string>, key: string, m
  */
 function readBatches(file: string, bytes: Uint8Array): { metadata: Map<string, string>; fields: Field[]; batches: RecordBatch[] } {
   try {
-    const frame = checkFooter(bytes);
+    const source = memorySource(bytes);
+    const frame = checkFooter(source);
     const reader = RecordBatchReader.from(bytes);
     if (!reader.isFile()) throw new ArrowFrameError("not in the Arrow file format");
     reader.open();
@@ -82,7 +83,7 @@ function readBatches(file: string, bytes: Uint8Array): { metadata: Map<string, s
     for (let i = 0; i < frame.recordBatches; i++) {
       const block = footer.getRecordBatch(i);
       if (!block) throw new ArrowFrameError(`record batch ${i} is missing from the footer`);
-      checkRecordBatchBlock(bytes, frame, block, i);
+      checkRecordBatchBlock(source, frame, block, i);
       const batch = reader.readRecordBatch(i);
       if (!batch) throw new ArrowFrameError(`block ${i} of the footer is not a record batch`);
       batches.push(batch);
@@ -141,7 +142,7 @@ function columnNames(fields: Field[]): string {
 }
 
 /** The feature and target columns of an own-data file. */
-function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { features: ColumnLayout; targets?: ColumnLayout } {
+export function chooseColumns(file: string, fields: Field[], choice: ColumnChoice): { features: ColumnLayout; targets?: ColumnLayout } {
   let features: ColumnLayout | undefined;
   if (choice.features !== undefined) {
     const field = fields.find((f) => f.name === choice.features);
@@ -191,7 +192,7 @@ function checkClassIndices(file: string, layout: ColumnLayout, values: NumericVa
 }
 
 /** Checks a project file's pixel and label columns and its metadata; returns its description (less count checks). */
-function projectInfo(file: string, fields: Field[], metadata: Map<string, string>): DatasetInfo {
+export function projectInfo(file: string, fields: Field[], metadata: Map<string, string>): DatasetInfo {
   const pixelField = fields.find((f) => f.name === PIXELS_COLUMN);
   if (!pixelField) throw new DataError(`${file}: wrong schema: no '${PIXELS_COLUMN}' column (columns: ${fields.map((f) => f.name).join(", ") || "none"})`);
   const pixelType = pixelField.type;
@@ -217,7 +218,7 @@ function projectInfo(file: string, fields: Field[], metadata: Map<string, string
 }
 
 /** An own-data file's description: images of side √dim when the metadata says width and height, else a row of dim. */
-function ownInfo(file: string, metadata: Map<string, string>, columns: { features: ColumnLayout; targets?: ColumnLayout }): DatasetInfo {
+export function ownInfo(file: string, metadata: Map<string, string>, columns: { features: ColumnLayout; targets?: ColumnLayout }): DatasetInfo {
   const dim = columns.features.width;
   const width = Number(metadata.get(META.width)), height = Number(metadata.get(META.height));
   const image = Number.isInteger(width) && Number.isInteger(height) && width * height === dim;
@@ -236,7 +237,7 @@ function ownInfo(file: string, metadata: Map<string, string>, columns: { feature
 }
 
 /**
- * Memory-maps `file`, validates its schema, metadata and every record batch, and returns views of
+ * Reads `file` into memory whole, validates its schema, metadata and every record batch, and returns views of
  * its rows. Without a column choice a file carrying the project's 'dataset' metadata is read as a
  * project file; any other file (or any file with a choice) as own data.
  */

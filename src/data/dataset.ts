@@ -1,10 +1,11 @@
 // The trainer's view of a prepared dataset: its description, the whole set as float32, and the file
-// names of its splits (data-prep's ensureDataset prepares them when missing).
+// names of its splits (data-prep's ensureDataset prepares them when missing). Both readers go through
+// DatasetReader (dataset-reader.ts): the file is checked in pieces, never held whole.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DataError } from "./data-error.ts";
-import { copyAsFloat32 } from "./columns.ts";
-import { type ColumnChoice, type DatasetInfo, openDatasetFile } from "./dataset-file.ts";
+import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
+import { DatasetReader } from "./dataset-reader.ts";
 import { dataDir } from "./location.ts";
 import { DATASETS, DATASET_NAMES, type DatasetName } from "./datasets.ts";
 
@@ -13,7 +14,9 @@ export type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
 
 /** Validates the file's schema, metadata and record batches and returns its description; throws DataError. */
 export function readDatasetInfo(file: string, choice: ColumnChoice = {}): DatasetInfo {
-  return openDatasetFile(file, choice).info;
+  const reader = DatasetReader.open(file, choice);
+  reader.close();
+  return reader.info;
 }
 
 /** A whole dataset in memory: x is count × dim, y (when a target column was chosen) count × targets.width, row-major. */
@@ -27,17 +30,17 @@ export interface LoadedDataset {
 // x[r·dim + j] = pixel / 255 for Uint8 columns (exactly representable steps of 1/255, no subnormals),
 // the value rounded to float32 otherwise; the same for y.
 export function loadDataset(file: string, choice: ColumnChoice = {}): LoadedDataset {
-  const { info, chunks } = openDatasetFile(file, choice);
-  const x = new Float32Array(info.count * info.dim);
-  const labels = info.hasLabels ? new Uint8Array(info.count) : undefined;
-  const k = info.targets?.width ?? 0;
-  const y = info.targets ? new Float32Array(info.count * k) : undefined;
-  for (const chunk of chunks) {
-    copyAsFloat32(chunk.pixels, 0, info.features.scale255, x.subarray(chunk.start * info.dim, (chunk.start + chunk.rows) * info.dim));
-    if (labels && chunk.labels) labels.set(chunk.labels, chunk.start);
-    if (y && chunk.targets) copyAsFloat32(chunk.targets, 0, info.targets!.scale255, y.subarray(chunk.start * k, (chunk.start + chunk.rows) * k));
+  const reader = DatasetReader.open(file, choice);
+  try {
+    const { info } = reader;
+    const x = new Float32Array(info.count * info.dim);
+    const labels = info.hasLabels ? new Uint8Array(info.count) : undefined;
+    const y = info.targets ? new Float32Array(info.count * info.targets.width) : undefined;
+    reader.readRange(0, info.count, { x, labels, y });
+    return { info, x, labels, y };
+  } finally {
+    reader.close();
   }
-  return { info, x, labels, y };
 }
 
 /** The training file and the held-out file (MNIST: the validation split) of a dataset. */

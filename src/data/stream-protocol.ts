@@ -1,5 +1,9 @@
 // Messages between MinibatchStream (main thread) and its workers (stream-worker.ts).
 import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
+import type { FileIdentity } from "./dataset-reader.ts";
+
+/** How a worker reads rows: positioned reads (the trainer's), or the whole file in memory (benchmarks and tests compare the two). */
+export type RowReader = "file" | "memory";
 
 export interface InitMessage {
   type: "init";
@@ -8,6 +12,9 @@ export interface InitMessage {
   seed: number;
   shuffle: boolean;
   columns: ColumnChoice;
+  /** The file as the main thread checked it; a worker refuses any other. */
+  identity: FileIdentity;
+  reader: RowReader;
   /** Test hook: throw an uncaught error when asked for this (epoch, batch). */
   failAt?: { epoch: number; batch: number };
 }

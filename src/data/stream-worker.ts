@@ -1,17 +1,21 @@
-// Worker side of MinibatchStream: reads the dataset file into memory, and for each request (epoch, batch)
-// gathers rows π_epoch[batch·B … (batch+1)·B) into float32 minibatches of features and targets
-// (Uint8 lists as v/255, others as they are; columns.ts) that it posts with a transfer list. It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
-import { copyAsFloat32 } from "./columns.ts";
+// Worker side of MinibatchStream: for each request (epoch, batch) reads rows π_epoch[batch·B … (batch+1)·B)
+// of the dataset file by positioned reads (dataset-reader.ts: only those rows, neighbours coalesced;
+// a truncated or changed file is one DataError) into float32 minibatches of features and targets
+// (Uint8 lists as v/255, others as they are; columns.ts) that it posts with a transfer list. The
+// "memory" reader (benchmarks and tests) reads the whole file into memory first and gathers from it.
+// It posts "ready" as soon as its module has loaded (Bun drops earlier messages).
 import { DataError } from "./data-error.ts";
-import { openDatasetFile, type OpenedDataset } from "./dataset-file.ts";
+import type { DatasetInfo } from "./dataset-file.ts";
+import { DatasetReader } from "./dataset-reader.ts";
+import { MemoryRows } from "./memory-rows.ts";
 import { epochPermutation, identityOrder } from "./permutation.ts";
 import type { BatchRequest, FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
 
 declare const self: Worker;
 
 let config: InitMessage | undefined;
-let dataset: OpenedDataset | undefined;
-let chunkStarts: number[] = [];
+let info: DatasetInfo | undefined;
+let rows: DatasetReader | MemoryRows | undefined;
 let cachedEpoch = -1;
 let order: Uint32Array | undefined;
 
@@ -21,40 +25,21 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 function orderOf(epoch: number): Uint32Array {
   if (epoch !== cachedEpoch || !order) {
-    const count = dataset!.info.count;
+    const count = info!.count;
     order = config!.shuffle ? epochPermutation(count, config!.seed, epoch) : identityOrder(count);
     cachedEpoch = epoch;
   }
   return order;
 }
 
-/** Index of the chunk holding row r (binary search over chunk starts). */
-function chunkIndex(r: number): number {
-  let lo = 0, hi = chunkStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (chunkStarts[mid] <= r) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 function makeBatch(request: BatchRequest): void {
-  const { info, chunks } = dataset!;
-  const size = config!.batchSize, dim = info.dim;
+  const size = config!.batchSize, dim = info!.dim;
   const indices = orderOf(request.epoch).slice(request.batch * size, (request.batch + 1) * size);
   const x = new Float32Array(size * dim);
-  const labels = info.hasLabels ? new Uint8Array(size) : undefined;
-  const k = info.targets?.width ?? 0;
-  const y = info.targets ? new Float32Array(size * k) : undefined;
-  for (let r = 0; r < size; r++) {
-    const row = indices[r];
-    const chunk = chunks[chunkIndex(row)];
-    const local = row - chunk.start;
-    copyAsFloat32(chunk.pixels, local * dim, info.features.scale255, x.subarray(r * dim, (r + 1) * dim));
-    if (labels) labels[r] = chunk.labels![local];
-    if (y) copyAsFloat32(chunk.targets!, local * k, info.targets!.scale255, y.subarray(r * k, (r + 1) * k));
-  }
+  const labels = info!.hasLabels ? new Uint8Array(size) : undefined;
+  const k = info!.targets?.width ?? 0;
+  const y = info!.targets ? new Float32Array(size * k) : undefined;
+  rows!.readRows(indices, { x, labels, y });
   const transfer: ArrayBuffer[] = [x.buffer, indices.buffer];
   if (labels) transfer.push(labels.buffer);
   if (y) transfer.push(y.buffer);
@@ -66,9 +51,16 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   try {
     if (message.type === "init") {
       config = message;
-      dataset = openDatasetFile(message.file, message.columns);
-      chunkStarts = dataset.chunks.map((c) => c.start);
-      post({ type: "opened", info: dataset.info });
+      if (message.reader === "memory") {
+        const memory = MemoryRows.open(message.file, message.columns);
+        info = memory.dataset.info;
+        rows = memory;
+      } else {
+        const reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity });
+        info = reader.info;
+        rows = reader;
+      }
+      post({ type: "opened", info });
     } else if (message.type === "batch") {
       const failAt = config?.failAt;
       if (failAt && failAt.epoch === message.epoch && failAt.batch === message.batch) {

@@ -8,9 +8,9 @@
 // handed out in order whatever order the workers finish in. A worker's exception or unexpected exit
 // rejects the pending and every later next() with that error.
 import { DataError } from "./data-error.ts";
-import { readDatasetInfo } from "./dataset.ts";
 import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
-import type { FromWorker, InitMessage, ToWorker } from "./stream-protocol.ts";
+import { DatasetReader } from "./dataset-reader.ts";
+import type { FromWorker, InitMessage, RowReader, ToWorker } from "./stream-protocol.ts";
 import { oddEvenTargets } from "./datasets.ts";
 
 export interface StreamOptions {
@@ -27,9 +27,12 @@ export interface StreamOptions {
   oddEvenTargets?: boolean;
 }
 
-/** Test hook, not part of the trainer's API: make the worker throw at this (epoch, batch). */
+/** Test and benchmark hooks, not part of the trainer's API. */
 export interface StreamTestOptions extends StreamOptions {
+  /** Make the worker throw at this (epoch, batch). */
   failAt?: { epoch: number; batch: number };
+  /** "memory": each worker reads the whole file into memory first (the reader before positioned reads). */
+  reader?: RowReader;
 }
 
 export interface Minibatch {
@@ -108,7 +111,10 @@ export class MinibatchStream {
   static async open(opts: StreamOptions): Promise<MinibatchStream> {
     const options = opts as StreamTestOptions;
     const columns = options.columns ?? {};
-    const info = readDatasetInfo(options.file, columns);
+    // Checks every value and hashes the file once (dataset-reader.ts); the workers only read rows.
+    const checked = DatasetReader.open(options.file, columns);
+    checked.close();
+    const { info, identity } = checked;
     const file = info.file;
     checkInteger(file, "batchSize", options.batchSize, 1);
     checkInteger(file, "seed", options.seed, 0);
@@ -126,7 +132,7 @@ export class MinibatchStream {
       if (options.start.batch >= perEpoch) throw new DataError(`${file}: start batch ${options.start.batch} is past the ${perEpoch} batches of an epoch`);
     }
     const init: InitMessage = {
-      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, failAt: options.failAt,
+      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, identity, reader: options.reader ?? "file", failAt: options.failAt,
     };
     const workers: Worker[] = [];
     try {

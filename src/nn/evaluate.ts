@@ -1,6 +1,8 @@
 // The error on a whole dataset: the mean over all samples of the per-sample loss E (docs/algorithm.md
-// §1.2), computed in chunks of the workspace's size; for a classifier also the accuracy, the
-// fraction of samples whose predicted class is their label (§12.1, accuracy.ts).
+// §1.2), computed in chunks of the workspace's size: (1/N) Σ_chunks Σ_{n ∈ chunk} E_n. A set in
+// memory is cut into views; a set on disk is read one chunk at a time (EvalData.read), the same
+// chunks, so the same sums. For a classifier also the accuracy, the fraction of samples whose
+// predicted class is their label (§12.1, accuracy.ts), counted chunk by chunk.
 import type { Backend } from "../backend/types.ts";
 import { classLabels, countCorrect } from "./accuracy.ts";
 import { forward } from "./forward.ts";
@@ -9,17 +11,22 @@ import type { NetworkSpec } from "./spec.ts";
 import { BatchWorkspace } from "./workspace.ts";
 
 export interface EvalData {
-  x: Float32Array;
+  /** count × dim, row-major; absent when the rows are read chunk by chunk with `read`. */
+  x?: Float32Array;
   /** Targets, count × targetWidth row-major (the mixture loss: one label per sample); none for the autoencoder. */
   targets?: Float32Array;
   targetWidth?: number;
   count: number;
   dim: number;
+  /** Rows [start, start + size): features size × dim and targets size × targetWidth (a set not held in memory). */
+  read?(start: number, size: number): { x: Float32Array; targets?: Float32Array };
 }
 
-function targetRows(data: EvalData, start: number, size: number): Float32Array | undefined {
+/** Rows [start, start + size) of the set: views of the arrays in memory, or read. */
+function chunkRows(data: EvalData, start: number, size: number): { x: Float32Array; targets?: Float32Array } {
+  if (data.read) return data.read(start, size);
   const k = data.targetWidth ?? 1;
-  return data.targets?.subarray(start * k, (start + size) * k);
+  return { x: data.x!.subarray(start * data.dim, (start + size) * data.dim), targets: data.targets?.subarray(start * k, (start + size) * k) };
 }
 
 /** A whole-set evaluation: the mean loss, and the accuracy when the network is a classifier. */
@@ -68,7 +75,8 @@ export class Evaluator {
       }
       const size = Math.min(n, data.count - start);
       const ws = size === n ? this.ws : this.remainderWorkspace(size);
-      ws.loadBatch(data.x.subarray(start * data.dim, (start + size) * data.dim), targetRows(data, start, size));
+      const rows = chunkRows(data, start, size);
+      ws.loadBatch(rows.x, rows.targets);
       forward(backend, spec, weights, ws, false);
       backend.lossValue(spec.loss, ws.output, ws.target, ws.lossPerSample);
       backend.sum(ws.lossPerSample, this.sum);

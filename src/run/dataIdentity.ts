@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { datasetFiles } from "../data/dataset.ts";
+import { validatedDigest } from "../data/dataset-reader.ts";
 import type { DatasetName } from "../data/datasets.ts";
 
 /** The settings that name a run's data (a subset of TrainConfig, as config.json holds it). */
@@ -31,7 +32,11 @@ export type DataFingerprint = Partial<Record<DataRole, string>>;
 
 const cache = new Map<string, string>();
 
-/** sha256 of a file's bytes, read in pieces (a file cut short while it is read gives a different hash, never a crash). */
+/**
+ * sha256 of a file's bytes: the digest computed while the data reader checked this very file (same
+ * inode, size and mtime), else read in pieces (a file cut short while it is read gives a different
+ * hash, never a crash).
+ */
 function hashFile(path: string): string | undefined {
   let fd: number;
   try {
@@ -43,7 +48,7 @@ function hashFile(path: string): string | undefined {
     const stat = fstatSync(fd);
     if (!stat.isFile()) return undefined;
     const key = `${path}\0${stat.ino}\0${stat.size}\0${stat.mtimeMs}`;
-    const known = cache.get(key);
+    const known = cache.get(key) ?? validatedDigest(path, stat)?.slice(0, 16);
     if (known) return known;
     const hash = createHash("sha256");
     const buffer = Buffer.alloc(1 << 22);

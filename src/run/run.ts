@@ -5,14 +5,12 @@
 // checkpoint. What a person sees (a progress bar, a chart) is the caller's, through RunHooks.
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { Dataset } from "../api/dataset.ts";
+import { type Dataset, fileDataset } from "../api/dataset.ts";
 import { Network, type NetworkOptions } from "../api/network.ts";
 import { Optimizer, type OptimizerOptions, internals } from "../api/optimizer.ts";
 import { DivergedError, train } from "../api/train.ts";
 import { createBackend, type DeviceFlag } from "../backend/index.ts";
-import { loadDataset } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
-import { oddEvenTargets } from "../data/datasets.ts";
 import { MinibatchStream } from "../data/stream.ts";
 import { FileError, UsageError } from "../errors.ts";
 import { readJsonFile } from "../io/json.ts";
@@ -113,11 +111,9 @@ export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<
   }
 }
 
-/** A whole file in memory as a Dataset for evaluation (its targets are checked against the loss by train()). */
+/** A file as a Dataset for evaluation, read chunk by chunk (its targets are checked against the loss by train()). */
 function wholeSet(file: string, data: RunData): Dataset {
-  const { info, x, labels, y } = loadDataset(file, data.columns);
-  if (data.oddEven) return new Dataset(x, info.dim, oddEvenTargets(labels!), 1, info.file, info);
-  return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
+  return fileDataset(file, data.columns, data.oddEven);
 }
 
 /**

@@ -1,0 +1,237 @@
+// `bun run bench data-memory`: what a file larger than the paper's sets costs in memory and in speed.
+// Generates an Arrow file of --rows × --dim float32 features (default 400,000 × 1,000: 1.6 GB) in
+// record batches of 1,000 rows, written batch by batch, then measures, each in a child process under
+// GNU time (`/usr/bin/time -v`, its "Maximum resident set size"):
+//   - a worker's work per minibatch (batch 1000, the seeded order), positioned reads and the whole
+//     file in memory taking turns minibatch by minibatch in one process, so that the load of a
+//     shared machine falls on both alike (medians);
+//   - the stream alone, 1 worker, batch 1000: minibatches per second and peak RSS, with positioned
+//     reads (the trainer's reader) and with the whole file read into memory by the worker (the reader
+//     before them), alternating, --reps times each (medians reported);
+//   - `train --data FILE --hidden 64-16-64 --steps 10 --eval-every 0` with --workers 1, 2 and 4
+//     (a whole-set evaluation at the start and at the end), and one with --eval-every 5;
+//   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only.
+// The files are removed at the end. Prints a table and writes bench/results/data-memory.json.
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Field, FixedSizeList, Float32, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData } from "apache-arrow";
+import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
+import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { MinibatchStream, type StreamTestOptions } from "../src/data/stream.ts";
+import { DatasetReader } from "../src/data/dataset-reader.ts";
+import { MemoryRows } from "../src/data/memory-rows.ts";
+import { epochPermutation } from "../src/data/permutation.ts";
+
+const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--dir DIR]
+
+  --rows N      rows of the generated file (default 400000: 1.6 GB at --dim 1000)
+  --dim D       float32 features per row (default 1000)
+  --big-rows N  rows of a second file measured with positioned reads only (default 0: none; 1500000 is 6 GB)
+  --batches N   minibatches timed per stream measurement, after 3 untimed (default 40)
+  --reps N      runs of each stream measurement, the two readers alternating (default 3)
+  --dir DIR     folder for the generated files (default: a new folder in the system's temporary folder); they are removed at the end
+
+Needs GNU time at /usr/bin/time (Debian: apt-get install time). Writes bench/results/data-memory.json.`;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = dirname(here);
+const ROWS_PER_BATCH = 1000;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Writes rows × dim float32 features (column 'x', values in [0, 1) from a 32-bit xorshift) batch by batch; memory: one batch. */
+export async function generate(file: string, rows: number, dim: number): Promise<void> {
+  const type = new FixedSizeList(dim, new Field("v", new Float32(), false));
+  const fields = [new Field("x", type, false)];
+  const schema = new Schema(fields);
+  const writer = new RecordBatchFileWriter();
+  const fd = openSync(file, "w");
+  const drained = (async () => {
+    for await (const chunk of writer) writeSync(fd, chunk);
+  })();
+  let state = 2463534242;
+  try {
+    for (let start = 0; start < rows; start += ROWS_PER_BATCH) {
+      const n = Math.min(ROWS_PER_BATCH, rows - start);
+      const values = new Float32Array(n * dim);
+      for (let i = 0; i < values.length; i++) {
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        values[i] = (state >>> 8) / 16777216;
+      }
+      const x = makeData({ type, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * dim, data: values }) });
+      writer.write(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children: [x] })));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    writer.finish();
+    await drained;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface Measured {
+  peakRssMB: number;
+  seconds: number;
+  output: string;
+}
+
+/** Runs a command under GNU time -v; its peak RSS in MB (10⁶ bytes), wall seconds and stdout. */
+function underTime(args: string[], what: string): Measured {
+  const started = performance.now();
+  const result = spawnSync("/usr/bin/time", ["-v", ...args], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const seconds = (performance.now() - started) / 1000;
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? "");
+  if (result.status !== 0 || !rss) throw new Error(`${what} failed (exit ${result.status}): ${(result.stderr ?? "").trim().split("\n").slice(-25).join("\n")}`);
+  return { peakRssMB: (Number(rss[1]) * 1024) / 1e6, seconds, output: result.stdout };
+}
+
+/** Child process: the stream alone on `file` with `reader`; prints { openSeconds, batchesPerSecond } as JSON. */
+async function streamChild(file: string, reader: "file" | "memory", workers: number, batches: number): Promise<void> {
+  const started = performance.now();
+  const options: StreamTestOptions = { file, batchSize: 1000, seed: 1, workers, prefetch: 2 * workers, reader };
+  const stream = await MinibatchStream.open(options);
+  try {
+    for (let i = 0; i < 3; i++) await stream.next();
+    const openSeconds = (performance.now() - started) / 1000;
+    const timed = performance.now();
+    for (let i = 0; i < batches; i++) await stream.next();
+    console.log(JSON.stringify({ openSeconds, batchesPerSecond: batches / ((performance.now() - timed) / 1000) }));
+  } finally {
+    await stream.close();
+  }
+}
+
+/** Child process: --batches minibatches of epoch 0 made by each reader in turn (the order swapped every other one); prints median milliseconds. */
+function workChild(file: string, batches: number): void {
+  const reader = DatasetReader.open(file);
+  const memory = MemoryRows.open(file);
+  const { count, dim } = reader.info;
+  const order = epochPermutation(count, 1, 0);
+  const x = new Float32Array(1000 * dim);
+  const ms: Record<"file" | "memory", number[]> = { file: [], memory: [] };
+  for (let b = 0; b < batches + 2; b++) {
+    const indices = order.subarray((b * 1000) % (count - 1000), ((b * 1000) % (count - 1000)) + 1000);
+    const turns: ("file" | "memory")[] = b % 2 ? ["memory", "file"] : ["file", "memory"];
+    for (const which of turns) {
+      const started = performance.now();
+      (which === "file" ? reader : memory).readRows(indices, { x });
+      if (b >= 2) ms[which].push(performance.now() - started);
+    }
+  }
+  console.log(JSON.stringify({ fileMs: median(ms.file), memoryMs: median(ms.memory) }));
+}
+
+function workRun(file: string, batches: number) {
+  const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-work", file, String(batches)], "worker work");
+  return JSON.parse(m.output.trim().split("\n").at(-1)!) as { fileMs: number; memoryMs: number };
+}
+
+function streamRun(file: string, reader: "file" | "memory", batches: number) {
+  const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-stream", file, reader, "1", String(batches)], `stream (${reader})`);
+  const line = JSON.parse(m.output.trim().split("\n").at(-1)!) as { openSeconds: number; batchesPerSecond: number };
+  return { peakRssMB: m.peakRssMB, ...line };
+}
+
+function trainRun(file: string, dir: string, workers: number, evalEvery: number) {
+  const out = join(dir, `run-w${workers}-e${evalEvery}-${Date.now()}`);
+  const args = ["--data", file, "--hidden", "64-16-64", "--steps", "10", "--eval-every", String(evalEvery), "--save-every", "0", "--workers", String(workers), "--device", "cpu", "--out", out, "--quiet"];
+  const m = underTime([process.execPath, join(root, "src", "cli", "train.ts"), ...args], `train --workers ${workers}`);
+  rmSync(out, { recursive: true, force: true });
+  return { command: `train ${args.slice(0, -3).join(" ").replace(file, "FILE")}`, peakRssMB: m.peakRssMB, seconds: m.seconds };
+}
+
+async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean) {
+  const fileMB = statSync(file).size / 1e6;
+  const stream: Record<string, { peakRssMB: number[]; batchesPerSecond: number[]; openSeconds: number[] }> = {};
+  const readers: ("file" | "memory")[] = compare ? ["memory", "file"] : ["file"];
+  const work = compare ? workRun(file, 4 * batches) : undefined;
+  if (work) process.stderr.write(`bench data-memory: a worker's work per minibatch: positioned reads ${work.fileMs.toFixed(1)} ms, whole file in memory ${work.memoryMs.toFixed(1)} ms (medians)\n`);
+  for (let rep = 0; rep < reps; rep++) {
+    for (const reader of readers) {
+      const r = streamRun(file, reader, batches);
+      const s = (stream[reader] ??= { peakRssMB: [], batchesPerSecond: [], openSeconds: [] });
+      s.peakRssMB.push(r.peakRssMB);
+      s.batchesPerSecond.push(r.batchesPerSecond);
+      s.openSeconds.push(r.openSeconds);
+      process.stderr.write(`bench data-memory: stream ${reader} rep ${rep + 1}: ${r.batchesPerSecond.toFixed(1)} minibatches/s, ${r.peakRssMB.toFixed(0)} MB\n`);
+    }
+  }
+  const train = [];
+  for (const workers of [1, 2, 4]) {
+    train.push(trainRun(file, dir, workers, 0));
+    process.stderr.write(`bench data-memory: ${train.at(-1)!.command}: ${train.at(-1)!.peakRssMB.toFixed(0)} MB\n`);
+  }
+  train.push(trainRun(file, dir, 1, 5));
+  process.stderr.write(`bench data-memory: ${train.at(-1)!.command}: ${train.at(-1)!.peakRssMB.toFixed(0)} MB\n`);
+  return { file: { rows: 0, sizeMB: fileMB }, work, stream, train };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseFlags(argv, {
+    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const rows = positiveIntegerFlag("rows", values.rows ?? "400000"), dim = positiveIntegerFlag("dim", values.dim ?? "1000");
+  const bigRows = values["big-rows"] === undefined || values["big-rows"] === "0" ? 0 : positiveIntegerFlag("big-rows", values["big-rows"]);
+  const batches = positiveIntegerFlag("batches", values.batches ?? "40"), reps = positiveIntegerFlag("reps", values.reps ?? "3");
+  if (!existsSync("/usr/bin/time")) {
+    console.error("bench data-memory: GNU time is missing at /usr/bin/time (Debian: apt-get install time)");
+    process.exitCode = 2;
+    return;
+  }
+  const dir = values.dir ? mkdtempSync(join(values.dir, "bench-data-memory-")) : mkdtempSync(join(tmpdir(), "bench-data-memory-"));
+  try {
+    const sets: { name: string; rows: number; compare: boolean }[] = [{ name: "file", rows, compare: true }];
+    if (bigRows) sets.push({ name: "big", rows: bigRows, compare: false });
+    const results: Record<string, Awaited<ReturnType<typeof measureFile>> & { generateSeconds: number }> = {};
+    for (const set of sets) {
+      const file = join(dir, `${set.name}.arrow`);
+      const started = performance.now();
+      await generate(file, set.rows, dim);
+      const generateSeconds = (performance.now() - started) / 1000;
+      process.stderr.write(`bench data-memory: wrote ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${generateSeconds.toFixed(1)} s\n`);
+      const measured = await measureFile(file, dir, batches, reps, set.compare);
+      measured.file.rows = set.rows;
+      results[set.name] = { ...measured, generateSeconds };
+      rmSync(file, { force: true });
+    }
+
+    const table: string[][] = [["file", "measurement", "peak RSS", "minibatches/s or seconds"]];
+    for (const r of Object.values(results)) {
+      const label = `${r.file.rows.toLocaleString("en")} × ${dim} (${(r.file.sizeMB / 1000).toFixed(2)} GB)`;
+      if (r.work) {
+        table.push([label, "a worker's work per minibatch, positioned reads (turns with the next row)", "", `${r.work.fileMs.toFixed(1)} ms median: ${(1000 / r.work.fileMs).toFixed(1)} minibatches/s`]);
+        table.push([label, "a worker's work per minibatch, whole file in memory", "", `${r.work.memoryMs.toFixed(1)} ms median: ${(1000 / r.work.memoryMs).toFixed(1)} minibatches/s`]);
+      }
+      for (const [reader, s] of Object.entries(r.stream)) {
+        const name = reader === "file" ? "stream alone, positioned reads" : "stream alone, whole file in memory";
+        table.push([label, `${name}, 1 worker, batch 1000`, `${median(s.peakRssMB).toFixed(0)} MB`, `${median(s.batchesPerSecond).toFixed(1)} minibatches/s (open ${median(s.openSeconds).toFixed(1)} s)`]);
+      }
+      for (const t of r.train) table.push([label, t.command, `${t.peakRssMB.toFixed(0)} MB`, `${t.seconds.toFixed(1)} s`]);
+    }
+    const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+    console.log(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ")).join("\n"));
+    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps }, medians: "stream figures: medians over reps", results };
+    writeFileAtomic(join(here, "results", "data-memory.json"), `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`\nwrote bench/results/data-memory.json`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main && process.argv[2] === "--child-stream") {
+  const [file, reader, workers, batches] = process.argv.slice(3);
+  await streamChild(file, reader as "file" | "memory", Number(workers), Number(batches));
+}
+if (import.meta.main && process.argv[2] === "--child-work") workChild(process.argv[3], Number(process.argv[4]));
