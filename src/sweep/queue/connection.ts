@@ -2,7 +2,7 @@
 // may come from KFRA_REDIS_PASSWORD instead), the Redis connections made from it, and the names of
 // every key the queue uses.
 import IORedis from "ioredis";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../errors.ts";
 
 /** BullMQ queue name and key prefix: every key of the queue starts with `kfra:sweeps:`. */
 export const QUEUE_NAME = "sweeps";

@@ -2,11 +2,11 @@
 // expanded into one train command line per run. Unknown keys and bad values are rejected, with the
 // key's path, before anything runs; so is every run's command line that `train` would refuse, or
 // that gives a flag the runner sets itself (checkRunArgv).
-import { ExpectedError } from "../src/errors.ts";
-import { type TrainConfig, parseTrainArgs } from "../src/cli/config.ts";
-import { networkFor } from "../src/cli/network.ts";
-import { METHOD_NAMES } from "../src/optim/settings.ts";
-import { DATASET_NAMES } from "../src/data/datasets.ts";
+import { ExpectedError } from "../errors.ts";
+import { type TrainConfig, parseTrainArgs } from "../cli/config.ts";
+import { networkFor } from "../cli/network.ts";
+import { METHOD_NAMES } from "../optim/settings.ts";
+import { DATASET_NAMES } from "../data/datasets.ts";
 
 export class SweepSpecError extends ExpectedError {}
 
