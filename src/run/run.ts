@@ -114,6 +114,20 @@ function wholeSet(file: string, data: RunData): Dataset {
   return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
 }
 
+/**
+ * A resumed run whose checkpoint already holds every update asked for: nothing to train, so it
+ * ends at once and changes nothing (a sweep rerun after a kill past the last checkpoint); fewer
+ * updates than it has done is a mistake.
+ */
+function finishedRun(plan: RunPlan, step: number, log: (line: string) => void): RunResult {
+  const { runDir } = plan;
+  if (step > plan.steps) throw new UsageError(`--resume ${runDir}: the run has done ${step} updates, more than --steps ${plan.steps}; give --steps ${step} or more`);
+  log(`train: ${runDir} has finished its ${step} updates; nothing to do (--steps above ${step} continues it)`);
+  const metrics = join(runDir, METRICS_FILE);
+  const last = (existsSync(metrics) ? readMetrics(metrics, () => {}) : []).findLast((r): r is StepRecord => r.type === "step");
+  return { runDir, steps: step, interrupted: false, finalLoss: last?.loss ?? Number.NaN };
+}
+
 async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
   const { runDir } = plan;
   const log = (line: string) => plan.quiet || console.error(line);
@@ -144,6 +158,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
 
     let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
     const restored = plan.resume ? loadCheckpoint(runDir, backend, spec, network.weights, internal.checkpointed, (line) => warn(`train: ${line}`)) : null;
+    if (restored && restored.step >= plan.steps) return finishedRun(plan, restored.step, log);
     if (restored) {
       loop = restored;
       internal.resumeAt(loop.step);
