@@ -1,120 +1,176 @@
-// Sweep specifications (bench/sweeps/*.json): groups of runs as grids over optimiser settings,
-// expanded into one train command line per run. Unknown keys and bad values are rejected, with the
-// key's path, before anything runs; so is every run's command line that `train` would refuse, or
-// that gives a flag the runner sets itself (checkRunArgv).
+// Sweep specifications (bench/sweeps/*.json, or any file): groups of runs as grids over train
+// settings, expanded into one train command line per run. The spec's own keys are SPEC_SETTINGS;
+// besides them a spec or a group may name any setting of `bun run train` (its flags in camel case:
+// data, targets, hidden, loss, batch, lr, preset, ...), as one value or as a list of values, a grid
+// axis. Unknown keys, bad values and a value given twice in one list are refused with the key's path,
+// before anything runs; so is every run's command line that `train` would refuse, or that gives a
+// flag the runner sets itself (checkRunArgv).
+import { basename } from "node:path";
 import { ExpectedError } from "../errors.ts";
-import { type TrainConfig, parseTrainArgs } from "../cli/config.ts";
+import { type TrainConfig, RUN_SETTINGS, parseTrainArgs } from "../cli/config.ts";
 import { networkFor } from "../cli/network.ts";
-import { METHOD_NAMES } from "../optim/settings.ts";
-import { DATASET_NAMES } from "../data/datasets.ts";
+import { METHOD_NAMES, OPTIMIZER_SETTINGS } from "../optim/settings.ts";
+import { type SettingRow, checkSetting, flagOf } from "../settings.ts";
+import { TRAIN_SETTINGS } from "../train/settings.ts";
 
 export class SweepSpecError extends ExpectedError {}
 
-/** One grid of runs. Every list is a grid axis; scalars apply to all runs of the group. */
-export interface SweepGroup {
-  name: string;
-  opt: string[];
-  steps: number;
-  /** Learning rates (first-order optimisers). */
-  lr?: number[];
-  /** Halve the learning rate every this fraction of the updates (docs/algorithm.md §9.1); 0 = never. */
-  decayFraction?: number[];
-  /** Momentum on the curvature factors on/off (second-order optimisers). */
-  factorMomentum?: boolean[];
-  damping?: string[];
-  /** Extra train flags for every run of the group, e.g. ["--weight-decay", "0"]. */
-  flags?: string[];
-  /** Replacements applied when the sweep runs with --scale below 1 (a CPU-sized grid). */
-  scaled?: Partial<Pick<SweepGroup, "lr" | "decayFraction" | "factorMomentum" | "steps" | "opt">> & { omit?: boolean };
+type Value = number | boolean | string;
+
+/** A spec's own key: where it may stand, what it holds, and its line in `sweep --help`. */
+interface SpecRow {
+  where: "spec" | "group" | "spec, group";
+  type: string;
+  help: string;
+  check(value: unknown, path: string): void;
 }
 
-export interface SweepSpec {
-  name: string;
-  description: string;
-  dataset: string;
-  task: "autoencoder" | "odd-even";
-  seeds: number[];
-  /** Whole-set evaluations per run (the eval period is steps / evaluations). */
-  evaluations: number;
-  groups: SweepGroup[];
-}
+const NAME = /^[A-Za-z0-9._-]+$/;
+const GROUP_NAME = /^[a-z0-9-]+$/;
 
-export interface PlannedRun {
-  /** Unique, filesystem-safe id, e.g. "adam-grid/adam-lr0.0078125-decay0.5-seed0". */
-  id: string;
-  group: string;
-  opt: string;
-  seed: number;
-  steps: number;
-  settings: Record<string, number | boolean | string>;
-  argv: string[];
-}
+/** The spec's own keys; every other key is a train setting (TRAIN_KEYS). */
+export const SPEC_SETTINGS: Record<string, SpecRow> = {
+  name: { where: "spec, group", type: "name", help: "the sweep's name (its folder runs/sweeps/NAME, its queue key); a group's: lower-case letters, digits, '-'", check: () => {} },
+  description: { where: "spec", type: "text", help: "what the sweep asks", check: (v, path) => typeof v === "string" || fail(path, "expected a string") },
+  seeds: { where: "spec", type: "integers ≥ 0", help: "every run of every group once per seed (--seed)", check: (v, path) => checkList(v, path, (x) => Number.isSafeInteger(x) && (x as number) >= 0, "non-negative integers") },
+  evaluations: { where: "spec", type: "integer ≥ 1", help: "whole-set evaluations per run: --eval-every is steps / evaluations (default 20)", check: (v, path) => (Number.isSafeInteger(v) && (v as number) >= 1) || fail(path, "expected an integer ≥ 1") },
+  groups: { where: "spec", type: "list of groups", help: "the grids; each group has a name, opt and steps", check: (v, path) => (Array.isArray(v) && v.length > 0) || fail(path, "expected a non-empty list") },
+  opt: { where: "group", type: `${METHOD_NAMES.join("|")}, or a list`, help: "the method (a list: a grid axis)", check: (v, path) => checkValues(v, path, (x) => (METHOD_NAMES as readonly unknown[]).includes(x), `one of ${METHOD_NAMES.join(", ")}`) },
+  steps: { where: "group", type: "integer ≥ 1", help: "updates per run (times --scale)", check: (v, path) => (Number.isSafeInteger(v) && (v as number) >= 1) || fail(path, "expected a positive integer") },
+  decayFraction: { where: "spec, group", type: "numbers ≥ 0", help: "halve the learning rate every this fraction of the updates (--decay-period), 0: never", check: (v, path) => checkValues(v, path, (x) => typeof x === "number" && Number.isFinite(x) && x >= 0, "non-negative numbers") },
+  damping: { where: "spec, group", type: "fixed|adaptive, or a list", help: "the same as preset (the id of its runs says 'damping')", check: (v, path) => checkValues(v, path, (x) => x === "fixed" || x === "adaptive", "'fixed' / 'adaptive'") },
+  flags: { where: "spec, group", type: "list of strings", help: "extra train flags for every run, e.g. [\"--weight-decay\", \"0\"]", check: (v, path) => checkList(v, path, (x) => typeof x === "string", "strings", true) },
+  scaled: { where: "group", type: "object", help: "replacements when --scale is below 1 (the CPU-sized grid); scaled.steps is the count at --scale 0.05, scaled.omit leaves the group out", check: () => {} },
+};
 
-const SPEC_KEYS = new Set(["name", "description", "dataset", "task", "seeds", "evaluations", "groups"]);
-const GROUP_KEYS = new Set(["name", "opt", "steps", "lr", "decayFraction", "factorMomentum", "damping", "flags", "scaled"]);
-const SCALED_KEYS = new Set(["lr", "decayFraction", "factorMomentum", "steps", "opt", "omit"]);
+/** Train settings the sweep sets itself for every run: a spec may not name them. */
+const RUNNER_SETTINGS = new Set(["out", "resume", "device", "quiet", "help", "steps", "seed", "evalEvery", "dataDir"]);
+
+/** A train setting's spec key (its flag in camel case, as in config.json) → its flag and row. */
+export const TRAIN_KEYS = new Map<string, { flag: string; row: SettingRow }>();
+for (const rows of [RUN_SETTINGS, TRAIN_SETTINGS, OPTIMIZER_SETTINGS] as Record<string, SettingRow>[]) {
+  for (const [key, row] of Object.entries(rows)) {
+    const specKey = row.negated ? key : (row.flag ?? key).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!RUNNER_SETTINGS.has(specKey) && !TRAIN_KEYS.has(specKey) && !(specKey in SPEC_SETTINGS)) TRAIN_KEYS.set(specKey, { flag: flagOf(key, { ...row, negated: false }), row });
+  }
+}
+TRAIN_KEYS.set("factorMomentum", { flag: "factor-momentum", row: OPTIMIZER_SETTINGS.factorMomentum });
+
+/** The spec's keys and the train settings it may name, for `sweep --help`. */
+export function specHelp(): string {
+  const lines = ["spec keys (a JSON object; `groups` holds the grids):"];
+  for (const [key, row] of Object.entries(SPEC_SETTINGS)) lines.push(`  ${key.padEnd(14)} ${`[${row.where}]`.padEnd(14)} ${row.type}: ${row.help}`);
+  lines.push(
+    "  any train setting, in the spec (every group) or a group, as a value or a list of values (a grid axis):",
+    `    ${[...TRAIN_KEYS.keys()].join(", ")}`,
+    "    (their meaning and range: bun run train --help; true/false for switches such as factorMomentum, shuffle)",
+  );
+  return lines.join("\n");
+}
 
 function fail(path: string, problem: string): never {
   throw new SweepSpecError(`${path}: ${problem}`);
 }
 
-function numberList(value: unknown, path: string, positive = false): number[] {
-  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== "number" || !Number.isFinite(v) || (positive ? v <= 0 : v < 0))) {
-    fail(path, `expected a non-empty list of ${positive ? "positive" : "non-negative"} numbers`);
+/** A non-empty list whose every item passes `ok`, each value once. */
+function checkList(value: unknown, path: string, ok: (v: unknown) => boolean, what: string, repeatsAllowed = false): void {
+  if (!Array.isArray(value) || value.length === 0) fail(path, `expected a non-empty list of ${what}`);
+  value.forEach((v, i) => ok(v) || fail(`${path}[${i}]`, `${JSON.stringify(v)} is not one of the ${what} expected`));
+  if (!repeatsAllowed) {
+    const seen = new Set<string>();
+    for (const v of value) {
+      const text = JSON.stringify(v);
+      if (seen.has(text)) fail(path, `${text} is given twice; give each value once (two runs of one id would be made)`);
+      seen.add(text);
+    }
   }
-  return value;
 }
 
-function checkGroupFields(group: Record<string, unknown>, path: string, keys: Set<string>): void {
-  for (const key of Object.keys(group)) if (!keys.has(key)) fail(`${path}.${key}`, `unknown key; valid keys are ${[...keys].join(", ")}`);
-  if (group.opt !== undefined) {
-    if (!Array.isArray(group.opt) || group.opt.length === 0) fail(`${path}.opt`, "expected a non-empty list of optimisers");
-    (group.opt as unknown[]).forEach((o, i) => (METHOD_NAMES as readonly unknown[]).includes(o) || fail(`${path}.opt[${i}]`, `'${o}' is not one of ${METHOD_NAMES.join(", ")}`));
+/** One value, or a list of them (a grid axis). */
+function checkValues(value: unknown, path: string, ok: (v: unknown) => boolean, what: string): void {
+  if (Array.isArray(value)) checkList(value, path, ok, what);
+  else if (!ok(value)) fail(path, `${JSON.stringify(value)} is not ${what}`);
+}
+
+/** A train setting's value(s), checked against its row. */
+function checkTrainValue(key: string, value: unknown, path: string): void {
+  const { row } = TRAIN_KEYS.get(key)!;
+  const one = (v: unknown, where: string) => {
+    try {
+      checkSetting(key, row, v, where);
+    } catch (error) {
+      if (error instanceof ExpectedError) throw new SweepSpecError(error.message);
+      throw error;
+    }
+  };
+  if (Array.isArray(value)) {
+    checkList(value, path, () => true, "values");
+    value.forEach((v, i) => one(v, `${path}[${i}]`));
+  } else one(value, path);
+}
+
+/** Checks the keys of a spec (`level` "spec") or a group ("group", or "scaled" for a group's replacements). */
+function checkKeys(object: Record<string, unknown>, path: string, level: "spec" | "group" | "scaled"): void {
+  for (const [key, value] of Object.entries(object)) {
+    const at = level === "spec" ? `${path} ${key}` : `${path}.${key}`;
+    const own = SPEC_SETTINGS[key];
+    if (level === "scaled" && key === "omit") {
+      if (typeof value !== "boolean") fail(at, "expected true or false");
+    } else if (own && own.where.includes(level === "scaled" ? "group" : level) && !(level === "scaled" && (key === "name" || key === "scaled"))) {
+      if (key !== "name") own.check(value, at);
+    } else if (TRAIN_KEYS.has(key)) checkTrainValue(key, value, at);
+    else if (RUNNER_SETTINGS.has(key)) fail(at, `set by the sweep for every run (${key === "seed" ? "use seeds" : key === "steps" ? "a group's steps" : key === "evalEvery" ? "use evaluations" : "it is a flag of `sweep`"}); leave it out`);
+    else fail(at, `unknown key; a spec's keys are ${Object.keys(SPEC_SETTINGS).join(", ")} and any train setting (${[...TRAIN_KEYS.keys()].slice(0, 6).join(", ")}, …; sweep --help lists them)`);
   }
-  if (group.steps !== undefined && (!Number.isInteger(group.steps) || (group.steps as number) < 1)) fail(`${path}.steps`, "expected a positive integer");
-  if (group.lr !== undefined) numberList(group.lr, `${path}.lr`, true);
-  if (group.decayFraction !== undefined) numberList(group.decayFraction, `${path}.decayFraction`);
-  if (group.factorMomentum !== undefined && (!Array.isArray(group.factorMomentum) || group.factorMomentum.some((v) => typeof v !== "boolean"))) {
-    fail(`${path}.factorMomentum`, "expected a list of true/false");
-  }
-  if (group.damping !== undefined && (!Array.isArray(group.damping) || group.damping.some((v) => v !== "fixed" && v !== "adaptive"))) {
-    fail(`${path}.damping`, "expected a list of 'fixed' / 'adaptive'");
-  }
-  if (group.omit !== undefined && typeof group.omit !== "boolean") fail(`${path}.omit`, "expected true or false");
-  if (group.flags !== undefined && (!Array.isArray(group.flags) || group.flags.some((v) => typeof v !== "string"))) fail(`${path}.flags`, "expected a list of strings");
+}
+
+export interface SweepSpec {
+  name: string;
+  description: string;
+  seeds: number[];
+  /** Whole-set evaluations per run (the eval period is steps / evaluations). */
+  evaluations: number;
+  groups: SweepGroup[];
+  /** Train settings for every group (dataset, task, data, batch, ...). */
+  [setting: string]: unknown;
+}
+
+/** One grid of runs: name, opt, steps, and any train setting (a list is a grid axis). */
+export interface SweepGroup {
+  name: string;
+  opt: string | string[];
+  steps: number;
+  scaled?: Record<string, unknown> & { omit?: boolean; steps?: number };
+  [setting: string]: unknown;
 }
 
 /** Validates a parsed spec file; `file` names it in messages. */
 export function validateSweepSpec(raw: unknown, file: string): SweepSpec {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(file, "expected a JSON object");
   const spec = raw as Record<string, unknown>;
-  for (const key of Object.keys(spec)) if (!SPEC_KEYS.has(key)) fail(`${file}: ${key}`, `unknown key; valid keys are ${[...SPEC_KEYS].join(", ")}`);
-  for (const key of ["name", "description", "dataset", "seeds", "groups"]) if (spec[key] === undefined) fail(`${file}: ${key}`, "missing");
+  for (const key of ["name", "description", "seeds", "groups"]) if (spec[key] === undefined) fail(`${file}: ${key}`, "missing");
   // The name becomes a folder (runs/sweeps/NAME) and a queue key.
-  if (typeof spec.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(spec.name) || spec.name === "." || spec.name === "..") fail(`${file}: name`, "expected a name of letters, digits, '.', '_' and '-'");
-  if (typeof spec.description !== "string") fail(`${file}: description`, "expected a string");
-  if (!(DATASET_NAMES as readonly unknown[]).includes(spec.dataset)) fail(`${file}: dataset`, `'${spec.dataset}' is not one of ${DATASET_NAMES.join(", ")}`);
-  if (spec.task !== undefined && spec.task !== "autoencoder" && spec.task !== "odd-even") fail(`${file}: task`, "expected 'autoencoder' or 'odd-even'");
-  if (!Array.isArray(spec.seeds) || spec.seeds.length === 0 || spec.seeds.some((s) => !Number.isInteger(s) || s < 0)) fail(`${file}: seeds`, "expected a non-empty list of non-negative integers");
-  if (spec.evaluations !== undefined && (!Number.isInteger(spec.evaluations) || (spec.evaluations as number) < 1)) fail(`${file}: evaluations`, "expected a positive integer");
-  if (!Array.isArray(spec.groups) || spec.groups.length === 0) fail(`${file}: groups`, "expected a non-empty list");
+  if (typeof spec.name !== "string" || !NAME.test(spec.name) || spec.name === "." || spec.name === "..") fail(`${file}: name`, "expected a name of letters, digits, '.', '_' and '-'");
+  checkKeys(spec, file + ":", "spec");
+  if (spec.dataset === undefined && spec.data === undefined) fail(`${file}: dataset`, `missing; name the training set with "dataset" (one of ${(RUN_SETTINGS.dataset.choices as readonly string[]).join(", ")}) or "data" (your Arrow file)`);
   const names = new Set<string>();
   (spec.groups as unknown[]).forEach((g, i) => {
     const path = `${file}: groups[${i}]`;
-    if (typeof g !== "object" || g === null) fail(path, "expected an object");
+    if (typeof g !== "object" || g === null || Array.isArray(g)) fail(path, "expected an object");
     const group = g as Record<string, unknown>;
-    if (typeof group.name !== "string" || !/^[a-z0-9-]+$/.test(group.name)) fail(`${path}.name`, "expected a name of lower-case letters, digits and '-'");
+    if (typeof group.name !== "string" || !GROUP_NAME.test(group.name)) fail(`${path}.name`, "expected a name of lower-case letters, digits and '-'");
     if (names.has(group.name)) fail(`${path}.name`, `'${group.name}' is used twice`);
     names.add(group.name);
     if (group.opt === undefined) fail(`${path}.opt`, "missing");
     if (group.steps === undefined) fail(`${path}.steps`, "missing");
-    checkGroupFields(group, path, GROUP_KEYS);
+    checkKeys(group, path, "group");
     if (group.scaled !== undefined) {
       if (typeof group.scaled !== "object" || group.scaled === null || Array.isArray(group.scaled)) fail(`${path}.scaled`, "expected an object of replacements");
-      checkGroupFields(group.scaled as Record<string, unknown>, `${path}.scaled`, SCALED_KEYS);
+      checkKeys(group.scaled as Record<string, unknown>, `${path}.scaled`, "scaled");
     }
   });
-  return { task: "autoencoder", evaluations: 20, ...(spec as object) } as SweepSpec;
+  const legacyTask = spec.dataset !== undefined && spec.task === undefined ? { task: "autoencoder" } : {};
+  return { evaluations: 20, ...legacyTask, ...(spec as object) } as SweepSpec;
 }
 
 /** Flags the runner gives every run itself; a spec's flags or a queued job may not. */
@@ -144,37 +200,92 @@ function cartesian<T>(axes: T[][]): T[][] {
   return axes.reduce<T[][]>((acc, axis) => acc.flatMap((prefix) => axis.map((v) => [...prefix, v])), [[]]);
 }
 
+/** The scale at which a group's `scaled.steps` count applies; below it the count shrinks in proportion. */
+export const SCALED_STEPS_AT = 0.05;
+
+/**
+ * A group's updates at `scale`: steps × scale, or where the group sets `scaled.steps` (its count on
+ * the CPU-sized grid at --scale 0.05, the scale the recorded sweeps ran) scaled.steps × scale / 0.05,
+ * at most its full steps; at scale 1 its steps; never fewer than 10.
+ */
+export function scaledSteps(group: SweepGroup, scale: number): number {
+  if (scale >= 1) return group.steps;
+  const scaledAt = group.scaled?.steps;
+  const steps = scaledAt !== undefined ? Math.min(group.steps, (scaledAt * scale) / SCALED_STEPS_AT) : group.steps * scale;
+  return Math.max(10, Math.round(steps));
+}
+
+/** A setting's value as it reads in a run id: a file by its name, anything else as written, other characters as '_'. */
+function idText(key: string, value: Value): string {
+  const text = typeof value === "string" && ["data", "valid", "init"].includes(key) ? basename(value).replace(/\.(arrow|feather|ipc|safetensors)$/, "") : String(value);
+  return text.replace(/[^A-Za-z0-9._+-]/g, "_");
+}
+
+/** A train setting's flags: `--flag value`, or for a switch `--no-flag` when false (nothing when true). */
+function settingArgv(key: string, value: Value): string[] {
+  const { flag, row } = TRAIN_KEYS.get(key)!;
+  if (row.kind === "boolean") return row.negated ? (value === false ? [`--no-${flag}`] : []) : value === true ? [`--${flag}`] : [];
+  return [`--${flag}`, String(value)];
+}
+
+/** Keys whose flags the planner writes itself, in the order of older sweeps' command lines. */
+const PLANNED_FIRST = ["opt", "dataset", "task", "lr", "decayFraction", "factorMomentum", "damping", "flags", "scaled", "name", "steps", "saveEvery"];
+
 /**
  * Every run of the sweep. With scale < 1 each group's `scaled` replacements apply and its steps are
- * multiplied by the scale (unless `scaled.steps` gives them).
+ * scaledSteps. A run's id is GROUP/OPT-AXES-seedN, AXES each list-valued setting and its value.
  */
 export function planSweep(spec: SweepSpec, scale: number, extraFlags: string[] = []): PlannedRun[] {
   const runs: PlannedRun[] = [];
+  const shared = Object.fromEntries(Object.entries(spec).filter(([k]) => !(k in SPEC_SETTINGS) || ["decayFraction", "damping", "flags"].includes(k)));
   for (const base of spec.groups) {
     if (scale < 1 && base.scaled?.omit) continue;
-    const group = scale < 1 ? { ...base, ...base.scaled } : base;
-    const steps = scale < 1 && base.scaled?.steps ? base.scaled.steps : Math.max(10, Math.round(base.steps * scale));
+    const { omit: _omit, steps: _steps, ...replacements } = scale < 1 ? (base.scaled ?? {}) : {};
+    const group: Record<string, unknown> = { ...shared, ...base, ...replacements, flags: [...((spec.flags as string[]) ?? []), ...((base.flags as string[]) ?? [])] };
+    const steps = scaledSteps(base, scale);
     const evalEvery = Math.max(1, Math.round(steps / spec.evaluations));
-    const axes: [string, (number | boolean | string)[]][] = [["opt", group.opt]];
-    if (group.lr) axes.push(["lr", group.lr]);
-    if (group.decayFraction) axes.push(["decayFraction", group.decayFraction]);
-    if (group.factorMomentum) axes.push(["factorMomentum", group.factorMomentum]);
-    if (group.damping) axes.push(["damping", group.damping]);
+    const list = (v: unknown): Value[] => (Array.isArray(v) ? v : [v]) as Value[];
+    const axes: [string, Value[]][] = [["opt", list(group.opt)]];
+    for (const key of ["lr", "decayFraction", "factorMomentum", "damping"]) if (group[key] !== undefined) axes.push([key, list(group[key])]);
+    const others = Object.keys(group).filter((k) => !PLANNED_FIRST.includes(k) && TRAIN_KEYS.has(k));
+    for (const key of others) if (Array.isArray(group[key])) axes.push([key, group[key] as Value[]]);
     axes.push(["seed", spec.seeds]);
     for (const combination of cartesian(axes.map(([, values]) => values))) {
       const settings = Object.fromEntries(axes.map(([key], i) => [key, combination[i]]));
       const opt = settings.opt as string;
-      const argv = ["--opt", opt, "--dataset", spec.dataset, "--task", spec.task, "--steps", String(steps), "--seed", String(settings.seed), "--eval-every", String(evalEvery), "--save-every", "0"];
+      const argv = ["--opt", opt];
+      if (group.dataset !== undefined) argv.push("--dataset", String(group.dataset));
+      if (group.task !== undefined) argv.push("--task", String(group.task));
+      argv.push("--steps", String(steps), "--seed", String(settings.seed), "--eval-every", String(evalEvery), "--save-every", String(group.saveEvery ?? 0));
       if (settings.lr !== undefined) argv.push("--lr", String(settings.lr));
       if (settings.decayFraction !== undefined && settings.decayFraction !== 0) argv.push("--decay-period", String(Math.max(1, Math.round((settings.decayFraction as number) * steps))));
       if (settings.factorMomentum === false) argv.push("--no-factor-momentum");
       if (settings.damping !== undefined) argv.push("--preset", String(settings.damping));
-      argv.push(...(group.flags ?? []), ...extraFlags);
-      const label = Object.entries(settings).filter(([k]) => k !== "opt" && k !== "seed").map(([k, v]) => `${k}${v}`).join("-");
+      argv.push(...(group.flags as string[]));
+      for (const key of others) argv.push(...settingArgv(key, (key in settings ? settings[key] : group[key]) as Value));
+      argv.push(...extraFlags);
+      const label = axes.filter(([k]) => k !== "opt" && k !== "seed").map(([k], i) => `${k}${idText(k, settings[k] as Value)}`).join("-");
       runs.push({ id: `${base.name}/${[opt, label, `seed${settings.seed}`].filter(Boolean).join("-")}`, group: base.name, opt, seed: settings.seed as number, steps, settings, argv });
     }
   }
+  const ids = new Map<string, PlannedRun>();
+  for (const run of runs) {
+    const other = ids.get(run.id);
+    if (other) throw new SweepSpecError(`${spec.name}: two runs would share the id ${run.id} (${other.argv.join(" ")} / ${run.argv.join(" ")}); give them values that read apart in a run id, or put them in two groups`);
+    ids.set(run.id, run);
+  }
   return runs;
+}
+
+export interface PlannedRun {
+  /** Unique, filesystem-safe id, e.g. "adam-grid/adam-lr0.0078125-decay0.5-seed0". */
+  id: string;
+  group: string;
+  opt: string;
+  seed: number;
+  steps: number;
+  settings: Record<string, Value>;
+  argv: string[];
 }
 
 /** A sweep's sweep.json (written by `bench sweep` and `bench collect`) as read back. */

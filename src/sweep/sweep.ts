@@ -1,20 +1,23 @@
-// `bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device D] [--dry-run]`:
-// runs every run of a sweep spec (bench/sweeps/SPEC.json) as its own `train` process, at most N at
-// a time, and records each run's outcome (done, diverged, failed) beside its metrics, with the
-// train arguments and the data it ran on. A finished run is skipped only when both match the spec
-// and the data now; a failed run is run again; an unfinished one is resumed (so a crashed or
-// interrupted sweep resumes). A run directory made with other settings or data is never reused
-// nor removed: the sweep refuses, before anything runs. One sweep at a time holds DIR (its lock);
-// nothing in DIR is ever deleted. --out is resolved once against the working directory. Ctrl-C or
-// SIGTERM stops the running `train` processes (they save a checkpoint) and exits 130 / 143; a run
-// that failed makes the sweep exit 1. With --queue it only enqueues the runs for `bench worker`
-// processes on other machines (bench/queue/).
+// `bun run sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device D] [--dry-run]`: runs every run of
+// a sweep spec (bench/sweeps/SPEC.json, or a file; src/sweep/spec.ts) as its own `train` process (the
+// library's train() in a run directory, src/run), at most N at a time, shows each run's progress
+// (update N of M, its loss and last whole-set error), and records each run's outcome (done,
+// diverged, failed) beside its metrics, with the train arguments and the data it ran on. A finished
+// run is skipped only when both match the spec and the data now; a failed run is run again; an
+// unfinished one is resumed (so a crashed or interrupted sweep resumes, and one killed after a
+// run's last checkpoint finds that run finished). A run directory made with other settings or data
+// is never reused nor removed: the sweep refuses, before anything runs. One sweep at a time holds
+// DIR (its lock); nothing in DIR is ever deleted. --out is resolved once against the working
+// directory. --dry-run lists the runs with the sweep's updates and its time on this machine
+// (estimate.ts). Ctrl-C or SIGTERM stops the running `train` processes (they save a checkpoint) and
+// exits 130 / 143; a run that failed makes the sweep exit 1. With --queue it only enqueues the runs
+// for `sweep worker` processes on other machines (src/sweep/queue/).
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { numberFlag, parseFlags, positiveIntegerFlag } from "../flags.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { readJsonFile } from "../io/json.ts";
-import { type PlannedRun, type RunResult, checkRunArgv, planSweep, validateRunResult, validateSweepRecord, validateSweepSpec } from "./spec.ts";
+import { type PlannedRun, type RunResult, checkRunArgv, planSweep, specHelp, validateRunResult, validateSweepRecord, validateSweepSpec } from "./spec.ts";
 import { EXIT, ExpectedError, UsageError } from "../errors.ts";
 import { type DataFingerprint, changedData, dataFingerprint, isDataFingerprint } from "../run/dataIdentity.ts";
 import { readRunConfig } from "../cli/resume.ts";
@@ -22,6 +25,10 @@ import { RunLock } from "../run/runLock.ts";
 import { CONFIG_FILE } from "../run/runFiles.ts";
 import { runCli } from "../cli/runCli.ts";
 import { RESULT_FILE } from "./runs.ts";
+import { type Cost, costFromRun, costKey, evaluationsOf, flagValue, formatSeconds, missingData, probeCost, runSeconds } from "./estimate.ts";
+import { queueModule } from "./optional.ts";
+import { describePosition, runPosition } from "./progress.ts";
+import { readdirSync } from "node:fs";
 
 export { RESULT_FILE };
 const ROOT = resolve(import.meta.dir, "..", "..");
@@ -111,6 +118,121 @@ export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, 
   return outcome(status, code, stderr);
 }
 
+/** The specs under bench/sweeps/, each with its runs and updates at --scale 1; the one of fewest updates is the quick one. */
+function specList(): string[] {
+  const folder = join(ROOT, "bench", "sweeps");
+  const specs = readdirSync(folder)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => {
+      const runs = planSweep(validateSweepSpec(readJsonFile(join(folder, f)), f), 1);
+      return { name: f.slice(0, -5), runs: runs.length, updates: runs.reduce((n, r) => n + r.steps, 0) };
+    });
+  const quick = specs.reduce((a, b) => (b.updates < a.updates ? b : a));
+  return specs.map((s) => `    ${s.name.padEnd(26)} ${String(s.runs).padStart(3)} runs, ${s.updates.toLocaleString("en-US").padStart(9)} updates${s === quick ? "   <- the quick one (a few minutes on 2 cores)" : ""}`);
+}
+
+function usage(program: string): string {
+  return [
+    `usage: bun run ${program} SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]`,
+    `       bun run ${program} SPEC [--scale F] --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--name SWEEP] [--attempts 3] [--backoff-ms 30000] [--retry-failed]`,
+    "       bun run sweep report DIR | status DIR | status --queue URL [SWEEP] | worker --queue URL | collect --queue URL SWEEP",
+    "",
+    "  SPEC        a file (examples/sweep-own-data.json: your own data), or a name under bench/sweeps/:",
+    ...specList(),
+    "  --scale F   F < 1: the CPU-sized grid (each group's `scaled` replacements), every group's updates times F",
+    "  --out DIR   where the runs go (default runs/sweeps/NAME[-scaleF]); a sweep rerun on DIR resumes it",
+    "  --jobs N    runs at a time (default 1)",
+    "  --dry-run   list the runs, their updates and the time they take on this machine (measured by two short",
+    "              probe runs per kind of run, or taken from finished runs in DIR); nothing is written",
+    "  --queue     enqueue every run as a job for `sweep worker` on any machine, and return; SWEEP (default: the",
+    "              local sweep's directory name) names it for `sweep status` and `sweep collect`",
+    "",
+    specHelp(),
+  ].join("\n");
+}
+
+/** Lines of each running run's progress: when it passes a tenth of its updates, or every 30 s. */
+class SweepProgress {
+  private readonly watches = new Set<{ id: string; runDir: string; steps: number; tenth: number; said: number }>();
+  private readonly timer: ReturnType<typeof setInterval>;
+  private started = 0;
+
+  constructor(private readonly total: number) {
+    this.timer = setInterval(() => this.tick(), 1000);
+  }
+
+  start(id: string, runDir: string, steps: number) {
+    this.started += 1;
+    const resumed = runPosition(runDir).step;
+    console.error(`[${this.started}/${this.total}] ${id}: started${resumed > 0 ? ` (resuming; update ${resumed} logged)` : ""}`);
+    const watch = { id, runDir, steps, tenth: -1, said: performance.now() };
+    this.watches.add(watch);
+    return watch;
+  }
+
+  stop(watch: { id: string }) {
+    this.watches.delete(watch as never);
+  }
+
+  private tick() {
+    for (const w of this.watches) {
+      const position = runPosition(w.runDir);
+      const tenth = Math.floor((10 * position.step) / w.steps);
+      if (position.step === 0 || position.step >= w.steps || (tenth === w.tenth && performance.now() - w.said < 30_000)) continue;
+      w.tenth = tenth;
+      w.said = performance.now();
+      console.error(`  ${w.id}: ${describePosition(position, w.steps)}`);
+    }
+  }
+
+  close() {
+    clearInterval(this.timer);
+  }
+}
+
+/** --dry-run: every run with its updates and estimated time; the sweep's total; what is finished already. */
+async function dryRun(runs: PlannedRun[], dir: string, device: string, jobs: number): Promise<void> {
+  const costs = new Map<string, Cost | string>();
+  // Finished runs in DIR measure their own kind of run.
+  for (const run of runs) {
+    const resultPath = join(dir, "runs", run.id, RESULT_FILE);
+    if (costs.has(costKey(run.argv)) || !existsSync(resultPath)) continue;
+    const result = validateRunResult(readJsonFile(resultPath), resultPath);
+    const evaluations = evaluationsOf(run.steps, Number(flagValue(run.argv, "--eval-every")));
+    const cost = result.status === "done" && JSON.stringify(result.argv) === JSON.stringify(run.argv) ? costFromRun(join(dir, "runs", run.id), Number(result.seconds), evaluations) : undefined;
+    if (cost) costs.set(costKey(run.argv), cost);
+  }
+  for (const run of runs) {
+    const key = costKey(run.argv);
+    if (costs.has(key)) continue;
+    const missing = missingData(run.argv);
+    if (missing) {
+      costs.set(key, `no estimate: ${missing} is missing`);
+      continue;
+    }
+    console.error(`sweep: measuring ${run.opt} runs like ${run.id} (two short probe runs)`);
+    costs.set(key, await probeCost(TRAIN_ENTRY, run.argv, device));
+  }
+  let total = 0;
+  let remaining = 0;
+  let unknown = 0;
+  for (const run of runs) {
+    const cost = costs.get(costKey(run.argv))!;
+    const finished = existsSync(join(dir, "runs", run.id, RESULT_FILE));
+    const seconds = typeof cost === "string" ? undefined : runSeconds(cost, run.steps, evaluationsOf(run.steps, Number(flagValue(run.argv, "--eval-every"))));
+    if (seconds === undefined) unknown += 1;
+    else if (!finished) remaining += seconds;
+    console.log(`${run.id}: ${run.steps.toLocaleString("en-US")} updates, ${seconds === undefined ? (cost as string) : `about ${formatSeconds(seconds)}`}${finished ? " (finished in DIR)" : ""}\n    bun run train ${run.argv.join(" ")}`);
+    total += run.steps;
+  }
+  for (const [key, cost] of costs) {
+    if (typeof cost !== "string") console.log(`cost of \`${key}\`: ${cost.perUpdate.toPrecision(3)} s per update, ${cost.perEvaluation.toPrecision(3)} s per evaluation, ${cost.start.toFixed(1)} s to start and end (${cost.source})`);
+  }
+  const parallel = jobs > 1 ? ` with --jobs ${jobs} (if ${jobs} cores are free; else more)` : "";
+  console.log(`${runs.length} runs, ${total.toLocaleString("en-US")} updates; estimated time on this machine: ${formatSeconds(remaining / jobs)}${parallel}${unknown ? ` (${unknown} runs not estimated)` : ""}`);
+}
+
 export async function main(argv: string[], program = "sweep"): Promise<void> {
   await runCli(program, async () => {
     const { values, positionals } = parseFlags(
@@ -131,13 +253,7 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
       true,
     );
     if (values.help || positionals.length !== 1) {
-      console.log(
-        "usage: bun run bench sweep SPEC [--scale F] [--out DIR] [--jobs N] [--device auto|cpu|webgpu] [--dry-run]\n" +
-          "       bun run bench sweep SPEC [--scale F] --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--name SWEEP] [--attempts 3] [--backoff-ms 30000] [--retry-failed]\n" +
-          "  SPEC: a name under bench/sweeps/ (fig2-curves, fig2-faces, fig2-mnist, fig3-oddeven) or a file\n" +
-          "  --queue: enqueue every run as a job for `bench worker` on any machine, and return; SWEEP (default: the\n" +
-          "  local sweep's directory name) names it for `bench status` and `bench collect`",
-      );
+      console.log(usage(program));
       return values.help ? 0 : 1;
     }
     const scale = numberFlag("scale", values.scale, "a number in (0, 1]", (n) => n > 0 && n <= 1);
@@ -147,8 +263,7 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
     for (const run of runs) checkRunArgv(run.argv, `${path}: run ${run.id}`);
     const dir = resolve(values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`));
     if (values["dry-run"]) {
-      for (const r of runs) console.log(`${r.id}\n    bun run train ${r.argv.join(" ")}`);
-      console.log(`${runs.length} runs`);
+      await dryRun(runs, dir, values.device!, jobs);
       return 0;
     }
     if (values.queue !== undefined) {
@@ -158,8 +273,8 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
       const attempts = positiveIntegerFlag("attempts", values.attempts);
       const backoffMs = numberFlag("backoff-ms", values["backoff-ms"], "a whole number of milliseconds from 0 to 86400000 (a day)", (n) => Number.isSafeInteger(n) && n >= 0 && n <= 86_400_000);
       // Loaded only for --queue, so a local sweep needs neither Redis client (nor does the GPU bundle).
-      const { parseQueueUrl } = await import("./queue/connection.ts");
-      const { enqueueSweep } = await import("./queue/enqueue.ts");
+      const { parseQueueUrl } = await queueModule(() => import("./queue/connection.ts"));
+      const { enqueueSweep } = await queueModule(() => import("./queue/enqueue.ts"));
       const address = parseQueueUrl(values.queue);
       const sweep = values.name ?? basename(dir);
       const sweepFile = { spec, scale, device: "chosen by each worker", runs: runs.map((r) => ({ id: r.id, argv: r.argv })) };
@@ -168,6 +283,8 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
       console.error(`  watch: bun run sweep status --queue URL ${sweep}    results: bun run sweep collect --queue URL ${sweep} --out DIR`);
       return 0;
     }
+    const missing = [...new Set(runs.map((run) => missingData(run.argv)).filter((m) => m !== undefined))];
+    if (missing.length > 0) throw new UsageError(`${path}: its data ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing; make ${missing.length > 1 ? "them" : "it"} first (bun run prep import FILE.csv --targets COLUMNS --out FILE.arrow for your own table)`);
     RunLock.acquire(dir, (line) => console.error(line), program);
     // A sweep.json there must be a sweep's: the folder is no one else's.
     if (existsSync(join(dir, "sweep.json"))) validateSweepRecord(readJsonFile(join(dir, "sweep.json")), join(dir, "sweep.json"));
@@ -211,18 +328,23 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
     };
     process.on("SIGINT", stop("SIGINT"));
     process.on("SIGTERM", stop("SIGTERM"));
+    const progress = new SweepProgress(pending.length);
     const worker = async () => {
       while (!stopping && next < pending.length) {
         const run = pending[next++];
+        const watch = progress.start(run.id, runDir(run), run.steps);
         const result = await runOne(run, runDir(run), values.device!);
+        progress.stop(watch);
         if (stopping && result.status !== "done") break;
         writeFileAtomic(join(runDir(run), RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
         finished += 1;
         if (result.status === "failed") failed.push(run.id);
-        console.error(`[${finished}/${pending.length}] ${run.id}: ${result.status} in ${(result.seconds as number).toFixed(0)} s${result.status === "failed" ? `\n${result.stderr}` : ""}`);
+        const final = runPosition(runDir(run)).evaluation;
+        console.error(`[${finished}/${pending.length}] ${run.id}: ${result.status} in ${(result.seconds as number).toFixed(0)} s${final && result.status === "done" ? `, train error ${final.train.toPrecision(4)} at update ${final.step}` : ""}${result.status === "failed" ? `\n${result.stderr}` : ""}`);
       }
     };
     await Promise.all(Array.from({ length: jobs }, worker));
+    progress.close();
     if (stopping) return stopping === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;
     if (failed.length > 0) {
       console.error(`${program}: ${failed.length} of ${pending.length} runs failed (${failed.slice(0, 3).join(", ")}${failed.length > 3 ? ", ..." : ""}); each one's stderr is in its ${RESULT_FILE}; run the sweep again to retry them`);
