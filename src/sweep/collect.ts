@@ -1,6 +1,6 @@
-// `bun run bench collect --queue redis://… SWEEP [--out DIR]`: writes the finished runs of a queued
+// `bun run sweep collect --queue redis://… SWEEP [--out DIR]`: writes the finished runs of a queued
 // sweep into the layout the local sweep produces (DIR/sweep.json, DIR/runs/RUN_ID/{result.json,
-// config.json, environment.json, metrics.ndjson}), so `bench report DIR` works unchanged. A DIR that
+// config.json, environment.json, metrics.ndjson}), so `sweep report DIR` works unchanged. A DIR that
 // holds another sweep (its sweep.json plans other runs) is refused, so no run of it is mixed into
 // this one's report.
 import { existsSync } from "node:fs";
@@ -9,8 +9,7 @@ import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { UsageError } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import { runCli } from "../cli/runCli.ts";
-import { checkSweepName, connectOnce, keys, parseQueueUrl } from "./queue/connection.ts";
-import { readStoredRun } from "./queue/store.ts";
+import { queueModule } from "./optional.ts";
 import { readJsonFile } from "../io/json.ts";
 import { RunLock } from "../run/runLock.ts";
 import { validateSweepRecord } from "./spec.ts";
@@ -24,6 +23,8 @@ export async function main(argv: string[], program = "sweep collect"): Promise<v
       console.log("usage: bun run sweep collect --queue redis://[:PASSWORD@]HOST:PORT[/DB] SWEEP [--out DIR]   (default DIR: runs/sweeps/SWEEP)");
       return values.help ? 0 : 1;
     }
+    const { checkSweepName, connectOnce, keys, parseQueueUrl } = await queueModule(() => import("./queue/connection.ts"));
+    const { readStoredRun } = await queueModule(() => import("./queue/store.ts"));
     const sweep = checkSweepName(positionals[0]);
     const out = resolve(values.out ?? join("runs", "sweeps", sweep));
     const address = parseQueueUrl(values.queue);

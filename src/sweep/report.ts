@@ -1,4 +1,4 @@
-// `bun run bench report SWEEP_DIR [--out DIR] [--target E[,E…]] [--note TEXT]`: a Markdown report of a sweep.
+// `bun run sweep report SWEEP_DIR [--out DIR] [--target E[,E…]] [--note TEXT]`: a Markdown report of a sweep.
 // Runs that differ only in seed form one method, drawn as its mean over the seeds inside a min–max
 // band. Figures of training error per update and per second (every second-order method, the best
 // Adam setting, the mean of the top 10 and top 20 Adam settings and Adam at the default 1e-3, as in

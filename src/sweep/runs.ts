@@ -1,4 +1,4 @@
-// The runs of a sweep directory for `bench report`: those its sweep.json plans, and any other run
+// The runs of a sweep directory for `sweep report`: those its sweep.json plans, and any other run
 // directory under DIR/runs/GROUP/ (a sweep run in pieces, one invocation per seed, rewrites
 // sweep.json with its own piece). A run with a result.json is done, diverged or failed as that file
 // says; one with metrics but no result was cut short (its process was stopped); one with neither
@@ -11,7 +11,7 @@ import { type EvalRecord, readMetrics } from "../run/metrics.ts";
 import { validateRunResult, validateSweepRecord } from "./spec.ts";
 import { methodKey } from "./seeds.ts";
 
-/** Each finished run's outcome, beside its metrics: written by `bench sweep` and `bench worker`. */
+/** Each finished run's outcome, beside its metrics: written by `sweep sweep` and `sweep worker`. */
 export const RESULT_FILE = "result.json";
 
 export type RunStatus = "done" | "diverged" | "failed" | "cut" | "not run";

@@ -288,7 +288,7 @@ export interface PlannedRun {
   argv: string[];
 }
 
-/** A sweep's sweep.json (written by `bench sweep` and `bench collect`) as read back. */
+/** A sweep's sweep.json (written by `sweep sweep` and `sweep collect`) as read back. */
 export interface SweepRecord {
   spec: { name: string; description: string; [key: string]: unknown };
   scale: number;

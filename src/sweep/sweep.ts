@@ -80,7 +80,7 @@ function staleResult(result: RunResult, run: Pick<PlannedRun, "argv">, legacy: (
 }
 
 /**
- * Runs one run as its own `train` process in `runDir`; the local sweep and `bench worker` share it.
+ * Runs one run as its own `train` process in `runDir`; the local sweep and `sweep worker` share it.
  * A directory holding a run of these settings is resumed (from its checkpoint, or from update 0),
  * one of other settings is refused as a failed run, and nothing is ever removed.
  */

@@ -1,12 +1,11 @@
-// `bun run bench worker --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--device D] [--concurrency 1] ...`:
-// takes sweep runs enqueued by `bench sweep SPEC --queue` and runs them on this machine, any number
-// of workers on any number of machines (bench/queue/worker.ts).
+// `bun run sweep worker --queue redis://[:PASSWORD@]HOST:PORT[/DB] [--device D] [--concurrency 1] ...`:
+// takes sweep runs enqueued by `sweep SPEC --queue` and runs them on this machine, any number
+// of workers on any number of machines (src/sweep/queue/worker.ts).
 import { DEVICE_FLAGS } from "../backend/index.ts";
 import { UsageError } from "../errors.ts";
 import { numberFlag, parseFlags, positiveIntegerFlag } from "../flags.ts";
 import { runCli } from "../cli/runCli.ts";
-import { parseQueueUrl } from "./queue/connection.ts";
-import { defaultWorkerName, runWorker } from "./queue/worker.ts";
+import { queueModule } from "./optional.ts";
 
 const USAGE = `usage: bun run sweep worker --queue redis://[:PASSWORD@]HOST:PORT[/DB] [flags]
   --device auto|cpu|webgpu   the device every run uses (default auto)
@@ -48,6 +47,8 @@ export async function main(argv: string[], program = "sweep worker"): Promise<vo
       console.log(USAGE);
       return values.help ? 0 : 1;
     }
+    const { parseQueueUrl } = await queueModule(() => import("./queue/connection.ts"));
+    const { defaultWorkerName, runWorker } = await queueModule(() => import("./queue/worker.ts"));
     if (!(DEVICE_FLAGS as readonly string[]).includes(values.device!)) throw new UsageError(`--device '${values.device}': expected one of ${DEVICE_FLAGS.join(", ")}`);
     return await runWorker({
       address: parseQueueUrl(values.queue),

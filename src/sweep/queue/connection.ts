@@ -15,7 +15,7 @@ export const keys = {
   meta: (sweep: string) => `kfra:sweep:${sweep}:meta`,
   /** Hash run id -> the finished run's files, gzipped JSON; written once (HSETNX). */
   results: (sweep: string) => `kfra:sweep:${sweep}:results`,
-  /** Hash run id -> {status, worker, seconds, finishedAt}, set with results: what `bench status` reads. */
+  /** Hash run id -> {status, worker, seconds, finishedAt}, set with results: what `sweep status` reads. */
   status: (sweep: string) => `kfra:sweep:${sweep}:status`,
   /** Hash run id -> how many times a worker started it. */
   starts: (sweep: string) => `kfra:sweep:${sweep}:starts`,

@@ -1,4 +1,4 @@
-// `bench sweep SPEC --queue URL`: every run of the sweep becomes one BullMQ job whose id is
+// `sweep sweep SPEC --queue URL`: every run of the sweep becomes one BullMQ job whose id is
 // `SWEEP/RUN_ID`, so enqueueing the same sweep again adds nothing; runs already finished are skipped.
 import { Queue } from "bullmq";
 import type { PlannedRun } from "../spec.ts";

@@ -1,4 +1,4 @@
-// `bench worker`: a BullMQ worker that takes sweep runs off the queue and runs each with the local
+// `sweep worker`: a BullMQ worker that takes sweep runs off the queue and runs each with the local
 // sweep's runner (one `train` process per run), then stores the run's files in Redis.
 //
 // Exactly once: a finished run is stored with HSETNX and a job whose run is already stored returns
