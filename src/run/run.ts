@@ -183,12 +183,13 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     const heldOutSet = data.heldOut ? wholeSet(data.heldOut, data) : undefined;
     trainSet.checkFits(spec);
     heldOutSet?.checkFits(spec);
-    // A resumed run whose on-schedule evaluation at its checkpoint was dropped (a stop during it) makes it up first.
+    // A resumed run makes up the on-schedule evaluation at its checkpoint (at update 0 for a run started
+    // again, its log emptied) when the log lacks it (a stop during it, or no checkpoint yet).
     let evalAtStart: boolean | undefined;
     if (plan.resume) {
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
       plan.onResumed?.(loop.step);
-      const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
+      const due = plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
       evalAtStart = due && !readMetrics(join(runDir, METRICS_FILE), warn).some((r) => r.type === "eval" && r.step === loop.step);
     } else {
       writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
