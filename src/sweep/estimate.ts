@@ -76,11 +76,11 @@ export function missingData(argv: readonly string[]): string | undefined {
 }
 
 /** Runs `train` with argv in a fresh folder; its wall-clock seconds and the training seconds of its updates. */
-async function timedTrain(trainEntry: string, argv: string[], device: string): Promise<{ wall: number; times: number[] }> {
+async function timedTrain(trainEntry: string, argv: string[], device: string, env: Record<string, string>): Promise<{ wall: number; times: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), "kfra-probe-"));
   try {
     const started = performance.now();
-    const child = Bun.spawn([process.execPath, trainEntry, ...argv, "--device", device, "--out", join(dir, "run"), "--quiet"], { stdout: "ignore", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, trainEntry, ...argv, "--device", device, "--out", join(dir, "run"), "--quiet"], { env: { ...process.env, ...env }, stdout: "ignore", stderr: "pipe" });
     const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
     const wall = (performance.now() - started) / 1000;
     if (code !== 0) throw new ExpectedError(`the probe run (train ${argv.join(" ")}) failed: ${stderr.trim().split("\n").at(-1)}`);
@@ -100,8 +100,8 @@ function withFlag(argv: readonly string[], flag: string, value: string): string[
 }
 
 /** Measures a cost class with two short `train` processes (see the top of this file). */
-export async function probeCost(trainEntry: string, argv: readonly string[], device: string): Promise<Cost> {
-  const probe = (evalEvery: number) => timedTrain(trainEntry, withFlag(withFlag(argv, "--steps", String(PROBE_STEPS)), "--eval-every", String(evalEvery)), device);
+export async function probeCost(trainEntry: string, argv: readonly string[], device: string, env: Record<string, string> = {}): Promise<Cost> {
+  const probe = (evalEvery: number) => timedTrain(trainEntry, withFlag(withFlag(argv, "--steps", String(PROBE_STEPS)), "--eval-every", String(evalEvery)), device, env);
   const often = await probe(1);
   const rarely = await probe(PROBE_STEPS);
   // Training seconds: the first update, then the mean of the others over both probes.

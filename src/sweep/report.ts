@@ -33,13 +33,18 @@ interface Method {
 const fmt = (x: number | undefined | null, digits = 4) => (x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toPrecision(digits));
 const whole = (x: number) => Math.round(x).toLocaleString("en-US");
 
+/** Grid axes the labels below name in words; any other (hidden, batch, data, ...) is named as "key value". */
+const NAMED_AXES = ["opt", "seed", "lr", "decayFraction", "factorMomentum", "damping"];
+
 function label(settings: Record<string, unknown>): string {
   const s = settings;
+  const others = Object.entries(s).filter(([k]) => !NAMED_AXES.includes(k)).map(([k, v]) => `${k} ${v}`).join(", ");
+  const more = others ? `; ${others}` : "";
   if (!SECOND_ORDER.includes(String(s.opt))) {
-    if (s.lr === undefined) return String(s.opt);
-    return `${s.opt} lr ${fmt(s.lr as number, 3)}${s.decayFraction ? `, halved every ${(s.decayFraction as number) * 100}%` : ""}`;
+    if (s.lr === undefined) return `${s.opt}${others ? ` (${others})` : ""}`;
+    return `${s.opt} lr ${fmt(s.lr as number, 3)}${s.decayFraction ? `, halved every ${(s.decayFraction as number) * 100}%` : ""}${more}`;
   }
-  const details = [s.factorMomentum === false ? "no factor momentum" : "", s.damping === "adaptive" ? "adaptive damping" : ""].filter(Boolean);
+  const details = [s.factorMomentum === false ? "no factor momentum" : "", s.damping === "adaptive" ? "adaptive damping" : "", others].filter(Boolean);
   return `${s.opt}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
 

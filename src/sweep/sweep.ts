@@ -47,6 +47,9 @@ const TRAIN_ENTRY = process.env.KFRA_TRAIN_ENTRY || join(ROOT, "src/cli/train.ts
 /** Environment variables a train process is not given: it needs no queue password. */
 const SECRETS = ["KFRA_REDIS_PASSWORD"];
 
+/** What every run's `train` is told: draw no chart of its own (the report draws them all). */
+export const TRAIN_ENV = { KFRA_NO_RUN_CHART: "1" };
+
 /** The `train` processes running now, to be stopped with the sweep. */
 const running = new Set<ReturnType<typeof Bun.spawn>>();
 
@@ -108,7 +111,7 @@ export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, 
     if (differences.length > 0) return outcome("failed", EXIT.expected, `sweep: ${runDir} holds a run of other settings (${differences.join("; ")}); it is left as it is`);
   }
   const argv = resume ? ["--resume", runDir] : [...run.argv, "--device", device, "--out", runDir];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SECRETS.includes(name)));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !SECRETS.includes(name))), ...TRAIN_ENV };
   const child = Bun.spawn([...DIE_WITH_PARENT, process.execPath, TRAIN_ENTRY, ...argv, "--quiet"], { cwd: ROOT, env, stdout: "ignore", stderr: "pipe" });
   running.add(child);
   onStart?.(child);
@@ -212,7 +215,7 @@ async function dryRun(runs: PlannedRun[], dir: string, device: string, jobs: num
       continue;
     }
     console.error(`sweep: measuring ${run.opt} runs like ${run.id} (two short probe runs)`);
-    costs.set(key, await probeCost(TRAIN_ENTRY, run.argv, device));
+    costs.set(key, await probeCost(TRAIN_ENTRY, run.argv, device, TRAIN_ENV));
   }
   let total = 0;
   let remaining = 0;
