@@ -1,13 +1,13 @@
 // How long a sweep will take on this machine, before it runs (`sweep SPEC --dry-run`). A run costs
-//   seconds = start + (steps − 1) · perUpdate + first + evaluations · perEvaluation,
-// `start` the process start, data load and end (the run's chart), `first` its first update (JIT,
-// first allocations). The four are measured per cost class (the runs that differ only in seed,
-// learning rate and other values that change no work) by two short probes, each a real `train`
-// process in a temporary folder: PROBE_STEPS updates evaluated after each (PROBE_STEPS + 1
-// evaluations), and PROBE_STEPS updates evaluated at both ends (2). Training seconds (metrics.ndjson's `time`, evaluations left
-// out) give perUpdate and first; the rest of each probe's wall-clock time is start + evaluations ·
-// perEvaluation, two equations for the two unknowns. A finished run of the class in the sweep's
-// folder is measured already, and is used instead of probes: its time scaled to the run's updates.
+//   seconds = start + first + (steps − 1) · perUpdate + evaluations · perEvaluation,
+// `start` the process start, data load and exit, `first` its first update with the warm-up of the
+// first few (JIT, first allocations, BLAS threads waking). The four are measured per cost class (runs
+// that differ only in seed, learning rate and other values that change no work) by two probes, each a
+// real `train` process in a temporary folder doing PROBE_STEPS updates, one evaluated every
+// PROBE_EVAL_EVERY (7 evaluations), one at both ends (2). Training seconds (metrics.ndjson's `time`,
+// evaluations left out) give perUpdate (the rate over the second half) and first; the rest of each
+// probe's wall-clock time is start + evaluations · perEvaluation: two equations for the two unknowns.
+// A finished run of the class in the sweep's folder is measured already and is used instead.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,8 @@ import { checkRunArgv } from "./spec.ts";
 const COST_FREE_FLAGS = ["--seed", "--steps", "--eval-every", "--save-every", "--lr", "--decay-period", "--momentum", "--weight-decay", "--beta1", "--beta2", "--epsilon", "--tau0", "--gamma0", "--factor-decay", "--polyak-max"];
 const COST_FREE_SWITCHES = ["--no-factor-momentum"];
 
-export const PROBE_STEPS = 6;
+export const PROBE_STEPS = 30;
+const PROBE_EVAL_EVERY = 5;
 
 /** The cost class of a run: its train arguments without the values that change no work. */
 export function costKey(argv: readonly string[]): string {
@@ -102,16 +103,19 @@ function withFlag(argv: readonly string[], flag: string, value: string): string[
 /** Measures a cost class with two short `train` processes (see the top of this file). */
 export async function probeCost(trainEntry: string, argv: readonly string[], device: string, env: Record<string, string> = {}): Promise<Cost> {
   const probe = (evalEvery: number) => timedTrain(trainEntry, withFlag(withFlag(argv, "--steps", String(PROBE_STEPS)), "--eval-every", String(evalEvery)), device, env);
-  const often = await probe(1);
+  const often = await probe(PROBE_EVAL_EVERY);
   const rarely = await probe(PROBE_STEPS);
-  // Training seconds: the first update, then the mean of the others over both probes.
-  const first = ((often.times[0] ?? 0) + (rarely.times[0] ?? 0)) / 2;
-  const trained = (p: typeof often) => p.times.at(-1) ?? 0;
-  const perUpdate = Math.max((trained(often) + trained(rarely) - 2 * first) / (2 * (PROBE_STEPS - 1)), 0);
-  // Wall-clock time outside the updates: start + (PROBE_STEPS + 1) evaluations, start + 2.
-  const restOften = often.wall - trained(often);
-  const restRarely = rarely.wall - trained(rarely);
-  const perEvaluation = Math.max((restOften - restRarely) / (PROBE_STEPS - 1), 0);
+  // The steady rate from each probe's second half (the first updates are slower: JIT, first
+  // allocations, BLAS threads waking); `first` is what the first half took beyond that rate.
+  const half = PROBE_STEPS / 2;
+  const at = (p: typeof often, step: number) => p.times[step - 1] ?? 0;
+  const perUpdate = Math.max((at(often, PROBE_STEPS) - at(often, half) + at(rarely, PROBE_STEPS) - at(rarely, half)) / (2 * half), 0);
+  const first = Math.max((at(often, half) + at(rarely, half)) / 2 - (half - 1) * perUpdate, 0);
+  // Wall-clock time outside the updates: start + often's evaluations, start + 2.
+  const evaluationsOften = evaluationsOf(PROBE_STEPS, PROBE_EVAL_EVERY);
+  const restOften = often.wall - at(often, PROBE_STEPS);
+  const restRarely = rarely.wall - at(rarely, PROBE_STEPS);
+  const perEvaluation = Math.max((restOften - restRarely) / (evaluationsOften - 2), 0);
   const start = Math.max(restRarely - 2 * perEvaluation, 0);
   return { start, first, perUpdate, perEvaluation, source: "probe" };
 }
