@@ -1,26 +1,4 @@
-// `bun run bench status --queue redis://… [SWEEP] [--json]`: queued / running / done / diverged /
-// failed runs of each sweep on the queue, and which worker holds which run (bench/queue/status.ts).
-import { UsageError } from "../src/errors.ts";
-import { parseFlags } from "../src/flags.ts";
-import { runCli } from "../src/cli/runCli.ts";
-import { connectOnce, parseQueueUrl } from "./queue/connection.ts";
-import { formatStatus, queueStatus } from "./queue/status.ts";
+// `bun run bench status`: the same as `bun run sweep status` (src/sweep/status.ts), kept for existing scripts.
+import { main as sweepMain } from "../src/sweep/status.ts";
 
-export async function main(argv: string[]): Promise<void> {
-  await runCli("bench status", async () => {
-    const { values, positionals } = parseFlags(argv, { queue: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } }, true);
-    if (values.help || positionals.length > 1 || values.queue === undefined) {
-      console.log("usage: bun run bench status --queue redis://[:PASSWORD@]HOST:PORT[/DB] [SWEEP] [--json]");
-      return values.help ? 0 : 1;
-    }
-    const address = parseQueueUrl(values.queue);
-    const client = await connectOnce(address);
-    try {
-      const status = await queueStatus(client, positionals[0]);
-      if (status.unknown) throw new UsageError(`no sweep '${status.unknown}' on the queue at ${address.shown}`);
-      console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
-    } finally {
-      client.disconnect();
-    }
-  });
-}
+export const main = (argv: string[]) => sweepMain(argv, "bench status");

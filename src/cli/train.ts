@@ -48,7 +48,8 @@ await runCli("train", async () => {
       onNote: (line) => (progress ? progress.note(line) : log(line)),
       onFinish: (runDir) => {
         progress?.stop();
-        return plotRun(runDir, log, (line) => console.error(line));
+        // A sweep's runs (KFRA_NO_RUN_CHART=1) leave the charts to `sweep report`: drawing one costs seconds.
+        return process.env.KFRA_NO_RUN_CHART === "1" ? Promise.resolve() : plotRun(runDir, log, (line) => console.error(line));
       },
     });
   } finally {

@@ -136,6 +136,20 @@ function recordedBest(runDir: string, step: number, warn: (line: string) => void
   }
 }
 
+/**
+ * A resumed run whose checkpoint already holds every update asked for: nothing to train, so it
+ * ends at once and changes nothing (a sweep rerun after a kill past the last checkpoint); fewer
+ * updates than it has done is a mistake.
+ */
+function finishedRun(plan: RunPlan, step: number, log: (line: string) => void): RunResult {
+  const { runDir } = plan;
+  if (step > plan.steps) throw new UsageError(`--resume ${runDir}: the run has done ${step} updates, more than --steps ${plan.steps}; give --steps ${step} or more`);
+  log(`train: ${runDir} has finished its ${step} updates; nothing to do (--steps above ${step} continues it)`);
+  const metrics = join(runDir, METRICS_FILE);
+  const last = (existsSync(metrics) ? readMetrics(metrics, () => {}) : []).findLast((r): r is StepRecord => r.type === "step");
+  return { runDir, steps: step, interrupted: false, stoppedEarly: false, finalLoss: last?.loss ?? Number.NaN };
+}
+
 async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
   const { runDir } = plan;
   const log = (line: string) => plan.quiet || console.error(line);
@@ -166,6 +180,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
 
     let loop = { step: 0, elapsedSeconds: 0, stream: { epoch: 0, batch: 0 } };
     const restored = plan.resume ? loadCheckpoint(runDir, backend, spec, network.weights, internal.checkpointed, (line) => warn(`train: ${line}`)) : null;
+    if (restored && restored.step >= plan.steps) return finishedRun(plan, restored.step, log);
     if (restored) {
       loop = restored;
       internal.resumeAt(loop.step);
@@ -190,7 +205,8 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     const heldOutSet = data.heldOut ? wholeSet(data.heldOut, data) : undefined;
     trainSet.checkFits(spec);
     heldOutSet?.checkFits(spec);
-    // A resumed run whose on-schedule evaluation at its checkpoint was dropped (a stop during it) makes it up first.
+    // A resumed run makes up the on-schedule evaluation at its checkpoint (at update 0 for a run started
+    // again, its log emptied) when the log lacks it (a stop during it, or no checkpoint yet).
     let evalAtStart: boolean | undefined;
     // The best held-out evaluation so far and the evaluations since: a resumed run keeps them (its log up to the checkpoint).
     let best: ReturnType<typeof bestEvaluation>;
@@ -198,7 +214,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
       plan.onResumed?.(loop.step);
       const records = existsSync(join(runDir, METRICS_FILE)) ? readMetrics(join(runDir, METRICS_FILE), warn) : [];
-      const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
+      const due = plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
       evalAtStart = due && !records.some((r) => r.type === "eval" && r.step === loop.step);
       if (heldOutSet) best = bestEvaluation(records, recordedBest(runDir, restored ? loop.step : -1, warn));
     } else {

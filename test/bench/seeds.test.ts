@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { formatSpread, groupBySeed, methodKey, seedBand, spread, toTarget } from "../../bench/_seeds.ts";
-import { loadSweepRuns } from "../../bench/_sweepRuns.ts";
+import { formatSpread, groupBySeed, methodKey, seedBand, spread, toTarget } from "../../src/sweep/seeds.ts";
+import { loadSweepRuns } from "../../src/sweep/runs.ts";
 import type { EvalRecord } from "../../src/run/metrics.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");

@@ -12,7 +12,7 @@ import { Queue } from "bullmq";
 import IORedis from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { QUEUE_NAME, QUEUE_PREFIX } from "../../bench/queue/connection.ts";
+import { QUEUE_NAME, QUEUE_PREFIX } from "../../src/sweep/queue/connection.ts";
 import { expectOneLine } from "../faults/helpers.ts";
 import { HAVE_REDIS, type TestRedis, startRedis } from "./redisServer.ts";
 

@@ -10,8 +10,8 @@ import { Queue } from "bullmq";
 import type IORedis from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { QUEUE_NAME, QUEUE_PREFIX, keys } from "../../bench/queue/connection.ts";
-import { queueStatus } from "../../bench/queue/status.ts";
+import { QUEUE_NAME, QUEUE_PREFIX, keys } from "../../src/sweep/queue/connection.ts";
+import { queueStatus } from "../../src/sweep/queue/status.ts";
 import { HAVE_REDIS, type TestRedis, startRedis } from "./redisServer.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");

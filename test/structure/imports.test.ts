@@ -22,6 +22,8 @@ const FLOORS: [floor: number, prefixes: string[]][] = [
   [5, ["src/api/", "src/index.ts"]],
   [6, ["src/run/"]],
   [7, ["src/cli/", "src/plot/"]],
+  // The sweep program runs `train` processes and reads their settings with the train program's parser.
+  [8, ["src/sweep/"]],
 ];
 const UTILITIES = ["src/errors.ts", "src/flags.ts", "src/settings.ts", "src/io/"];
 

@@ -1,8 +1,8 @@
-// `bench sweep SPEC --queue URL`: every run of the sweep becomes one BullMQ job whose id is
+// `sweep sweep SPEC --queue URL`: every run of the sweep becomes one BullMQ job whose id is
 // `SWEEP/RUN_ID`, so enqueueing the same sweep again adds nothing; runs already finished are skipped.
 import { Queue } from "bullmq";
-import type { PlannedRun } from "../sweep-spec.ts";
-import { UsageError } from "../../src/errors.ts";
+import type { PlannedRun } from "../spec.ts";
+import { UsageError } from "../../errors.ts";
 import { type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, checkSweepName, connectOnce, keys } from "./connection.ts";
 import { isFinished } from "./store.ts";
 

@@ -2,7 +2,7 @@
 // may come from KFRA_REDIS_PASSWORD instead), the Redis connections made from it, and the names of
 // every key the queue uses.
 import IORedis from "ioredis";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../errors.ts";
 
 /** BullMQ queue name and key prefix: every key of the queue starts with `kfra:sweeps:`. */
 export const QUEUE_NAME = "sweeps";
@@ -15,7 +15,7 @@ export const keys = {
   meta: (sweep: string) => `kfra:sweep:${sweep}:meta`,
   /** Hash run id -> the finished run's files, gzipped JSON; written once (HSETNX). */
   results: (sweep: string) => `kfra:sweep:${sweep}:results`,
-  /** Hash run id -> {status, worker, seconds, finishedAt}, set with results: what `bench status` reads. */
+  /** Hash run id -> {status, worker, seconds, finishedAt}, set with results: what `sweep status` reads. */
   status: (sweep: string) => `kfra:sweep:${sweep}:status`,
   /** Hash run id -> how many times a worker started it. */
   starts: (sweep: string) => `kfra:sweep:${sweep}:starts`,

@@ -5,8 +5,8 @@ import type IORedis from "ioredis";
 import { QUEUE_NAME, QUEUE_PREFIX, keys } from "./connection.ts";
 import type { RunJob } from "./enqueue.ts";
 import { finishedStatuses } from "./store.ts";
-import { ExpectedError } from "../../src/errors.ts";
-import { validateSweepRecord } from "../sweep-spec.ts";
+import { ExpectedError } from "../../errors.ts";
+import { validateSweepRecord } from "../spec.ts";
 import type { RunProgress } from "./worker.ts";
 
 export interface RunningRun {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type IORedis from "ioredis";
-import { ExpectedError } from "../../src/errors.ts";
+import { ExpectedError } from "../../errors.ts";
 import { keys } from "./connection.ts";
 
 /** The files of a run directory that travel back; checkpoints stay with the worker. */

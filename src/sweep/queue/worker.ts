@@ -1,4 +1,4 @@
-// `bench worker`: a BullMQ worker that takes sweep runs off the queue and runs each with the local
+// `sweep worker`: a BullMQ worker that takes sweep runs off the queue and runs each with the local
 // sweep's runner (one `train` process per run), then stores the run's files in Redis.
 //
 // Exactly once: a finished run is stored with HSETNX and a job whose run is already stored returns
@@ -12,16 +12,16 @@
 // resumes the checkpoint of the other. A job whose arguments `train` would refuse, or that sets a
 // flag the runner sets itself, fails at once without retries.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq";
-import { ExpectedError } from "../../src/errors.ts";
-import { checkRunArgv, isSafeRunId } from "../sweep-spec.ts";
-import { writeFileAtomic } from "../../src/io/atomicWrite.ts";
+import { ExpectedError } from "../../errors.ts";
+import { checkRunArgv, isSafeRunId } from "../spec.ts";
+import { writeFileAtomic } from "../../io/atomicWrite.ts";
 import { RESULT_FILE, runOne } from "../sweep.ts";
 import { FOREVER, type QueueAddress, QUEUE_NAME, QUEUE_PREFIX, checkSweepName, connectForever, connectOnce, keys, onceEach } from "./connection.ts";
 import type { RunJob } from "./enqueue.ts";
+import { runPosition } from "../progress.ts";
 import { type RunOutcome, isFinished, packRun, saveRunOnce } from "./store.ts";
 
 export interface WorkerOptions {
@@ -75,22 +75,6 @@ function jobProblem(data: unknown): string | undefined {
   return undefined;
 }
 
-/** The last `"step":N` in the final few kilobytes of a metrics file (0 before the first update). */
-function lastStep(metricsPath: string): number {
-  if (!existsSync(metricsPath)) return 0;
-  const fd = openSync(metricsPath, "r");
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, 4096);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    const steps = [...buffer.toString("utf8").matchAll(/"step":(\d+)/g)];
-    return steps.length ? Number(steps.at(-1)![1]) : 0;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** "train exited with code 1: <its last line on stderr>" */
 const failure = (result: RunOutcome) => `train exited with code ${result.exitCode}: ${String(result.stderr).trim().split("\n").at(-1) || "(nothing on stderr)"}`;
 
@@ -124,9 +108,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     await job.updateProgress({ ...progress });
     log(`${sweep}/${id}: started (attempt ${attempt} of ${attempts})`);
     const runDir = jobRunDir(options.workDir, job.data);
-    const metricsPath = join(runDir, "metrics.ndjson");
     const ticker = setInterval(() => {
-      const step = lastStep(metricsPath);
+      const { step } = runPosition(runDir);
       if (step !== progress.step) job.updateProgress({ ...progress, step: (progress.step = step) }).catch(() => {});
     }, 1000);
     let child: Bun.Subprocess | undefined;
