@@ -2,46 +2,22 @@
 //
 //   bun examples/classify-accuracy.ts RUN/model.safetensors DATA.arrow [--targets label] [--device auto|cpu|webgpu]
 //
-// The model file's metadata gives the network (sizes, transfer functions, loss); the prediction of a
-// row is its largest output h_L (the most probable class under softmax), and the accuracy is the
-// share of rows whose prediction is the row's label. For MNIST's digit classifier:
+// Network.load reads the network (sizes, transfer functions, loss) from the model file's metadata;
+// network.evaluate gives the mean loss and the accuracy, the share of rows whose largest output h_L
+// (the most probable class under softmax) is the row's label. For MNIST's digit classifier:
 //
 //   bun run train --task classify --opt kfra --steps 100 --out runs/digits
 //   bun examples/classify-accuracy.ts runs/digits/model.safetensors data/mnist-valid.arrow
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Network, createBackend, openDataset, type Dataset, type DeviceFlag, type LossKind, type NetworkOptions, type TransferKind } from "kfra-webgpu";
-
-/** The network a model.safetensors file describes: its header's metadata (arch "784-…-10", transfers, loss). */
-export function modelOptions(file: string): NetworkOptions {
-  const bytes = readFileSync(file);
-  const size = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  const meta = (JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size))).__metadata__ ?? {}) as Record<string, string>;
-  if (!meta.arch || !meta.loss) throw new Error(`${file}: no 'arch' and 'loss' in the metadata; not a model saved by kfra-webgpu`);
-  const sizes = meta.arch.split("-").map(Number);
-  const activation = meta.transfers ? (meta.transfers.split(",") as TransferKind[]) : [];
-  return { sizes, activation: activation.length > 0 ? activation : "tanh", loss: meta.loss as LossKind };
-}
-
-/** The share of rows whose largest output is the row's label (one class index per row in data's targets). */
-export async function accuracy(network: Network, data: Dataset): Promise<number> {
-  if (!data.y || data.targetWidth !== 1) throw new Error(`${data.name}: accuracy needs one label per row`);
-  const k = network.outputSize;
-  const outputs = await network.predict(data.x);
-  let correct = 0;
-  for (let r = 0; r < data.count; r++) {
-    let best = 0;
-    for (let i = 1; i < k; i++) if (outputs[r * k + i] > outputs[r * k + best]) best = i;
-    if (best === data.y[r]) correct += 1;
-  }
-  return correct / data.count;
-}
+import { Network, createBackend, openDataset, type DeviceFlag } from "kfra-webgpu";
 
 export async function main(options: { model: string; data: string; targets?: string; device?: DeviceFlag }): Promise<number> {
   const backend = await createBackend({ device: options.device ?? "auto" });
-  const network = Network.load(backend, options.model, modelOptions(options.model));
+  const network = Network.load(backend, options.model);
   try {
-    return await accuracy(network, openDataset(options.data, { targets: options.targets ?? "label" }));
+    const { accuracy } = await network.evaluate(openDataset(options.data, { targets: options.targets ?? "label" }));
+    if (accuracy === undefined) throw new Error(`${options.data}: the targets are not class labels of this ${network.outputSize}-output model`);
+    return accuracy;
   } finally {
     network.dispose();
     backend.dispose();

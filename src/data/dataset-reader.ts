@@ -295,7 +295,7 @@ export class DatasetReader {
     const checkKey = `${key}\0${info.features.name}\0${info.targets?.name ?? ""}`;
     let digest = digests.get(key);
     if (options.validate !== false && !validated.has(checkKey)) {
-      digest = validateAndHash(file, fd, identity.size, project, [features, targets].filter((c): c is ColumnPlan => !!c && c.layout.isFloat), starts, rowCounts);
+      digest = validateAndHash(file, fd, identity.size, project, [features, targets].filter((c): c is ColumnPlan => !!c && (c.layout.isFloat || c.layout.classNames !== undefined)), starts, rowCounts);
       digests.set(key, digest);
       validated.add(checkKey);
     }
@@ -422,7 +422,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /**
  * The validation pass: the file read from start to end in PIECE_BYTES pieces, each added to a
  * sha256 and each float column's values in it checked (project pixels: in [0, 1]; others: finite
- * and within float32's range); the first bad value is named by column and row. Returns the hex digest.
+ * and within float32's range; a column of named classes: whole numbers in [0, K)); the first bad
+ * value is named by column and row. Returns the hex digest.
  */
 function validateAndHash(file: string, fd: number, size: number, project: boolean, columns: ColumnPlan[], starts: number[], rowCounts: number[]): string {
   const ranges = columns.flatMap((column) => column.offsets.map((from, b) => ({ column, from, to: from + rowCounts[b] * column.rowBytes, startRow: starts[b] })));
@@ -440,16 +441,25 @@ function validateAndHash(file: string, fd: number, size: number, project: boolea
       const a = Math.max(range.from, pos), z = Math.min(range.to, pos + n);
       if (z <= a) continue;
       const { column } = range;
-      const values = new column.Values(piece.buffer as ArrayBuffer, a - pos, (z - a) / column.bytesPerValue) as Float32Array | Float64Array;
+      const values = new column.Values(piece.buffer as ArrayBuffer, a - pos, (z - a) / column.bytesPerValue) as ArrayLike<number | bigint>;
       const firstValue = (a - range.from) / column.bytesPerValue;
+      const classes = column.layout.classNames?.length;
       for (let i = 0; i < values.length; i++) {
-        const v = values[i];
+        const v = Number(values[i]);
+        if (classes !== undefined) {
+          if (!(Number.isInteger(v) && v >= 0 && v < classes)) throw classError(file, column.layout, range.startRow + firstValue + i, v, classes);
+          continue;
+        }
         const bad = project ? !(v >= 0 && v <= 1) : !(Math.abs(v) <= FLOAT32_MAX);
         if (bad) throw valueError(file, project, column.layout, range.startRow, firstValue + i, v);
       }
     }
   }
   return hash.digest("hex");
+}
+
+function classError(file: string, layout: ColumnLayout, row: number, v: number, classes: number): DataError {
+  return new DataError(`${file}: column '${layout.name}': row ${row} is ${v}, not a class index in 0…${classes - 1} (the column names ${classes} classes)`);
 }
 
 function valueError(file: string, project: boolean, layout: ColumnLayout, startRow: number, value: number, v: number): DataError {

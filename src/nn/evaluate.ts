@@ -43,8 +43,6 @@ export class EvaluationAborted extends Error {
 export class Evaluator {
   private remainder?: BatchWorkspace;
   private readonly sum: ReturnType<Backend["alloc"]>;
-  /** Each set's class labels (null: not a classification), found once per set. */
-  private readonly labels = new WeakMap<EvalData, Int32Array | null>();
 
   constructor(
     private readonly backend: Backend,
@@ -64,7 +62,8 @@ export class Evaluator {
     const { backend, spec } = this;
     const n = this.ws.batchSize;
     const outputs = spec.sizes[spec.sizes.length - 1];
-    const labels = withAccuracy ? this.labelsOf(data) : undefined;
+    // A classifier while every chunk's targets are class labels (accuracy.ts); then no accuracy at all.
+    let classifier = withAccuracy;
     let total = 0;
     let correct = 0;
     for (let start = 0; start < data.count; start += n) {
@@ -80,18 +79,14 @@ export class Evaluator {
       forward(backend, spec, weights, ws, false);
       backend.lossValue(spec.loss, ws.output, ws.target, ws.lossPerSample);
       backend.sum(ws.lossPerSample, this.sum);
-      if (labels) correct += countCorrect(spec.loss, outputs, await backend.download(ws.output), size, labels, start);
+      if (classifier) {
+        const labels = classLabels(spec.loss, outputs, rows.targets, data.targetWidth ?? 1);
+        if (labels) correct += countCorrect(spec.loss, outputs, await backend.download(ws.output), size, labels, 0);
+        else classifier = false;
+      }
       total += (await backend.download(this.sum))[0];
     }
-    return labels ? { loss: total / data.count, accuracy: correct / data.count } : { loss: total / data.count };
-  }
-
-  private labelsOf(data: EvalData): Int32Array | undefined {
-    if (!this.labels.has(data)) {
-      const outputs = this.spec.sizes[this.spec.sizes.length - 1];
-      this.labels.set(data, classLabels(this.spec.loss, outputs, data.targets, data.targetWidth ?? 1) ?? null);
-    }
-    return this.labels.get(data) ?? undefined;
+    return classifier ? { loss: total / data.count, accuracy: correct / data.count } : { loss: total / data.count };
   }
 
   private remainderWorkspace(size: number): BatchWorkspace {

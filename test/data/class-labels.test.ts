@@ -32,8 +32,9 @@ describe("prep import: class labels", () => {
     expect(run.stderr).toMatch(/4 rows, 2 features, 3 classes: bird, cat, dog/);
     const data = openDataset(out, { targets: "targets" });
     expect(data.classNames).toEqual(["bird", "cat", "dog"]);
-    expect(Array.from(data.y!)).toEqual([2, 1, 0, 1]);
-    expect(Array.from(data.x)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const rows = data.range(0, data.count);
+    expect(Array.from(rows.y!)).toEqual([2, 1, 0, 1]);
+    expect(Array.from(rows.x)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it("integer labels are classes only with --labels, in numeric order (9 before 10), and named as numbers", async () => {
