@@ -31,7 +31,7 @@ import { describePosition, runPosition } from "./progress.ts";
 import { readdirSync } from "node:fs";
 
 export { RESULT_FILE };
-const ROOT = resolve(import.meta.dir, "..", "..");
+const ROOT = resolve(import.meta.dirname, "..", "..");
 
 export function loadSweepSpec(nameOrPath: string) {
   const path = existsSync(nameOrPath) ? nameOrPath : join(ROOT, "bench", "sweeps", `${nameOrPath}.json`);
