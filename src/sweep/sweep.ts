@@ -124,6 +124,7 @@ export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, 
 /** The specs under bench/sweeps/, each with its runs and updates at --scale 1; the one of fewest updates is the quick one. */
 function specList(): string[] {
   const folder = join(ROOT, "bench", "sweeps");
+  if (!existsSync(folder)) return [];
   const specs = readdirSync(folder)
     .filter((f) => f.endsWith(".json"))
     .sort()
@@ -131,7 +132,7 @@ function specList(): string[] {
       const runs = planSweep(validateSweepSpec(readJsonFile(join(folder, f)), f), 1);
       return { name: f.slice(0, -5), runs: runs.length, updates: runs.reduce((n, r) => n + r.steps, 0) };
     });
-  const quick = specs.reduce((a, b) => (b.updates < a.updates ? b : a));
+  const quick = specs.reduce((a, b) => (b.updates < a.updates ? b : a), specs[0]);
   return specs.map((s) => `    ${s.name.padEnd(26)} ${String(s.runs).padStart(3)} runs, ${s.updates.toLocaleString("en-US").padStart(9)} updates${s === quick ? "   <- the quick one (a few minutes on 2 cores)" : ""}`);
 }
 
