@@ -68,10 +68,11 @@ function updateTimes(runDir: string): number[] {
     .map((r) => r.time);
 }
 
-/** Why a run's data cannot be read now (not prepared, missing), or undefined. */
-export function missingData(argv: readonly string[]): string | undefined {
+/** A run's data file that is missing now, or undefined; with `datasets`, a named dataset not prepared yet too (train prepares those itself). */
+export function missingData(argv: readonly string[], datasets = true): string | undefined {
   const config = checkRunArgv(argv, "the run");
   if (config.data) return [config.data, config.valid].find((f) => f !== undefined && !existsSync(f));
+  if (!datasets) return undefined;
   const missing = missingDatasetFile(config.dataset, config.dataDir);
   return missing && `${missing} (bun run prep ${config.dataset})`;
 }

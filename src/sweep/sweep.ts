@@ -31,7 +31,7 @@ import { describePosition, runPosition } from "./progress.ts";
 import { readdirSync } from "node:fs";
 
 export { RESULT_FILE };
-const ROOT = resolve(import.meta.dir, "..", "..");
+const ROOT = resolve(import.meta.dirname, "..", "..");
 
 export function loadSweepSpec(nameOrPath: string) {
   const path = existsSync(nameOrPath) ? nameOrPath : join(ROOT, "bench", "sweeps", `${nameOrPath}.json`);
@@ -124,6 +124,7 @@ export async function runOne(run: Pick<PlannedRun, "id" | "argv" | "settings">, 
 /** The specs under bench/sweeps/, each with its runs and updates at --scale 1; the one of fewest updates is the quick one. */
 function specList(): string[] {
   const folder = join(ROOT, "bench", "sweeps");
+  if (!existsSync(folder)) return [];
   const specs = readdirSync(folder)
     .filter((f) => f.endsWith(".json"))
     .sort()
@@ -131,7 +132,7 @@ function specList(): string[] {
       const runs = planSweep(validateSweepSpec(readJsonFile(join(folder, f)), f), 1);
       return { name: f.slice(0, -5), runs: runs.length, updates: runs.reduce((n, r) => n + r.steps, 0) };
     });
-  const quick = specs.reduce((a, b) => (b.updates < a.updates ? b : a));
+  const quick = specs.reduce((a, b) => (b.updates < a.updates ? b : a), specs[0]);
   return specs.map((s) => `    ${s.name.padEnd(26)} ${String(s.runs).padStart(3)} runs, ${s.updates.toLocaleString("en-US").padStart(9)} updates${s === quick ? "   <- the quick one (a few minutes on 2 cores)" : ""}`);
 }
 
@@ -233,7 +234,7 @@ async function dryRun(runs: PlannedRun[], dir: string, device: string, jobs: num
     if (typeof cost !== "string") console.log(`cost of \`${key}\`: ${cost.perUpdate.toPrecision(3)} s per update, ${cost.perEvaluation.toPrecision(3)} s per evaluation, ${cost.start.toFixed(1)} s to start and end (${cost.source})`);
   }
   const parallel = jobs > 1 ? ` with --jobs ${jobs} (if ${jobs} cores are free; else more)` : "";
-  console.log(`${runs.length} runs, ${total.toLocaleString("en-US")} updates; estimated time on this machine: ${formatSeconds(remaining / jobs)}${parallel}${unknown ? ` (${unknown} runs not estimated)` : ""}`);
+  console.log(`${runs.length} run${runs.length === 1 ? "" : "s"}, ${total.toLocaleString("en-US")} updates; estimated time on this machine: ${formatSeconds(remaining / jobs)}${parallel}${unknown ? ` (${unknown} run${unknown === 1 ? "" : "s"} not estimated)` : ""}`);
 }
 
 export async function main(argv: string[], program = "sweep"): Promise<void> {
@@ -286,7 +287,7 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
       console.error(`  watch: bun run sweep status --queue URL ${sweep}    results: bun run sweep collect --queue URL ${sweep} --out DIR`);
       return 0;
     }
-    const missing = [...new Set(runs.map((run) => missingData(run.argv)).filter((m) => m !== undefined))];
+    const missing = [...new Set(runs.map((run) => missingData(run.argv, false)).filter((m) => m !== undefined))];
     if (missing.length > 0) throw new UsageError(`${path}: its data ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing; make ${missing.length > 1 ? "them" : "it"} first (bun run prep import FILE.csv --targets COLUMNS --out FILE.arrow for your own table)`);
     RunLock.acquire(dir, (line) => console.error(line), program);
     // A sweep.json there must be a sweep's: the folder is no one else's.

@@ -26,6 +26,8 @@ const FLOORS: [floor: number, prefixes: string[]][] = [
   [8, ["src/sweep/"]],
 ];
 const UTILITIES = ["src/errors.ts", "src/flags.ts", "src/settings.ts", "src/io/"];
+/** What the sweep program (src/sweep) reads of src/cli: the train program's settings parser, its network and config.json readers, its error runner. */
+const SWEEP_USES_OF_CLI = ["src/cli/config.ts", "src/cli/network.ts", "src/cli/resume.ts", "src/cli/runCli.ts"];
 
 export type Edge = { from: string; to: string };
 
@@ -57,6 +59,7 @@ export function violations(edges: Edge[]): string[] {
     if (from.startsWith("data-prep/") && to.startsWith("bench/")) found.push(`${from} imports ${to}: data-prep never imports bench`);
     if (!from.startsWith("src/")) continue;
     if (to.startsWith("bench/")) found.push(`${from} imports ${to}: src never imports bench`);
+    else if (from.startsWith("src/sweep/") && to.startsWith("src/cli/") && !SWEEP_USES_OF_CLI.includes(to)) found.push(`${from} imports ${to}: the sweep program uses only the train program's settings and runner from src/cli`);
     else if (to.startsWith("data-prep/")) {
       if (!from.startsWith("src/cli/")) found.push(`${from} imports ${to}: only the programs in src/cli use data-prep`);
     } else if (to.startsWith("src/")) {
@@ -128,6 +131,9 @@ describe("the import graph", () => {
         { from: "data-prep/progress.ts", to: "src/cli/progress.ts" },
         { from: "data-prep/cli.ts", to: "src/cli/runCli.ts" },
         { from: "data-prep/prepare.ts", to: "src/data/datasets.ts" },
+        { from: "src/sweep/spec.ts", to: "src/cli/config.ts" },
+        { from: "src/sweep/sweep.ts", to: "src/cli/plan.ts" },
+        { from: "src/cli/train.ts", to: "src/sweep/spec.ts" },
       ]),
     ).toEqual([
       "src/train/loop.ts imports src/cli/progress.ts: up from floor 4 to 7",
@@ -136,7 +142,10 @@ describe("the import graph", () => {
       "src/optim/sweep.ts imports bench/sweep.ts: src never imports bench",
       "src/io/json.ts imports src/cli/config.ts: up from floor utility to 7",
       "data-prep/progress.ts imports src/cli/progress.ts: data-prep uses only src's data floor and below",
+      "src/sweep/sweep.ts imports src/cli/plan.ts: the sweep program uses only the train program's settings and runner from src/cli",
+      "src/cli/train.ts imports src/sweep/spec.ts: up from floor 7 to 8",
       "src/cli and src/plot import each other",
+      "src/cli and src/sweep import each other",
     ]);
   });
 });

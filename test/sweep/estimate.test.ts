@@ -43,6 +43,9 @@ test("on a small spec the estimate is within a factor of 2 of the measured time"
   // Per-run progress: each run's start and end, with its last training error.
   expect(run.stderr).toMatch(/\[1\/2\] kfac\/kfac-seed0: started\n/);
   expect(run.stderr).toMatch(/\[2\/2\] adam\/adam-lr0\.01-seed0: done in \d+ s, train error \d\.\d+(e-\d+)? at update 600/);
+  // sweep status DIR: a local sweep's runs.
+  const status = await sweep(["status", out]);
+  expect(status.stdout).toMatch(/^sweep estimate in .*: 2 runs; 2 done$/m);
   // Finished runs in DIR count as measured: nothing is left to run.
   const again = await sweep([spec, "--out", out, "--device", "cpu", "--dry-run"]);
   expect(again.stdout).toMatch(/\(finished in DIR\)/);
