@@ -25,13 +25,14 @@ import { DatasetReader } from "../src/data/dataset-reader.ts";
 import { MemoryRows } from "../src/data/memory-rows.ts";
 import { epochPermutation } from "../src/data/permutation.ts";
 
-const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--dir DIR]
+const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--no-compare] [--dir DIR]
 
   --rows N      rows of the generated file (default 400000: 1.6 GB at --dim 1000)
   --dim D       float32 features per row (default 1000)
   --big-rows N  rows of a second file measured with positioned reads only (default 0: none; 1500000 is 6 GB)
   --batches N   minibatches timed per stream measurement, after 3 untimed (default 40)
   --reps N      runs of each stream measurement, the two readers alternating (default 3)
+  --no-compare  skip the whole-file-in-memory reader (for a file larger than memory)
   --dir DIR     folder for the generated files (default: a new folder in the system's temporary folder); they are removed at the end
 
 Needs GNU time at /usr/bin/time (Debian: apt-get install time). Writes bench/results/data-memory.json.`;
@@ -176,7 +177,7 @@ async function measureFile(file: string, dir: string, batches: number, reps: num
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
-    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" },
+    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, "no-compare": { type: "boolean" }, help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -192,7 +193,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const dir = values.dir ? mkdtempSync(join(values.dir, "bench-data-memory-")) : mkdtempSync(join(tmpdir(), "bench-data-memory-"));
   try {
-    const sets: { name: string; rows: number; compare: boolean }[] = [{ name: "file", rows, compare: true }];
+    const sets: { name: string; rows: number; compare: boolean }[] = [{ name: "file", rows, compare: !values["no-compare"] }];
     if (bigRows) sets.push({ name: "big", rows: bigRows, compare: false });
     const results: Record<string, Awaited<ReturnType<typeof measureFile>> & { generateSeconds: number }> = {};
     for (const set of sets) {
@@ -222,7 +223,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     console.log(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ")).join("\n"));
-    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps }, medians: "stream figures: medians over reps", results };
+    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps, compare: !values["no-compare"] }, medians: "stream figures: medians over reps", results };
     writeFileAtomic(join(here, "results", "data-memory.json"), `${JSON.stringify(out, null, 2)}\n`);
     console.log(`\nwrote bench/results/data-memory.json`);
   } finally {
