@@ -25,13 +25,16 @@ import { DatasetReader } from "../src/data/dataset-reader.ts";
 import { MemoryRows } from "../src/data/memory-rows.ts";
 import { epochPermutation } from "../src/data/permutation.ts";
 
-const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--dir DIR]
+const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--no-compare] [--workers L] [--no-eval-run] [--dir DIR]
 
   --rows N      rows of the generated file (default 400000: 1.6 GB at --dim 1000)
   --dim D       float32 features per row (default 1000)
   --big-rows N  rows of a second file measured with positioned reads only (default 0: none; 1500000 is 6 GB)
   --batches N   minibatches timed per stream measurement, after 3 untimed (default 40)
   --reps N      runs of each stream measurement, the two readers alternating (default 3)
+  --no-compare  skip the whole-file-in-memory reader (for a file larger than memory)
+  --workers L   the train runs' --workers, comma-separated (default 1,2,4)
+  --no-eval-run skip the train run that evaluates every 5 updates (the others evaluate at start and end)
   --dir DIR     folder for the generated files (default: a new folder in the system's temporary folder); they are removed at the end
 
 Needs GNU time at /usr/bin/time (Debian: apt-get install time). Writes bench/results/data-memory.json.`;
@@ -148,7 +151,7 @@ function trainRun(file: string, dir: string, workers: number, evalEvery: number)
   return { command: `train ${args.slice(0, -3).join(" ").replace(file, "FILE")}`, peakRssMB: m.peakRssMB, seconds: m.seconds };
 }
 
-async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean) {
+async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean, trainWorkers: number[], evalRun: boolean) {
   const fileMB = statSync(file).size / 1e6;
   const stream: Record<string, { peakRssMB: number[]; batchesPerSecond: number[]; openSeconds: number[] }> = {};
   const readers: ("file" | "memory")[] = compare ? ["memory", "file"] : ["file"];
@@ -165,18 +168,20 @@ async function measureFile(file: string, dir: string, batches: number, reps: num
     }
   }
   const train = [];
-  for (const workers of [1, 2, 4]) {
+  for (const workers of trainWorkers) {
     train.push(trainRun(file, dir, workers, 0));
     process.stderr.write(`bench data-memory: ${train.at(-1)!.command}: ${train.at(-1)!.peakRssMB.toFixed(0)} MB\n`);
   }
-  train.push(trainRun(file, dir, 1, 5));
-  process.stderr.write(`bench data-memory: ${train.at(-1)!.command}: ${train.at(-1)!.peakRssMB.toFixed(0)} MB\n`);
+  if (evalRun) {
+    train.push(trainRun(file, dir, 1, 5));
+    process.stderr.write(`bench data-memory: ${train.at(-1)!.command}: ${train.at(-1)!.peakRssMB.toFixed(0)} MB\n`);
+  }
   return { file: { rows: 0, sizeMB: fileMB }, work, stream, train };
 }
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
-    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" },
+    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, "no-compare": { type: "boolean" }, workers: { type: "string" }, "no-eval-run": { type: "boolean" }, help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -185,6 +190,7 @@ export async function main(argv: string[]): Promise<void> {
   const rows = positiveIntegerFlag("rows", values.rows ?? "400000"), dim = positiveIntegerFlag("dim", values.dim ?? "1000");
   const bigRows = values["big-rows"] === undefined || values["big-rows"] === "0" ? 0 : positiveIntegerFlag("big-rows", values["big-rows"]);
   const batches = positiveIntegerFlag("batches", values.batches ?? "40"), reps = positiveIntegerFlag("reps", values.reps ?? "3");
+  const trainWorkers = (values.workers ?? "1,2,4").split(",").map((w) => positiveIntegerFlag("workers", w));
   if (!existsSync("/usr/bin/time")) {
     console.error("bench data-memory: GNU time is missing at /usr/bin/time (Debian: apt-get install time)");
     process.exitCode = 2;
@@ -192,7 +198,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const dir = values.dir ? mkdtempSync(join(values.dir, "bench-data-memory-")) : mkdtempSync(join(tmpdir(), "bench-data-memory-"));
   try {
-    const sets: { name: string; rows: number; compare: boolean }[] = [{ name: "file", rows, compare: true }];
+    const sets: { name: string; rows: number; compare: boolean }[] = [{ name: "file", rows, compare: !values["no-compare"] }];
     if (bigRows) sets.push({ name: "big", rows: bigRows, compare: false });
     const results: Record<string, Awaited<ReturnType<typeof measureFile>> & { generateSeconds: number }> = {};
     for (const set of sets) {
@@ -201,7 +207,7 @@ export async function main(argv: string[]): Promise<void> {
       await generate(file, set.rows, dim);
       const generateSeconds = (performance.now() - started) / 1000;
       process.stderr.write(`bench data-memory: wrote ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${generateSeconds.toFixed(1)} s\n`);
-      const measured = await measureFile(file, dir, batches, reps, set.compare);
+      const measured = await measureFile(file, dir, batches, reps, set.compare, trainWorkers, !values["no-eval-run"]);
       measured.file.rows = set.rows;
       results[set.name] = { ...measured, generateSeconds };
       rmSync(file, { force: true });
@@ -222,7 +228,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     console.log(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ")).join("\n"));
-    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps }, medians: "stream figures: medians over reps", results };
+    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps, compare: !values["no-compare"], trainWorkers, evalRun: !values["no-eval-run"] }, medians: "stream figures: medians over reps", results };
     writeFileAtomic(join(here, "results", "data-memory.json"), `${JSON.stringify(out, null, 2)}\n`);
     console.log(`\nwrote bench/results/data-memory.json`);
   } finally {

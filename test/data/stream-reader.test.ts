@@ -89,6 +89,10 @@ describe("positioned reads give the rows of the whole file in memory", () => {
     expect(onDisk.rows([1899, 0, 700, 700, 699])).toEqual(inMemory.rows([1899, 0, 700, 700, 699]));
     expect(onDisk.range(690, 20)).toEqual({ x: loaded.x.slice(690 * 5, 710 * 5), y: loaded.y!.slice(690, 710) });
     expect(() => onDisk.x).toThrow(/read on demand, not held in memory; use rows\(\), range\(\) or batch\(\)/);
+    // Targets are checked against the loss over the file, chunk by chunk, rows named as in the file.
+    const net = new Network(backend, { sizes: [5, 4, 1], loss: "bce" });
+    expect(() => onDisk.checkFits(net.spec)).toThrow(/own\.arrow: column 't': row 2 is 2; the bce loss needs targets in \[0, 1\]/);
+    net.dispose();
   });
 
   // Tolerance 0: the streamed evaluation reads the same chunks (the workspace's size) and sums them in
