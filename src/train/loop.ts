@@ -5,6 +5,7 @@
 // An AbortSignal stops the loop after the current update (or in the middle of an evaluation, which
 // is then dropped), with a last checkpoint point.
 import { ExpectedError } from "../errors.ts";
+import { faultPoint } from "../io/faultPoint.ts";
 import { NotPositiveDefiniteError, type Backend } from "../backend/types.ts";
 import { EvaluationAborted, type EvalData, Evaluator } from "../nn/evaluate.ts";
 import type { LayerTensors } from "../nn/params.ts";
@@ -161,6 +162,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
       const time = elapsed();
       const mean = (w: LayerTensors, data: EvalData) => evaluator.meanLoss(w, data, signal);
       try {
+        await faultPoint("eval", step);
         const info: EvalInfo = { step, time, train: await mean(weights, options.trainSet) };
         if (averaged) info.trainAverage = await mean(averaged, options.trainSet);
         if (options.validationSet) {
