@@ -9,7 +9,8 @@ import { type NetworkSpec, validateSpec } from "../nn/spec.ts";
 import { checkTargets } from "../data/targets.ts";
 import type { EvalData } from "../nn/evaluate.ts";
 import { OPTIMIZER_SETTINGS } from "../optim/settings.ts";
-import { SettingError, checkSetting } from "../settings.ts";
+import { SettingError, checkSetting, describeValue, ownOptions } from "../settings.ts";
+import { UsageError } from "../errors.ts";
 
 /** One's own rows: x is count × dim, y (optional) count × targetWidth, both row-major. */
 export interface ArrayData {
@@ -50,7 +51,15 @@ export class Dataset {
     readonly name: string,
     /** What the reader found, for a dataset opened from a file. */
     readonly info?: DatasetInfo,
-  ) {}
+  ) {
+    if (!(x instanceof Float32Array)) throw new UsageError(`Dataset: x must be a Float32Array, got ${describeValue(x)}`);
+    if (!Number.isSafeInteger(dim) || dim < 1) throw new UsageError(`Dataset: dim must be a positive integer, got ${describeValue(dim)}`);
+    const count = x.length / dim;
+    if (!Number.isInteger(count) || count < 1) throw new DataError(`${name}: an empty dataset or a partial row: x holds ${x.length} values, not a positive multiple of dim ${dim}`);
+    if (y !== undefined && (!(y instanceof Float32Array) || !Number.isSafeInteger(targetWidth) || targetWidth < 1 || y.length !== count * targetWidth)) {
+      throw new DataError(`${name}: y must be a Float32Array of ${count} rows of targetWidth values, got ${y instanceof Float32Array ? `${y.length} values for width ${targetWidth}` : describeValue(y)}`);
+    }
+  }
 
   get count(): number {
     return this.x.length / this.dim;
@@ -80,9 +89,12 @@ export class Dataset {
   /** The given rows as a minibatch. */
   rows(indices: ArrayLike<number>): Batch {
     const { dim, targetWidth: k } = this;
+    if (typeof indices !== "object" || indices === null || typeof indices.length !== "number") {
+      throw new UsageError(`${this.name}: rows(): indices must be an array of row numbers, got ${describeValue(indices)}`);
+    }
     for (let r = 0; r < indices.length; r++) {
       const row = indices[r];
-      if (!Number.isSafeInteger(row) || row < 0 || row >= this.count) throw new DataError(`${this.name}: rows(): index ${r} is ${row}, not a row number in [0, ${this.count})`);
+      if (!Number.isSafeInteger(row) || row < 0 || row >= this.count) throw new DataError(`${this.name}: rows(): index ${r} is ${describeValue(row)}, not a row number in [0, ${this.count})`);
     }
     const x = new Float32Array(indices.length * dim);
     const y = this.y ? new Float32Array(indices.length * k) : undefined;
@@ -121,8 +133,12 @@ function finiteFloat32(name: string, what: string, values: ArrayLike<number>, wi
  * feature and target columns as --features and --targets do), or from arrays in memory.
  */
 export function openDataset(source: string | ArrayData, columns: ColumnChoice = {}): Dataset {
+  if (typeof source !== "string" && (typeof source !== "object" || source === null || Array.isArray(source))) {
+    throw new UsageError(`openDataset: source must be an Arrow file's name or { x, dim } (rows in memory), got ${describeValue(source)}`);
+  }
+  if (typeof columns !== "object" || columns === null || Array.isArray(columns)) throw new UsageError(`openDataset: columns must be an object such as { targets: "y" }, got ${describeValue(columns)}`);
   if (typeof source === "string") {
-    const { info, x, y } = loadDataset(source, columns);
+    const { info, x, y } = loadDataset(source, ownOptions(columns));
     return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
   }
   const name = source.name ?? "array";
