@@ -115,7 +115,6 @@ export function checkRecordBatchBlock(bytes: Uint8Array, frame: ArrowFrame, bloc
   checkCount(batch.nodesLength(), length, FIELD_NODE_BYTES, `record batch ${index} node`);
   checkCount(batch.buffersLength(), length, BUFFER_BYTES, `record batch ${index} buffer`);
   checkCount(batch.variadicBufferCountsLength(), length, 8, `record batch ${index} variadic buffer`);
-  if (batch.compression()) throw new ArrowFrameError(`record batch ${index} is compressed; dataset files are not`);
   for (let i = 0; i < batch.buffersLength(); i++) {
     const buffer = batch.buffers(i);
     const start = Number(buffer?.offset());
