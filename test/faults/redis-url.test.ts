@@ -3,7 +3,6 @@
 // literally; ioredis's own parser then reads back the password as typed, and a percent-encoded one
 // is left as it is.
 import { expect, test } from "vitest";
-// @ts-expect-error: ioredis's URL parser has no declared types at this path
 import { parseURL } from "ioredis/built/utils/index.js";
 import { parseQueueUrl } from "../../bench/queue/connection.ts";
 
