@@ -51,10 +51,17 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /** A named column of a table: one number (or one fixed-length list of numbers) per row. */
 type Cell = unknown;
 
+/** A cell as a message shows it: numbers as numbers (NaN, Infinity, -Infinity by name), text quoted, a missing value as empty. */
+function shownCell(cell: Cell): string {
+  if (typeof cell === "number" || typeof cell === "bigint") return String(cell);
+  if (cell === null || cell === undefined) return "an empty cell (null)";
+  return JSON.stringify(cell) ?? String(cell);
+}
+
 function toNumber(file: string, column: string, row: number, cell: Cell): number {
   const v = typeof cell === "bigint" ? Number(cell) : typeof cell === "number" ? cell : typeof cell === "string" ? (parseDecimal(cell.trim()) ?? NaN) : NaN;
   if (!(Math.abs(v) <= FLOAT32_MAX)) {
-    throw new DataError(`${file}: column '${column}', row ${row}: ${JSON.stringify(typeof cell === "bigint" ? String(cell) : cell) ?? String(cell)} is not a finite number within float32's range, written in decimal`);
+    throw new DataError(`${file}: column '${column}', row ${row}: ${shownCell(cell)} is not a finite number within float32's range, written in decimal`);
   }
   return v;
 }
@@ -62,6 +69,8 @@ function toNumber(file: string, column: string, row: number, cell: Cell): number
 /** Gathers the named columns of `rows` (objects) into a rows × width Float32 matrix; list cells spread into their elements. */
 function gather(file: string, rows: Record<string, Cell>[], columns: string[]): Matrix {
   const widths = columns.map((c) => (Array.isArray(rows[0][c]) || ArrayBuffer.isView(rows[0][c]) ? (rows[0][c] as ArrayLike<unknown>).length : 1));
+  const empty = widths.indexOf(0);
+  if (empty >= 0) throw new DataError(`${file}: column '${columns[empty]}', row 0: an empty list; a list column needs the same number (at least 1) of values in every row`);
   const width = widths.reduce((a, b) => a + b, 0);
   const values = new Float32Array(rows.length * width);
   rows.forEach((row, r) => {
@@ -103,9 +112,14 @@ export function classIndices(file: string, column: string, cells: Cell[]): { val
   return { values: Float32Array.from(keys, (k) => index.get(k)!), names };
 }
 
-/** The first name given twice in `names`, if any. */
+/** The first name given twice in `names`, if any (one pass: tables may have 100,000s of columns). */
 function repeated(names: string[]): string | undefined {
-  return names.find((name, i) => names.indexOf(name) !== i);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 /** A table's column names must be unique and non-empty: a repeated name would read one column twice. */
@@ -124,16 +138,18 @@ function fromTable(file: string, header: string[], rows: Record<string, Cell>[],
   if (typeof options.targets === "string") throw new DataError(`${file}: --targets names columns of a table (comma-separated), got '${options.targets}'`);
   checkHeader(file, header);
   const targets = options.targets ?? [];
+  const columns = new Set(header);
   for (const c of [...targets, ...(options.features ?? [])]) {
-    if (!header.includes(c)) throw new DataError(`${file}: no column '${c}'; columns: ${header.join(", ")}`);
+    if (!columns.has(c)) throw new DataError(`${file}: no column '${c}'; columns: ${header.join(", ")}`);
   }
   for (const [flag, list] of [["--targets", targets], ["--features", options.features ?? []]] as const) {
     const twice = repeated(list);
     if (twice !== undefined) throw new DataError(`${file}: ${flag} names column '${twice}' twice`);
   }
-  const leaked = options.features?.find((c) => targets.includes(c));
+  const targetSet = new Set(targets);
+  const leaked = options.features?.find((c) => targetSet.has(c));
   if (leaked !== undefined) throw new DataError(`${file}: column '${leaked}' is in both --targets and --features; a target among the features leaks the answer`);
-  const features = options.features ?? header.filter((c) => !targets.includes(c));
+  const features = options.features ?? header.filter((c) => !targetSet.has(c));
   if (features.length === 0) throw new DataError(`${file}: no feature columns left (columns: ${header.join(", ")})`);
   const textColumn = targets.find((c) => rows.every((row) => isText(row[c])));
   if (options.labels || textColumn !== undefined) {

@@ -18,6 +18,8 @@ export interface SettingRow {
   above?: number;
   /** value < below. */
   below?: number;
+  /** value ≤ max. */
+  max?: number;
   /** The CLI flag when it is not the key in kebab case. */
   flag?: string;
   /** Older flag names that still work. */
@@ -59,10 +61,21 @@ export function accepted(row: SettingRow): string {
   }
   const noun = row.kind === "integer" ? "an integer" : "a number";
   const low = row.min !== undefined ? { text: `[${row.min}`, alone: `≥ ${row.min}` } : row.above !== undefined ? { text: `(${row.above}`, alone: `> ${row.above}` } : undefined;
+  if (low && row.max !== undefined) return `${noun} in ${low.text}, ${row.max}]`;
   if (low && row.below !== undefined) return `${noun} in ${low.text}, ${row.below})`;
   if (low) return `${noun} ${low.alone}`;
   if (row.below !== undefined) return `${noun} < ${row.below}`;
   return `a finite ${row.kind === "integer" ? "integer" : "number"}`;
+}
+
+/** An options object's own enumerable keys only, in a copy: nothing inherited (Object.prototype's toString, a __proto__ chain) is read. */
+export function ownOptions<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options)) as T;
+}
+
+/** A value in a message: a string quoted, a number or boolean as is, otherwise its kind ("an object", "an array", "null"). */
+export function describeValue(value: unknown): string {
+  return shown(value);
 }
 
 function shown(value: unknown): string {
@@ -96,6 +109,7 @@ export function checkSetting<T>(key: string, row: SettingRow, value: unknown, la
       if (row.min !== undefined && !(n >= row.min)) fail();
       if (row.above !== undefined && !(n > row.above)) fail();
       if (row.below !== undefined && !(n < row.below)) fail();
+      if (row.max !== undefined && !(n <= row.max)) fail();
     }
   }
   return value as T;

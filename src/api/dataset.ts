@@ -12,7 +12,8 @@ import { type NetworkSpec, validateSpec } from "../nn/spec.ts";
 import { checkTargets } from "../data/targets.ts";
 import type { EvalData } from "../nn/evaluate.ts";
 import { OPTIMIZER_SETTINGS } from "../optim/settings.ts";
-import { SettingError, checkSetting } from "../settings.ts";
+import { SettingError, checkSetting, describeValue, ownOptions } from "../settings.ts";
+import { UsageError } from "../errors.ts";
 
 /** One's own rows: x is count × dim, y (optional) count × targetWidth, both row-major. */
 export interface ArrayData {
@@ -70,14 +71,22 @@ export class Dataset {
     readonly info?: DatasetInfo,
   ) {
     if (source instanceof Float32Array) {
+      if (!Number.isSafeInteger(dim) || dim < 1) throw new UsageError(`Dataset: dim must be a positive integer, got ${describeValue(dim)}`);
+      const count = source.length / dim;
+      if (!Number.isInteger(count) || count < 1) throw new DataError(`${name}: an empty dataset or a partial row: x holds ${source.length} values, not a positive multiple of dim ${dim}`);
+      if (y !== undefined && (!(y instanceof Float32Array) || !Number.isSafeInteger(targetWidth) || targetWidth < 1 || y.length !== count * targetWidth)) {
+        throw new DataError(`${name}: y must be a Float32Array of ${count} rows of targetWidth values, got ${y instanceof Float32Array ? `${y.length} values for width ${targetWidth}` : describeValue(y)}`);
+      }
       this.memory = { x: source, y };
-      this.count = source.length / dim;
+      this.count = count;
       this.hasTargets = y !== undefined;
-    } else {
+    } else if (typeof source === "object" && source !== null && "reader" in source) {
       this.file = source;
       this.count = source.reader.count;
       this.hasTargets = source.oddEven || source.reader.info.targets !== undefined;
       openReaders.register(this, source.reader);
+    } else {
+      throw new UsageError(`Dataset: x must be a Float32Array, got ${describeValue(source)}`);
     }
   }
 
@@ -122,9 +131,12 @@ export class Dataset {
   /** The given rows as a minibatch. */
   rows(indices: ArrayLike<number>): Batch {
     const { dim, targetWidth: k } = this;
+    if (typeof indices !== "object" || indices === null || typeof indices.length !== "number") {
+      throw new UsageError(`${this.name}: rows(): indices must be an array of row numbers, got ${describeValue(indices)}`);
+    }
     for (let r = 0; r < indices.length; r++) {
       const row = indices[r];
-      if (!Number.isSafeInteger(row) || row < 0 || row >= this.count) throw new DataError(`${this.name}: rows(): index ${r} is ${row}, not a row number in [0, ${this.count})`);
+      if (!Number.isSafeInteger(row) || row < 0 || row >= this.count) throw new DataError(`${this.name}: rows(): index ${r} is ${describeValue(row)}, not a row number in [0, ${this.count})`);
     }
     if (this.file) return this.readRows(indices);
     const x = new Float32Array(indices.length * dim);
@@ -222,7 +234,11 @@ function finiteFloat32(name: string, what: string, values: ArrayLike<number>, wi
  * the file's layout (a few numbers per record batch) and reads the rows each call asks for.
  */
 export function openDataset(source: string | ArrayData, columns: ColumnChoice = {}): Dataset {
-  if (typeof source === "string") return fileDataset(source, columns);
+  if (typeof source !== "string" && (typeof source !== "object" || source === null || Array.isArray(source))) {
+    throw new UsageError(`openDataset: source must be an Arrow file's name or { x, dim } (rows in memory), got ${describeValue(source)}`);
+  }
+  if (typeof columns !== "object" || columns === null || Array.isArray(columns)) throw new UsageError(`openDataset: columns must be an object such as { targets: "y" }, got ${describeValue(columns)}`);
+  if (typeof source === "string") return fileDataset(source, ownOptions(columns));
   const name = source.name ?? "array";
   const { dim } = source;
   if (!Number.isInteger(dim) || dim < 1) throw new DataError(`${name}: dim must be a positive integer, got ${dim}`);

@@ -7,12 +7,12 @@ import { forward } from "../nn/forward.ts";
 import { type LayerTensors, allocLayers, downloadLayers, freeLayers, initialWeights, uploadLayers } from "../nn/params.ts";
 import { type NetworkSpec, SpecError, describeSpec, layerCount, parameterCount, validateSpec } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
-import { modelMetadata, modelSpecFromMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.ts";
+import { firstNonFiniteIndex, modelMetadata, modelSpecFromMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.ts";
 import { type Evaluation, Evaluator } from "../nn/evaluate.ts";
 import { predictClasses } from "../nn/accuracy.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { OPTIMIZER_SETTINGS } from "../optim/settings.ts";
-import { SettingError, checkSetting } from "../settings.ts";
+import { SettingError, checkSetting, ownOptions } from "../settings.ts";
 import type { Dataset } from "./dataset.ts";
 
 export interface NetworkOptions {
@@ -28,8 +28,9 @@ export interface NetworkOptions {
 const NETWORK_KEYS = ["sizes", "activation", "loss", "seed"];
 
 /** The spec of checked options: every problem is a one-line error naming the option. */
-function specOf(options: NetworkOptions): NetworkSpec {
-  if (typeof options !== "object" || options === null) throw new UsageError(`Network: options must be an object such as { sizes: [16, 4, 16], loss: "sse" }`);
+function specOf(given: NetworkOptions): NetworkSpec {
+  if (typeof given !== "object" || given === null) throw new UsageError(`Network: options must be an object such as { sizes: [16, 4, 16], loss: "sse" }`);
+  const options = ownOptions(given);
   for (const key of Object.keys(options)) if (!NETWORK_KEYS.includes(key)) throw new SettingError(key, `not an option of Network; its options are ${NETWORK_KEYS.join(", ")}`);
   const { sizes, activation = "tanh", loss } = options;
   if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
@@ -74,15 +75,25 @@ export class Network {
   /** W_λ = [W̃_λ | b_λ] per layer, D_λ × (D_{λ−1} + 1), on the backend; the optimisers update these. */
   readonly weights: LayerTensors;
   private disposed = false;
+  /** What runs on the weights now (a train() or step() of an optimiser). */
+  private readonly running = new Map<symbol, string>();
 
   constructor(
     readonly backend: Backend,
     options: NetworkOptions,
   ) {
+    const running = this.running;
+    networkInternals.set(this, {
+      hold(what) {
+        const token = Symbol(what);
+        running.set(token, what);
+        return () => running.delete(token);
+      },
+    });
     this.spec = specOf(options);
     validateSpec(this.spec, this.spec.sizes[0], "supervised");
     this.weights = allocLayers(backend, this.spec);
-    uploadLayers(backend, this.weights, initialWeights(this.spec, options.seed ?? OPTIMIZER_SETTINGS.seed.default));
+    uploadLayers(backend, this.weights, initialWeights(this.spec, (Object.hasOwn(options, "seed") ? options.seed : undefined) ?? OPTIMIZER_SETTINGS.seed.default));
   }
 
   /** Throws when the network has been disposed (`what` names the caller). */
@@ -183,19 +194,43 @@ export class Network {
     return (await downloadLayers(this.backend, this.weights)).map((w) => Float32Array.from(w));
   }
 
+  /** Sets W_λ = [W̃_λ | b_λ], row-major, one array per layer; every value must be finite. */
   setWeights(values: ArrayLike<number>[]): void {
     this.checkUsable("setWeights()");
+    this.checkWeights("setWeights", values);
     uploadLayers(this.backend, this.weights, values);
   }
 
-  /** Writes model.safetensors (tensors layers.{i}.weight and layers.{i}.bias, as the trainer's runs). */
+  /** Writes model.safetensors (tensors layers.{i}.weight and layers.{i}.bias, as the trainer's runs); refuses non-finite weights. */
   async save(file: string): Promise<void> {
-    writeSafetensors(file, modelTensors(this.spec, await this.getWeights()), modelMetadata(this.spec));
+    const weights = await this.getWeights();
+    this.checkWeights("save", weights, ` (${file} not written)`);
+    writeSafetensors(file, modelTensors(this.spec, weights), modelMetadata(this.spec));
   }
 
+  /** One array per layer of D_λ × (D_{λ−1} + 1) finite values, or a one-line error naming the layer, row and column. */
+  private checkWeights(what: string, values: unknown, after = ""): void {
+    const L = layerCount(this.spec);
+    if (!Array.isArray(values) || values.length !== L) throw new UsageError(`${what}: weights: must be a list of ${L} arrays (one per layer), got ${Array.isArray(values) ? `${values.length}` : values === null ? "null" : typeof values}`);
+    values.forEach((layer: unknown, l) => {
+      const rows = this.spec.sizes[l + 1], cols = this.spec.sizes[l] + 1;
+      const ok = typeof layer === "object" && layer !== null && typeof (layer as ArrayLike<number>).length === "number";
+      if (!ok || (layer as ArrayLike<number>).length !== rows * cols) {
+        throw new UsageError(`${what}: weights: layer ${l} must hold ${rows} × ${cols} values ([W̃ | b], row-major), got ${ok ? (layer as ArrayLike<number>).length : layer === null ? "null" : typeof layer}`);
+      }
+      const bad = firstNonFiniteIndex(layer as ArrayLike<number>);
+      if (bad >= 0) throw new UsageError(`${what}: weights: layer ${l} holds ${String((layer as ArrayLike<number>)[bad])} at row ${Math.floor(bad / cols)}, column ${bad % cols}; weights must be finite${after}`);
+    });
+  }
+
+  /** Frees the weights; refused while an optimiser's step() or train() runs on them. */
   dispose(): void {
     if (this.disposed) return;
+    if (this.running.size > 0) throw new UsageError(`dispose(): the network is in use by a running ${[...this.running.values()][0]}; stop it (train()'s signal) and await it before disposing`);
     this.disposed = true;
     freeLayers(this.backend, this.weights);
   }
 }
+
+/** For the library's Optimizer: marks the network in use while a step() or train() runs (dispose() is then refused). */
+export const networkInternals = new WeakMap<Network, { hold(what: string): () => void }>();

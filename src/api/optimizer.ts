@@ -12,9 +12,9 @@ import { BatchWorkspace } from "../nn/workspace.ts";
 import { createOptimizer } from "../optim/methods.ts";
 import type { Optimizer as Engine, RecordedUpdate, StepReport } from "../optim/optimizer.ts";
 import { METHOD_NAMES, type MethodName, type OptimizerSettings, resolveOptimizerSettings } from "../optim/settings.ts";
-import { SettingError } from "../settings.ts";
+import { SettingError, describeValue, ownOptions } from "../settings.ts";
 import type { LoopBatch, Trainee } from "../train/loop.ts";
-import type { Network } from "./network.ts";
+import { Network, networkInternals } from "./network.ts";
 
 export type { StepReport } from "../optim/optimizer.ts";
 
@@ -68,8 +68,9 @@ export class Optimizer {
     readonly network: Network,
     options: OptimizerOptions,
   ) {
-    if (typeof options !== "object" || options === null) throw new UsageError(`Optimizer: options must be an object such as { method: "kfra", batchSize: 1000 }`);
-    const { method, ...given } = options;
+    if (!(network instanceof Network)) throw new UsageError(`Optimizer: network must be a Network (new Network(backend, { sizes, loss })), got ${describeValue(network)}`);
+    if (typeof options !== "object" || options === null) throw new UsageError(`Optimizer: options must be an object such as { method: "kfra", batchSize: 1000 }, got ${describeValue(options)}`);
+    const { method, ...given } = ownOptions(options);
     if (!METHOD_NAMES.includes(method)) throw new SettingError("method", `must be one of ${METHOD_NAMES.join(", ")}, got ${JSON.stringify(method)}`);
     network.checkUsable("Optimizer");
     this.method = method;
@@ -131,8 +132,10 @@ export class Optimizer {
     });
   }
 
+  /** Frees the optimiser's state; refused while its step() or train() runs (stop train() with its signal and await it first). */
   dispose(): void {
     if (this.disposed) return;
+    if (this.busy) throw new UsageError(`dispose(): this optimiser's ${this.busy} is running; stop it (train()'s signal) and await it before disposing`);
     this.disposed = true;
     this.engine.dispose();
     this.workspace.dispose();
@@ -143,10 +146,12 @@ export class Optimizer {
     if (this.busy) throw new UsageError(`${what}: this optimiser's ${this.busy} has not finished; await it before the next`);
     this.network.checkUsable(what);
     this.busy = what;
+    const release = networkInternals.get(this.network)!.hold(what);
     try {
       return await work();
     } finally {
       this.busy = undefined;
+      release();
     }
   }
 

@@ -9,7 +9,7 @@ import { modelMetadata, modelTensors } from "../nn/modelFile.ts";
 import { downloadLayers } from "../nn/params.ts";
 import { type BatchSource, type BestState, type EvalInfo, type LoopBatch, type LoopHooks, runLoop } from "../train/loop.ts";
 import { trainSetting } from "../train/settings.ts";
-import { SettingError, checkSetting } from "../settings.ts";
+import { SettingError, checkSetting, ownOptions } from "../settings.ts";
 import { Dataset } from "./dataset.ts";
 import type { Network } from "./network.ts";
 import { type Optimizer, internals } from "./optimizer.ts";
@@ -30,7 +30,7 @@ export interface TrainOptions extends LoopHooks {
   /**
    * Minibatches from elsewhere instead of `data`'s own, e.g. a MinibatchStream (worker threads);
    * `data` is then what is evaluated. Each is checked as step() checks a batch, unless it is a
-   * MinibatchStream of `data`'s own file (checked whole when `data` was).
+   * MinibatchStream reading what `data` holds: its file, feature and target columns (checked whole when `data` was).
    */
   batches?: BatchSource;
   /** Stops training after the current update (a whole-set evaluation under way is dropped). */
@@ -87,8 +87,9 @@ function checkBest(value: unknown): BestState {
 }
 
 /** Trains `network` with `optimizer` on `data`; throws DivergedError when the loss or the curvature stops being finite. */
-export async function train(network: Network, optimizer: Optimizer, data: Dataset, options: TrainOptions = {}): Promise<TrainSummary> {
-  if (typeof options !== "object" || options === null) throw new UsageError("train: options must be an object such as { steps: 100 }");
+export async function train(network: Network, optimizer: Optimizer, data: Dataset, given: TrainOptions = {}): Promise<TrainSummary> {
+  if (typeof given !== "object" || given === null) throw new UsageError("train: options must be an object such as { steps: 100 }");
+  const options = ownOptions(given);
   for (const key of Object.keys(options)) if (!OPTIONS.includes(key)) throw new SettingError(key, `not an option of train(); its options are ${OPTIONS.join(", ")}`);
   if (optimizer?.network !== network) throw new UsageError("train: the optimizer was made for another network");
   if (!(data instanceof Dataset)) throw new UsageError("train: data must be a Dataset (openDataset)");
@@ -103,6 +104,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
   const initialBest = options.best === undefined ? undefined : checkBest(options.best);
   const checkpointEvery = options.checkpointEvery === undefined ? 0 : checkSetting<number>("checkpointEvery", { kind: "integer", min: 0, help: "" }, options.checkpointEvery);
   for (const hook of HOOKS) if (options[hook] !== undefined && typeof options[hook] !== "function") throw new SettingError(hook, "must be a function");
+  if (options.timeOffset !== undefined) checkSetting<number>("timeOffset", { kind: "number", min: 0, help: "" }, options.timeOffset);
   if (options.evalAtStart !== undefined && typeof options.evalAtStart !== "boolean") throw new SettingError("evalAtStart", "must be true or false");
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new SettingError("signal", "must be an AbortSignal");
   if (options.batches !== undefined && typeof options.batches?.next !== "function") throw new SettingError("batches", "must have a next() giving minibatches { x, y?, epoch, batch }");
@@ -148,8 +150,11 @@ function batchSource(optimizer: Optimizer, data: Dataset, seed: number, start: n
     let index = start;
     return { next: () => data.batch(optimizer.batchSize, seed, index++) };
   }
-  const ownFile = batches instanceof MinibatchStream && data.info !== undefined && batches.info.file === data.info.file;
-  if (ownFile) return batches;
+  // A stream is trusted only when it reads what `data` holds (checked whole): the same file, feature
+  // column and target column; any other, another target column of the same file included, is checked.
+  const reads = batches instanceof MinibatchStream ? batches.reads : undefined;
+  const same = reads !== undefined && data.info !== undefined && reads.file === data.info.file && reads.features === data.info.features.name && reads.targets === data.info.targets?.name;
+  if (same) return batches;
   return {
     next: async (): Promise<LoopBatch> => {
       const batch = await batches.next();

@@ -12,7 +12,7 @@ import { dataDir } from "../data/location.ts";
 import { FileError, UsageError } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import type { TaskName } from "../nn/spec.ts";
-import { METHOD_NAMES, type MethodName, OPTIMIZER_SETTINGS, type OptimizerSettingRow, type Preset, defaultText } from "../optim/settings.ts";
+import { METHOD_NAMES, type MethodName, OPTIMIZER_SETTINGS, type OptimizerSettingRow, type Preset, checkReadUnderPreset, defaultText, isKronecker, unreadUnderPreset } from "../optim/settings.ts";
 import { type SettingRow, SettingError, accepted, checkSetting, flagOf, helpLine, parseSettingText } from "../settings.ts";
 import { TRAIN_SETTINGS } from "../train/settings.ts";
 
@@ -38,7 +38,7 @@ export const RUN_SETTINGS = {
   resume: { kind: "string", metavar: "DIR", help: "continue the run in this directory from its checkpoint" },
   saveEvery: { kind: "integer", min: 0, default: 100, help: "checkpoint every N updates (0: only at the end)" },
   shuffle: { kind: "boolean", negated: true, default: true, help: "stream the training set in file order" },
-  workers: { kind: "integer", min: 1, default: 1, help: "data-loading worker threads" },
+  workers: { kind: "integer", min: 1, max: 64, default: 1, help: "data-loading worker threads" },
   dataDir: { kind: "string", metavar: "DIR", help: "where the prepared Arrow files live (default: $KFRA_DATA_DIR, else data/ at the repository root)" },
   quiet: { kind: "boolean", default: false, help: "no progress output" },
   help: { kind: "boolean", default: false, help: "show this help" },
@@ -173,6 +173,8 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
     const methods = (OPTIMIZER_SETTINGS as Record<string, OptimizerSettingRow>)[key]?.methods;
     if (methods && !methods.includes(parsed.opt)) throw new SettingError(key, `not read by ${parsed.opt}; it is a setting of ${methods.join(", ")}`, `--${flag}`);
   }
+  const givenOptimizer = Object.fromEntries([...given.keys()].filter((key) => Object.hasOwn(OPTIMIZER_SETTINGS, key)).map((key) => [key, (parsed as unknown as Record<string, unknown>)[configKeyOf(key, BY_FLAG.get(given.get(key)!.flag)![1])]]));
+  checkReadUnderPreset(givenOptimizer, (key) => `--${given.get(key)!.flag}`);
   // Paths are resolved once, here, against the working directory.
   parsed.dataDir = dataDir(parsed.dataDir);
   for (const key of ["out", "init", "resume"] as const) if (parsed[key] !== undefined) parsed[key] = resolve(parsed[key]);
@@ -246,13 +248,18 @@ function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
   else if (config.loss === "softmax") throw new UsageError(`--loss softmax needs --targets COLUMN (one integer class label per row)`);
 }
 
-/** The optimiser options of a config: the method and every setting it reads that the config holds (negated booleans only when turned off). */
+/**
+ * The optimiser options of a config: the method and every setting it reads that the config holds
+ * (negated booleans only when turned off; none that its preset leaves unread).
+ */
 export function optimizerOptions(config: TrainConfig): { method: MethodName } & Record<string, unknown> {
   const options: { method: MethodName } & Record<string, unknown> = { method: config.opt };
+  const unread: string[] = isKronecker(config.opt) ? unreadUnderPreset({ preset: config.preset, adapt: config.adapt === false ? false : undefined, factorMomentum: config.factorMomentum }) : [];
   for (const [key, row] of Object.entries(OPTIMIZER_SETTINGS) as [string, OptimizerSettingRow][]) {
     if (!row.methods.includes(config.opt)) continue;
     const value = (config as unknown as Record<string, unknown>)[configKeyOf(key, row)];
     if (value === undefined || (row.negated && value === true)) continue;
+    if (unread.includes(key)) continue;
     options[key] = value;
   }
   return options;

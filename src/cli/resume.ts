@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { FileError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { readJsonFile } from "../io/json.ts";
-import { checkpointData } from "../run/checkpoint.ts";
+import { checkpointData, checkpointSettings } from "../run/checkpoint.ts";
 import { type DataRole, changedData, dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
 import { CONFIG_FILE } from "../run/runFiles.ts";
 import { type TrainConfig, configKey, savedConfig } from "./config.ts";
@@ -52,6 +52,26 @@ function checkSameData(dir: string, runDir: string, config: TrainConfig): void {
   }
 }
 
+/** config.json keys that may differ from a checkpoint's record of them: the changeable flags', and what is not a setting. */
+const MAY_DIFFER = new Set<string>([...CHANGEABLE_ON_RESUME.map((flag) => configKey(flag)), ...[...NOT_SETTINGS].map((flag) => configKey(flag)), "history"]);
+
+/**
+ * Refuses to continue a run whose config.json was edited since a checkpoint was saved in a setting
+ * that changes the run's meaning (seed, batch, method, ...): each checkpoint records the config.json
+ * it was trained under.
+ */
+function checkSameSettings(dir: string, runDir: string): void {
+  const path = join(runDir, CONFIG_FILE);
+  const now = readJsonFile(path) as Record<string, unknown>;
+  for (const { step, settings } of checkpointSettings(runDir)) {
+    const keys = [...new Set([...Object.keys(settings), ...Object.keys(now)])].filter((key) => !MAY_DIFFER.has(key));
+    const edited = keys.filter((key) => JSON.stringify(settings[key]) !== JSON.stringify(now[key]));
+    if (edited.length === 0) continue;
+    const list = edited.map((key) => `${key} ${show(now[key])} (${show(settings[key])} at step ${step})`).join("; ");
+    throw new UsageError(`--resume ${dir}: ${path} was edited since its checkpoint of step ${step} was saved: ${list}; a resumed run keeps the settings it trained with: restore them, or start a new run with --out`);
+  }
+}
+
 const show = (value: unknown) => (value === undefined ? "unset" : JSON.stringify(value));
 
 /** The saved config of the run in `dir` with the changeable flags given on the command line applied. */
@@ -59,6 +79,7 @@ export function resumeConfig(dir: string, commandLine: TrainConfig, given: Reado
   const runDir = resolve(dir);
   if (!existsSync(join(runDir, CONFIG_FILE))) throw new UsageError(`--resume ${dir}: no ${CONFIG_FILE} there; is it a run directory?`);
   const saved = readRunConfig(runDir);
+  checkSameSettings(dir, runDir);
   const differences: string[] = [];
   const changes: ResumeChanges = {};
   for (const flag of given) {

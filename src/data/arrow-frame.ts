@@ -128,7 +128,6 @@ export function checkRecordBatchBlock(source: ByteSource, frame: ArrowFrame, blo
   checkCount(batch.nodesLength(), length, FIELD_NODE_BYTES, `record batch ${index} node`);
   checkCount(batch.buffersLength(), length, BUFFER_BYTES, `record batch ${index} buffer`);
   checkCount(batch.variadicBufferCountsLength(), length, 8, `record batch ${index} variadic buffer`);
-  if (batch.compression()) throw new ArrowFrameError(`record batch ${index} is compressed; dataset files are not`);
   for (let i = 0; i < batch.buffersLength(); i++) {
     const buffer = batch.buffers(i);
     const start = Number(buffer?.offset());

@@ -7,10 +7,12 @@
 //   - any other Arrow IPC file ("own data"): a feature column (FixedSizeList of Uint8, Float32 or
 //     Float64; named, or the first such column) and an optional named target column (columns.ts).
 // Float values must be finite (and fit float32); the first bad one is named by column and row.
+// LZ4- and ZSTD-compressed files (pyarrow's default) are read through arrow-codecs.ts.
 // Every check that can fail names the file.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { Precision, RecordBatchReader, Type, type Data, type Field, type RecordBatch } from "apache-arrow";
+import { ArrowCodecError } from "./arrow-codecs.ts";
 import { ArrowFrameError, checkFooter, checkRecordBatchBlock, memorySource } from "./arrow-frame.ts";
 import { type ColumnLayout, type NumericValues, firstNonFinite, listLayout, targetLayout } from "./columns.ts";
 import { DataError } from "./data-error.ts";
@@ -90,7 +92,7 @@ function readBatches(file: string, bytes: Uint8Array): { metadata: Map<string, s
     }
     return { metadata, fields, batches };
   } catch (error) {
-    if (error instanceof ArrowFrameError) throw new DataError(`${file}: ${error.message}`);
+    if (error instanceof ArrowFrameError || error instanceof ArrowCodecError) throw new DataError(`${file}: ${error.message}`);
     throw new DataError(`${file}: not a readable Arrow IPC file (truncated or corrupt?): ${(error as Error).message}`);
   }
 }

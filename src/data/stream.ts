@@ -84,6 +84,8 @@ export class MinibatchStream {
   private readonly slots = new Map<number, Slot>();
   private readonly firstBatch: number;
   private requested = 0;
+  /** Minibatches handed to next() calls so far (a call claims its number at once, so that concurrent calls each get their own). */
+  private claimed = 0;
   private taken = 0;
   private waitMs = 0;
   private failure: Error | undefined;
@@ -151,8 +153,9 @@ export class MinibatchStream {
   async next(): Promise<Minibatch> {
     if (this.closed) throw new Error(`${this.info.file}: next() on a closed MinibatchStream`);
     if (this.failure) throw this.failure;
+    const seq = this.claimed++;
     this.fill();
-    const slot = this.slots.get(this.taken)!;
+    const slot = this.slots.get(seq)!;
     const started = performance.now();
     for (const worker of this.workers) worker.ref();
     try {
@@ -160,7 +163,7 @@ export class MinibatchStream {
     } finally {
       if (!this.closed) for (const worker of this.workers) worker.unref();
       this.waitMs += performance.now() - started;
-      this.slots.delete(this.taken);
+      this.slots.delete(seq);
       this.taken++;
       if (!this.failure && !this.closed) this.fill();
     }
@@ -181,9 +184,15 @@ export class MinibatchStream {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
-  /** Requests minibatches until `prefetch` are requested and not yet taken. */
+  /** What each minibatch holds: the file, its feature column, and its targets (a column, the labels mod 2, or none). */
+  get reads(): { file: string; features: string; targets?: string } {
+    const targets = this.options.oddEvenTargets ? "labels mod 2" : this.info.targets?.name;
+    return { file: this.info.file, features: this.info.features.name, ...(targets ? { targets } : {}) };
+  }
+
+  /** Requests minibatches until `prefetch` are requested and not yet taken, and every claimed one is. */
   private fill(): void {
-    while (this.requested < this.taken + this.prefetch) {
+    while (this.requested < Math.max(this.claimed, this.taken + this.prefetch)) {
       const seq = this.requested++;
       const absolute = this.firstBatch + seq;
       this.slots.set(seq, makeSlot());

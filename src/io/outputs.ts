@@ -1,8 +1,8 @@
 // Outputs at paths the user chose (--out): a program replaces such a file only when it is one of
 // the kind the program writes (its first bytes say so), never one of its own inputs, a directory or
 // a file of another kind, so a mistyped --out cannot destroy the user's data.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, realpathSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 
 /** Whether two paths name the same file (after links). */
@@ -49,4 +49,25 @@ export function checkOutput(out: string, kind: OutputKind, inputs: string[] = []
   if (head(out, kind.magic.length).toString("latin1") !== kind.magic) {
     throw new UsageError(`${named} exists and is not ${kind.name} this program could have written; it is left as it is: ${instead}, or remove it`);
   }
+}
+
+/**
+ * Creates the output folder `dir` (and its missing parents); those it created and that are still
+ * empty when the process exits (the write failed: a full disk, an error) are removed, so that a
+ * failed program leaves no empty folder behind.
+ */
+export function makeOutputDir(dir: string): void {
+  const made: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) made.push(d);
+  mkdirSync(dir, { recursive: true });
+  if (made.length === 0) return;
+  process.once("exit", () => {
+    for (const d of made) {
+      try {
+        if (readdirSync(d).length === 0) rmdirSync(d);
+      } catch {
+        return;
+      }
+    }
+  });
 }

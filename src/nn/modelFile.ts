@@ -61,6 +61,12 @@ export function modelSpecFromMetadata(path: string, metadata: Record<string, str
   return out;
 }
 
+/** The index of the first value that is not finite (NaN, ±Inf), or -1. */
+export function firstNonFiniteIndex(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}
+
 /** Reads a model file and joins weight and bias into W_λ, checking every name and shape against `spec`. */
 export function readModelWeights(path: string, spec: NetworkSpec): Float32Array[] {
   return modelWeightsFrom(readSafetensors(path), path, spec);
@@ -82,6 +88,12 @@ export function modelWeightsFrom(file: SafetensorsFile, path: string, spec: Netw
     for (let i = 0; i < rows; i++) {
       joined.set(w.data.subarray(i * cols, (i + 1) * cols), i * (cols + 1));
       joined[i * (cols + 1) + cols] = b.data[i];
+    }
+    const bad = firstNonFiniteIndex(joined);
+    if (bad >= 0) {
+      const row = Math.floor(bad / (cols + 1)), col = bad % (cols + 1);
+      const where = col === cols ? `layers.${l}.bias holds ${joined[bad]} at ${row}` : `layers.${l}.weight holds ${joined[bad]} at row ${row}, column ${col}`;
+      throw new ModelFileError(`${path}: ${where}; weights must be finite`);
     }
     out.push(joined);
   }

@@ -32,11 +32,15 @@ export function parameterCount(spec: NetworkSpec): number {
   return total;
 }
 
-/** Parses "784-1000-500-30" into sizes; every size a positive integer, at least two of them. */
+/** A layer size as typed: decimal digits only (no 0x8, 0b11, 0o7, 1e3, blanks or signs), at least 1. */
+const LAYER_SIZE = /^[1-9][0-9]*$/;
+const layerSizes = (parts: string[]) => (parts.every((p) => LAYER_SIZE.test(p) && Number.isSafeInteger(Number(p))) ? parts.map(Number) : undefined);
+
+/** Parses "784-1000-500-30" into sizes; every size a positive decimal integer, at least two of them. */
 export function parseArch(text: string): number[] {
   const parts = text.split("-");
-  const sizes = parts.map(Number);
-  if (parts.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+  const sizes = layerSizes(parts);
+  if (parts.length < 2 || !sizes) {
     throw new SpecError(`--arch '${text}': expected sizes joined by '-', e.g. 784-1000-500-250-30-250-500-1000-784`);
   }
   return sizes;
@@ -44,8 +48,8 @@ export function parseArch(text: string): number[] {
 
 /** Parses "64-16-64" into hidden layer sizes (between the data's input and output sizes). */
 export function parseHidden(text: string): number[] {
-  const sizes = text.split("-").map(Number);
-  if (text === "" || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new SpecError(`--hidden '${text}': expected hidden layer sizes joined by '-', e.g. 64-16-64`);
+  const sizes = layerSizes(text.split("-"));
+  if (!sizes) throw new SpecError(`--hidden '${text}': expected hidden layer sizes joined by '-', e.g. 64-16-64`);
   return sizes;
 }
 

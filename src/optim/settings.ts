@@ -110,7 +110,7 @@ export function resolveOptimizerSettings(method: MethodName, given: Record<strin
   const rows = OPTIMIZER_SETTINGS as Record<string, OptimizerSettingRow>;
   for (const [key, value] of Object.entries(given)) {
     if (value === undefined) continue;
-    const row = rows[key];
+    const row = Object.hasOwn(rows, key) ? rows[key] : undefined;
     if (!row) {
       const valid = Object.keys(rows).filter((k) => rows[k].methods.includes(method));
       throw new SettingError(key, `not a setting of ${method}; its settings are ${valid.join(", ")}`, label(key));
@@ -118,8 +118,35 @@ export function resolveOptimizerSettings(method: MethodName, given: Record<strin
     if (!row.methods.includes(method)) throw new SettingError(key, `not read by ${method}; it is a setting of ${row.methods.join(", ")}`, label(key));
     checkSetting(key, row, value, label(key));
   }
-  const preset = (given.preset ?? OPTIMIZER_SETTINGS.preset.default) as Preset;
+  // Own keys only: a setting inherited from a prototype is neither checked nor read.
+  const own = (key: string) => (Object.hasOwn(given, key) ? given[key] : undefined);
+  checkReadUnderPreset(Object.fromEntries(Object.keys(rows).map((key) => [key, own(key)])), label);
+  const preset = (own("preset") ?? OPTIMIZER_SETTINGS.preset.default) as Preset;
   const settings: Record<string, unknown> = {};
-  for (const [key, row] of Object.entries(rows)) settings[key] = given[key] ?? settingDefault(row, method, preset);
+  for (const [key, row] of Object.entries(rows)) settings[key] = own(key) ?? settingDefault(row, method, preset);
   return settings as unknown as OptimizerSettings;
+}
+
+/**
+ * The settings of a Kronecker method that its preset and switches (as `given`) leave unread: γ's
+ * period while γ is held (the fixed preset, or adaptation off), the factor decay while factor
+ * momentum is off. (τ's period is always read: a rejected step raises τ by ω_τ = 0.95^T_τ under
+ * either preset, docs/algorithm.md §6.)
+ */
+export function unreadUnderPreset(given: Record<string, unknown>): ("gammaPeriod" | "factorDecay")[] {
+  const preset = (given.preset ?? OPTIMIZER_SETTINGS.preset.default) as Preset;
+  const adapt = given.adapt ?? OPTIMIZER_SETTINGS.adapt.default.preset[preset];
+  return [...(adapt === false ? ["gammaPeriod" as const] : []), ...(given.factorMomentum === false ? ["factorDecay" as const] : [])];
+}
+
+/** Refuses a setting given that the preset leaves unread (unreadUnderPreset), as one the method does not read is refused. */
+export function checkReadUnderPreset(given: Record<string, unknown>, label: (key: string) => string = (k) => k): void {
+  const unread = unreadUnderPreset(given);
+  if (given.gammaPeriod !== undefined && unread.includes("gammaPeriod")) {
+    const preset = given.preset ?? OPTIMIZER_SETTINGS.preset.default;
+    throw new SettingError("gammaPeriod", `not read while γ is held (the ${preset} preset${given.adapt === false ? " with adaptation off" : ""}); it is read when τ and γ are adapted, as under the adaptive preset`, label("gammaPeriod"));
+  }
+  if (given.factorDecay !== undefined && unread.includes("factorDecay")) {
+    throw new SettingError("factorDecay", "not read while factor momentum is off (each minibatch's factors are used alone); leave one of the two out", label("factorDecay"));
+  }
 }

@@ -21,6 +21,7 @@ import { type LayerTensors, downloadLayers, uploadLayers } from "../nn/params.ts
 import type { NetworkSpec } from "../nn/spec.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { type DataFingerprint, type DataSettings, dataFingerprint, isDataFingerprint } from "./dataIdentity.ts";
+import { faultPointSync } from "../io/faultPoint.ts";
 import { readMetrics } from "./metrics.ts";
 
 /** What a checkpoint saves and restores of an optimiser. */
@@ -50,6 +51,8 @@ interface SavedState extends LoopState {
   scalars: Record<string, number>;
   /** The data the run learnt from up to this checkpoint (absent in checkpoints of older versions). */
   data?: DataFingerprint;
+  /** The run's config.json (less its history) when the checkpoint was saved, for --resume to check an edited one against. */
+  settings?: Record<string, unknown>;
 }
 
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -68,34 +71,53 @@ function stateProblem(info: unknown): string | undefined {
     return `the saved scalars ${JSON.stringify(state.scalars)} are not finite numbers`;
   }
   if (state.data !== undefined && !isDataFingerprint(state.data)) return "the saved data identity is malformed";
+  if (state.settings !== undefined && (typeof state.settings !== "object" || state.settings === null || Array.isArray(state.settings))) return "the saved settings are not an object";
   return undefined;
 }
 
-/** The data settings in a run's config.json, when it has a readable one. */
-function dataSettingsOf(runDir: string): DataSettings | undefined {
+/** A run's config.json less its history, when it has a readable one. */
+function runSettingsOf(runDir: string): Record<string, unknown> | undefined {
   try {
-    const config = readJsonFile(join(runDir, "config.json")) as Record<string, unknown>;
-    const text = (key: string) => (typeof config[key] === "string" ? (config[key] as string) : undefined);
-    const dataset = text("dataset"), dataDir = text("dataDir");
-    if (!dataset || !dataDir) return undefined;
-    return { dataset: dataset as DataSettings["dataset"], dataDir, data: text("data"), valid: text("valid"), init: text("init") };
+    const config = readJsonFile(join(runDir, "config.json"));
+    if (typeof config !== "object" || config === null || Array.isArray(config)) return undefined;
+    const { history: _history, ...settings } = config as Record<string, unknown>;
+    return settings;
   } catch {
     return undefined;
   }
 }
 
-/** The data recorded by each readable checkpoint of a run, newest first. */
-export function checkpointData(runDir: string): { step: number; data: DataFingerprint }[] {
-  const out: { step: number; data: DataFingerprint }[] = [];
+/** The data settings in a run's config.json, when it has a readable one. */
+function dataSettingsOf(config: Record<string, unknown> | undefined): DataSettings | undefined {
+  if (!config) return undefined;
+  const text = (key: string) => (typeof config[key] === "string" ? (config[key] as string) : undefined);
+  const dataset = text("dataset"), dataDir = text("dataDir");
+  if (!dataset || !dataDir) return undefined;
+  return { dataset: dataset as DataSettings["dataset"], dataDir, data: text("data"), valid: text("valid"), init: text("init") };
+}
+
+/** The saved state of each readable checkpoint of a run, newest first. */
+function savedStates(runDir: string): { step: number; state: SavedState }[] {
+  const out: { step: number; state: SavedState }[] = [];
   for (const { step, dir } of listCheckpoints(runDir)) {
     try {
       const info = JSON.parse(readSafetensors(join(dir, OPTIMIZER_FILE)).metadata.state ?? "null");
-      if (stateProblem(info) === undefined && info.data) out.push({ step, data: info.data });
+      if (stateProblem(info) === undefined) out.push({ step, state: info });
     } catch {
       // an unreadable checkpoint is --resume's to skip, with its reason
     }
   }
   return out;
+}
+
+/** The data recorded by each readable checkpoint of a run, newest first. */
+export function checkpointData(runDir: string): { step: number; data: DataFingerprint }[] {
+  return savedStates(runDir).flatMap(({ step, state }) => (state.data ? [{ step, data: state.data }] : []));
+}
+
+/** The run's settings (config.json) recorded by each readable checkpoint, newest first. */
+export function checkpointSettings(runDir: string): { step: number; settings: Record<string, unknown> }[] {
+  return savedStates(runDir).flatMap(({ step, state }) => (state.settings ? [{ step, settings: state.settings }] : []));
 }
 
 export function stepDirName(step: number): string {
@@ -142,8 +164,9 @@ export async function saveCheckpoint(runDir: string, backend: Backend, spec: Net
     if (i >= 0) throw new NonFiniteStateError(`the optimiser's ${name} became non-finite (${data[i]}) at step ${loop.step}`);
     stateTensors.push({ name, shape: [t.rows, t.cols], data });
   }
-  const settings = dataSettingsOf(runDir);
-  const info: SavedState = { optimizer: optimizer.name, scalars: state.scalars, ...loop, ...(settings ? { data: dataFingerprint(settings) } : {}) };
+  const config = runSettingsOf(runDir);
+  const settings = dataSettingsOf(config);
+  const info: SavedState = { optimizer: optimizer.name, scalars: state.scalars, ...loop, ...(settings ? { data: dataFingerprint(settings) } : {}), ...(config ? { settings: config } : {}) };
   const root = join(runDir, CHECKPOINTS_DIR);
   const final = join(root, stepDirName(loop.step));
   const staging = temporaryName(final);
@@ -153,6 +176,7 @@ export async function saveCheckpoint(runDir: string, backend: Backend, spec: Net
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
     writeDurably(join(staging, OPTIMIZER_FILE), encodeSafetensors(stateTensors, { format: "kfra-webgpu optimizer 1", state: JSON.stringify(info) }));
+    faultPointSync("checkpoint", loop.step);
     writeDurably(join(staging, MODEL_FILE), encodeSafetensors(modelTensors(spec, values), { ...modelMetadata(spec), step: String(loop.step) }));
     syncDirectory(staging);
     if (existsSync(final)) renameSync(final, replaced);

@@ -21,7 +21,8 @@ import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, 
 import { MetricsLog, type StepRecord, bestEvaluation, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
 import { BEST_DIR, BEST_MODEL_FILE, BEST_RECORD_FILE, CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
-import { type StopSignal, StopSignals } from "./stopSignals.ts";
+import { type StopSignal, StopSignals, exitCodeFor } from "./stopSignals.ts";
+import { faultPoint } from "../io/faultPoint.ts";
 
 /** What to train on, known once the run directory is locked (the data may be prepared then). */
 export interface RunData {
@@ -101,14 +102,50 @@ function removeLeftovers(runDir: string): void {
 export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<RunResult> {
   const { runDir } = plan;
   const created = !existsSync(runDir);
-  const lock = RunLock.acquire(runDir, (line) => console.error(line));
+  // A run refused or stopped before it wrote anything leaves no empty directory behind.
+  const removeIfEmpty = () => {
+    try {
+      if (created && existsSync(runDir) && readdirSync(runDir).length === 0) rmdirSync(runDir);
+    } catch {
+      // a folder that cannot be read or removed stays; the cause is reported elsewhere
+    }
+  };
+  let lock: RunLock | undefined;
+  // Until the first update a stop has nothing to save: the process leaves at once, its lock released
+  // and a directory it made and left empty removed, so that the same command starts the run again
+  // (or --resume continues it once config.json is written). From the first update on, the loop stops
+  // after the current update and saves a checkpoint.
+  const control: RunControl = { stop: new AbortController(), started: false, signals: undefined as unknown as StopSignals };
+  control.signals = new StopSignals(
+    (signal) => {
+      if (control.started) return control.onStop?.(signal);
+      const written = existsSync(join(runDir, CONFIG_FILE)) ? `continue it with --resume ${runDir}` : "nothing was written; the same command starts it";
+      console.error(`train: ${signal} during start-up, before the first update; stopped (${written})`);
+      lock?.release();
+      removeIfEmpty();
+      process.exit(exitCodeFor(signal));
+    },
+    () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
+  );
   try {
-    return await runLocked(plan, hooks);
+    await faultPoint("before-lock");
+    lock = RunLock.acquire(runDir, (line) => console.error(line));
+    await faultPoint("startup");
+    return await runLocked(plan, hooks, control);
   } finally {
-    lock.release();
-    // A run refused before it wrote anything leaves no empty directory behind.
-    if (created && existsSync(runDir) && readdirSync(runDir).length === 0) rmdirSync(runDir);
+    control.signals.dispose();
+    lock?.release();
+    removeIfEmpty();
   }
+}
+
+/** How a run is stopped: its signal handlers, installed before the lock, and whether training has begun. */
+interface RunControl {
+  stop: AbortController;
+  /** True from the loop's start: a signal then stops after the current update. */
+  started: boolean;
+  onStop?(signal: StopSignal): void;
+  signals: StopSignals;
 }
 
 /** A file as a Dataset for evaluation, read chunk by chunk (its targets are checked against the loss by train()). */
@@ -150,7 +187,7 @@ function finishedRun(plan: RunPlan, step: number, log: (line: string) => void): 
   return { runDir, steps: step, interrupted: false, stoppedEarly: false, finalLoss: last?.loss ?? Number.NaN };
 }
 
-async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
+async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): Promise<RunResult> {
   const { runDir } = plan;
   const log = (line: string) => plan.quiet || console.error(line);
   const warn = (line: string) => console.error(line);
@@ -169,7 +206,6 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
   let network: Network | undefined;
   let optimizer: Optimizer | undefined;
   let stream: MinibatchStream | undefined;
-  let signals: StopSignals | undefined;
   try {
     network = new Network(backend, data.network);
     const { spec } = network;
@@ -210,17 +246,22 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     let evalAtStart: boolean | undefined;
     // The best held-out evaluation so far and the evaluations since: a resumed run keeps them (its log up to the checkpoint).
     let best: ReturnType<typeof bestEvaluation>;
+    // The metrics log exists from the start, so that a run stopped before it logged anything resumes.
+    const metricsPath = join(runDir, METRICS_FILE);
     if (plan.resume) {
+      if (!existsSync(metricsPath)) writeFileAtomic(metricsPath, "");
+      if (!existsSync(join(runDir, ENVIRONMENT_FILE))) writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
       plan.onResumed?.(loop.step);
-      const records = existsSync(join(runDir, METRICS_FILE)) ? readMetrics(join(runDir, METRICS_FILE), warn) : [];
+      // Started again from update 0 (no checkpoint), the run evaluates at 0 as a new one does.
+      const records = readMetrics(metricsPath, warn);
       const due = plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
       evalAtStart = due && !records.some((r) => r.type === "eval" && r.step === loop.step);
       if (heldOutSet) best = bestEvaluation(records, recordedBest(runDir, restored ? loop.step : -1, warn));
     } else {
       writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
-      metrics.truncateAfter(-1);
+      writeFileAtomic(metricsPath, "");
     }
 
     // The stream position after update `step`: one minibatch per update since the restored position.
@@ -230,14 +271,11 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       return { epoch: Math.floor(taken / perEpoch), batch: taken % perEpoch };
     };
 
-    const stop = new AbortController();
-    signals = new StopSignals(
-      (signal) => {
-        note(`train: ${signal} received after update ${optimizer!.steps}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`);
-        stop.abort();
-      },
-      () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
-    );
+    const { stop } = control;
+    control.onStop = (signal) => {
+      note(`train: ${signal} received after update ${optimizer!.steps}; stopping after the current update and saving a checkpoint (Ctrl-C again to exit at once)`);
+      stop.abort();
+    };
     let savedStep = restored ? loop.step : -1;
     let result;
     try {
@@ -251,7 +289,10 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
         signal: stop.signal,
         checkpointEvery: plan.saveEvery,
         timeOffset: loop.elapsedSeconds,
-        onStart: ({ step }) => hooks.onStart?.({ runDir, step, steps: plan.steps }),
+        onStart: ({ step }) => {
+          control.started = true;
+          hooks.onStart?.({ runDir, step, steps: plan.steps });
+        },
         onStep: ({ step, time, dataWaitMs, epoch: _epoch, batch: _batch, ...report }) => {
           const record: StepRecord = { type: "step", step, time, dataWaitMs, ...report };
           metrics.append(record);
@@ -301,9 +342,8 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       );
     }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: control.signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly };
   } finally {
-    signals?.dispose();
     await stream?.close();
     optimizer?.dispose();
     network?.dispose();

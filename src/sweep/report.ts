@@ -5,13 +5,12 @@
 // the paper's Figure 2: factor momentum dashed); the updates and seconds each method needs to reach
 // a target (the best Adam's final error, or --target) as mean and min–max over the seeds that reach
 // it; a table per method of every evaluation over its seeds; a table of every run; the spec.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseDecimal, parseFlags } from "../flags.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { type BandSeries, type ChartMetric, type Point, type RunSeries, bandPoints, chartPoints, chartSpec, renderChart } from "../plot/chart.ts";
 import type { EvalRecord } from "../run/metrics.ts";
-import { PNG, SVG, checkOutput } from "../io/outputs.ts";
+import { PNG, SVG, checkOutput, makeOutputDir } from "../io/outputs.ts";
 import { UsageError } from "../errors.ts";
 import { runCli } from "../cli/runCli.ts";
 import { type BandPoint, type ErrorKey, firstReaching, formatSpread, groupBySeed, seedBand, spread, toTarget } from "./seeds.ts";
@@ -122,7 +121,7 @@ export async function main(argv: string[], program = "sweep report"): Promise<vo
       checkOutput(join(out, `${name}.svg`), SVG);
       checkOutput(join(out, `${name}.png`), PNG);
     }
-    mkdirSync(out, { recursive: true });
+    makeOutputDir(out);
     const methods = methodsOf(runs);
     const secondOrder = methods.filter((m) => m.secondOrder && m.evaluated.length > 0);
     const adam = methods.filter((m) => m.runs[0].group === "adam" && m.runs.every((r) => r.status === "done")).sort((a, b) => finalTrain(a) - finalTrain(b));

@@ -7,6 +7,7 @@
 // the best held-out error so far (docs/algorithm.md §12.2): onBest sees each new best's weights, and
 // with earlyStop N the loop ends once N evaluations in a row have not improved on it.
 import { ExpectedError } from "../errors.ts";
+import { faultPoint } from "../io/faultPoint.ts";
 import { NotPositiveDefiniteError, type Backend } from "../backend/types.ts";
 import { EvaluationAborted, type EvalData, type Evaluation, Evaluator } from "../nn/evaluate.ts";
 import type { LayerTensors } from "../nn/params.ts";
@@ -205,6 +206,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
         if (e.accuracy !== undefined) info[`${key}Accuracy`] = e.accuracy;
       };
       try {
+        await faultPoint("eval", step);
         const info: EvalInfo = { step, time, train: NaN };
         put(info, "train", await at(weights, options.trainSet));
         if (averaged) put(info, "trainAverage", await at(averaged, options.trainSet));

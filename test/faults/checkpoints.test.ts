@@ -61,7 +61,7 @@ describe("a damaged latest checkpoint", () => {
     truncateSync(join(latest, "optimizer.safetensors"), 1000);
     const resumed = trainCli(["--resume", run(), "--steps", "9", "--quiet"]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/step-000000008\/optimizer.safetensors: .*truncated or corrupt.*resuming from .*step-000000006/);
+    expect(resumed.stderr).toMatch(/step-000000008\/optimizer.safetensors: .*truncated.*resuming from .*step-000000006/);
     expect(stepsLogged(run())).toEqual(range(1, 9));
   });
 

@@ -2,7 +2,7 @@
 // processes, and waiting for a run to reach a given update.
 import { expect } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { prepareDataset } from "../../data-prep/prepare.ts";
 
@@ -31,6 +31,7 @@ export function quick(dataDir: string, ...extra: string[]): string[] {
 }
 
 export interface Finished {
+  /** The exit status, or 128 + the signal's number for a process killed by a signal (137: kill -9). */
   code: number;
   stdout: string;
   stderr: string;
@@ -38,7 +39,8 @@ export interface Finished {
 
 export function cli(script: string, args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Finished {
   const run = Bun.spawnSync([BUN, join(REPO, script), ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 90_000 });
-  return { code: run.exitCode ?? -1, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
+  const signalled = run.signalCode ? 128 + (os.constants.signals[run.signalCode as keyof typeof os.constants.signals] ?? 0) : -1;
+  return { code: run.exitCode ?? signalled, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
 }
 
 export const trainCli = (args: string[], options?: Parameters<typeof cli>[2]) => cli("src/cli/train.ts", args, options);

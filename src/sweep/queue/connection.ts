@@ -59,7 +59,22 @@ export function parseQueueUrl(value: string | undefined, flag = "--queue"): Queu
     url.password = encodeURIComponent(password);
     return { url: url.toString(), shown: `${shownOf(new URL(value))} (password from KFRA_REDIS_PASSWORD)`, db };
   }
-  return { url: value, shown: shownOf(url), db };
+  const escaped = escapeRawPercents(url);
+  return { url: escaped ? url.toString() : value, shown: shownOf(url), db };
+}
+
+/**
+ * Makes the credentials of `url` safe for ioredis, which percent-decodes them (a raw '%' not
+ * followed by two hex digits was a URIError stack trace): such a '%' is taken literally and
+ * written as %25. Returns whether anything changed.
+ */
+function escapeRawPercents(url: URL): boolean {
+  const escape = (text: string) => text.replace(/%(?![0-9A-Fa-f]{2})/g, "%25");
+  const password = escape(url.password), username = escape(url.username);
+  if (password === url.password && username === url.username) return false;
+  url.password = password;
+  url.username = username;
+  return true;
 }
 
 /** Rewrites ioredis's connection errors into one line that names the server. */
