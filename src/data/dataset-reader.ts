@@ -14,12 +14,18 @@
 // A file truncated or rewritten while it is read: every read checks its byte count (a short read is
 // one DataError, not a SIGBUS as a memory map would give) and fstat after the reads compares size and
 // mtime with the file that was checked, so rows of a changed file are never handed out.
+//
+// A file whose record batches are compressed (LZ4 or ZSTD, pyarrow's write_feather default) has no
+// row at a fixed offset: it is decoded once with apache-arrow's codecs (arrow-codecs.ts) and written
+// again, uncompressed, into memory, and its rows are read from that copy (memory: the uncompressed
+// size per reader; docs/data.md).
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from "node:fs";
 import { resolve } from "node:path";
 import { Footer } from "apache-arrow/ipc/metadata/file";
-import { MetadataVersion, Type, UnionMode, type DataType, type Field } from "apache-arrow";
+import { MetadataVersion, Type, UnionMode, tableFromIPC, tableToIPC, type DataType, type Field } from "apache-arrow";
 import type { RecordBatch as RecordBatchHeader } from "apache-arrow/fb/record-batch";
+import { ArrowCodecError } from "./arrow-codecs.ts";
 import { ArrowFrameError, type ByteSource, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
 import { BYTE_TO_UNIT, type ColumnLayout, type NumericValues } from "./columns.ts";
 import { DataError } from "./data-error.ts";
@@ -83,8 +89,20 @@ export function validatedDigest(path: string, stat: Stats): string | undefined {
   return digests.get(identityKey(resolve(path), identityOf(stat)));
 }
 
-/** Positioned reads of `length` bytes at file `offset` into `into` from byte `at`; a short read is a DataError naming the file. */
-function readExactly(fd: number, file: string, into: Uint8Array, length: number, offset: number, at = 0): void {
+/** Where a reader's bytes are: the file (positioned reads on fd), or an uncompressed copy in memory. */
+interface Bytes {
+  fd: number;
+  memory?: Uint8Array;
+}
+
+/** Positioned reads of `length` bytes at `offset` into `into` from byte `at`; a short read is a DataError naming the file. */
+function readExactly(source: Bytes, file: string, into: Uint8Array, length: number, offset: number, at = 0): void {
+  const { fd, memory } = source;
+  if (memory) {
+    if (offset < 0 || offset + length > memory.length) throw new DataError(`${file}: short read: ${length} bytes at offset ${offset} lie outside its ${memory.length} uncompressed bytes`);
+    into.set(memory.subarray(offset, offset + length), at);
+    return;
+  }
   let got = 0;
   while (got < length) {
     const n = readSync(fd, into, at + got, length - got, offset + got);
@@ -158,6 +176,7 @@ export class DatasetReader {
   private constructor(
     readonly info: DatasetInfo,
     private readonly fd: number,
+    private readonly bytes: Bytes,
     /** The file as it was checked. */
     readonly identity: FileIdentity,
     /** First row of each record batch with rows (ascending), and its row count. */
@@ -188,25 +207,32 @@ export class DatasetReader {
       throw new DataError(`${file}: cannot read (${(error as Error).message})`);
     }
     try {
-      return DatasetReader.layout(file, fd, choice, options);
+      try {
+        return DatasetReader.layout(file, { fd }, choice, options);
+      } catch (error) {
+        if (!(error instanceof CompressedBatches)) throw error;
+        return DatasetReader.layout(file, { fd, memory: uncompressedCopy(file) }, choice, options);
+      }
     } catch (error) {
       closeSync(fd);
       throw error;
     }
   }
 
-  private static layout(file: string, fd: number, choice: ColumnChoice, options: { validate?: boolean; expect?: FileIdentity }): DatasetReader {
+  private static layout(file: string, bytes: Bytes, choice: ColumnChoice, options: { validate?: boolean; expect?: FileIdentity }): DatasetReader {
+    const { fd } = bytes;
     const identity = identityOf(fstatSync(fd));
+    const size = bytes.memory?.length ?? identity.size;
     if (options.expect && !sameIdentity(identity, options.expect)) {
       throw new DataError(`${file}: the file changed after it was checked (${options.expect.size} → ${identity.size} bytes, modified ${new Date(identity.mtimeMs).toISOString()}); its rows are not the ones checked`);
     }
     const source: ByteSource = {
-      size: identity.size,
+      size,
       read: (offset, length) => {
-        if (offset < 0 || offset + length > identity.size) throw new ArrowFrameError(`a read of ${length} bytes at ${offset} lies outside the file`);
-        const bytes = new Uint8Array(length);
-        readExactly(fd, file, bytes, length, offset);
-        return bytes;
+        if (offset < 0 || offset + length > size) throw new ArrowFrameError(`a read of ${length} bytes at ${offset} lies outside the file`);
+        const into = new Uint8Array(length);
+        readExactly(bytes, file, into, length, offset);
+        return into;
       },
     };
     let info: DatasetInfo;
@@ -243,6 +269,7 @@ export class DatasetReader {
         const block = footer.getRecordBatch(b);
         if (!block) throw new ArrowFrameError(`record batch ${b} is missing from the footer`);
         const header = checkRecordBatchBlock(source, frame, block, b);
+        if (header.compression() !== null) throw new CompressedBatches();
         const rows = Number(header.length());
         const bodyStart = block.offset + block.metaDataLength;
         const at = { nodes: 0, buffers: 0, variadic: 0 };
@@ -283,7 +310,7 @@ export class DatasetReader {
       said = info.count;
       info = { ...info, count: row };
     } catch (error) {
-      if (error instanceof DataError) throw error;
+      if (error instanceof DataError || error instanceof CompressedBatches) throw error;
       if (error instanceof ArrowFrameError) throw new DataError(`${file}: ${error.message}`);
       throw new DataError(`${file}: not a readable Arrow IPC file (truncated or corrupt?): ${(error as Error).message}`);
     }
@@ -295,11 +322,11 @@ export class DatasetReader {
     const checkKey = `${key}\0${info.features.name}\0${info.targets?.name ?? ""}`;
     let digest = digests.get(key);
     if (options.validate !== false && !validated.has(checkKey)) {
-      digest = validateAndHash(file, fd, identity.size, project, [features, targets].filter((c): c is ColumnPlan => !!c && (c.layout.isFloat || c.layout.classNames !== undefined)), starts, rowCounts);
+      digest = validateAndHash(file, bytes, size, project, [features, targets].filter((c): c is ColumnPlan => !!c && (c.layout.isFloat || c.layout.classNames !== undefined)), starts, rowCounts);
       digests.set(key, digest);
       validated.add(checkKey);
     }
-    const reader = new DatasetReader(info, fd, identity, starts, rowCounts, features, labels, targets, digest);
+    const reader = new DatasetReader(info, fd, bytes, identity, starts, rowCounts, features, labels, targets, digest);
     reader.checkUnchanged();
     return reader;
   }
@@ -386,12 +413,12 @@ export class DatasetReader {
         j++;
       }
       if (direct && j === i + 1) {
-        readExactly(this.fd, this.info.file, outBytes, rowBytes, runStart, order[i] * rowBytes);
+        readExactly(this.bytes, this.info.file, outBytes, rowBytes, runStart, order[i] * rowBytes);
         i = j;
         continue;
       }
       const bytes = this.scratch.get(runEnd - runStart);
-      readExactly(this.fd, this.info.file, bytes, runEnd - runStart, runStart);
+      readExactly(this.bytes, this.info.file, bytes, runEnd - runStart, runStart);
       for (let k = i; k < j; k++) {
         const position = order[k];
         const from = base + indices[position] * rowBytes - runStart;
@@ -425,7 +452,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * and within float32's range; a column of named classes: whole numbers in [0, K)); the first bad
  * value is named by column and row. Returns the hex digest.
  */
-function validateAndHash(file: string, fd: number, size: number, project: boolean, columns: ColumnPlan[], starts: number[], rowCounts: number[]): string {
+function validateAndHash(file: string, source: Bytes, size: number, project: boolean, columns: ColumnPlan[], starts: number[], rowCounts: number[]): string {
   const ranges = columns.flatMap((column) => column.offsets.map((from, b) => ({ column, from, to: from + rowCounts[b] * column.rowBytes, startRow: starts[b] })));
   ranges.sort((a, b) => a.from - b.from);
   const hash = createHash("sha256");
@@ -433,7 +460,7 @@ function validateAndHash(file: string, fd: number, size: number, project: boolea
   let next = 0;
   for (let pos = 0; pos < size; pos += PIECE_BYTES) {
     const n = Math.min(PIECE_BYTES, size - pos);
-    readExactly(fd, file, piece, n, pos);
+    readExactly(source, file, piece, n, pos);
     hash.update(piece.subarray(0, n));
     while (next < ranges.length && ranges[next].to <= pos) next++;
     for (let k = next; k < ranges.length && ranges[k].from < pos + n; k++) {
@@ -456,6 +483,19 @@ function validateAndHash(file: string, fd: number, size: number, project: boolea
     }
   }
   return hash.digest("hex");
+}
+
+/** Thrown by the layout pass at the first compressed record batch: the file is then read from an uncompressed copy. */
+class CompressedBatches extends Error {}
+
+/** The file decoded with apache-arrow's codecs and written again uncompressed, in memory (the Arrow IPC file format). */
+function uncompressedCopy(file: string): Uint8Array {
+  try {
+    return tableToIPC(tableFromIPC(readFileSync(file)), "file");
+  } catch (error) {
+    if (error instanceof ArrowCodecError) throw new DataError(`${file}: ${error.message}`);
+    throw new DataError(`${file}: not a readable Arrow IPC file (truncated or corrupt?): ${(error as Error).message}`);
+  }
 }
 
 function classError(file: string, layout: ColumnLayout, row: number, v: number, classes: number): DataError {
