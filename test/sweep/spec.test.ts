@@ -131,3 +131,13 @@ test("sweep --help lists every spec of bench/sweeps/ with its runs and updates, 
   expect(text).toMatch(/^ +curves-small +6 runs, +1,080 updates +<- the quick one/m);
   for (const key of Object.keys(SPEC_SETTINGS)) expect(text).toMatch(new RegExp(`^  ${key} `, "m"));
 });
+
+test("a grid over datasets and tasks: one run per value, each named by it", () => {
+  const spec = validateSweepSpec({ name: "t", description: "d", dataset: ["curves", "mnist"], seeds: [0], groups: [{ name: "a", opt: "kfra", steps: 10, hidden: "8" }] }, "t.json");
+  const runs = planSweep(spec, 1);
+  expect(runs.map((r) => r.id)).toEqual(["a/kfra-datasetcurves-seed0", "a/kfra-datasetmnist-seed0"]);
+  expect(runs.map((r) => r.argv.slice(0, 6))).toEqual([
+    ["--opt", "kfra", "--dataset", "curves", "--task", "autoencoder"],
+    ["--opt", "kfra", "--dataset", "mnist", "--task", "autoencoder"],
+  ]);
+});
