@@ -247,6 +247,7 @@ export function planSweep(spec: SweepSpec, scale: number, extraFlags: string[] =
     const list = (v: unknown): Value[] => (Array.isArray(v) ? v : [v]) as Value[];
     const axes: [string, Value[]][] = [["opt", list(group.opt)]];
     for (const key of ["lr", "decayFraction", "factorMomentum", "damping"]) if (group[key] !== undefined) axes.push([key, list(group[key])]);
+    for (const key of ["dataset", "task"]) if (Array.isArray(group[key])) axes.push([key, group[key] as Value[]]);
     const others = Object.keys(group).filter((k) => !PLANNED_FIRST.includes(k) && TRAIN_KEYS.has(k));
     for (const key of others) if (Array.isArray(group[key])) axes.push([key, group[key] as Value[]]);
     axes.push(["seed", spec.seeds]);
@@ -254,8 +255,9 @@ export function planSweep(spec: SweepSpec, scale: number, extraFlags: string[] =
       const settings = Object.fromEntries(axes.map(([key], i) => [key, combination[i]]));
       const opt = settings.opt as string;
       const argv = ["--opt", opt];
-      if (group.dataset !== undefined) argv.push("--dataset", String(group.dataset));
-      if (group.task !== undefined) argv.push("--task", String(group.task));
+      const value = (key: string) => (key in settings ? settings[key] : group[key]);
+      if (value("dataset") !== undefined) argv.push("--dataset", String(value("dataset")));
+      if (value("task") !== undefined) argv.push("--task", String(value("task")));
       argv.push("--steps", String(steps), "--seed", String(settings.seed), "--eval-every", String(evalEvery), "--save-every", String(group.saveEvery ?? 0));
       if (settings.lr !== undefined) argv.push("--lr", String(settings.lr));
       if (settings.decayFraction !== undefined && settings.decayFraction !== 0) argv.push("--decay-period", String(Math.max(1, Math.round((settings.decayFraction as number) * steps))));

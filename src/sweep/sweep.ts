@@ -133,7 +133,7 @@ function specList(): string[] {
       return { name: f.slice(0, -5), runs: runs.length, updates: runs.reduce((n, r) => n + r.steps, 0) };
     });
   const quick = specs.reduce((a, b) => (b.updates < a.updates ? b : a), specs[0]);
-  return specs.map((s) => `    ${s.name.padEnd(26)} ${String(s.runs).padStart(3)} runs, ${s.updates.toLocaleString("en-US").padStart(9)} updates${s === quick ? "   <- the quick one (a few minutes on 2 cores)" : ""}`);
+  return specs.map((s) => `    ${s.name.padEnd(26)} ${String(s.runs).padStart(3)} runs, ${s.updates.toLocaleString("en-US").padStart(9)} updates${s === quick ? "   <- the quick one (fewest updates)" : ""}`);
 }
 
 function usage(program: string): string {
@@ -144,7 +144,8 @@ function usage(program: string): string {
     "",
     "  SPEC        a file (examples/sweep-own-data.json: your own data), or a name under bench/sweeps/:",
     ...specList(),
-    "  --scale F   F < 1: the CPU-sized grid (each group's `scaled` replacements), every group's updates times F",
+    "  --scale F   F < 1: the CPU-sized grid (each group's `scaled` replacements) and every group's updates times F",
+    "              (a group's scaled.steps, its count at --scale 0.05, times F / 0.05, at most its steps)",
     "  --out DIR   where the runs go (default runs/sweeps/NAME[-scaleF]); a sweep rerun on DIR resumes it",
     "  --jobs N    runs at a time (default 1)",
     "  --dry-run   list the runs, their updates and the time they take on this machine (measured by two short",

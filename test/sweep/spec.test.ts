@@ -1,10 +1,14 @@
 // Sweep specs: any train setting, in the spec or a group, as a value or a grid axis; a value given
 // twice in one list, and two runs of one id, refused in one line naming the file, the key and the
 // value; --scale on groups with and without scaled.steps; older specs plan the same command lines.
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { EXIT, ExpectedError } from "../../src/errors.ts";
 import { queueModule } from "../../src/sweep/optional.ts";
-import { SweepSpecError, TRAIN_KEYS, planSweep, scaledSteps, specHelp, validateSweepSpec } from "../../src/sweep/spec.ts";
+import { SPEC_SETTINGS, SweepSpecError, TRAIN_KEYS, planSweep, scaledSteps, specHelp, validateSweepSpec } from "../../src/sweep/spec.ts";
+
+const REPO = resolve(import.meta.dirname, "..", "..");
 
 const base = { name: "t", description: "d", dataset: "curves", seeds: [0] };
 const refusal = (raw: object) => {
@@ -115,4 +119,25 @@ test("the queue's packages, when missing, are named in one line with exit code 2
   expect(error.exitCode).toBe(EXIT.missingDependency);
   expect(error.message).toMatch(/^the sweep queue needs the optional packages bullmq and ioredis, and ioredis is not installed: npm install bullmq ioredis/);
   await expect(queueModule(() => Promise.reject(new Error("something else")))).rejects.toThrow("something else");
+});
+
+test("sweep --help lists every spec of bench/sweeps/ with its runs and updates, marks the quick one, and prints the spec's keys", () => {
+  const help = Bun.spawnSync([process.execPath, "src/sweep/cli.ts", "--help"], { cwd: REPO });
+  expect(help.exitCode).toBe(0);
+  const text = help.stdout.toString();
+  const specs = readdirSync(join(REPO, "bench/sweeps")).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+  expect(specs.length).toBeGreaterThan(10);
+  for (const name of specs) expect(text).toMatch(new RegExp(`^ +${name} +\\d+ runs, +[\\d,]+ updates`, "m"));
+  expect(text).toMatch(/^ +curves-small +6 runs, +1,080 updates +<- the quick one/m);
+  for (const key of Object.keys(SPEC_SETTINGS)) expect(text).toMatch(new RegExp(`^  ${key} `, "m"));
+});
+
+test("a grid over datasets and tasks: one run per value, each named by it", () => {
+  const spec = validateSweepSpec({ name: "t", description: "d", dataset: ["curves", "mnist"], seeds: [0], groups: [{ name: "a", opt: "kfra", steps: 10, hidden: "8" }] }, "t.json");
+  const runs = planSweep(spec, 1);
+  expect(runs.map((r) => r.id)).toEqual(["a/kfra-datasetcurves-seed0", "a/kfra-datasetmnist-seed0"]);
+  expect(runs.map((r) => r.argv.slice(0, 6))).toEqual([
+    ["--opt", "kfra", "--dataset", "curves", "--task", "autoencoder"],
+    ["--opt", "kfra", "--dataset", "mnist", "--task", "autoencoder"],
+  ]);
 });
