@@ -1,55 +1,43 @@
-// What the benchmarks time: the network, weights, optimiser and minibatch workspace a `train`
-// command line describes, assembled by the one optimiser factory (src/optim/methods.ts) from the one
-// settings table, with the phase marker the library's Optimizer does not expose.
-import type { Backend } from "../src/backend/types.ts";
-import { UsageError } from "../src/errors.ts";
-import { type TrainConfig, optimizerOptions } from "../src/cli/config.ts";
-import { type DataShape, networkFor } from "../src/cli/network.ts";
-import { type LayerTensors, allocLayers, freeLayers, initialWeights, uploadLayers } from "../src/nn/params.ts";
-import type { NetworkSpec } from "../src/nn/spec.ts";
-import { BatchWorkspace } from "../src/nn/workspace.ts";
-import { createOptimizer } from "../src/optim/methods.ts";
-import type { Optimizer } from "../src/optim/optimizer.ts";
-import type { PhaseMarker } from "../src/optim/phases.ts";
-import { type OptimizerSettings, resolveOptimizerSettings } from "../src/optim/settings.ts";
+// What the benchmarks time and the experiments follow: the library's Network and Optimizer for a
+// network spec and optimiser options, with the optimiser's engine and workspace exposed (a benchmark
+// steps the engine on a loaded minibatch) and bench step's phase marker.
+import { type Backend, Network, type NetworkSpec, Optimizer, type OptimizerOptions } from "../src/index.ts";
+import { type BatchWorkspace, type Engine, type LayerTensors, type PhaseMarker, optimizerEngine } from "../src/bench-internals.ts";
 
 export interface Session {
+  readonly network: Network;
+  readonly optimizer: Optimizer;
   readonly spec: NetworkSpec;
   readonly weights: LayerTensors;
-  readonly optimizer: Optimizer;
-  /** Holds one minibatch of config.batch rows. */
+  /** The method's engine: `engine.step(workspace, t)` updates from the minibatch loaded in `workspace`. */
+  readonly engine: Engine;
+  /** Holds one minibatch of the optimiser's batchSize rows. */
   readonly workspace: BatchWorkspace;
-  /** Frees the workspace, the optimiser's state and the weights; the backend stays the caller's. */
+  /** Frees the optimiser's state, its workspace and the weights; the backend stays the caller's. */
   dispose(): void;
 }
 
-/** The optimiser settings a command line resolves to (the table's, with its flags applied). */
-export function settingsOf(config: TrainConfig): OptimizerSettings {
-  const { method, ...given } = optimizerOptions(config);
-  return resolveOptimizerSettings(method, { ...given, batchSize: config.batch, seed: config.seed });
-}
-
-export function createSession(config: TrainConfig, backend: Backend, options: { spec?: NetworkSpec; data?: DataShape; phases?: PhaseMarker } = {}): Session {
-  const spec = options.spec ?? networkFor(config, options.data);
-  const weights = allocLayers(backend, spec);
-  uploadLayers(backend, weights, initialWeights(spec, config.seed));
-  const optimizer = createOptimizer(config.opt, backend, spec, weights, settingsOf(config), options.phases);
-  const workspace = new BatchWorkspace(backend, spec, config.batch);
+/** The network of `spec` with the initial weights of `options.seed`, and its optimiser. */
+export function createSession(backend: Backend, spec: NetworkSpec, options: OptimizerOptions, phases?: PhaseMarker): Session {
+  const network = new Network(backend, { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: options.seed });
+  let optimizer: Optimizer;
+  try {
+    optimizer = new Optimizer(network, options, phases);
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
+  const { engine, workspace } = optimizerEngine(optimizer);
   return {
-    spec,
-    weights,
+    network,
     optimizer,
+    spec: network.spec,
+    weights: network.weights,
+    engine,
     workspace,
     dispose() {
-      workspace.dispose();
       optimizer.dispose();
-      freeLayers(backend, weights);
+      network.dispose();
     },
   };
-}
-
-/** The Kronecker preset a bench tool was given: `--preset`, or `--damping`, its old name. */
-export function presetFlag(values: { preset?: string; damping?: string }, fallback: string): string {
-  if (values.preset !== undefined && values.damping !== undefined) throw new UsageError("--preset and --damping (its old name) were both given; give one");
-  return values.preset ?? values.damping ?? fallback;
 }
