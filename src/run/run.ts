@@ -54,8 +54,8 @@ export interface RunPlan {
   shuffle: boolean;
   /** Initial weights from a model file. */
   init?: string;
-  /** The run's settings as the caller records them: config.json of a new run. */
-  record: object;
+  /** The run's settings as the caller records them: config.json of a new run (called once data() has given the data). */
+  record(): object;
   /** A resumed run restored at `step` (the caller records what changed). */
   onResumed?(step: number): void;
   quiet: boolean;
@@ -176,7 +176,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       const due = restored !== null && plan.evalEvery > 0 && loop.step % plan.evalEvery === 0;
       evalAtStart = due && !readMetrics(join(runDir, METRICS_FILE), warn).some((r) => r.type === "eval" && r.step === loop.step);
     } else {
-      writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
+      writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record(), null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
       metrics.truncateAfter(-1);
     }
