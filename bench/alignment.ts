@@ -26,6 +26,7 @@ import {
   UsageError,
   writeFileAtomic,
 } from "../src/bench-internals.ts";
+import { trainFlagsHelp } from "./_trainFlags.ts";
 import { type Trajectory, openTrajectory, splitFlags } from "./_trajectory.ts";
 
 const OWN_FLAGS = ["every", "methods", "tolerance", "max-iterations", "out", "help"] as const;
@@ -136,7 +137,7 @@ export async function main(argv: string[]): Promise<void> {
     help: { type: "boolean" },
   });
   if (values.help) {
-    console.log("usage: bun run bench alignment [train flags, e.g. --opt kfra --arch 784-256-128-64-16-64-128-256-784 --batch 250 --steps 500 --seed 0] [--every 25] [--methods kfra,kflr,kfac] [--tolerance 1e-3] [--max-iterations 4000] [--out bench/results/alignment.ndjson]");
+    console.log(`usage: bun run bench alignment [train flags, e.g. --opt kfra --arch 784-256-128-64-16-64-128-256-784 --batch 250 --steps 500 --seed 0] [--every 25] [--methods kfra,kflr,kfac] [--tolerance 1e-3] [--max-iterations 4000] [--out bench/results/alignment.ndjson]\n\ntrain flags (as bun run train's):\n${trainFlagsHelp()}`);
     return;
   }
   const methods = values.methods!.split(",") as CurvatureKind[];

@@ -10,7 +10,7 @@
 // difference stays well below 1e-4 after 12 updates (measured: ~1e-6, 6 significant digits, on
 // lavapipe and on an H200). 1e-3 leaves a 10× margin above that estimate and is still far below
 // what a real kernel bug does (a wrong block or a missed barrier moves the loss by percents).
-import { type MethodName, createBackend } from "../src/index.ts";
+import { type MethodName, OPTIMIZER_SETTINGS, createBackend } from "../src/index.ts";
 import { isKronecker, numberFlag, parseFlags, positiveIntegerFlag, writeFileAtomic } from "../src/bench-internals.ts";
 import { createSession } from "./_session.ts";
 import { type BenchRun, parseTrainFlags, presetArgs } from "./_trainFlags.ts";
@@ -22,7 +22,7 @@ const HELP = `usage: bun run bench crosscheck [flags]
   --steps N         updates per backend (default 12)
   --batch N         minibatch size (default 1000)
   --arch SIZES      layer sizes (default: the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784)
-  --preset P        fixed | adaptive (default fixed, as bun run train; --damping is its old name)
+  --preset P        fixed | adaptive (default ${OPTIMIZER_SETTINGS.preset.default}, as bun run train; --damping is its old name)
   --tolerance X     largest allowed relative loss difference (default 1e-3)
   --out FILE        results (default bench/results/crosscheck.json)
 

@@ -27,6 +27,7 @@ import {
   UsageError,
   writeFileAtomic,
 } from "../src/bench-internals.ts";
+import { trainFlagsHelp } from "./_trainFlags.ts";
 import { openTrajectory, splitFlags, type Trajectory } from "./_trajectory.ts";
 
 const OWN_FLAGS = ["at", "gammas", "taus", "out", "help"] as const;
@@ -142,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
   const split = splitFlags(argv, OWN_FLAGS);
   const { values } = parseFlags(split.own, { at: { type: "string", default: "0,20,60,120" }, gammas: { type: "string" }, taus: { type: "string", default: "0.001,150" }, out: { type: "string", default: "bench/results/damping.json" }, help: { type: "boolean" } });
   if (values.help) {
-    console.log("usage: bun run bench damping [train flags, e.g. --opt kfra --preset adaptive --seed 0] [--at 0,20,60,120] [--gammas 1e-4,…,1e7] [--taus 0.001,150] [--out bench/results/damping.json]");
+    console.log(`usage: bun run bench damping [train flags, e.g. --opt kfra --preset adaptive --seed 0] [--at 0,20,60,120] [--gammas 1e-4,…,1e7] [--taus 0.001,150] [--out bench/results/damping.json]\n\ntrain flags (as bun run train's):\n${trainFlagsHelp()}`);
     return;
   }
   const at = parseList("at", values.at!).sort((a, b) => a - b);

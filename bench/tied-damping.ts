@@ -7,6 +7,7 @@
 // so that `bench report` finds it beside a sweep's runs (DIR/runs/GROUP/NAME).
 import { join } from "node:path";
 import { MetricsLog, UsageError, isKronecker, parseFlags, writeFileAtomic } from "../src/bench-internals.ts";
+import { trainFlagsHelp } from "./_trainFlags.ts";
 import { openTrajectory, splitFlags, wholeTrainingSet } from "./_trajectory.ts";
 import { RESULT_FILE } from "./_sweepRuns.ts";
 
@@ -17,7 +18,7 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(split.own, { out: { type: "string" }, "eval-every": { type: "string", default: "25" }, help: { type: "boolean" } });
   const usage = "usage: bun run bench tied-damping [train flags, e.g. --opt kfra --preset adaptive --steps 300 --seed 0] --out RUN_DIR [--eval-every 25]";
   if (values.help) {
-    console.log(usage);
+    console.log(`${usage}\n\ntrain flags (as bun run train's):\n${trainFlagsHelp()}`);
     return;
   }
   if (!values.out) throw new UsageError(usage);
