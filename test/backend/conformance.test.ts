@@ -30,8 +30,8 @@ for (const name of CANDIDATES) {
   }
 }
 // WebGPU's kernel choices differ by adapter (src/backend/webgpu/index.ts): lavapipe gets the
-// software ones, so the hardware GPUs' (tiled gemm, batched tiled gemms, solves through inverses)
-// are held to the same bounds here as a backend of their own.
+// software ones, so the hardware GPUs' (batched tiled gemms, solves through inverses) are held to
+// the same bounds here as a backend of their own, in the ops those choices change.
 const HARDWARE = "webgpu with hardware-GPU kernel choices";
 const webgpu = available.get("webgpu");
 if (typeof webgpu !== "string" && webgpu !== undefined) {
@@ -102,6 +102,13 @@ function expectWithin(label: string, got: ArrayLike<number>, want: ArrayLike<num
 }
 
 const relBound = (want: ArrayLike<number>, rel: number, abs: number) => (i: number) => rel * Math.abs(want[i]) + abs;
+
+/** The float64 products of a gemm case, computed once and shared by every backend's test of it. */
+const gemmReferences = new Map<string, Promise<{ want0: Float64Array | Float32Array; want1: Float64Array | Float32Array; bound: Float64Array | Float32Array }>>();
+function gemmReference(key: string, compute: () => Promise<{ want0: Float64Array | Float32Array; want1: Float64Array | Float32Array; bound: Float64Array | Float32Array }>) {
+  if (!gemmReferences.has(key)) gemmReferences.set(key, compute());
+  return gemmReferences.get(key)!;
+}
 
 for (const [name, reason] of available) if (typeof reason === "string") {
   describe(`${name} backend`, () => {
@@ -502,7 +509,10 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         [true, true],
       ]) {
         const strided = (m + n + k + +transA) % 2 === 1;
-        it(`${m}×${n}×${k} transA=${transA} transB=${transB}${strided ? " strided" : ""}, β = 0 ignores NaN in C, β ≠ 0`, async () => {
+        // The hardware choices' single gemm on this adapter is the tiled kernel with tile 4x4x16, the
+        // scalar inner loop and no split, which test/backend/batched.test.ts holds to this bound on
+        // shapes around its tile edges; here it keeps the odd-stride case below.
+        it.skipIf(sameKernels)(`${m}×${n}×${k} transA=${transA} transB=${transB}${strided ? " strided" : ""}, β = 0 ignores NaN in C, β ≠ 0`, async () => {
           const av = data(m * k, m * 7 + k);
           const bv = data(k * n, n * 13 + k);
           const cv = data(m * n, m + n);
@@ -517,19 +527,21 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
           b.gemm(a, bb, c, { transA, transB, alpha: -0.5, beta: 2 });
           const got1 = await b.download(c);
 
-          const ra = put(ref, ar, ac, av);
-          const rb = put(ref, br, bc, bv);
-          const rc = ref.alloc(m, n);
-          ref.gemm(ra, rb, rc, { transA, transB, alpha: 1.5 });
-          const want0 = await ref.download(rc);
-          ref.upload(rc, cv);
-          ref.gemm(ra, rb, rc, { transA, transB, alpha: -0.5, beta: 2 });
-          const want1 = await ref.download(rc);
-          const absA = put(ref, ar, ac, av.map(Math.abs));
-          const absB = put(ref, br, bc, bv.map(Math.abs));
-          const mag = ref.alloc(m, n);
-          ref.gemm(absA, absB, mag, { transA, transB });
-          const bound = await ref.download(mag);
+          const { want0, want1, bound } = await gemmReference(`${m}×${n}×${k} ${transA} ${transB}`, async () => {
+            const ra = put(ref, ar, ac, av);
+            const rb = put(ref, br, bc, bv);
+            const rc = ref.alloc(m, n);
+            ref.gemm(ra, rb, rc, { transA, transB, alpha: 1.5 });
+            const want0 = await ref.download(rc);
+            ref.upload(rc, cv);
+            ref.gemm(ra, rb, rc, { transA, transB, alpha: -0.5, beta: 2 });
+            const want1 = await ref.download(rc);
+            const absA = put(ref, ar, ac, av.map(Math.abs));
+            const absB = put(ref, br, bc, bv.map(Math.abs));
+            const mag = ref.alloc(m, n);
+            ref.gemm(absA, absB, mag, { transA, transB });
+            return { want0, want1, bound: await ref.download(mag) };
+          });
           const gamma = (k + 2) * U;
           expectWithin("β = 0", got0, want0, (i) => 1.5 * gamma * bound[i] + 1e-30);
           expectWithin("β = 2", got1, want1, (i) => 0.5 * gamma * bound[i] + 4 * U * Math.abs(cv[i]) + 1e-30);
