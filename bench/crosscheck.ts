@@ -20,7 +20,7 @@ const HELP = `usage: bun run bench crosscheck [flags]
 
   --opt LIST        optimisers, comma-separated (default kfra)
   --steps N         updates per backend (default 12)
-  --batch N         minibatch size (default 1000)
+  --batch N         minibatch size (default ${OPTIMIZER_SETTINGS.batchSize.default}, as bun run train)
   --arch SIZES      layer sizes (default: the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784)
   --preset P        fixed | adaptive (default ${OPTIMIZER_SETTINGS.preset.default}, as bun run train; --damping is its old name)
   --tolerance X     largest allowed relative loss difference (default 1e-3)
@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
     opt: { type: "string", default: "kfra" },
     steps: { type: "string", default: "12" },
-    batch: { type: "string", default: "1000" },
+    batch: { type: "string" },
     arch: { type: "string" },
     preset: { type: "string" },
     damping: { type: "string" },
@@ -93,9 +93,10 @@ export async function main(argv: string[]): Promise<void> {
   const steps = positiveIntegerFlag("steps", values.steps);
   const tolerance = numberFlag("tolerance", values.tolerance, "a positive number", (n) => n > 0);
   const preset = presetArgs(values);
+  const batch = values.batch === undefined ? OPTIMIZER_SETTINGS.batchSize.default : positiveIntegerFlag("batch", values.batch);
   // Every optimiser's settings are checked before the first one runs.
   const runs = values.opt!.split(",").map((opt) => {
-    const trainArgs = ["--opt", opt, "--batch", values.batch!, "--seed", "0"];
+    const trainArgs = ["--opt", opt, "--batch", String(batch), "--seed", "0"];
     if (isKronecker(opt as MethodName)) trainArgs.push(...preset);
     if (values.arch) trainArgs.push("--arch", values.arch);
     return { opt, run: parseTrainFlags(trainArgs) };
@@ -109,14 +110,14 @@ export async function main(argv: string[]): Promise<void> {
     const weights = relativeWeightDifference(gpu.weights, cpu.weights);
     const ok = worst <= tolerance;
     failed ||= !ok;
-    console.log(`\n${opt}, ${steps} updates, batch ${values.batch}: webgpu = ${gpu.device} (${gpu.seconds.toFixed(2)} s), cpu = ${cpu.device} (${cpu.seconds.toFixed(2)} s)`);
+    console.log(`\n${opt}, ${steps} updates, batch ${batch}: webgpu = ${gpu.device} (${gpu.seconds.toFixed(2)} s), cpu = ${cpu.device} (${cpu.seconds.toFixed(2)} s)`);
     console.log("  update   loss on webgpu     loss on cpu        relative difference");
     gpu.losses.forEach((l, i) => {
       const rel = Math.abs(l - cpu.losses[i]) / Math.abs(cpu.losses[i]);
       console.log(`  ${String(i + 1).padStart(6)}   ${l.toPrecision(9).padStart(14)}   ${cpu.losses[i].toPrecision(9).padStart(14)}   ${rel.toExponential(2).padStart(10)}`);
     });
     console.log(`  largest relative loss difference ${worst.toExponential(2)} (tolerance ${tolerance.toExponential(0)}): ${ok ? "ok" : "FAILED"}; final weights differ by ${weights.toExponential(2)} relative (Frobenius)`);
-    results.push({ opt, steps, batch: Number(values.batch), webgpu: { device: gpu.device, losses: gpu.losses, seconds: gpu.seconds }, cpu: { device: cpu.device, losses: cpu.losses, seconds: cpu.seconds }, largestRelativeLossDifference: worst, relativeWeightDifference: weights, tolerance, ok });
+    results.push({ opt, steps, batch, webgpu: { device: gpu.device, losses: gpu.losses, seconds: gpu.seconds }, cpu: { device: cpu.device, losses: cpu.losses, seconds: cpu.seconds }, largestRelativeLossDifference: worst, relativeWeightDifference: weights, tolerance, ok });
   }
   writeFileAtomic(values.out!, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
   console.log(`wrote ${values.out}`);

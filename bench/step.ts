@@ -35,7 +35,7 @@ import {
   yieldToEventLoop,
 } from "../src/bench-internals.ts";
 import { createSession } from "./_session.ts";
-import { parseTrainFlags, presetArgs } from "./_trainFlags.ts";
+import { BENCH_RUN_SETTINGS, parseTrainFlags, presetArgs } from "./_trainFlags.ts";
 import { timedBackend } from "./_opTimer.ts";
 import { countedBackend, totalFlops } from "./_opCounter.ts";
 
@@ -50,11 +50,11 @@ const HELP = `usage: bun run bench step [flags]
                       runs them (batch upload, each report awaited after the next update is
                       recorded, one wait at the end); seconds per update = run time / N (default 10)
   --train-runs N      such runs; their median is reported (default 3)
-  --batch N           minibatch size (default 1000)
+  --batch N           minibatch size (default ${OPTIMIZER_SETTINGS.batchSize.default}, as train)
   --arch SIZES        layer sizes, e.g. 64-32-16-32-64 (default: the dataset's network)
   --preset P          fixed | adaptive (default ${OPTIMIZER_SETTINGS.preset.default}, as train; adaptive times the τ
                       adaptation too; --damping is its old name)
-  --dataset D, --task T   network of that dataset/task (default curves, autoencoder)
+  --dataset D, --task T   network of that dataset/task (default ${BENCH_RUN_SETTINGS.dataset.default}, ${BENCH_RUN_SETTINGS.task.default})
   --profile           WebGPU: GPU time per kernel by timestamp queries, after the other passes
   --profile-steps N   profiled updates (default 3)
   --top N             kernel labels printed in the profile table (default 15)
@@ -110,12 +110,12 @@ export async function main(argv: string[]): Promise<void> {
     "count-steps": { type: "string", default: "5" },
     "train-steps": { type: "string", default: "10" },
     "train-runs": { type: "string", default: "3" },
-    batch: { type: "string", default: "1000" },
+    batch: { type: "string" },
     arch: { type: "string" },
     preset: { type: "string" },
     damping: { type: "string" },
-    dataset: { type: "string", default: "curves" },
-    task: { type: "string", default: "autoencoder" },
+    dataset: { type: "string" },
+    task: { type: "string" },
     profile: { type: "boolean", default: false },
     "profile-steps": { type: "string", default: "3" },
     top: { type: "string", default: "15" },
@@ -132,14 +132,16 @@ export async function main(argv: string[]): Promise<void> {
   const trainRuns = positiveInt("train-runs", values["train-runs"]);
   const profileSteps = positiveInt("profile-steps", values["profile-steps"]);
   const top = positiveInt("top", values.top);
-  const batch = positiveInt("batch", values.batch);
+  const batch = values.batch === undefined ? OPTIMIZER_SETTINGS.batchSize.default : positiveInt("batch", values.batch);
   const devices = values.device!.split(",").map((d) => parseDevice(d));
   const preset = presetArgs(values);
   const rows: Record<string, unknown>[] = [];
   const profiles: Record<string, Record<string, unknown>[]> = {};
   // Every method's settings and network are checked before the first is timed.
   const runs = values.opt!.split(",").map((opt) => {
-    const trainArgs = ["--opt", opt, "--batch", String(batch), "--dataset", values.dataset!, "--task", values.task!];
+    const trainArgs = ["--opt", opt, "--batch", String(batch)];
+    if (values.dataset) trainArgs.push("--dataset", values.dataset);
+    if (values.task) trainArgs.push("--task", values.task);
     if (isKronecker(opt as MethodName)) trainArgs.push(...preset);
     if (values.arch) trainArgs.push("--arch", values.arch);
     const run = parseTrainFlags(trainArgs);
