@@ -12,7 +12,7 @@
 // An op with no rule here (a new op added to the Backend interface) is still counted as a call and
 // listed under `uncounted`, so a missing rule shows in the report instead of silently reading 0.
 // download / flush are counted as read-backs; alloc, view, free, upload, dispose are not ops.
-import type { Backend, Tensor } from "../src/backend/types.ts";
+import { type Backend, type Tensor } from "../src/index.ts";
 
 const NOT_OPS = new Set(["alloc", "view", "free", "upload", "dispose", "download", "flush"]);
 

@@ -1,6 +1,6 @@
 // Wraps a backend so that the time spent inside each op is summed by op family. Exact for the CPU
 // backend, whose ops run synchronously; for WebGPU it measures only the time to enqueue.
-import type { Backend } from "../src/backend/types.ts";
+import { type Backend } from "../src/index.ts";
 
 export const OP_FAMILY: Record<string, string> = {
   gemm: "gemm",

@@ -1,23 +1,18 @@
 // A training run driven one update at a time for analysis benches: the network, weights, optimiser
-// and minibatch stream exactly as `train` builds them from the same flags (same seed, same data
-// order, same targets), so that a bench can stop before any update, look at the minibatch that
-// update will use, and then let the update happen. No files are written.
-import type { Backend } from "../src/backend/types.ts";
-import { createBackend } from "../src/backend/index.ts";
+// and minibatch stream as `train` builds them from the same flags (same seed, same data order, same
+// targets), on the library's Network, Optimizer and MinibatchStream, so that a bench can stop
+// before any update, look at the minibatch that update will use, and then let the update happen.
+// No files are written.
+import { type Backend, Dataset, MinibatchStream, type OptimizerSettings, type StepReport, createBackend } from "../src/index.ts";
+import { datasetFiles, loadDataset, oddEvenTargets } from "../src/bench-internals.ts";
 import { ensureDataset } from "../data-prep/ensure.ts";
-import { MinibatchStream } from "../src/data/stream.ts";
-import type { StepReport } from "../src/optim/optimizer.ts";
-import { type TrainConfig, parseTrainArgs } from "../src/cli/config.ts";
-import { trainingData } from "../src/cli/data-source.ts";
-import { loadDataset } from "../src/data/dataset.ts";
-import { oddEvenTargets } from "../src/data/datasets.ts";
-import { checkTargets } from "../src/data/targets.ts";
-import type { EvalData } from "../src/nn/evaluate.ts";
-import type { NetworkSpec } from "../src/nn/spec.ts";
-import { type Session, createSession } from "./session.ts";
+import { type BenchRun, parseTrainFlags } from "./_trainFlags.ts";
+import { type Session, createSession } from "./_session.ts";
 
 export interface Trajectory {
-  config: TrainConfig;
+  run: BenchRun;
+  /** The optimiser's settings as it uses them (the table's, with the train flags applied). */
+  settings: Readonly<OptimizerSettings>;
   backend: Backend;
   session: Session;
   /** Updates taken so far. */
@@ -31,14 +26,22 @@ export interface Trajectory {
 
 /** A trajectory from train flags (`--opt kfra --preset adaptive --seed 1 …`). */
 export async function openTrajectory(trainFlags: string[]): Promise<Trajectory> {
-  const config = parseTrainArgs(trainFlags);
-  if (!config.data) await ensureDataset(config.dataset, config.dataDir);
-  const data = await trainingData(config);
-  const backend = await createBackend({ device: config.device });
-  const session = createSession(config, backend, { data: data.shape });
-  const stream = await MinibatchStream.open({ file: data.train, columns: data.columns, batchSize: config.batch, seed: config.seed, workers: config.workers, shuffle: config.shuffle, oddEvenTargets: config.task === "odd-even" });
+  const run = parseTrainFlags(trainFlags);
+  await ensureDataset(run.dataset, run.dataDir);
+  const backend = await createBackend({ device: run.device });
+  const session = createSession(backend, run.spec, run.optimizer);
+  const stream = await MinibatchStream.open({
+    file: datasetFiles(run.dataset, run.dataDir).train,
+    columns: {},
+    batchSize: run.batch,
+    seed: run.seed,
+    workers: run.workers,
+    shuffle: run.shuffle,
+    oddEvenTargets: run.task === "odd-even",
+  });
   const trajectory: Trajectory = {
-    config,
+    run,
+    settings: session.optimizer.settings,
     backend,
     session,
     step: 0,
@@ -48,7 +51,7 @@ export async function openTrajectory(trainFlags: string[]): Promise<Trajectory> 
     },
     async update() {
       trajectory.step += 1;
-      return (await session.optimizer.step(session.workspace, trajectory.step)).report();
+      return (await session.engine.step(session.workspace, trajectory.step)).report();
     },
     async close() {
       await stream.close();
@@ -59,7 +62,7 @@ export async function openTrajectory(trainFlags: string[]): Promise<Trajectory> 
   return trajectory;
 }
 
-/** Splits a bench's argv into its own flags (by name) and the rest, which are train flags. */
+/** Splits a bench's argv into its own flags (by name) and the rest, which are train flags (bench/_trainFlags.ts). */
 export function splitFlags(argv: string[], own: readonly string[]): { own: string[]; train: string[] } {
   const mine: string[] = [];
   const train: string[] = [];
@@ -72,10 +75,8 @@ export function splitFlags(argv: string[], own: readonly string[]): { own: strin
   return { own: mine, train };
 }
 
-/** A whole data file in memory for evaluation, with the targets the run trains on, checked against the loss. */
-export function wholeSet(file: string, columns: Parameters<typeof loadDataset>[1], spec: NetworkSpec, task: TrainConfig["task"]): EvalData {
-  const { info, x, labels, y } = loadDataset(file, columns);
-  const targets = task === "odd-even" ? oddEvenTargets(labels!) : task === "supervised" ? y : undefined;
-  checkTargets(info.file, spec.loss, targets ?? x, targets ? { name: info.targets?.name ?? "label", width: info.targets?.width ?? 1 } : { name: info.features.name, width: info.dim });
-  return { x, count: info.count, dim: info.dim, targets, targetWidth: targets ? (info.targets?.width ?? 1) : 0 };
+/** The run's whole training set in memory for evaluation, with the targets it trains on. */
+export function wholeTrainingSet(run: BenchRun): Dataset {
+  const { info, x, labels } = loadDataset(datasetFiles(run.dataset, run.dataDir).train);
+  return run.task === "odd-even" ? new Dataset(x, info.dim, oddEvenTargets(labels!), 1, info.file, info) : new Dataset(x, info.dim, undefined, 0, info.file, info);
 }

@@ -9,17 +9,24 @@
 // per point; `bench alignment-report` draws several seeds' files together.
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseFlags } from "../src/flags.ts";
-import type { CurvatureKind } from "../src/curvature/index.ts";
-import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
-import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { forward } from "../src/nn/forward.ts";
-import { type LayerTensors, type StackedLayers, allocLayers, allocLayersTogether, freeLayers } from "../src/nn/params.ts";
-import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
-import { runCli } from "../src/cli/runCli.ts";
-import { UsageError } from "../src/errors.ts";
-import { settingsOf } from "./session.ts";
+import {
+  allocLayers,
+  allocLayersTogether,
+  conjugateGradient,
+  createEstimator,
+  type CurvatureKind,
+  forward,
+  freeLayers,
+  GaussNewtonOperator,
+  gradientAndCurvature,
+  KroneckerBlocks,
+  type LayerTensors,
+  parseFlags,
+  type StackedLayers,
+  UsageError,
+  writeFileAtomic,
+} from "../src/bench-internals.ts";
+import { trainFlagsHelp } from "./_trainFlags.ts";
 import { type Trajectory, openTrajectory, splitFlags } from "./_trajectory.ts";
 
 const OWN_FLAGS = ["every", "methods", "tolerance", "max-iterations", "out", "help"] as const;
@@ -64,14 +71,14 @@ export function measurePoints(steps: number, every: number): number[] {
 
 /** Each method's damped direction on the loaded minibatch (its own minibatch factors, ε = 0), and ∇f. */
 function directions(t: Trajectory, methods: readonly CurvatureKind[], gamma: number) {
-  const { backend, session, config } = t;
+  const { backend, session, settings } = t;
   const { spec, weights, workspace: ws } = session;
-  const eta = config.weightDecay;
+  const eta = settings.weightDecay;
   const grads = allocLayersTogether(backend, spec);
   const out = new Map<string, StackedLayers>();
   for (const method of methods) {
     const blocks = new KroneckerBlocks(backend, spec);
-    const estimator = createEstimator(method, backend, spec, config.batch, config.seed);
+    const estimator = createEstimator(method, backend, spec, settings.batchSize, settings.seed);
     forward(backend, spec, weights, ws);
     gradientAndCurvature(backend, spec, weights, ws, estimator, t.step + 1, eta, { grads: grads.layers, inputFactors: blocks.inputFactors, outputFactors: blocks.outputFactors });
     blocks.average(0);
@@ -86,18 +93,18 @@ function directions(t: Trajectory, methods: readonly CurvatureKind[], gamma: num
 }
 
 async function measure(t: Trajectory, methods: readonly CurvatureKind[], gamma: number, tolerance: number, maxIterations: number): Promise<AlignmentPoint> {
-  const { backend, session, config } = t;
+  const { backend, session, settings } = t;
   const { spec, weights, workspace: ws } = session;
   const { grads, directions: found } = directions(t, methods, gamma);
   forward(backend, spec, weights, ws);
   const op = new GaussNewtonOperator(backend, spec, weights, ws);
   const exact = allocLayers(backend, spec);
   const started = performance.now();
-  const cg = await conjugateGradient(backend, spec, op, grads.layers, gamma + config.weightDecay, exact, { maxIterations, tolerance });
+  const cg = await conjugateGradient(backend, spec, op, grads.layers, gamma + settings.weightDecay, exact, { maxIterations, tolerance });
   const seconds = (performance.now() - started) / 1000;
   // cos(a, b) = aᵀb / (‖a‖ ‖b‖), over all layers or one.
   const cosine = async (a: LayerTensors, b: LayerTensors, layer?: number) => (await op.dot(a, b, layer)) / Math.sqrt((await op.dot(a, a, layer)) * (await op.dot(b, b, layer)));
-  const point: AlignmentPoint = { step: t.step, seed: config.seed, gamma, cg: { ...cg, seconds }, cosine: {}, perLayer: {}, normShare: {} };
+  const point: AlignmentPoint = { step: t.step, seed: settings.seed, gamma, cg: { ...cg, seconds }, cosine: {}, perLayer: {}, normShare: {} };
   // ‖v_λ‖² / ‖v‖² for every layer λ.
   const shares = async (v: LayerTensors) => {
     const total = await op.dot(v, v);
@@ -120,48 +127,44 @@ async function measure(t: Trajectory, methods: readonly CurvatureKind[], gamma: 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("bench alignment", async () => {
-    const split = splitFlags(argv, OWN_FLAGS);
-    const { values } = parseFlags(split.own, {
-      every: { type: "string", default: "25" },
-      methods: { type: "string", default: METHODS.join(",") },
-      tolerance: { type: "string", default: "1e-3" },
-      "max-iterations": { type: "string", default: "4000" },
-      out: { type: "string", default: "bench/results/alignment.ndjson" },
-      help: { type: "boolean" },
-    });
-    if (values.help) {
-      console.log("usage: bun run bench alignment [train flags, e.g. --opt kfra --arch 784-256-128-64-16-64-128-256-784 --batch 250 --steps 500 --seed 0] [--every 25] [--methods kfra,kflr,kfac] [--tolerance 1e-3] [--max-iterations 4000] [--out bench/results/alignment.ndjson]");
-      return 0;
-    }
-    const methods = values.methods!.split(",") as CurvatureKind[];
-    for (const m of methods) if (!METHODS.includes(m)) throw new UsageError(`--methods: '${m}' is not one of ${METHODS.join(", ")}`);
-    const every = Number(values.every);
-    const tolerance = Number(values.tolerance);
-    const maxIterations = Number(values["max-iterations"]);
-    if (!(every >= 1) || !(tolerance > 0) || !(maxIterations >= 1)) throw new UsageError("--every, --tolerance and --max-iterations must be positive");
-    const t = await openTrajectory(split.train);
-    const preset = settingsOf(t.config);
-    let gamma = preset.gamma0;
-    const at = measurePoints(t.config.steps, every);
-    mkdirSync(dirname(values.out!), { recursive: true });
-    const settings: AlignmentSettings = { type: "settings", trainFlags: split.train, sizes: [...t.session.spec.sizes], batch: t.config.batch, seed: t.config.seed, damping: t.config.preset, methods, every, tolerance, maxIterations, weightDecay: t.config.weightDecay };
-    writeFileAtomic(values.out!, `${JSON.stringify(settings)}\n`);
-    try {
-      while (true) {
-        await t.loadNext();
-        if (at.includes(t.step)) {
-          const point = await measure(t, methods, gamma, tolerance, maxIterations);
-          appendFileSync(values.out!, `${JSON.stringify({ type: "point", ...point })}\n`);
-          console.log(`update ${String(t.step).padStart(5)}  CG ${point.cg.iterations} iterations, residual ${point.cg.relativeResidual.toExponential(2)} (${point.cg.seconds.toFixed(1)} s)  ${Object.entries(point.cosine).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}`);
-        }
-        if (t.step >= t.config.steps) break;
-        gamma = (await t.update()).gamma;
-      }
-    } finally {
-      await t.close();
-    }
-    console.error(`bench alignment: wrote ${values.out}`);
-    return 0;
+  const split = splitFlags(argv, OWN_FLAGS);
+  const { values } = parseFlags(split.own, {
+    every: { type: "string", default: "25" },
+    methods: { type: "string", default: METHODS.join(",") },
+    tolerance: { type: "string", default: "1e-3" },
+    "max-iterations": { type: "string", default: "4000" },
+    out: { type: "string", default: "bench/results/alignment.ndjson" },
+    help: { type: "boolean" },
   });
+  if (values.help) {
+    console.log(`usage: bun run bench alignment [train flags, e.g. --opt kfra --arch 784-256-128-64-16-64-128-256-784 --batch 250 --steps 500 --seed 0] [--every 25] [--methods kfra,kflr,kfac] [--tolerance 1e-3] [--max-iterations 4000] [--out bench/results/alignment.ndjson]\n\ntrain flags (as bun run train's):\n${trainFlagsHelp()}`);
+    return;
+  }
+  const methods = values.methods!.split(",") as CurvatureKind[];
+  for (const m of methods) if (!METHODS.includes(m)) throw new UsageError(`--methods: '${m}' is not one of ${METHODS.join(", ")}`);
+  const every = Number(values.every);
+  const tolerance = Number(values.tolerance);
+  const maxIterations = Number(values["max-iterations"]);
+  if (!(every >= 1) || !(tolerance > 0) || !(maxIterations >= 1)) throw new UsageError("--every, --tolerance and --max-iterations must be positive");
+  const t = await openTrajectory(split.train);
+  let gamma = t.settings.gamma0;
+  const at = measurePoints(t.run.steps, every);
+  mkdirSync(dirname(values.out!), { recursive: true });
+  const settings: AlignmentSettings = { type: "settings", trainFlags: split.train, sizes: [...t.session.spec.sizes], batch: t.settings.batchSize, seed: t.settings.seed, damping: t.settings.preset, methods, every, tolerance, maxIterations, weightDecay: t.settings.weightDecay };
+  writeFileAtomic(values.out!, `${JSON.stringify(settings)}\n`);
+  try {
+    while (true) {
+      await t.loadNext();
+      if (at.includes(t.step)) {
+        const point = await measure(t, methods, gamma, tolerance, maxIterations);
+        appendFileSync(values.out!, `${JSON.stringify({ type: "point", ...point })}\n`);
+        console.log(`update ${String(t.step).padStart(5)}  CG ${point.cg.iterations} iterations, residual ${point.cg.relativeResidual.toExponential(2)} (${point.cg.seconds.toFixed(1)} s)  ${Object.entries(point.cosine).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}`);
+      }
+      if (t.step >= t.run.steps) break;
+      gamma = (await t.update()).gamma;
+    }
+  } finally {
+    await t.close();
+  }
+  console.error(`bench alignment: wrote ${values.out}`);
 }

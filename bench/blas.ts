@@ -7,14 +7,20 @@
 //    Goal: backend ≥ 90% of direct.
 // 2. Elementwise ops, reductions, losses and the RNG on 1000×1000 float32: median time and the
 //    effective bandwidth (float32 operands read + written, per second).
-import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
+import { type Backend, type Tensor } from "../src/index.ts";
+import {
+  CBLAS_NO_TRANS,
+  CBLAS_ROW_MAJOR,
+  CBLAS_TRANS,
+  CpuTensor,
+  createCpuBackend,
+  loadOpenBlas,
+  parseFlags,
+  positiveIntegerFlag,
+} from "../src/bench-internals.ts";
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createCpuBackend } from "../src/backend/cpu/index.ts";
-import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas } from "../src/backend/cpu/openblas.ts";
-import { CpuTensor } from "../src/backend/cpu/tensor.ts";
-import type { Backend, Tensor } from "../src/backend/types.ts";
 
 const HELP = `usage: bun run bench blas [--reps N] [--threads N]
 

@@ -10,24 +10,19 @@
 // difference stays well below 1e-4 after 12 updates (measured: ~1e-6, 6 significant digits, on
 // lavapipe and on an H200). 1e-3 leaves a 10× margin above that estimate and is still far below
 // what a real kernel bug does (a wrong block or a missed barrier moves the loss by percents).
-import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
-import { createBackend } from "../src/backend/index.ts";
-import { downloadLayers } from "../src/nn/params.ts";
-import { stepAndReport } from "../src/optim/optimizer.ts";
-import { parseTrainArgs } from "../src/cli/config.ts";
-import { type MethodName, isKronecker } from "../src/optim/settings.ts";
-import { createSession, presetFlag } from "./session.ts";
-import { networkFor } from "../src/cli/network.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
+import { type MethodName, OPTIMIZER_SETTINGS, createBackend } from "../src/index.ts";
+import { isKronecker, numberFlag, parseFlags, positiveIntegerFlag, writeFileAtomic } from "../src/bench-internals.ts";
+import { createSession } from "./_session.ts";
+import { type BenchRun, parseTrainFlags, presetArgs } from "./_trainFlags.ts";
 import { syntheticBatch } from "./step.ts";
 
 const HELP = `usage: bun run bench crosscheck [flags]
 
   --opt LIST        optimisers, comma-separated (default kfra)
   --steps N         updates per backend (default 12)
-  --batch N         minibatch size (default 1000)
+  --batch N         minibatch size (default ${OPTIMIZER_SETTINGS.batchSize.default}, as bun run train)
   --arch SIZES      layer sizes (default: the CURVES autoencoder 784-1000-500-250-30-250-500-1000-784)
-  --preset P        fixed | adaptive (default fixed, as bun run train; --damping is its old name)
+  --preset P        fixed | adaptive (default ${OPTIMIZER_SETTINGS.preset.default}, as bun run train; --damping is its old name)
   --tolerance X     largest allowed relative loss difference (default 1e-3)
   --out FILE        results (default bench/results/crosscheck.json)
 
@@ -36,25 +31,19 @@ Exit status: 0 within tolerance; 1 past it, a non-finite loss or a bad flag; 2 n
 interface Trajectory {
   device: string;
   losses: number[];
-  weights: (Float32Array | Float64Array)[];
+  weights: Float32Array[];
   seconds: number;
 }
 
-async function trajectory(device: "webgpu" | "cpu", trainArgs: string[], steps: number): Promise<Trajectory> {
-  const config = parseTrainArgs(trainArgs);
-  const spec = networkFor(config);
+async function trajectory(device: "webgpu" | "cpu", run: BenchRun, steps: number): Promise<Trajectory> {
   const backend = await createBackend({ device });
   try {
-    const session = createSession(config, backend, { spec });
-    const { weights, optimizer, workspace: ws } = session;
+    const session = createSession(backend, run.spec, run.optimizer);
     const losses: number[] = [];
     const start = performance.now();
-    for (let t = 1; t <= steps; t++) {
-      ws.loadBatch(syntheticBatch(config.batch, spec.sizes[0], t));
-      losses.push((await stepAndReport(optimizer, ws, t)).loss);
-    }
+    for (let t = 1; t <= steps; t++) losses.push((await session.optimizer.step({ x: syntheticBatch(run.batch, run.spec.sizes[0], t) })).loss);
     const seconds = (performance.now() - start) / 1000;
-    const final = await downloadLayers(backend, weights);
+    const final = await session.network.getWeights();
     session.dispose();
     return { device: backend.info.device, losses, weights: final, seconds };
   } finally {
@@ -89,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
     opt: { type: "string", default: "kfra" },
     steps: { type: "string", default: "12" },
-    batch: { type: "string", default: "1000" },
+    batch: { type: "string" },
     arch: { type: "string" },
     preset: { type: "string" },
     damping: { type: "string" },
@@ -103,32 +92,32 @@ export async function main(argv: string[]): Promise<void> {
   }
   const steps = positiveIntegerFlag("steps", values.steps);
   const tolerance = numberFlag("tolerance", values.tolerance, "a positive number", (n) => n > 0);
-  const preset = presetFlag(values, "fixed");
+  const preset = presetArgs(values);
+  const batch = values.batch === undefined ? OPTIMIZER_SETTINGS.batchSize.default : positiveIntegerFlag("batch", values.batch);
   // Every optimiser's settings are checked before the first one runs.
   const runs = values.opt!.split(",").map((opt) => {
-    const trainArgs = ["--opt", opt, "--batch", values.batch!, "--seed", "0"];
-    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", preset);
+    const trainArgs = ["--opt", opt, "--batch", String(batch), "--seed", "0"];
+    if (isKronecker(opt as MethodName)) trainArgs.push(...preset);
     if (values.arch) trainArgs.push("--arch", values.arch);
-    networkFor(parseTrainArgs(trainArgs));
-    return { opt, trainArgs };
+    return { opt, run: parseTrainFlags(trainArgs) };
   });
   const results: Record<string, unknown>[] = [];
   let failed = false;
-  for (const { opt, trainArgs } of runs) {
-    const gpu = await trajectory("webgpu", trainArgs, steps);
-    const cpu = await trajectory("cpu", trainArgs, steps);
+  for (const { opt, run } of runs) {
+    const gpu = await trajectory("webgpu", run, steps);
+    const cpu = await trajectory("cpu", run, steps);
     const worst = largestRelativeDifference(gpu.losses, cpu.losses);
     const weights = relativeWeightDifference(gpu.weights, cpu.weights);
     const ok = worst <= tolerance;
     failed ||= !ok;
-    console.log(`\n${opt}, ${steps} updates, batch ${values.batch}: webgpu = ${gpu.device} (${gpu.seconds.toFixed(2)} s), cpu = ${cpu.device} (${cpu.seconds.toFixed(2)} s)`);
+    console.log(`\n${opt}, ${steps} updates, batch ${batch}: webgpu = ${gpu.device} (${gpu.seconds.toFixed(2)} s), cpu = ${cpu.device} (${cpu.seconds.toFixed(2)} s)`);
     console.log("  update   loss on webgpu     loss on cpu        relative difference");
     gpu.losses.forEach((l, i) => {
       const rel = Math.abs(l - cpu.losses[i]) / Math.abs(cpu.losses[i]);
       console.log(`  ${String(i + 1).padStart(6)}   ${l.toPrecision(9).padStart(14)}   ${cpu.losses[i].toPrecision(9).padStart(14)}   ${rel.toExponential(2).padStart(10)}`);
     });
     console.log(`  largest relative loss difference ${worst.toExponential(2)} (tolerance ${tolerance.toExponential(0)}): ${ok ? "ok" : "FAILED"}; final weights differ by ${weights.toExponential(2)} relative (Frobenius)`);
-    results.push({ opt, steps, batch: Number(values.batch), webgpu: { device: gpu.device, losses: gpu.losses, seconds: gpu.seconds }, cpu: { device: cpu.device, losses: cpu.losses, seconds: cpu.seconds }, largestRelativeLossDifference: worst, relativeWeightDifference: weights, tolerance, ok });
+    results.push({ opt, steps, batch, webgpu: { device: gpu.device, losses: gpu.losses, seconds: gpu.seconds }, cpu: { device: cpu.device, losses: cpu.losses, seconds: cpu.seconds }, largestRelativeLossDifference: worst, relativeWeightDifference: weights, tolerance, ok });
   }
   writeFileAtomic(values.out!, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
   console.log(`wrote ${values.out}`);

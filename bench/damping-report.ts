@@ -6,10 +6,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type * as vegaLite from "vega-lite";
-import { parseFlags } from "../src/flags.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { renderChart } from "../src/plot/chart.ts";
-import { runCli } from "../src/cli/runCli.ts";
+import { UsageError, parseFlags, renderChart, writeFileAtomic } from "../src/bench-internals.ts";
 import type { CandidateRow } from "./damping.ts";
 
 interface DampingPoint {
@@ -49,34 +46,33 @@ function landscapeSpec(name: string, points: DampingPoint[]): vegaLite.TopLevelS
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("bench damping-report", async () => {
-    const { values, positionals } = parseFlags(argv, { out: { type: "string" }, command: { type: "string" }, help: { type: "boolean" } }, true);
-    if (values.help || positionals.length === 0 || !values.out) {
-      console.log("usage: bun run bench damping-report FILE… --out DIR [--command TEXT]   (FILE: bench damping's output)");
-      return values.help ? 0 : 1;
+  const { values, positionals } = parseFlags(argv, { out: { type: "string" }, command: { type: "string" }, help: { type: "boolean" } }, true);
+  const usage = "usage: bun run bench damping-report FILE… --out DIR [--command TEXT]   (FILE: bench damping's output)";
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  if (positionals.length === 0 || !values.out) throw new UsageError(usage);
+  mkdirSync(values.out, { recursive: true });
+  const lines = ["# What the greedy γ search sees (bench damping)", ""];
+  lines.push("Before the listed updates of each run, on that update's minibatch and with the run's own averaged factors, the direction δ(γ) for each candidate γ (docs/algorithm.md §6.2): its cosine with ∇f, the exact Gauss–Newton curvature along it δᵀḠδ/‖δ‖², the predicted change M(α*) = −½(δᵀ∇f)²/(δᵀḠδ + (τ+η)‖δ‖²) at the run's τ and at other τ, α* at the run's τ and the reduction ratio ρ of that step on the same minibatch. **held**: the γ the run held then. The layer line is gᵀ(Q̄⊗Ḡ)g / gᵀḠ_λλg per layer: the factors' curvature along the gradient over the exact Gauss–Newton block's (1 = same scale). The figures draw −M(α*) against γ, the held γ as a diamond.", "");
+  for (const file of positionals) {
+    const data = JSON.parse(readFileSync(file, "utf8")) as DampingFile;
+    const name = basename(file).replace(/\.json$/, "");
+    const { svg, png } = await renderChart(landscapeSpec(`${name}: train ${data.trainFlags.join(" ")}`, data.points));
+    writeFileAtomic(join(values.out, `${name}.svg`), svg);
+    writeFileAtomic(join(values.out, `${name}.png`), png);
+    lines.push(`## ${name}`, "", `\`train ${data.trainFlags.join(" ")}\``, "", `![${name}](${name}.png)`, "");
+    for (const p of data.points) {
+      const best = p.rows.reduce((a, b) => (b.predicted < a.predicted ? b : a));
+      lines.push(`### Before update ${p.step + 1}: τ ${p.tau.toPrecision(3)}, γ ${p.gamma.toPrecision(3)}, f ${p.objective.toPrecision(5)}; lowest M(α*) at γ ${best.gamma}`, "");
+      lines.push(`gᵀ(Q̄⊗Ḡ)g / gᵀḠ_λλg by layer: ${p.layers.map((l) => (l.kronecker / l.exact).toPrecision(3)).join(", ")}`, "");
+      lines.push(`| γ | cos(δ, ∇f) | δᵀḠδ/‖δ‖² | M(α*) at τ ${p.tau.toPrecision(3)} | ${data.taus.map((t) => `M(α*) at τ ${t}`).join(" | ")} | α* | ρ |`, `|---|---|---|---|${data.taus.map(() => "---|").join("")}---|---|`);
+      for (const r of p.rows) lines.push(`| ${r.gamma.toPrecision(4)}${r.gamma === p.gamma ? " (held)" : ""} | ${r.cosineWithGradient.toFixed(4)} | ${e(r.rayleigh)} | ${e(r.predicted, 3)} | ${data.taus.map((t) => e(r.predictedAt[String(t)], 3)).join(" | ")} | ${e(r.alpha)} | ${r.rho.toFixed(3)} |`);
+      lines.push("");
     }
-    mkdirSync(values.out, { recursive: true });
-    const lines = ["# What the greedy γ search sees (bench damping)", ""];
-    lines.push("Before the listed updates of each run, on that update's minibatch and with the run's own averaged factors, the direction δ(γ) for each candidate γ (docs/algorithm.md §6.2): its cosine with ∇f, the exact Gauss–Newton curvature along it δᵀḠδ/‖δ‖², the predicted change M(α*) = −½(δᵀ∇f)²/(δᵀḠδ + (τ+η)‖δ‖²) at the run's τ and at other τ, α* at the run's τ and the reduction ratio ρ of that step on the same minibatch. **held**: the γ the run held then. The layer line is gᵀ(Q̄⊗Ḡ)g / gᵀḠ_λλg per layer: the factors' curvature along the gradient over the exact Gauss–Newton block's (1 = same scale). The figures draw −M(α*) against γ, the held γ as a diamond.", "");
-    for (const file of positionals) {
-      const data = JSON.parse(readFileSync(file, "utf8")) as DampingFile;
-      const name = basename(file).replace(/\.json$/, "");
-      const { svg, png } = await renderChart(landscapeSpec(`${name}: train ${data.trainFlags.join(" ")}`, data.points));
-      writeFileAtomic(join(values.out, `${name}.svg`), svg);
-      writeFileAtomic(join(values.out, `${name}.png`), png);
-      lines.push(`## ${name}`, "", `\`train ${data.trainFlags.join(" ")}\``, "", `![${name}](${name}.png)`, "");
-      for (const p of data.points) {
-        const best = p.rows.reduce((a, b) => (b.predicted < a.predicted ? b : a));
-        lines.push(`### Before update ${p.step + 1}: τ ${p.tau.toPrecision(3)}, γ ${p.gamma.toPrecision(3)}, f ${p.objective.toPrecision(5)}; lowest M(α*) at γ ${best.gamma}`, "");
-        lines.push(`gᵀ(Q̄⊗Ḡ)g / gᵀḠ_λλg by layer: ${p.layers.map((l) => (l.kronecker / l.exact).toPrecision(3)).join(", ")}`, "");
-        lines.push(`| γ | cos(δ, ∇f) | δᵀḠδ/‖δ‖² | M(α*) at τ ${p.tau.toPrecision(3)} | ${data.taus.map((t) => `M(α*) at τ ${t}`).join(" | ")} | α* | ρ |`, `|---|---|---|---|${data.taus.map(() => "---|").join("")}---|---|`);
-        for (const r of p.rows) lines.push(`| ${r.gamma.toPrecision(4)}${r.gamma === p.gamma ? " (held)" : ""} | ${r.cosineWithGradient.toFixed(4)} | ${e(r.rayleigh)} | ${e(r.predicted, 3)} | ${data.taus.map((t) => e(r.predictedAt[String(t)], 3)).join(" | ")} | ${e(r.alpha)} | ${r.rho.toFixed(3)} |`);
-        lines.push("");
-      }
-    }
-    if (values.command) lines.push("## Commands", "", "```sh", values.command, "```", "");
-    writeFileAtomic(join(values.out, "report.md"), lines.join("\n"));
-    console.error(`damping-report: wrote ${join(values.out, "report.md")}`);
-    return 0;
-  });
+  }
+  if (values.command) lines.push("## Commands", "", "```sh", values.command, "```", "");
+  writeFileAtomic(join(values.out, "report.md"), lines.join("\n"));
+  console.error(`damping-report: wrote ${join(values.out, "report.md")}`);
 }

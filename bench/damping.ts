@@ -6,18 +6,28 @@
 // exact Gauss–Newton matrix, the model's predicted change M(α*) at the run's current τ and at each
 // of --taus, and the reduction ratio ρ of the step actually taken at the current τ. Also, per layer,
 // the Kronecker factors' curvature along the gradient against the exact Gauss–Newton block's.
-import { parseFlags } from "../src/flags.ts";
-import type { Tensor } from "../src/backend/types.ts";
-import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
-import { GaussNewtonOperator } from "../src/curvature/gaussNewton.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { forward, meanLoss } from "../src/nn/forward.ts";
-import { type LayerTensors, allocLayers, allocLayersTogether, axpbyLayers, copyLayers, dotLayers, freeLayers } from "../src/nn/params.ts";
-import { factorDecay } from "../src/optim/kronecker/averaging.ts";
-import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
-import { runCli } from "../src/cli/runCli.ts";
-import { UsageError } from "../src/errors.ts";
-import { settingsOf } from "./session.ts";
+import { type Tensor } from "../src/index.ts";
+import {
+  allocLayers,
+  allocLayersTogether,
+  axpbyLayers,
+  copyLayers,
+  createEstimator,
+  dotLayers,
+  factorDecay,
+  forward,
+  freeLayers,
+  isKronecker,
+  GaussNewtonOperator,
+  gradientAndCurvature,
+  KroneckerBlocks,
+  type LayerTensors,
+  meanLoss,
+  parseFlags,
+  UsageError,
+  writeFileAtomic,
+} from "../src/bench-internals.ts";
+import { trainFlagsHelp } from "./_trainFlags.ts";
 import { openTrajectory, splitFlags, type Trajectory } from "./_trajectory.ts";
 
 const OWN_FLAGS = ["at", "gammas", "taus", "out", "help"] as const;
@@ -54,33 +64,32 @@ async function objective(t: Trajectory, scalar: Tensor): Promise<number> {
   meanLoss(backend, session.spec, session.workspace, scalar);
   const loss = (await backend.download(scalar))[0];
   dotLayers(backend, session.weights, session.weights, scalar);
-  return loss + 0.5 * t.config.weightDecay * (await backend.download(scalar))[0];
+  return loss + 0.5 * t.settings.weightDecay * (await backend.download(scalar))[0];
 }
 
 /** The analysis before update t.step + 1, on its minibatch (already loaded). */
 async function analyse(t: Trajectory, tau: number, gamma: number, gammas: number[], taus: number[]) {
-  const { backend, session, config } = t;
+  const { backend, session, settings } = t;
   const { spec, weights, workspace: ws } = session;
-  const eta = config.weightDecay;
-  const preset = settingsOf(config);
+  const eta = settings.weightDecay;
   const blocks = new KroneckerBlocks(backend, spec);
   const grads = allocLayersTogether(backend, spec);
   const delta = allocLayersTogether(backend, spec);
   const gDelta = allocLayers(backend, spec);
   const saved = allocLayers(backend, spec);
   const scalar = backend.alloc(1, 1);
-  const estimator = createEstimator(config.opt as "kfra" | "kflr" | "kfac", backend, spec, config.batch, config.seed);
+  const estimator = createEstimator(t.run.method as "kfra" | "kflr" | "kfac", backend, spec, settings.batchSize, settings.seed);
   try {
     forward(backend, spec, weights, ws);
     const f0 = await objective(t, scalar);
     gradientAndCurvature(backend, spec, weights, ws, estimator, t.step + 1, eta, { grads: grads.layers, inputFactors: blocks.inputFactors, outputFactors: blocks.outputFactors });
     // The optimiser's averages before this update, then this minibatch's factors averaged in as the update would (§3.5).
-    const state = session.optimizer.state().tensors;
+    const state = session.engine.state().tensors;
     blocks.blocks.forEach((b, l) => {
       backend.copy(state[`factors.Q.${l}`], b.inputAverage);
       backend.copy(state[`factors.G.${l}`], b.outputAverage);
     });
-    blocks.average(factorDecay(t.step + 1, config.factorMomentum ? preset.factorDecay : 0, preset.rampSteps));
+    blocks.average(factorDecay(t.step + 1, settings.factorMomentum ? settings.factorDecay : 0, settings.rampSteps));
     blocks.splitDamping();
     const op = new GaussNewtonOperator(backend, spec, weights, ws);
     const dot = (a: LayerTensors, b: LayerTensors, layer?: number) => op.dot(a, b, layer);
@@ -131,46 +140,45 @@ async function analyse(t: Trajectory, tau: number, gamma: number, gammas: number
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await runCli("bench damping", async () => {
-    const split = splitFlags(argv, OWN_FLAGS);
-    const { values } = parseFlags(split.own, { at: { type: "string", default: "0,20,60,120" }, gammas: { type: "string" }, taus: { type: "string", default: "0.001,150" }, out: { type: "string", default: "bench/results/damping.json" }, help: { type: "boolean" } });
-    if (values.help) {
-      console.log("usage: bun run bench damping [train flags, e.g. --opt kfra --preset adaptive --seed 0] [--at 0,20,60,120] [--gammas 1e-4,…,1e7] [--taus 0.001,150] [--out bench/results/damping.json]");
-      return 0;
-    }
-    const at = parseList("at", values.at!).sort((a, b) => a - b);
-    const gammas = values.gammas ? parseList("gammas", values.gammas) : DEFAULT_GAMMAS;
-    const taus = parseList("taus", values.taus!);
-    const t = await openTrajectory(split.train);
-    if (!["kfra", "kflr", "kfac"].includes(t.config.opt)) throw new UsageError(`--opt ${t.config.opt}: bench damping follows a second-order run (kfra, kflr, kfac)`);
-    const preset = settingsOf(t.config);
-    let tau = preset.tau0;
-    let gamma = preset.gamma0;
-    const points = [];
-    try {
-      while (t.step <= at.at(-1)!) {
-        await t.loadNext();
-        if (at.includes(t.step)) {
-          const point = await analyse(t, tau, gamma, gammas, taus);
-          points.push(point);
-          const best = point.rows.reduce((a, b) => (b.predicted < a.predicted ? b : a));
-          console.log(`\nbefore update ${t.step + 1}: τ ${tau.toPrecision(3)}, γ ${gamma.toPrecision(3)}, f ${point.objective.toPrecision(5)}; lowest M(α*) at γ ${best.gamma}`);
-          console.log(`  layer  gᵀ(Q̄⊗Ḡ)g / gᵀḠ_λλg: ${point.layers.map((l) => (l.kronecker / l.exact).toPrecision(3)).join("  ")}`);
-          console.log(`  ${"γ".padStart(8)} ${"cos(δ,∇f)".padStart(10)} ${"δᵀḠδ/‖δ‖²".padStart(11)} ${"M(α*) at τ".padStart(11)} ${taus.map((x) => `M at τ=${x}`.padStart(13)).join(" ")} ${"α*".padStart(10)} ${"ρ".padStart(7)}`);
-          for (const r of point.rows) {
-            console.log(`  ${r.gamma.toExponential(0).padStart(8)} ${r.cosineWithGradient.toFixed(4).padStart(10)} ${r.rayleigh.toExponential(2).padStart(11)} ${r.predicted.toExponential(3).padStart(11)} ${taus.map((x) => r.predictedAt[String(x)].toExponential(3).padStart(13)).join(" ")} ${r.alpha.toExponential(2).padStart(10)} ${r.rho.toFixed(3).padStart(7)}`);
-          }
+  const split = splitFlags(argv, OWN_FLAGS);
+  const { values } = parseFlags(split.own, { at: { type: "string", default: "0,20,60,120" }, gammas: { type: "string" }, taus: { type: "string", default: "0.001,150" }, out: { type: "string", default: "bench/results/damping.json" }, help: { type: "boolean" } });
+  if (values.help) {
+    console.log(`usage: bun run bench damping [train flags, e.g. --opt kfra --preset adaptive --seed 0] [--at 0,20,60,120] [--gammas 1e-4,…,1e7] [--taus 0.001,150] [--out bench/results/damping.json]\n\ntrain flags (as bun run train's):\n${trainFlagsHelp()}`);
+    return;
+  }
+  const at = parseList("at", values.at!).sort((a, b) => a - b);
+  const gammas = values.gammas ? parseList("gammas", values.gammas) : DEFAULT_GAMMAS;
+  const taus = parseList("taus", values.taus!);
+  const t = await openTrajectory(split.train);
+  if (!isKronecker(t.run.method)) {
+    await t.close();
+    throw new UsageError(`--opt ${t.run.method}: bench damping follows a second-order run (kfra, kflr, kfac)`);
+  }
+  let tau = t.settings.tau0;
+  let gamma = t.settings.gamma0;
+  const points = [];
+  try {
+    while (t.step <= at.at(-1)!) {
+      await t.loadNext();
+      if (at.includes(t.step)) {
+        const point = await analyse(t, tau, gamma, gammas, taus);
+        points.push(point);
+        const best = point.rows.reduce((a, b) => (b.predicted < a.predicted ? b : a));
+        console.log(`\nbefore update ${t.step + 1}: τ ${tau.toPrecision(3)}, γ ${gamma.toPrecision(3)}, f ${point.objective.toPrecision(5)}; lowest M(α*) at γ ${best.gamma}`);
+        console.log(`  layer  gᵀ(Q̄⊗Ḡ)g / gᵀḠ_λλg: ${point.layers.map((l) => (l.kronecker / l.exact).toPrecision(3)).join("  ")}`);
+        console.log(`  ${"γ".padStart(8)} ${"cos(δ,∇f)".padStart(10)} ${"δᵀḠδ/‖δ‖²".padStart(11)} ${"M(α*) at τ".padStart(11)} ${taus.map((x) => `M at τ=${x}`.padStart(13)).join(" ")} ${"α*".padStart(10)} ${"ρ".padStart(7)}`);
+        for (const r of point.rows) {
+          console.log(`  ${r.gamma.toExponential(0).padStart(8)} ${r.cosineWithGradient.toFixed(4).padStart(10)} ${r.rayleigh.toExponential(2).padStart(11)} ${r.predicted.toExponential(3).padStart(11)} ${taus.map((x) => r.predictedAt[String(x)].toExponential(3).padStart(13)).join(" ")} ${r.alpha.toExponential(2).padStart(10)} ${r.rho.toFixed(3).padStart(7)}`);
         }
-        if (t.step === at.at(-1)) break;
-        const report = await t.update();
-        tau = report.tau;
-        gamma = report.gamma;
       }
-    } finally {
-      await t.close();
+      if (t.step === at.at(-1)) break;
+      const report = await t.update();
+      tau = report.tau;
+      gamma = report.gamma;
     }
-    writeFileAtomic(values.out!, `${JSON.stringify({ date: new Date().toISOString(), trainFlags: split.train, gammas, taus, points }, null, 2)}\n`);
-    console.error(`bench damping: wrote ${values.out}`);
-    return 0;
-  });
+  } finally {
+    await t.close();
+  }
+  writeFileAtomic(values.out!, `${JSON.stringify({ date: new Date().toISOString(), trainFlags: split.train, gammas, taus, points }, null, 2)}\n`);
+  console.error(`bench damping: wrote ${values.out}`);
 }

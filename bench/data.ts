@@ -8,11 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
+import { MinibatchStream, createBackend } from "../src/index.ts";
+import { type DatasetName, parseFlags, positiveIntegerFlag, writeFileAtomic } from "../src/bench-internals.ts";
 import { prepareDataset } from "../data-prep/prepare.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import type { DatasetName } from "../src/data/datasets.ts";
-import { MinibatchStream } from "../src/data/stream.ts";
 
 const HELP = `usage: bun run bench data [--batches N] [--steps N] [--busy-ms MS]
 
@@ -30,7 +28,6 @@ const median = (xs: number[]) => {
 /** Returns a function that keeps the main thread computing for about `ms` milliseconds per call. */
 async function makeBusyWork(ms: number): Promise<{ kind: string; device: string; run: () => Promise<void>; dispose: () => void }> {
   try {
-    const { createBackend } = await import("../src/backend/index.ts");
     const backend = await createBackend({ device: "cpu" });
     const a = backend.alloc(1000, 784), b = backend.alloc(784, 1000), c = backend.alloc(1000, 1000);
     backend.upload(a, new Float32Array(1000 * 784).fill(0.5));

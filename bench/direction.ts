@@ -3,20 +3,22 @@
 // (docs/algorithm.md §9.3, paper appendix F.2). After `warmup` KFRA updates, on a fresh minibatch: δ̃ from
 // KFRA and KFAC (this minibatch's factors, damping γ), and x solving (Ḡ + (γ+η)I) x = ∇f by CG,
 // for the full Gauss–Newton matrix and for its block diagonal. Prints the cosine similarities.
-import { numberFlag, parseFlags, positiveIntegerFlag } from "../src/flags.ts";
-import { createBackend } from "../src/backend/index.ts";
-import { createEstimator, gradientAndCurvature } from "../src/curvature/index.ts";
-import { GaussNewtonOperator, conjugateGradient } from "../src/curvature/gaussNewton.ts";
-import { ensureDataset } from "../data-prep/ensure.ts";
-import { datasetFiles } from "../src/data/dataset.ts";
-import { MinibatchStream } from "../src/data/stream.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { forward } from "../src/nn/forward.ts";
-import { type LayerTensors, allocLayers, allocLayersTogether } from "../src/nn/params.ts";
-import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
-import { parseTrainArgs } from "../src/cli/config.ts";
-import { createSession } from "./session.ts";
-import { networkFor } from "../src/cli/network.ts";
+import {
+  GaussNewtonOperator,
+  KroneckerBlocks,
+  type LayerTensors,
+  allocLayers,
+  allocLayersTogether,
+  conjugateGradient,
+  createEstimator,
+  forward,
+  gradientAndCurvature,
+  numberFlag,
+  parseFlags,
+  positiveIntegerFlag,
+  writeFileAtomic,
+} from "../src/bench-internals.ts";
+import { openTrajectory } from "./_trajectory.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
@@ -36,23 +38,18 @@ export async function main(argv: string[]): Promise<void> {
   const gamma = numberFlag("gamma", values.gamma, "a positive number", (n) => n > 0);
   const iterations = positiveIntegerFlag("iterations", values.iterations);
   const flags = ["--dataset", values.dataset!, "--device", values.device!, ...(values.arch ? ["--arch", values.arch] : [])];
-  const config = parseTrainArgs(flags);
-  const spec = networkFor(config);
-  await ensureDataset(config.dataset, config.dataDir);
-  const backend = await createBackend({ device: config.device });
-  // KFRA (--opt's default) from the seed-0 weights.
-  const { weights, optimizer, workspace: ws } = createSession(config, backend, { spec });
-  const stream = await MinibatchStream.open({ file: datasetFiles(config.dataset, config.dataDir).train, batchSize: config.batch, seed: 0 });
-  for (let t = 1; t <= warmup; t++) {
-    ws.loadBatch((await stream.next()).x);
-    await optimizer.step(ws, t);
+  // KFRA (--opt's default) from the seed-0 weights, on the seed-0 minibatch order.
+  const t = await openTrajectory(flags);
+  const { backend, session, settings, run } = t;
+  const { spec, weights, workspace: ws } = session;
+  for (let i = 1; i <= warmup; i++) {
+    await t.loadNext();
+    await t.update();
   }
-  optimizer.dispose();
-  ws.loadBatch((await stream.next()).x);
-  await stream.close();
+  await t.loadNext();
   forward(backend, spec, weights, ws);
 
-  const eta = config.weightDecay;
+  const eta = settings.weightDecay;
   const L = weights.length;
   const op = new GaussNewtonOperator(backend, spec, weights, ws);
   const dot = (a: LayerTensors, b: LayerTensors, layer?: number) => op.dot(a, b, layer);
@@ -65,7 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     const gradients = allocLayersTogether(backend, spec);
     const out = { grads: gradients.layers, inputFactors: blocks.inputFactors, outputFactors: blocks.outputFactors };
     forward(backend, spec, weights, ws);
-    gradientAndCurvature(backend, spec, weights, ws, createEstimator(kind, backend, spec, config.batch, 0), 1, eta, out);
+    gradientAndCurvature(backend, spec, weights, ws, createEstimator(kind, backend, spec, settings.batchSize, 0), 1, eta, out);
     blocks.average(0);
     blocks.splitDamping();
     const delta = allocLayersTogether(backend, spec);
@@ -85,7 +82,7 @@ export async function main(argv: string[]): Promise<void> {
   for (let l = 0; l < L; l++) blockResults.push(await conjugateGradient(backend, spec, op, grads, gamma + eta, block, { maxIterations: iterations, tolerance: 1e-6, layer: l }));
 
   const rows: Record<string, unknown>[] = [];
-  console.log(`\n${config.dataset} ${spec.sizes.join("-")}, batch ${config.batch}, after ${warmup} KFRA updates; damping γ + η = ${gamma + eta}; ${backend.info.name} backend`);
+  console.log(`\n${run.dataset} ${spec.sizes.join("-")}, batch ${settings.batchSize}, after ${warmup} KFRA updates; damping γ + η = ${gamma + eta}; ${backend.info.name} backend`);
   console.log(`CG full Gauss–Newton: ${full.iterations} iterations, relative residual ${full.relativeResidual.toExponential(2)} (${fullSeconds.toFixed(1)} s); block-diagonal: max residual ${Math.max(...blockResults.map((r) => r.relativeResidual)).toExponential(2)}`);
   console.log("direction      cos(·, exact GN)   cos(·, block-diagonal GN)");
   for (const [name, d] of directions) {
@@ -95,5 +92,5 @@ export async function main(argv: string[]): Promise<void> {
   }
   console.log(`block-diagonal vs full: ${(await cosine(block, exact)).toFixed(4)}`);
   writeFileAtomic("bench/results/direction.json", `${JSON.stringify({ date: new Date().toISOString(), spec, warmup, gamma, eta, full, blockResults, rows }, null, 2)}\n`);
-  backend.dispose();
+  await t.close();
 }

@@ -17,16 +17,20 @@
 // Each figure is also given per CPU-second of this process (all its threads: lavapipe's workers,
 // OpenBLAS's): on this shared 2-core machine wall-clock GFLOP/s move with other people's load,
 // GFLOP per CPU-second much less. Writes bench/results/kernels.json.
-import { UsageError } from "../src/errors.ts";
-import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
+import { type Backend, createBackend, type NetworkSpec, type Tensor } from "../src/index.ts";
+import {
+  GEMM_TILES,
+  KroneckerBlocks,
+  UsageError,
+  allocLayersTogether,
+  availableBackends,
+  createWebGpuBackend,
+  parseFlags,
+  positiveIntegerFlag,
+} from "../src/bench-internals.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { availableBackends, createBackend } from "../src/backend/index.ts";
-import type { Backend, Tensor } from "../src/backend/types.ts";
-import { allocLayersTogether } from "../src/nn/params.ts";
-import type { NetworkSpec } from "../src/nn/spec.ts";
-import { KroneckerBlocks } from "../src/optim/kronecker/block.ts";
 
 const HELP = `usage: bun run bench kernels [--device webgpu|cpu] [--reps N] [--variants]
 
@@ -363,8 +367,6 @@ export async function main(argv: string[]): Promise<void> {
   const extras: Record<string, number> = {};
   const gpu = backends.find(([d]) => d === "webgpu");
   if (gpu && variants) {
-    const { createWebGpuBackend } = await import("../src/backend/webgpu/index.ts");
-    const { GEMM_TILES } = await import("../src/backend/webgpu/context.ts");
     type Kind = { gemm: "register" | "tiled"; tile?: string; gemmInner?: "scalar" | "vec4"; splitK?: "auto" | "off" };
     const tiles = Object.keys(GEMM_TILES);
     const kinds: [string, Kind][] = [
@@ -404,7 +406,6 @@ export async function main(argv: string[]): Promise<void> {
     for (const b of variantBackends) b.dispose();
   }
   if (gpu) {
-    const { createWebGpuBackend } = await import("../src/backend/webgpu/index.ts");
     const gemmOn = async (b: Backend) => {
       const a = operand(b, 1000, 784, 0, 1);
       const bb = operand(b, 784, 1000, 0, 2);

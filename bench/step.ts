@@ -15,21 +15,27 @@
 //  4. profiled (--profile, WebGPU with the timestamp-query feature, --profile-steps updates): GPU
 //     milliseconds per kernel label per update (src/backend/webgpu/profiler.ts).
 // Writes --out (default bench/results/step.json) and, with --profile, profile-<adapter>.json beside it.
-import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 import { dirname, join } from "node:path";
-import { createBackend, parseDevice } from "../src/backend/index.ts";
-import type { Backend } from "../src/backend/types.ts";
-import { type PhaseMarker, PhaseTimer } from "../src/optim/phases.ts";
-import type { RecordedUpdate } from "../src/optim/optimizer.ts";
-import { yieldToEventLoop } from "../src/train/loop.ts";
-import { parseTrainArgs } from "../src/cli/config.ts";
-import { type MethodName, isKronecker } from "../src/optim/settings.ts";
-import { oddEvenTargets } from "../src/data/datasets.ts";
-import { createSession, presetFlag } from "./session.ts";
-import { networkFor } from "../src/cli/network.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { seedKey, threefry2x32 } from "../src/backend/random.ts";
-import type { KernelTime, ProfilingControl } from "../src/backend/webgpu/profiler.ts";
+import { type Backend, type MethodName, OPTIMIZER_SETTINGS, createBackend } from "../src/index.ts";
+import {
+  type KernelTime,
+  type PhaseMarker,
+  PhaseTimer,
+  type ProfilingControl,
+  type RecordedUpdate,
+  createWebGpuBackend,
+  isKronecker,
+  oddEvenTargets,
+  parseDevice,
+  parseFlags,
+  positiveIntegerFlag,
+  seedKey,
+  threefry2x32,
+  writeFileAtomic,
+  yieldToEventLoop,
+} from "../src/bench-internals.ts";
+import { createSession } from "./_session.ts";
+import { BENCH_RUN_SETTINGS, parseTrainFlags, presetArgs } from "./_trainFlags.ts";
 import { timedBackend } from "./_opTimer.ts";
 import { countedBackend, totalFlops } from "./_opCounter.ts";
 
@@ -44,11 +50,11 @@ const HELP = `usage: bun run bench step [flags]
                       runs them (batch upload, each report awaited after the next update is
                       recorded, one wait at the end); seconds per update = run time / N (default 10)
   --train-runs N      such runs; their median is reported (default 3)
-  --batch N           minibatch size (default 1000)
+  --batch N           minibatch size (default ${OPTIMIZER_SETTINGS.batchSize.default}, as train)
   --arch SIZES        layer sizes, e.g. 64-32-16-32-64 (default: the dataset's network)
-  --preset P          adaptive | fixed (default adaptive: every phase, τ adaptation included;
-                      --damping is its old name)
-  --dataset D, --task T   network of that dataset/task (default curves, autoencoder)
+  --preset P          fixed | adaptive (default ${OPTIMIZER_SETTINGS.preset.default}, as train; adaptive times the τ
+                      adaptation too; --damping is its old name)
+  --dataset D, --task T   network of that dataset/task (default ${BENCH_RUN_SETTINGS.dataset.default}, ${BENCH_RUN_SETTINGS.task.default})
   --profile           WebGPU: GPU time per kernel by timestamp queries, after the other passes
   --profile-steps N   profiled updates (default 3)
   --top N             kernel labels printed in the profile table (default 15)
@@ -91,7 +97,6 @@ interface WebGpuStats {
 
 async function openBackend(device: string, profile: boolean): Promise<Backend> {
   if (device === "webgpu" && profile) {
-    const { createWebGpuBackend } = await import("../src/backend/webgpu/index.ts");
     return createWebGpuBackend({ timestampQuery: true });
   }
   return createBackend({ device: parseDevice(device) });
@@ -105,12 +110,12 @@ export async function main(argv: string[]): Promise<void> {
     "count-steps": { type: "string", default: "5" },
     "train-steps": { type: "string", default: "10" },
     "train-runs": { type: "string", default: "3" },
-    batch: { type: "string", default: "1000" },
+    batch: { type: "string" },
     arch: { type: "string" },
     preset: { type: "string" },
     damping: { type: "string" },
-    dataset: { type: "string", default: "curves" },
-    task: { type: "string", default: "autoencoder" },
+    dataset: { type: "string" },
+    task: { type: "string" },
     profile: { type: "boolean", default: false },
     "profile-steps": { type: "string", default: "3" },
     top: { type: "string", default: "15" },
@@ -127,22 +132,23 @@ export async function main(argv: string[]): Promise<void> {
   const trainRuns = positiveInt("train-runs", values["train-runs"]);
   const profileSteps = positiveInt("profile-steps", values["profile-steps"]);
   const top = positiveInt("top", values.top);
-  const batch = positiveInt("batch", values.batch);
+  const batch = values.batch === undefined ? OPTIMIZER_SETTINGS.batchSize.default : positiveInt("batch", values.batch);
   const devices = values.device!.split(",").map((d) => parseDevice(d));
-  const preset = presetFlag(values, "adaptive");
+  const preset = presetArgs(values);
   const rows: Record<string, unknown>[] = [];
   const profiles: Record<string, Record<string, unknown>[]> = {};
   // Every method's settings and network are checked before the first is timed.
   const runs = values.opt!.split(",").map((opt) => {
-    const trainArgs = ["--opt", opt, "--batch", String(batch), "--dataset", values.dataset!, "--task", values.task!];
-    // Adaptive damping (the default here) exercises every phase, the τ adaptation included.
-    if (isKronecker(opt as MethodName)) trainArgs.push("--preset", preset);
+    const trainArgs = ["--opt", opt, "--batch", String(batch)];
+    if (values.dataset) trainArgs.push("--dataset", values.dataset);
+    if (values.task) trainArgs.push("--task", values.task);
+    if (isKronecker(opt as MethodName)) trainArgs.push(...preset);
     if (values.arch) trainArgs.push("--arch", values.arch);
-    const config = parseTrainArgs(trainArgs);
-    return { opt, config, spec: networkFor(config) };
+    const run = parseTrainFlags(trainArgs);
+    return { opt, run, spec: run.spec };
   });
   for (const device of devices) {
-    for (const { opt, config, spec } of runs) {
+    for (const { opt, run, spec } of runs) {
       const base = await openBackend(device, values.profile!);
       const gpu = base.info.name === "webgpu" ? (base as unknown as WebGpuStats) : undefined;
       const { backend: timed, totals: opTotals } = timedBackend(base);
@@ -152,10 +158,10 @@ export async function main(argv: string[]): Promise<void> {
       const timer = new PhaseTimer(base);
       const phases = new SwitchablePhases(timer);
       // Seed 0 (--seed's default): every benchmark row starts from the same weights.
-      const session = createSession(config, backend, { spec, phases });
-      const { weights, optimizer, workspace: ws } = session;
+      const session = createSession(backend, spec, run.optimizer, phases);
+      const { engine, workspace: ws } = session;
       const x = syntheticBatch(batch, spec.sizes[0]);
-      const targets = config.task === "odd-even" ? oddEvenTargets(Array.from({ length: batch }, (_, i) => i)) : undefined;
+      const targets = run.task === "odd-even" ? oddEvenTargets(Array.from({ length: batch }, (_, i) => i)) : undefined;
       const loadBatch = () => ws.loadBatch(x, targets);
       loadBatch();
       let t = 0;
@@ -169,7 +175,7 @@ export async function main(argv: string[]): Promise<void> {
         opTotals.clear();
         await base.flush();
         const start = performance.now();
-        await optimizer.step(ws, ++t);
+        await engine.step(ws, ++t);
         await timer.stop();
         const seconds = (performance.now() - start) / 1000;
         if (i <= 2) continue; // warm-up: pipelines, pools, first-step factor copies
@@ -188,7 +194,7 @@ export async function main(argv: string[]): Promise<void> {
         counted.reset();
         const before = gpu ? { ...gpu.stats } : undefined;
         const start = performance.now();
-        await optimizer.step(ws, ++t);
+        await engine.step(ws, ++t);
         const after = gpu ? { ...gpu.stats } : undefined;
         // A read-back already complete when the update returns is one the update waited for.
         samples.waitedReadBacks.push(counted.counts.completedReadBacks);
@@ -228,7 +234,7 @@ export async function main(argv: string[]): Promise<void> {
         let previous: RecordedUpdate | undefined;
         for (let i = 0; i < trainSteps; i++) {
           loadBatch();
-          const update = await optimizer.step(ws, ++t);
+          const update = await engine.step(ws, ++t);
           await previous?.report();
           previous = update;
           await yieldToEventLoop();
@@ -258,7 +264,7 @@ export async function main(argv: string[]): Promise<void> {
 
       // 3. profiled
       if (values.profile) {
-        const kernels = await profileUpdates(base, gpu, optimizer.step.bind(optimizer, ws), () => ++t, profileSteps);
+        const kernels = await profileUpdates(base, gpu, engine.step.bind(engine, ws), () => ++t, profileSteps);
         if (kernels) {
           const key = slug(gpu!.adapter.name);
           const profile = { opt, network: row.network, batch, updates: profileSteps, ...kernels };

@@ -8,7 +8,9 @@
 # next step runs; the whole check stops starting steps after BUDGET_S (7 minutes on an H200):
 #   smoke; bench step on WebGPU (KFRA, KFAC, Adam: phases, counts); plain PyTorch (fp32, TF32);
 #   bench step --profile (GPU time per kernel); bench crosscheck (WebGPU vs CPU, 12 KFRA updates);
-#   bench step on the CPU backend; bench kernels; a short KFRA train on CURVES (if the bundle has it).
+#   bench step on the CPU backend; bench kernels; bench gemm-check (every tile of the tiled gemm,
+#   both inner loops and split-K against float64: the grid the test suite leaves to the GPU); a
+#   short KFRA train on CURVES (if the bundle has it).
 # --small: network 784-64-16-64-784 at batch 100 and fewer updates (about three minutes on lavapipe).
 # Env: OUT (results folder), PYTHON (the interpreter with torch; default python3), BUDGET_S (420).
 # Damping is `fixed` throughout, as bench/reference/pytorch_step.py does, so both do the same work.
@@ -18,7 +20,7 @@ small=0
 for arg in "$@"; do
   case "$arg" in
     --small) small=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "device-check: unknown flag '$arg'; valid: --small, --help" >&2; exit 2 ;;
   esac
 done
@@ -49,11 +51,11 @@ DATA_DIR="${KFRA_DATA_DIR:-data}"
 if [ "$small" = 1 ]; then
   ARCH=(--arch 784-64-16-64-784) BATCH=100 STEPS=3 COUNT=3 PROFILE=2 CROSS=6 TRAIN_STEPS=10 REPS=1
   TORCH_NET=(--sizes 784-64-16-64-784 --batch 100 --steps 5 --warmup 2)
-  T_STEP=150 T_CPU=90 T_KERNELS=150 T_TORCH=120 T_CROSS=120 T_TRAIN=120
+  T_STEP=150 T_CPU=90 T_KERNELS=150 T_TORCH=120 T_CROSS=120 T_TRAIN=120 T_GEMM=300
 else
   ARCH=() BATCH=1000 STEPS=5 COUNT=5 PROFILE=3 CROSS=12 TRAIN_STEPS=30 REPS=5
   TORCH_NET=(--steps 10 --warmup 3)
-  T_STEP=120 T_CPU=100 T_KERNELS=75 T_TORCH=90 T_CROSS=90 T_TRAIN=75
+  T_STEP=120 T_CPU=100 T_KERNELS=75 T_TORCH=90 T_CROSS=90 T_TRAIN=75 T_GEMM=90
 fi
 
 log() { echo "device-check: $*" | tee -a "$OUT/device-check.log"; }
@@ -123,6 +125,8 @@ run_step step-cpu "$T_CPU" "${BENCH[@]}" step --device cpu --opt kfra,kfac,adam 
 
 run_step kernels "$T_KERNELS" "${BENCH[@]}" kernels --device webgpu --reps "$REPS"
 [ -f "$KERNELS_JSON" ] && cp "$KERNELS_JSON" "$OUT/kernels.json"
+
+run_step gemm-check "$T_GEMM" "${BENCH[@]}" gemm-check --variants all --out "$OUT/gemm-check.json"
 
 if [ -f "$DATA_DIR/curves-train.arrow" ] && [ -f "$DATA_DIR/curves-test.arrow" ]; then
   rm -rf "$OUT/train-kfra-curves"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds .device-bundle/ (git-ignored): everything an offline x86-64 GPU machine (NVIDIA driver and
 # Vulkan ICD, no Vulkan loader, no package registry, at most 64 MiB sent) needs to run `smoke`,
-# `bench step|kernels|crosscheck` and a short `train`, from a copy of this checkout:
+# `bench step|kernels|crosscheck|gemm-check` and a short `train`, from a copy of this checkout:
 #
 #   bun.xz                       Bun itself (node_modules/bun/bin/bun.exe, xz -6)
 #   app/bin/{bench,smoke,train}.js   the program, bundled by `bun build` (+ chunks, stream-worker.ts)
@@ -87,6 +87,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   step: () => import("$ROOT/bench/step.ts"),
   kernels: () => import("$ROOT/bench/kernels.ts"),
   crosscheck: () => import("$ROOT/bench/crosscheck.ts"),
+  "gemm-check": () => import("$ROOT/bench/gemm-check.ts"),
   blas: () => import("$ROOT/bench/blas.ts"),
   sweep: () => import("$ROOT/bench/sweep.ts"),
 };

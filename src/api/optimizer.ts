@@ -11,6 +11,7 @@ import { SpecError, layerCount } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
 import { createOptimizer } from "../optim/methods.ts";
 import type { Optimizer as Engine, RecordedUpdate, StepReport } from "../optim/optimizer.ts";
+import type { PhaseMarker } from "../optim/phases.ts";
 import { METHOD_NAMES, type MethodName, type OptimizerSettings, resolveOptimizerSettings } from "../optim/settings.ts";
 import { SettingError, describeValue, ownOptions } from "../settings.ts";
 import type { LoopBatch, Trainee } from "../train/loop.ts";
@@ -36,6 +37,9 @@ export interface OptimizerInternals {
   resumeAt(step: number): void;
   /** Runs `work` unless a step() or train() of this optimiser is under way. */
   exclusive<T>(what: string, work: () => Promise<T>): Promise<T>;
+  /** The method's engine and the minibatch workspace it reads, for the benchmarks (src/bench-internals.ts). */
+  engine: Engine;
+  workspace: BatchWorkspace;
 }
 export const internals = new WeakMap<Optimizer, OptimizerInternals>();
 
@@ -63,10 +67,14 @@ export class Optimizer {
   private busy?: string;
   private disposed = false;
 
-  /** Throws a SettingError naming the first unknown setting, a setting the method does not read, or a value out of range. */
+  /**
+   * Throws a SettingError naming the first unknown setting, a setting the method does not read, or a
+   * value out of range. `phases` is bench step's timer of the update's phases (src/bench-internals.ts).
+   */
   constructor(
     readonly network: Network,
     options: OptimizerOptions,
+    phases?: PhaseMarker,
   ) {
     if (!(network instanceof Network)) throw new UsageError(`Optimizer: network must be a Network (new Network(backend, { sizes, loss })), got ${describeValue(network)}`);
     if (typeof options !== "object" || options === null) throw new UsageError(`Optimizer: options must be an object such as { method: "kfra", batchSize: 1000 }, got ${describeValue(options)}`);
@@ -76,7 +84,7 @@ export class Optimizer {
     this.method = method;
     this.settings = Object.freeze(resolveOptimizerSettings(method, given));
     const { backend, spec, weights } = network;
-    this.engine = createOptimizer(method, backend, spec, weights, this.settings);
+    this.engine = createOptimizer(method, backend, spec, weights, this.settings, phases);
     this.workspace = new BatchWorkspace(backend, spec, this.settings.batchSize);
     const engine = this.engine;
     const record = (batch: LoopBatch, step: number): Promise<RecordedUpdate> => {
@@ -99,6 +107,8 @@ export class Optimizer {
         this.updates = step;
       },
       exclusive: (what, work) => this.exclusive(what, work),
+      engine,
+      workspace: this.workspace,
     });
   }
 

@@ -12,7 +12,7 @@ import { dataDir } from "../data/location.ts";
 import { FileError, UsageError } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import type { TaskName } from "../nn/spec.ts";
-import { METHOD_NAMES, type MethodName, OPTIMIZER_SETTINGS, type OptimizerSettingRow, type Preset, checkReadUnderPreset, defaultText, isKronecker, unreadUnderPreset } from "../optim/settings.ts";
+import { METHOD_NAMES, type MethodName, OPTIMIZER_SETTINGS, type OptimizerSettingRow, type Preset, checkReadUnderPreset, defaultText, isKronecker, resolveOptimizerSettings, unreadUnderPreset } from "../optim/settings.ts";
 import { type SettingRow, SettingError, accepted, checkSetting, flagOf, helpLine, parseSettingText } from "../settings.ts";
 import { TRAIN_SETTINGS } from "../train/settings.ts";
 
@@ -263,4 +263,31 @@ export function optimizerOptions(config: TrainConfig): { method: MethodName } & 
     options[key] = value;
   }
   return options;
+}
+
+/**
+ * A config's settings as the run uses them, under their config keys: every optimiser setting its
+ * method reads as resolved from the preset and the table (the ones it does not read left out), and
+ * `dataset` only where it names the data (not with --data). A command line and the config.json it
+ * wrote, old layout or new, give the same object, so the two compare.
+ */
+export function resolvedConfig(config: TrainConfig): Record<string, unknown> {
+  const values = config as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, row] of ROWS) out[configKeyOf(key, row)] = values[configKeyOf(key, row)];
+  const { method, ...given } = optimizerOptions(config);
+  const settings = resolveOptimizerSettings(method, given) as unknown as Record<string, unknown>;
+  for (const [key, row] of Object.entries(OPTIMIZER_SETTINGS) as [string, OptimizerSettingRow][]) {
+    if (row.methods.includes(method)) out[configKeyOf(key, row)] = settings[key];
+    else delete out[configKeyOf(key, row)];
+  }
+  if (config.data) delete out.dataset;
+  return out;
+}
+
+/** `config` with its settings replaced by resolvedConfig's (in the tables' order), then whatever else it holds (history, the data's hash). */
+export function withResolvedSettings(config: TrainConfig): Record<string, unknown> {
+  const settingKeys = new Set(ROWS.map(([key, row]) => configKeyOf(key, row)));
+  const extras = Object.entries(config).filter(([key]) => !settingKeys.has(key));
+  return { ...resolvedConfig(config), ...Object.fromEntries(extras) };
 }

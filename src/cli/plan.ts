@@ -2,7 +2,8 @@
 // src/run, which keeps the run directory. The one place the CLI's TrainConfig becomes typed settings.
 import { basename, resolve } from "node:path";
 import { type RunData, type RunHooks, type RunPlan, type RunResult, runTraining } from "../run/run.ts";
-import { type TrainConfig, optimizerOptions } from "./config.ts";
+import { dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
+import { type TrainConfig, optimizerOptions, withResolvedSettings } from "./config.ts";
 import { trainingData } from "./data-source.ts";
 import { networkFor } from "./network.ts";
 import { type ResumeChanges, recordResumeChanges } from "./resume.ts";
@@ -16,7 +17,8 @@ function defaultRunDir(config: TrainConfig): string {
 /** The run a config describes, for src/run. */
 export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }): RunPlan {
   const runDir = resolve(config.resume ?? config.out ?? defaultRunDir(config));
-  const { resumeChanges, ...record } = config;
+  const { resumeChanges, ...settings } = config;
+  let network: RunData["network"] | undefined;
   return {
     runDir,
     resume: config.resume !== undefined,
@@ -25,14 +27,8 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
       if (!config.data) await (await import("../../data-prep/ensure.ts")).ensureDataset(config.dataset, config.dataDir);
       const data = await trainingData(config);
       const spec = networkFor(config, data.shape);
-      return {
-        label: data.label,
-        train: data.train,
-        heldOut: data.heldOut,
-        columns: data.columns,
-        oddEven: config.task === "odd-even",
-        network: { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed },
-      };
+      network = { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed };
+      return { label: data.label, train: data.train, heldOut: data.heldOut, columns: data.columns, oddEven: config.task === "odd-even", network };
     },
     optimizer: { ...optimizerOptions(config), batchSize: config.batch, seed: config.seed },
     steps: config.steps,
@@ -43,7 +39,8 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
     workers: config.workers,
     shuffle: config.shuffle,
     init: config.init,
-    record: { ...record, out: runDir },
+    // The settings as used (src/cli/config.ts resolvedConfig), the network, and the data by file and hash.
+    record: () => ({ ...withResolvedSettings({ ...settings, out: runDir }), network, dataFiles: runDataFiles(config), dataHash: dataFingerprint(config) }),
     onResumed: (step) => recordResumeChanges(runDir, resumeChanges ?? {}, step),
     quiet: config.quiet,
   };

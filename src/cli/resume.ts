@@ -12,7 +12,7 @@ import { readJsonFile } from "../io/json.ts";
 import { checkpointData, checkpointSettings } from "../run/checkpoint.ts";
 import { type DataRole, changedData, dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
 import { CONFIG_FILE } from "../run/runFiles.ts";
-import { type TrainConfig, configKey, savedConfig } from "./config.ts";
+import { type TrainConfig, configKey, savedConfig, withResolvedSettings } from "./config.ts";
 
 export const CHANGEABLE_ON_RESUME = ["steps", "eval-every", "save-every", "device", "workers", "data-dir"] as const;
 /** Flags that are not settings of the run: taken from the command line every time. */
@@ -103,12 +103,12 @@ export function resumeConfig(dir: string, commandLine: TrainConfig, given: Reado
   return resumed;
 }
 
-/** Records accepted changes in the run's config.json: the new values, and a history entry. */
+/** Records accepted changes in the run's config.json: the new values, and a history entry (an old layout is rewritten with its settings as used). */
 export function recordResumeChanges(runDir: string, changes: ResumeChanges, step: number): void {
   if (Object.keys(changes).length === 0) return;
   const saved = readRunConfig(runDir);
   const history = Array.isArray(saved.history) ? saved.history : [];
   for (const [key, [, value]] of Object.entries(changes)) (saved as unknown as Record<string, unknown>)[key] = value;
   const entry = { resumedAtStep: step, time: new Date().toISOString(), changed: Object.fromEntries(Object.entries(changes).map(([k, [from, to]]) => [k, { from, to }])) };
-  writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...saved, history: [...history, entry] }, null, 2)}\n`);
+  writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify({ ...withResolvedSettings(saved), history: [...history, entry] }, null, 2)}\n`);
 }

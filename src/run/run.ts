@@ -56,8 +56,8 @@ export interface RunPlan {
   shuffle: boolean;
   /** Initial weights from a model file. */
   init?: string;
-  /** The run's settings as the caller records them: config.json of a new run. */
-  record: object;
+  /** The run's settings as the caller records them: config.json of a new run (called once data() has given the data). */
+  record(): object;
   /** A resumed run restored at `step` (the caller records what changed). */
   onResumed?(step: number): void;
   quiet: boolean;
@@ -259,7 +259,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
       evalAtStart = due && !records.some((r) => r.type === "eval" && r.step === loop.step);
       if (heldOutSet) best = bestEvaluation(records, recordedBest(runDir, restored ? loop.step : -1, warn));
     } else {
-      writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record, null, 2)}\n`);
+      writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(plan.record(), null, 2)}\n`);
       writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
       writeFileAtomic(metricsPath, "");
     }

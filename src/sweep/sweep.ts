@@ -21,6 +21,7 @@ import { type PlannedRun, type RunResult, checkRunArgv, planSweep, specHelp, val
 import { EXIT, ExpectedError, UsageError } from "../errors.ts";
 import { type DataFingerprint, changedData, dataFingerprint, isDataFingerprint } from "../run/dataIdentity.ts";
 import { readRunConfig } from "../cli/resume.ts";
+import { resolvedConfig } from "../cli/config.ts";
 import { RunLock } from "../run/runLock.ts";
 import { CONFIG_FILE } from "../run/runFiles.ts";
 import { runCli } from "../cli/runCli.ts";
@@ -60,8 +61,8 @@ function runData(argv: string[]): DataFingerprint {
 
 /** Where the run directory's settings (config.json) differ from the run's train arguments, in words. */
 export function settingsDifferences(runDir: string, argv: string[]): string[] {
-  const saved = readRunConfig(runDir) as unknown as Record<string, unknown>;
-  const planned = checkRunArgv(argv, runDir) as unknown as Record<string, unknown>;
+  const saved = resolvedConfig(readRunConfig(runDir));
+  const planned = resolvedConfig(checkRunArgv(argv, runDir));
   const ignored = new Set(["out", "resume", "device", "quiet", "help", "dataDir", "history"]);
   const keys = new Set([...Object.keys(saved), ...Object.keys(planned)].filter((k) => !ignored.has(k)));
   const show = (v: unknown) => (v === undefined ? "unset" : JSON.stringify(v));

@@ -7,8 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { probeAdapter } from "../../src/backend/index.ts";
 import { type Backend, NotPositiveDefiniteError, type Tensor } from "../../src/backend/types.ts";
-import type { GemmInternal } from "../../src/backend/webgpu/gemm.ts";
-import { choleskyResidual, kroneckerSolveResidual, solveResidual } from "../helpers/residuals.ts";
+import { choleskyResidual, kroneckerSolveResidual, nonZeroAboveDiagonal, solveResidual } from "../helpers/residuals.ts";
 
 const U = 2 ** -24;
 const SIZES = [1, 31, 64, 65, 129, 300];
@@ -94,7 +93,7 @@ describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
       const Ls = await Promise.all(views.map((v) => b.download(v)));
       SIZES.forEach((n, i) => {
         const L = Ls[i];
-        for (let r = 0; r < n; r++) for (let c = r + 1; c < n; c++) expect(L[r * n + c]).toBe(0);
+        expect(nonZeroAboveDiagonal(L, n), `n = ${n}`).toBeUndefined();
         expect(choleskyResidual(L, values[i], n), `cholesky n = ${n}`).toBeLessThanOrEqual(4 * n * U);
         if (!graded) results.set(`${tiled}:L${i}`, L);
       });
@@ -155,88 +154,36 @@ describe.skipIf(!hasAdapter)("webgpu batched Cholesky and solves", () => {
       const other = results.get(`false:${key.slice(key.indexOf(":") + 1)}`);
       expect(other, key).toBeDefined();
       const scale = Math.max(...Array.from(value, Math.abs));
-      for (let i = 0; i < value.length; i++) expect(Math.abs(value[i] - other![i])).toBeLessThanOrEqual(1e-4 * scale);
+      const apart = Array.from(value).findIndex((v, i) => !(Math.abs(v - other![i]) <= 1e-4 * scale));
+      expect(apart, `${key}: entry ${apart} is ${value[apart]} here, ${other![apart]} by substitution`).toBe(-1);
     }
   });
 });
 
-// The shared-memory-tiled gemm as the kernel of single gemms, for every tile shape and inner loop,
-// and split along k: all four transpose cases on odd shapes and strided views, β = 0 (C's NaN
-// ignored) and β ≠ 0, and lowerOnly (C above the diagonal left as it was), against a float64
-// product with the conformance suite's bound (k+2)·u·Σ|a||b| + 4u|βC| (a split sum is one more
-// order of the same k terms, so the same bound holds).
+// The shared-memory-tiled gemm as the kernel of single gemms, against a float64 product within the
+// conformance suite's bound (bench/gemm-check.ts): one of each kind of kernel variant — the scalar
+// inner loop unsplit and split into 3, the vec4 inner loop with split-K auto (the hardware default:
+// unsplit for short k, split for long), and the one-row tile with vec4 split into 5 — on shapes that
+// cross the tile edges in m, n and k, with lowerOnly. The whole grid of tiles (none of them a
+// default on a software adapter) is `bun run bench gemm-check`, run by scripts/device-check.sh.
 describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
-  const { createWebGpuBackend } = await import("../../src/backend/webgpu/index.ts");
-  const { GEMM_TILES } = await import("../../src/backend/webgpu/context.ts");
-  type Variant = { tile: string; gemmInner: "scalar" | "vec4"; splitK: "off" | "auto" | number };
-  const variants: Variant[] = [
-    ...Object.keys(GEMM_TILES).flatMap((tile) => (["scalar", "vec4"] as const).map((gemmInner): Variant => ({ tile, gemmInner, splitK: "off" }))),
-    ...(["scalar", "vec4"] as const).flatMap((gemmInner) => [3, "auto" as const].map((splitK): Variant => ({ tile: "4x4x16", gemmInner, splitK }))),
+  const { checkVariant, variantName } = await import("../../bench/gemm-check.ts");
+  const shapes = [
+    [1, 1, 1, false],
+    [65, 129, 33, false],
+    [40, 50, 700, false],
+    [97, 97, 300, true],
+  ] as const;
+  for (const variant of [
+    { tile: "4x4x16", gemmInner: "scalar", splitK: "off" },
+    { tile: "4x4x16", gemmInner: "scalar", splitK: 3 },
+    { tile: "4x4x16", gemmInner: "vec4", splitK: "auto" },
     { tile: "1x4x16", gemmInner: "vec4", splitK: 5 },
-  ];
-  for (const { tile, gemmInner, splitK } of variants) {
-    it(`tile ${tile}, ${gemmInner} inner loop, split-K ${splitK}`, async () => {
-      const b = await createWebGpuBackend({ gemm: "tiled", tiledBatches: true, tile, gemmInner, splitK });
-      try {
-        for (const [m, n, k, lowerOnly] of [
-          [1, 1, 1, false],
-          [7, 31, 5, false],
-          [65, 129, 33, false],
-          [130, 67, 200, false],
-          [40, 50, 700, false],
-          [97, 97, 300, true],
-        ] as const) {
-          if (k === 700 && splitK === "off") continue;
-          for (const transA of [false, true]) {
-            for (const transB of [false, true]) {
-              for (const beta of [0, 0.5]) {
-                const r = rng(m * 7 + n * 13 + k);
-                const av = Float64Array.from({ length: m * k }, r).map(Math.fround);
-                const bv = Float64Array.from({ length: k * n }, r).map(Math.fround);
-                const cv = Float64Array.from({ length: m * n }, r).map(Math.fround);
-                const [ar, ac] = transA ? [k, m] : [m, k];
-                const [br, bc] = transB ? [n, k] : [k, n];
-                const { views } = stacked(b, [
-                  [ar, ac],
-                  [br, bc],
-                  [m, n],
-                ]);
-                const [A, B, C] = views;
-                b.upload(A, av);
-                b.upload(B, bv);
-                if (beta !== 0) b.upload(C, cv);
-                const opts: GemmInternal = { transA, transB, alpha: 1.5, beta, lowerOnly };
-                b.gemm(A, B, C, opts);
-                const got = await b.download(C);
-                const opA = (i: number, p: number) => (transA ? av[p * m + i] : av[i * k + p]);
-                const opB = (p: number, j: number) => (transB ? bv[j * k + p] : bv[p * n + j]);
-                const what = `${m}×${n}×${k} transA=${transA} transB=${transB} β=${beta}${lowerOnly ? " lowerOnly" : ""}`;
-                for (let i = 0; i < m; i++) {
-                  for (let j = 0; j < n; j++) {
-                    if (lowerOnly && j > i) {
-                      const was = beta === 0 ? Number.NaN : cv[i * n + j];
-                      if (!Object.is(got[i * n + j], was)) throw new Error(`${what}: C[${i},${j}] above the diagonal became ${got[i * n + j]}`);
-                      continue;
-                    }
-                    let s = 0;
-                    let mag = 0;
-                    for (let p = 0; p < k; p++) {
-                      s += opA(i, p) * opB(p, j);
-                      mag += Math.abs(opA(i, p) * opB(p, j));
-                    }
-                    const want = 1.5 * s + beta * cv[i * n + j];
-                    const bound = (k + 2) * U * 1.5 * mag + 4 * U * Math.abs(beta * cv[i * n + j]) + 1e-30;
-                    const err = Math.abs(got[i * n + j] - want);
-                    if (!(err <= bound)) throw new Error(`${what}: C[${i},${j}] = ${got[i * n + j]}, want ${want}`);
-                  }
-                }
-              }
-            }
-          }
-        }
-      } finally {
-        b.dispose();
-      }
+  ] as const) {
+    it(variantName(variant), async () => {
+      const result = await checkVariant(variant, shapes);
+      expect(result.failures).toEqual([]);
+      expect(result.cases).toBe(variant.splitK === "off" ? 24 : 32);
     });
   }
 });

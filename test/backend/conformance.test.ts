@@ -7,7 +7,7 @@ import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import { threefry2x32, seedKey, wordToUniform } from "../../src/backend/random.ts";
 import { quotientValue } from "../../src/backend/quotient.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
-import { choleskyResidual, frob, solveResidual } from "../helpers/residuals.ts";
+import { choleskyResidual, frob, nonZeroAboveDiagonal, solveResidual } from "../helpers/residuals.ts";
 import {
   type Backend,
   LOSS_KINDS,
@@ -30,8 +30,8 @@ for (const name of CANDIDATES) {
   }
 }
 // WebGPU's kernel choices differ by adapter (src/backend/webgpu/index.ts): lavapipe gets the
-// software ones, so the hardware GPUs' (tiled gemm, batched tiled gemms, solves through inverses)
-// are held to the same bounds here as a backend of their own.
+// software ones, so the hardware GPUs' (batched tiled gemms, solves through inverses) are held to
+// the same bounds here as a backend of their own, in the ops those choices change.
 const HARDWARE = "webgpu with hardware-GPU kernel choices";
 const webgpu = available.get("webgpu");
 if (typeof webgpu !== "string" && webgpu !== undefined) {
@@ -103,6 +103,13 @@ function expectWithin(label: string, got: ArrayLike<number>, want: ArrayLike<num
 
 const relBound = (want: ArrayLike<number>, rel: number, abs: number) => (i: number) => rel * Math.abs(want[i]) + abs;
 
+/** The float64 products of a gemm case, computed once and shared by every backend's test of it. */
+const gemmReferences = new Map<string, Promise<{ want0: Float64Array | Float32Array; want1: Float64Array | Float32Array; bound: Float64Array | Float32Array }>>();
+function gemmReference(key: string, compute: () => Promise<{ want0: Float64Array | Float32Array; want1: Float64Array | Float32Array; bound: Float64Array | Float32Array }>) {
+  if (!gemmReferences.has(key)) gemmReferences.set(key, compute());
+  return gemmReferences.get(key)!;
+}
+
 for (const [name, reason] of available) if (typeof reason === "string") {
   describe(`${name} backend`, () => {
     it.skip(`skipped: ${name} backend cannot be created here: ${reason}`, () => {});
@@ -113,6 +120,9 @@ const usable = [...available.keys()].filter((n) => typeof available.get(n) !== "
 
 describe.each(usable)("%s backend conforms to the float64 reference", (name) => {
   const b = available.get(name) as Backend;
+  // The hardware kernel choices change only the gemm and the Cholesky and solves built on it; every
+  // other op runs the same kernel as the plain webgpu backend above, so it is checked there once.
+  const sameKernels = name === HARDWARE;
 
   // Elementwise ops: one rounding of an exactly computed result, or a libm/GPU builtin accurate to
   // a few ulp whose input is exact: |err| ≤ 8u|ref| + 1e-6 (the absolute term covers results near
@@ -120,7 +130,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
   const EW_REL = 8 * U;
   const EW_ABS = 1e-6;
 
-  describe("elementwise", () => {
+  describe.skipIf(sameKernels)("elementwise", () => {
     const shapes: [number, number][] = [
       [1, 1],
       [7, 31],
@@ -254,7 +264,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
 
   // Reductions: any summation order of n terms has |err| ≤ (n − 1)u Σ|termᵢ| (recursive-summation
   // bound; a product adds one rounding per term), so the tests allow n·u·Σ|terms| + 2u|ref|.
-  describe("reductions", () => {
+  describe.skipIf(sameKernels)("reductions", () => {
     for (const [r, c, s] of [
       [1, 1, false],
       [7, 31, true],
@@ -299,7 +309,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
   // Batched small ops: the same bounds as their one-at-a-time forms (dot, trace: recursive summation;
   // addIdentity: one rounding). Operands in more storages than one WebGPU dispatch binds (six), in
   // one storage, and one small pair alone (WebGPU's one-pass case).
-  describe("batched reductions and shifts", () => {
+  describe.skipIf(sameKernels)("batched reductions and shifts", () => {
     const shapes: [number, number][] = [[1, 1], [7, 31], [300, 101], [1001, 7], [785, 1001], [31, 785], [1, 5], [64, 3], [2, 2]];
 
     it("dotMany over nine pairs (xs in nine storages, ys views of one), one small pair, and none", async () => {
@@ -499,7 +509,10 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         [true, true],
       ]) {
         const strided = (m + n + k + +transA) % 2 === 1;
-        it(`${m}×${n}×${k} transA=${transA} transB=${transB}${strided ? " strided" : ""}, β = 0 ignores NaN in C, β ≠ 0`, async () => {
+        // The hardware choices' single gemm on this adapter is the tiled kernel with tile 4x4x16, the
+        // scalar inner loop and no split, which test/backend/batched.test.ts holds to this bound on
+        // shapes around its tile edges; here it keeps the odd-stride case below.
+        it.skipIf(sameKernels)(`${m}×${n}×${k} transA=${transA} transB=${transB}${strided ? " strided" : ""}, β = 0 ignores NaN in C, β ≠ 0`, async () => {
           const av = data(m * k, m * 7 + k);
           const bv = data(k * n, n * 13 + k);
           const cv = data(m * n, m + n);
@@ -514,19 +527,21 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
           b.gemm(a, bb, c, { transA, transB, alpha: -0.5, beta: 2 });
           const got1 = await b.download(c);
 
-          const ra = put(ref, ar, ac, av);
-          const rb = put(ref, br, bc, bv);
-          const rc = ref.alloc(m, n);
-          ref.gemm(ra, rb, rc, { transA, transB, alpha: 1.5 });
-          const want0 = await ref.download(rc);
-          ref.upload(rc, cv);
-          ref.gemm(ra, rb, rc, { transA, transB, alpha: -0.5, beta: 2 });
-          const want1 = await ref.download(rc);
-          const absA = put(ref, ar, ac, av.map(Math.abs));
-          const absB = put(ref, br, bc, bv.map(Math.abs));
-          const mag = ref.alloc(m, n);
-          ref.gemm(absA, absB, mag, { transA, transB });
-          const bound = await ref.download(mag);
+          const { want0, want1, bound } = await gemmReference(`${m}×${n}×${k} ${transA} ${transB}`, async () => {
+            const ra = put(ref, ar, ac, av);
+            const rb = put(ref, br, bc, bv);
+            const rc = ref.alloc(m, n);
+            ref.gemm(ra, rb, rc, { transA, transB, alpha: 1.5 });
+            const want0 = await ref.download(rc);
+            ref.upload(rc, cv);
+            ref.gemm(ra, rb, rc, { transA, transB, alpha: -0.5, beta: 2 });
+            const want1 = await ref.download(rc);
+            const absA = put(ref, ar, ac, av.map(Math.abs));
+            const absB = put(ref, br, bc, bv.map(Math.abs));
+            const mag = ref.alloc(m, n);
+            ref.gemm(absA, absB, mag, { transA, transB });
+            return { want0, want1, bound: await ref.download(mag) };
+          });
           const gamma = (k + 2) * U;
           expectWithin("β = 0", got0, want0, (i) => 1.5 * gamma * bound[i] + 1e-30);
           expectWithin("β = 2", got1, want1, (i) => 0.5 * gamma * bound[i] + 4 * U * Math.abs(cv[i]) + 1e-30);
@@ -602,7 +617,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
         const a = put(b, n, n, lowerOnly, n % 2 === 1);
         b.cholesky(a);
         const L = await b.download(a);
-        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(L[i * n + j]).toBe(0);
+        expect(nonZeroAboveDiagonal(L, n)).toBeUndefined();
         const cholRes = choleskyResidual(L, av, n);
         const m = n === 1 ? 1 : 31;
         const solveRes: Record<string, number> = {};
@@ -767,7 +782,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
   // not 785): p from exp(h − max h)/Σ, a sum of K terms, so each pᵢ carries ~K·u relative error;
   // the value log Σ + max − h_y an absolute error of a few u·|h|; the same 1e-5 bounds hold with
   // |h| ≤ 8 and K ≤ 50.
-  describe("losses", () => {
+  describe.skipIf(sameKernels)("losses", () => {
     const LOSS_REL = 1e-5;
     const LOSS_ABS = 1e-5;
     for (const kind of LOSS_KINDS) {
@@ -872,7 +887,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
     }
   });
 
-  describe("random numbers", () => {
+  describe.skipIf(sameKernels)("random numbers", () => {
     it("uniform values are bit-identical to the Threefry definition; normal within 1e-5·(1+|z|)", async () => {
       for (const [r, c] of [
         [1, 1],
@@ -914,7 +929,7 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
     });
   });
 
-  describe("errors", () => {
+  describe.skipIf(sameKernels)("errors", () => {
     it("shape mismatches raise ShapeError before anything is dispatched", () => {
       const a = b.alloc(3, 4);
       const c = b.alloc(3, 3);

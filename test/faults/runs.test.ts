@@ -102,7 +102,7 @@ describe("--resume with other flags", () => {
     const result = trainCli(["--resume", run(), "--opt", "sgd", "--batch", "32", "--lr", "0.1", "--steps", "9"]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
-    expect(result.stderr).toMatch(/--opt: "sgd" here, "adam" in the run; --batch: 32 here, 20 in the run; --lr: 0.1 here, unset in the run\. A resumed run keeps its settings; only --steps, --eval-every, --save-every, --device, --workers, --data-dir may change/);
+    expect(result.stderr).toMatch(/--opt: "sgd" here, "adam" in the run; --batch: 32 here, 20 in the run; --lr: 0.1 here, 0.001953125 in the run\. A resumed run keeps its settings; only --steps, --eval-every, --save-every, --device, --workers, --data-dir may change/);
     expect(stepsLogged(run())).toEqual(range(1, 2));
   });
 

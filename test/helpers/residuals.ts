@@ -68,3 +68,9 @@ export function kroneckerSolveResidual(L: ArrayLike<number>, R: ArrayLike<number
   const res = right.map((v, i) => v - B[i]);
   return frob(res) / (frob(L) ** 2 * frob(R) ** 2 * frob(X));
 }
+
+/** The first entry above the diagonal of n×n row-major L that is not 0, as "L[i,j] = v", or undefined (one assertion instead of n²/2). */
+export function nonZeroAboveDiagonal(L: ArrayLike<number>, n: number): string | undefined {
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (!Object.is(L[i * n + j], 0)) return `L[${i},${j}] = ${L[i * n + j]}`;
+  return undefined;
+}

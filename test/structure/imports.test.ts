@@ -1,10 +1,14 @@
-// The import graph runs one way: cli/plot → run → api → train → optim → curvature → nn/data →
+// The import graph runs one way: cli/plot/sweep → run → api → train → optim → curvature → nn/data →
 // backend, with src/errors.ts, src/flags.ts, src/settings.ts and src/io/ as utilities anyone may
 // import (and that import only each other). The library (src/api) never reaches the run machinery
-// (src/run: run directories, checkpoints, metrics files, signals) nor the CLI. Nothing in src imports bench/; only the programs in src/cli use data-prep/ (the CLI
-// prepares a missing dataset), and data-prep uses the library's data floor and below (its own
-// program, data-prep/cli.ts, also src/cli's runner). Imports are read with TypeScript's own
-// pre-processor, static and dynamic (`import("…")`) alike.
+// (src/run: run directories, checkpoints, metrics files, signals) nor the CLI. The sweep program
+// (src/sweep/) and the benchmarks' internal entry (src/bench-internals.ts) stand on the library and
+// the run machinery, never on the CLI. Nothing in src imports bench/; only the programs in src/cli
+// use data-prep/ (the CLI prepares a missing dataset), and data-prep uses the library's data floor
+// and below (its own program, data-prep/cli.ts, also src/cli's runner). The benchmarks (bench/)
+// import from src only the package's entry (src/index.ts), the internal entry and the sweep
+// program (bench sweep, report, ... are its older names), and data-prep to prepare a dataset.
+// Imports are read with TypeScript's own pre-processor, static and dynamic (`import("…")`) alike.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import * as ts from "typescript";
@@ -21,13 +25,13 @@ const FLOORS: [floor: number, prefixes: string[]][] = [
   [4, ["src/train/"]],
   [5, ["src/api/", "src/index.ts"]],
   [6, ["src/run/"]],
-  [7, ["src/cli/", "src/plot/"]],
-  // The sweep program runs `train` processes and reads their settings with the train program's parser.
-  [8, ["src/sweep/"]],
+  [7, ["src/cli/", "src/plot/", "src/sweep/", "src/bench-internals.ts"]],
 ];
+/** What bench/ may import from src. */
+const BENCH_ENTRIES = ["src/index.ts", "src/bench-internals.ts", "src/sweep/"];
+/** Programs on floor 7 that never use the CLI's internals. */
+const NOT_ON_CLI = ["src/sweep/", "src/bench-internals.ts"];
 const UTILITIES = ["src/errors.ts", "src/flags.ts", "src/settings.ts", "src/io/"];
-/** What the sweep program (src/sweep) reads of src/cli: the train program's settings parser, its network and config.json readers, its error runner. */
-const SWEEP_USES_OF_CLI = ["src/cli/config.ts", "src/cli/network.ts", "src/cli/resume.ts", "src/cli/runCli.ts"];
 
 export type Edge = { from: string; to: string };
 
@@ -57,9 +61,12 @@ export function violations(edges: Edge[]): string[] {
       continue;
     }
     if (from.startsWith("data-prep/") && to.startsWith("bench/")) found.push(`${from} imports ${to}: data-prep never imports bench`);
+    if (from.startsWith("bench/") && to.startsWith("src/") && !within(to, BENCH_ENTRIES)) {
+      found.push(`${from} imports ${to}: bench uses src/index.ts, src/bench-internals.ts and src/sweep/ only`);
+    }
+    if (within(from, NOT_ON_CLI) && to.startsWith("src/cli/")) found.push(`${from} imports ${to}: ${unit(from)} never uses the CLI`);
     if (!from.startsWith("src/")) continue;
     if (to.startsWith("bench/")) found.push(`${from} imports ${to}: src never imports bench`);
-    else if (from.startsWith("src/sweep/") && to.startsWith("src/cli/") && !SWEEP_USES_OF_CLI.includes(to)) found.push(`${from} imports ${to}: the sweep program uses only the train program's settings and runner from src/cli`);
     else if (to.startsWith("data-prep/")) {
       if (!from.startsWith("src/cli/")) found.push(`${from} imports ${to}: only the programs in src/cli use data-prep`);
     } else if (to.startsWith("src/")) {
@@ -112,7 +119,12 @@ describe("the import graph", () => {
     expect(edges).toContainEqual({ from: "src/run/run.ts", to: "src/errors.ts" });
   });
 
-  it("runs one way: no import climbs a floor, none reaches bench, only the CLI reaches data-prep, data-prep stays low", () => {
+  it("reads bench/ and the sweep program too", () => {
+    expect(edges).toContainEqual({ from: "bench/step.ts", to: "src/index.ts" });
+    expect(edges).toContainEqual({ from: "bench/step.ts", to: "src/bench-internals.ts" });
+  });
+
+  it("runs one way: no import climbs a floor, none reaches bench, only the CLI reaches data-prep, data-prep stays low, bench and the sweep program stay off the CLI", () => {
     expect(violations(edges)).toEqual([]);
   });
 
@@ -131,9 +143,14 @@ describe("the import graph", () => {
         { from: "data-prep/progress.ts", to: "src/cli/progress.ts" },
         { from: "data-prep/cli.ts", to: "src/cli/runCli.ts" },
         { from: "data-prep/prepare.ts", to: "src/data/datasets.ts" },
+        { from: "bench/step.ts", to: "src/cli/config.ts" },
+        { from: "bench/step.ts", to: "src/optim/phases.ts" },
+        { from: "bench/step.ts", to: "src/bench-internals.ts" },
+        { from: "bench/report.ts", to: "src/sweep/report.ts" },
+        { from: "bench/data.ts", to: "data-prep/prepare.ts" },
         { from: "src/sweep/spec.ts", to: "src/cli/config.ts" },
-        { from: "src/sweep/sweep.ts", to: "src/cli/plan.ts" },
-        { from: "src/cli/train.ts", to: "src/sweep/spec.ts" },
+        { from: "src/bench-internals.ts", to: "src/cli/runCli.ts" },
+        { from: "src/run/run.ts", to: "src/sweep/sweep.ts" },
       ]),
     ).toEqual([
       "src/train/loop.ts imports src/cli/progress.ts: up from floor 4 to 7",
@@ -142,10 +159,12 @@ describe("the import graph", () => {
       "src/optim/sweep.ts imports bench/sweep.ts: src never imports bench",
       "src/io/json.ts imports src/cli/config.ts: up from floor utility to 7",
       "data-prep/progress.ts imports src/cli/progress.ts: data-prep uses only src's data floor and below",
-      "src/sweep/sweep.ts imports src/cli/plan.ts: the sweep program uses only the train program's settings and runner from src/cli",
-      "src/cli/train.ts imports src/sweep/spec.ts: up from floor 7 to 8",
+      "bench/step.ts imports src/cli/config.ts: bench uses src/index.ts, src/bench-internals.ts and src/sweep/ only",
+      "bench/step.ts imports src/optim/phases.ts: bench uses src/index.ts, src/bench-internals.ts and src/sweep/ only",
+      "src/sweep/spec.ts imports src/cli/config.ts: src/sweep never uses the CLI",
+      "src/bench-internals.ts imports src/cli/runCli.ts: src/bench-internals.ts never uses the CLI",
+      "src/run/run.ts imports src/sweep/sweep.ts: up from floor 6 to 7",
       "src/cli and src/plot import each other",
-      "src/cli and src/sweep import each other",
     ]);
   });
 });

@@ -10,9 +10,10 @@ import { availableBackends, createBackend } from "../../src/backend/index.ts";
 import { datasetFiles } from "../../src/data/dataset.ts";
 import { MinibatchStream } from "../../src/data/stream.ts";
 import { stepAndReport } from "../../src/optim/optimizer.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { optimizerOptions, parseTrainArgs } from "../../src/cli/config.ts";
+import { networkFor } from "../../src/cli/network.ts";
 import { readMetrics } from "../../src/run/metrics.ts";
-import { createSession } from "../../bench/session.ts";
+import { createSession } from "../../bench/_session.ts";
 import { trainFromConfig as train } from "../../src/cli/plan.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-pipelined-"));
@@ -38,12 +39,12 @@ describe.each(devices)("%s", (device) => {
 
     const config = parseTrainArgs(args);
     const backend = await createBackend({ device });
-    const session = createSession(config, backend);
+    const session = createSession(backend, networkFor(config), { ...optimizerOptions(config), batchSize: config.batch, seed: config.seed });
     const stream = await MinibatchStream.open({ file: datasetFiles("curves", dataDir).train, batchSize: config.batch, seed: config.seed, workers: config.workers, shuffle: config.shuffle });
     const waited = [];
     for (let t = 1; t <= STEPS; t++) {
       session.workspace.loadBatch((await stream.next()).x);
-      waited.push({ type: "step", step: t, ...(await stepAndReport(session.optimizer, session.workspace, t)) });
+      waited.push({ type: "step", step: t, ...(await stepAndReport(session.engine, session.workspace, t)) });
     }
     await stream.close();
     session.dispose();
