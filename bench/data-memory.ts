@@ -18,12 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Field, FixedSizeList, Float32, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData } from "apache-arrow";
-import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
-import { writeFileAtomic } from "../src/io/atomicWrite.ts";
-import { MinibatchStream, type StreamTestOptions } from "../src/data/stream.ts";
-import { DatasetReader } from "../src/data/dataset-reader.ts";
-import { MemoryRows } from "../src/data/memory-rows.ts";
-import { epochPermutation } from "../src/data/permutation.ts";
+import { DatasetReader, MemoryRows, MinibatchStream, type StreamTestOptions, epochPermutation, parseFlags, positiveIntegerFlag, writeFileAtomic } from "../src/bench-internals.ts";
 
 const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows N] [--batches N] [--reps N] [--no-compare] [--workers L] [--no-eval-run] [--dir DIR]
 

@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
   const evaluate = async () => {
     const before = performance.now();
     const average = session.optimizer.averagedWeights;
-    metrics.append({ type: "eval", step: t.step, time: elapsed(), train: await session.network.evaluate(trainSet), trainAverage: average ? await session.network.evaluate(trainSet, average) : undefined });
+    metrics.append({ type: "eval", step: t.step, time: elapsed(), train: (await session.network.evaluate(trainSet)).loss, trainAverage: average ? (await session.network.evaluate(trainSet, average)).loss : undefined });
     evalSeconds += (performance.now() - before) / 1000;
   };
   try {

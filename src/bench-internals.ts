@@ -40,6 +40,10 @@ export { yieldToEventLoop } from "./train/loop.ts";
 export { DATASET_NAMES, type DatasetName, oddEvenTargets } from "./data/datasets.ts";
 export { datasetFiles, loadDataset } from "./data/dataset.ts";
 export { dataDir } from "./data/location.ts";
+export { MinibatchStream, type StreamTestOptions } from "./data/stream.ts";
+export { DatasetReader } from "./data/dataset-reader.ts";
+export { MemoryRows } from "./data/memory-rows.ts";
+export { epochPermutation } from "./data/permutation.ts";
 
 // Files a run writes (the experiments that write run directories for the sweep report).
 export { MetricsLog } from "./run/metrics.ts";

@@ -1,7 +1,7 @@
 // Settings tables: each setting is one row — its kind, range, default and help — and everything
 // else is derived from the rows: the CLI's flags and --help, the library's option checks, and the
 // one-line message that names a bad value. The tables themselves live with what they configure
-// (src/optim/settings.ts, src/train/settings.ts, src/cli/config.ts); this file is the machinery.
+// (src/optim/settings.ts, src/train/settings.ts, src/run/config.ts); this file is the machinery.
 import { UsageError } from "./errors.ts";
 import { parseDecimal } from "./flags.ts";
 

@@ -5,8 +5,8 @@ import { basename } from "node:path";
 import { sameFile } from "../io/outputs.ts";
 import { DataError, datasetFiles, loadDataset, missingDatasetFile, readDatasetInfo } from "../data/dataset.ts";
 import type { ColumnChoice } from "../data/dataset-file.ts";
-import type { TrainConfig } from "./config.ts";
-import type { DataShape } from "./network.ts";
+import type { TrainConfig } from "../run/config.ts";
+import type { DataShape } from "../run/network.ts";
 import { classCount } from "../data/targets.ts";
 import { LABEL_COLUMN } from "../data/schema.ts";
 

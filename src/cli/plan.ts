@@ -3,10 +3,10 @@
 import { basename, resolve } from "node:path";
 import { type RunData, type RunHooks, type RunPlan, type RunResult, runTraining } from "../run/run.ts";
 import { dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
-import { type TrainConfig, optimizerOptions, withResolvedSettings } from "./config.ts";
+import { type TrainConfig, optimizerOptions, withResolvedSettings } from "../run/config.ts";
 import { trainingData } from "./data-source.ts";
-import { networkFor } from "./network.ts";
-import { type ResumeChanges, recordResumeChanges } from "./resume.ts";
+import { networkFor } from "../run/network.ts";
+import { type ResumeChanges, recordResumeChanges } from "../run/resume.ts";
 
 function defaultRunDir(config: TrainConfig): string {
   const label = config.data ? basename(config.data).replace(/\.(arrow|feather|ipc)$/, "") : config.dataset;
@@ -39,7 +39,7 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
     workers: config.workers,
     shuffle: config.shuffle,
     init: config.init,
-    // The settings as used (src/cli/config.ts resolvedConfig), the network, and the data by file and hash.
+    // The settings as used (src/run/config.ts resolvedConfig), the network, and the data by file and hash.
     record: () => ({ ...withResolvedSettings({ ...settings, out: runDir }), network, dataFiles: runDataFiles(config), dataHash: dataFingerprint(config) }),
     onResumed: (step) => recordResumeChanges(runDir, resumeChanges ?? {}, step),
     quiet: config.quiet,

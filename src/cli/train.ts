@@ -3,9 +3,9 @@
 // library's settings, then runs the library's train() inside a run directory (src/run/): it
 // prepares a missing dataset, shows a progress bar fed by the run's hooks, draws the run's chart.
 import { join } from "node:path";
-import { givenFlags, parseTrainArgs, trainHelp } from "./config.ts";
+import { givenFlags, parseTrainArgs, trainHelp } from "../run/config.ts";
 import { ProgressReporter } from "../io/progress.ts";
-import { resumeConfig } from "./resume.ts";
+import { resumeConfig } from "../run/resume.ts";
 import { runCli } from "./runCli.ts";
 
 /** The run's own chart (whole-set error when it was evaluated twice or more, else minibatch loss); a failure to draw is only reported. */

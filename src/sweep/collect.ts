@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { UsageError } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
-import { runCli } from "../cli/runCli.ts";
+import { runCli } from "../io/program.ts";
 import { queueModule } from "./optional.ts";
 import { readJsonFile } from "../io/json.ts";
 import { RunLock } from "../run/runLock.ts";

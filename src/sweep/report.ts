@@ -12,7 +12,7 @@ import { type BandSeries, type ChartMetric, type Point, type RunSeries, bandPoin
 import type { EvalRecord } from "../run/metrics.ts";
 import { PNG, SVG, checkOutput, makeOutputDir } from "../io/outputs.ts";
 import { UsageError } from "../errors.ts";
-import { runCli } from "../cli/runCli.ts";
+import { runCli } from "../io/program.ts";
 import { type BandPoint, type ErrorKey, firstReaching, formatSpread, groupBySeed, seedBand, spread, toTarget } from "./seeds.ts";
 import { type RunOutcome, loadSweepRuns } from "./runs.ts";
 

@@ -7,8 +7,8 @@
 // flag the runner sets itself (checkRunArgv).
 import { basename } from "node:path";
 import { ExpectedError } from "../errors.ts";
-import { type TrainConfig, RUN_SETTINGS, parseTrainArgs } from "../cli/config.ts";
-import { networkFor } from "../cli/network.ts";
+import { type TrainConfig, RUN_SETTINGS, parseTrainArgs } from "../run/config.ts";
+import { networkFor } from "../run/network.ts";
 import { METHOD_NAMES, OPTIMIZER_SETTINGS } from "../optim/settings.ts";
 import { type SettingRow, checkSetting, flagOf } from "../settings.ts";
 import { TRAIN_SETTINGS } from "../train/settings.ts";

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import { processAlive } from "../io/atomicWrite.ts";
-import { runCli } from "../cli/runCli.ts";
+import { runCli } from "../io/program.ts";
 import { LOCK_FILE } from "../run/runLock.ts";
 import { queueModule } from "./optional.ts";
 import { describePosition, runPosition } from "./progress.ts";

@@ -4,7 +4,7 @@
 import { DEVICE_FLAGS } from "../backend/index.ts";
 import { UsageError } from "../errors.ts";
 import { numberFlag, parseFlags, positiveIntegerFlag } from "../flags.ts";
-import { runCli } from "../cli/runCli.ts";
+import { runCli } from "../io/program.ts";
 import { queueModule } from "./optional.ts";
 
 const USAGE = `usage: bun run sweep worker --queue redis://[:PASSWORD@]HOST:PORT[/DB] [flags]

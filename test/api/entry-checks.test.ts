@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Field, FixedSizeList, Float32, Table, makeData, makeVector, tableToIPC } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Dataset, MinibatchStream, Network, Optimizer, createBackend, openDataset, train, type Backend, type Minibatch, type OptimizerOptions } from "kfra-webgpu";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 import { modelMetadata, modelTensors } from "../../src/nn/modelFile.ts";
 import { parseArch, parseHidden } from "../../src/nn/spec.ts";

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Network, Optimizer, SettingError, createBackend, openDataset, train, type Backend, type OptimizerOptions } from "kfra-webgpu";
 import { internals } from "../../src/api/optimizer.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { availableBackends } from "../../src/backend/index.ts";
 import { OPTIMIZER_SETTINGS } from "../../src/optim/settings.ts";
 import { flagOf } from "../../src/settings.ts";

@@ -1,8 +1,8 @@
 // Flag parsing: defaults, validation messages that name the flag and list valid values, and the
 // network a config describes.
 import { describe, expect, test } from "vitest";
-import { RUN_SETTINGS, optimizerOptions, parseTrainArgs, trainHelp } from "../../src/cli/config.ts";
-import { networkFor } from "../../src/cli/network.ts";
+import { RUN_SETTINGS, optimizerOptions, parseTrainArgs, trainHelp } from "../../src/run/config.ts";
+import { networkFor } from "../../src/run/network.ts";
 import { UsageError } from "../../src/errors.ts";
 import { OPTIMIZER_SETTINGS } from "../../src/optim/settings.ts";
 import { flagOf } from "../../src/settings.ts";

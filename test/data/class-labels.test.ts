@@ -10,7 +10,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { dump } from "npyjs";
 import { openDataset } from "kfra-webgpu";
 import { importTable } from "../../data-prep/import.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { trainingData } from "../../src/cli/data-source.ts";
 import { encodeTable } from "../../data-prep/table-writer.ts";
 import { tempDir } from "./helpers.ts";

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { parseTrainArgs, resolvedConfig } from "../../src/cli/config.ts";
+import { parseTrainArgs, resolvedConfig } from "../../src/run/config.ts";
 import { trainFromConfig as train } from "../../src/cli/plan.ts";
-import { readRunConfig, resumeConfig } from "../../src/cli/resume.ts";
+import { readRunConfig, resumeConfig } from "../../src/run/resume.ts";
 import { datasetFiles } from "../../src/data/dataset.ts";
 import { dataFingerprint } from "../../src/run/dataIdentity.ts";
 

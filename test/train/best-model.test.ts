@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Backend, Network, SettingError, createBackend, openDataset, Optimizer, train } from "kfra-webgpu";
 import { encodeTable } from "../../data-prep/table-writer.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { trainFromConfig } from "../../src/cli/plan.ts";
 import { UsageError } from "../../src/errors.ts";
 import { readSafetensors } from "../../src/io/safetensors.ts";

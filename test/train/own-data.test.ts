@@ -12,7 +12,7 @@ import { DataError } from "../../src/data/dataset.ts";
 import { forward } from "../../src/nn/forward.ts";
 import { allocLayers, uploadLayers } from "../../src/nn/params.ts";
 import { BatchWorkspace } from "../../src/nn/workspace.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { UsageError } from "../../src/errors.ts";
 import { readMetrics, type EvalRecord } from "../../src/run/metrics.ts";
 import { trainFromConfig as train } from "../../src/cli/plan.ts";

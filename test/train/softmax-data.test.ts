@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { encodeTable } from "../../data-prep/table-writer.ts";
 import { seedKey, threefry2x32, wordToUniform } from "../../src/backend/random.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { trainFromConfig as train } from "../../src/cli/plan.ts";
 import { DataError } from "../../src/data/dataset.ts";
 import { checkTargets, classCount } from "../../src/data/targets.ts";
 import { readMetrics, type EvalRecord } from "../../src/run/metrics.ts";
 import { main as classifyAccuracy } from "../../examples/classify-accuracy.ts";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { networkFor } from "../../src/cli/network.ts";
+import { networkFor } from "../../src/run/network.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-softmax-train-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

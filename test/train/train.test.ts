@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { prepareDataset } from "../../data-prep/prepare.ts";
-import { parseTrainArgs } from "../../src/cli/config.ts";
+import { parseTrainArgs } from "../../src/run/config.ts";
 import { trainFromConfig as train } from "../../src/cli/plan.ts";
-import { resumeConfig } from "../../src/cli/resume.ts";
+import { resumeConfig } from "../../src/run/resume.ts";
 import { readMetrics } from "../../src/run/metrics.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 

@@ -9,10 +9,10 @@ import { join, resolve } from "node:path";
 import { FileError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { readJsonFile } from "../io/json.ts";
-import { checkpointData, checkpointSettings } from "../run/checkpoint.ts";
-import { type DataRole, changedData, dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
-import { CONFIG_FILE } from "../run/runFiles.ts";
-import { type TrainConfig, configKey, savedConfig, withResolvedSettings } from "./config.ts";
+import { checkpointData, checkpointSettings } from "./checkpoint.ts";
+import { type DataRole, changedData, dataFingerprint, runDataFiles } from "./dataIdentity.ts";
+import { CONFIG_FILE } from "./runFiles.ts";
+import { type TrainConfig, configKey, resolvedConfig, savedConfig, withResolvedSettings } from "./config.ts";
 
 export const CHANGEABLE_ON_RESUME = ["steps", "eval-every", "save-every", "device", "workers", "data-dir"] as const;
 /** Flags that are not settings of the run: taken from the command line every time. */
@@ -62,8 +62,12 @@ const MAY_DIFFER = new Set<string>([...CHANGEABLE_ON_RESUME.map((flag) => config
  */
 function checkSameSettings(dir: string, runDir: string): void {
   const path = join(runDir, CONFIG_FILE);
-  const now = readJsonFile(path) as Record<string, unknown>;
-  for (const { step, settings } of checkpointSettings(runDir)) {
+  // Compared as resolved settings, so that a config.json of an older layout (damping for preset,
+  // defaults left out) and the record of the same settings agree.
+  const comparable = (raw: unknown) => resolvedConfig(savedConfig(path, raw as Record<string, unknown>));
+  const now = comparable(readJsonFile(path));
+  for (const { step, settings: recorded } of checkpointSettings(runDir)) {
+    const settings = comparable(recorded);
     const keys = [...new Set([...Object.keys(settings), ...Object.keys(now)])].filter((key) => !MAY_DIFFER.has(key));
     const edited = keys.filter((key) => JSON.stringify(settings[key]) !== JSON.stringify(now[key]));
     if (edited.length === 0) continue;
