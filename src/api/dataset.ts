@@ -197,7 +197,7 @@ export function fileDataset(file: string, columns: ColumnChoice = {}, oddEven = 
   const { info } = reader;
   if (oddEven && !info.hasLabels) {
     reader.close();
-    throw new DataError(`${info.file}: has no '${"label"}' column, which the odd/even task needs`);
+    throw new DataError(`${info.file}: has no 'label' column, which the odd/even task needs`);
   }
   return new Dataset({ reader, oddEven }, info.dim, undefined, oddEven ? 1 : (info.targets?.width ?? 0), info.file, info);
 }
