@@ -74,7 +74,7 @@ describe("positioned reads give the rows of the whole file in memory", () => {
       { file: own, batchSize: 50, seed: 5, workers: 3, columns: { targets: "t" }, start: { epoch: 2, batch: 7 } },
     ];
     for (const options of cases) {
-      const n = 30;
+      const n = 15;
       const memory = (await take({ ...options, reader: "memory" }, n)).map(plain);
       expect((await take({ ...options, reader: "file", cacheBytes: 0 }, n)).map(plain)).toEqual(memory);
       expect((await take({ ...options, reader: "file" }, n)).map(plain)).toEqual(memory); // small: kept in memory by record batch
