@@ -13,7 +13,7 @@
 //   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only.
 // The files are removed at the end. Prints a table and writes bench/results/data-memory.json.
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -142,8 +142,11 @@ function trainRun(file: string, dir: string, workers: number, evalEvery: number)
   const out = join(dir, `run-w${workers}-e${evalEvery}-${Date.now()}`);
   const args = ["--data", file, "--hidden", "64-16-64", "--steps", "10", "--eval-every", String(evalEvery), "--save-every", "0", "--workers", String(workers), "--device", "cpu", "--out", out, "--quiet"];
   const m = underTime([process.execPath, join(root, "src", "cli", "train.ts"), ...args], `train --workers ${workers}`);
+  // How long the trainer waited for minibatches, over the 10 updates (metrics.ndjson's dataWaitMs).
+  const steps = readFileSync(join(out, "metrics.ndjson"), "utf8").trim().split("\n").map((line) => JSON.parse(line)).filter((r) => r.type === "step");
+  const dataWaitMs = steps.reduce((sum, r) => sum + Number(r.dataWaitMs), 0);
   rmSync(out, { recursive: true, force: true });
-  return { command: `train ${args.slice(0, -3).join(" ").replace(file, "FILE")}`, peakRssMB: m.peakRssMB, seconds: m.seconds };
+  return { command: `train ${args.slice(0, -3).join(" ").replace(file, "FILE")}`, peakRssMB: m.peakRssMB, seconds: m.seconds, dataWaitMs };
 }
 
 async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean, trainWorkers: number[], evalRun: boolean) {
@@ -219,7 +222,7 @@ export async function main(argv: string[]): Promise<void> {
         const name = reader === "file" ? "stream alone, positioned reads" : "stream alone, whole file in memory";
         table.push([label, `${name}, 1 worker, batch 1000`, `${median(s.peakRssMB).toFixed(0)} MB`, `${median(s.batchesPerSecond).toFixed(1)} minibatches/s (open ${median(s.openSeconds).toFixed(1)} s)`]);
       }
-      for (const t of r.train) table.push([label, t.command, `${t.peakRssMB.toFixed(0)} MB`, `${t.seconds.toFixed(1)} s`]);
+      for (const t of r.train) table.push([label, t.command, `${t.peakRssMB.toFixed(0)} MB`, `${t.seconds.toFixed(1)} s, waited ${t.dataWaitMs.toFixed(0)} ms for data`]);
     }
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     console.log(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ")).join("\n"));

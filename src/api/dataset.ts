@@ -215,7 +215,7 @@ export function fileDataset(file: string, columns: ColumnChoice = {}, oddEven = 
   const { info } = reader;
   if (oddEven && !info.hasLabels) {
     reader.close();
-    throw new DataError(`${info.file}: has no '${"label"}' column, which the odd/even task needs`);
+    throw new DataError(`${info.file}: has no 'label' column, which the odd/even task needs`);
   }
   return new Dataset({ reader, oddEven }, info.dim, undefined, oddEven ? 1 : (info.targets?.width ?? 0), info.file, info);
 }
@@ -230,8 +230,9 @@ function finiteFloat32(name: string, what: string, values: ArrayLike<number>, wi
 /**
  * A dataset from an Arrow IPC file (the prepared datasets, or one's own: `columns` picks the
  * feature and target columns as --features and --targets do), read on demand, or from arrays in
- * memory. Opening a file checks every value and hashes it in 8 MB pieces; afterwards it holds only
- * the file's layout (a few numbers per record batch) and reads the rows each call asks for.
+ * memory. Opening a file checks every value and hashes it in 8 MB pieces; afterwards it holds the
+ * file's layout (a few numbers per record batch) and reads the rows each call asks for (a file whose
+ * chosen columns take at most 128 MB is kept as it is read: dataset-reader.ts).
  */
 export function openDataset(source: string | ArrayData, columns: ColumnChoice = {}): Dataset {
   if (typeof source !== "string" && (typeof source !== "object" || source === null || Array.isArray(source))) {

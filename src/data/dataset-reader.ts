@@ -3,7 +3,9 @@
 // and keeps, per record batch, its first row and the file offset of each chosen column's values; a
 // FixedSizeList column has rows of a fixed size, so row r of a batch starting at row s sits at
 // offset + (r − s)·width·bytesPerValue. Memory held: O(record batches) plus one scratch buffer of at
-// most one request's coalesced reads (docs/data.md, "Memory model").
+// most one request's coalesced reads, and, for a file whose chosen columns take at most CACHE_BYTES
+// (the paper's datasets), those columns, read whole record batch by record batch on first use
+// (docs/data.md, "Memory model").
 //
 // `validate` streams the whole file once in PIECE_BYTES pieces: every feature and target value is
 // checked (finite; project pixels in [0, 1]) and the sha256 of the file's bytes is computed from the
@@ -36,6 +38,12 @@ import { LABEL_COLUMN, META } from "./schema.ts";
 export const PIECE_BYTES = 8 << 20;
 /** Rows of a request closer than this many bytes apart are read with one call (the gap is read and dropped). */
 export const COALESCE_GAP_BYTES = 8192;
+/**
+ * A file whose chosen columns take at most this many bytes is kept whole by each reader, record
+ * batch by record batch as they are first touched (the paper's datasets: 16–65 MB): one read per
+ * record batch instead of one per row. Larger files are read row by row and never held.
+ */
+export const CACHE_BYTES = 128 << 20;
 
 /** What identifies the file a reader checked: a changed size or mtime means other bytes. */
 export interface FileIdentity {
@@ -58,6 +66,15 @@ interface ColumnPlan {
   offsets: number[];
   /** Raw bytes (the label column), not converted to float32. */
   raw: boolean;
+}
+
+export interface ReaderOptions {
+  /** Check every value and hash the file (default true), unless this process did for this identity. */
+  validate?: boolean;
+  /** Refuse a file whose identity is not this one (a worker's open of a file checked elsewhere). */
+  expect?: FileIdentity;
+  /** Keep the chosen columns in memory when they take at most this many bytes (default CACHE_BYTES; 0: never). */
+  cacheBytes?: number;
 }
 
 /** Rows of a request, into caller's arrays: x rows·dim, labels rows, y rows·targets.width. */
@@ -172,6 +189,8 @@ function plan(file: string, field: Field, layout: ColumnLayout, raw = false): Co
 export class DatasetReader {
   private readonly scratch = new Scratch();
   private closed = false;
+  /** Per column, its bytes in each record batch once read, when the file is small enough to keep (CACHE_BYTES). */
+  private readonly cache?: Map<ColumnPlan, (Uint8Array | undefined)[]>;
 
   private constructor(
     readonly info: DatasetInfo,
@@ -187,14 +206,19 @@ export class DatasetReader {
     private readonly targets: ColumnPlan | undefined,
     /** sha256 (hex) of the file's bytes, when this reader validated it. */
     readonly digest: string | undefined,
-  ) {}
+    cacheBytes: number,
+  ) {
+    const columns = [features, labels, targets].filter((c): c is ColumnPlan => c !== undefined);
+    const total = columns.reduce((sum, c) => sum + info.count * c.rowBytes, 0);
+    if (total <= cacheBytes) this.cache = new Map(columns.map((c) => [c, new Array<Uint8Array | undefined>(starts.length)]));
+  }
 
   /**
    * Opens `path` and reads its layout. `validate` (default true) checks every value and hashes the
    * file unless this process already did for this identity; `expect` refuses a file that is not the
    * one checked elsewhere (a worker's open).
    */
-  static open(path: string, choice: ColumnChoice = {}, options: { validate?: boolean; expect?: FileIdentity } = {}): DatasetReader {
+  static open(path: string, choice: ColumnChoice = {}, options: ReaderOptions = {}): DatasetReader {
     const file = resolve(path);
     if (!existsSync(file)) throw new DataError(`${file}: no such file`);
     const stat = statSync(file);
@@ -219,7 +243,7 @@ export class DatasetReader {
     }
   }
 
-  private static layout(file: string, bytes: Bytes, choice: ColumnChoice, options: { validate?: boolean; expect?: FileIdentity }): DatasetReader {
+  private static layout(file: string, bytes: Bytes, choice: ColumnChoice, options: ReaderOptions): DatasetReader {
     const { fd } = bytes;
     const identity = identityOf(fstatSync(fd));
     const size = bytes.memory?.length ?? identity.size;
@@ -326,7 +350,7 @@ export class DatasetReader {
       digests.set(key, digest);
       validated.add(checkKey);
     }
-    const reader = new DatasetReader(info, fd, bytes, identity, starts, rowCounts, features, labels, targets, digest);
+    const reader = new DatasetReader(info, fd, bytes, identity, starts, rowCounts, features, labels, targets, digest, options.cacheBytes ?? CACHE_BYTES);
     reader.checkUnchanged();
     return reader;
   }
@@ -402,6 +426,23 @@ export class DatasetReader {
       const b = this.batchOf(first);
       const base = column.offsets[b] - this.starts[b] * rowBytes;
       const batchEnd = this.starts[b] + this.rowCounts[b];
+      const kept = this.cache?.get(column);
+      if (kept) {
+        // Every requested row of record batch b from its bytes in memory (read whole on first use).
+        let bytes = kept[b];
+        if (!bytes) {
+          bytes = new Uint8Array(this.rowCounts[b] * rowBytes);
+          readExactly(this.bytes, this.info.file, bytes, bytes.length, column.offsets[b]);
+          kept[b] = bytes;
+        }
+        for (; i < order.length && indices[order[i]] < batchEnd; i++) {
+          const position = order[i];
+          const from = (indices[position] - this.starts[b]) * rowBytes;
+          if (column.raw) (out as Uint8Array).set(bytes.subarray(from, from + rowBytes), position * width);
+          else convertRow(column, bytes, from, (out as Float32Array).subarray(position * width, (position + 1) * width));
+        }
+        continue;
+      }
       const runStart = base + first * rowBytes;
       let j = i + 1, runEnd = runStart + rowBytes;
       while (j < order.length) {

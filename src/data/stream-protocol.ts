@@ -15,6 +15,8 @@ export interface InitMessage {
   /** The file as the main thread checked it; a worker refuses any other. */
   identity: FileIdentity;
   reader: RowReader;
+  /** Test hook: DatasetReader's cacheBytes (0: always positioned reads). */
+  cacheBytes?: number;
   /** Test hook: throw an uncaught error when asked for this (epoch, batch). */
   failAt?: { epoch: number; batch: number };
 }

@@ -56,7 +56,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         info = memory.dataset.info;
         rows = memory;
       } else {
-        const reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity });
+        const reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity, cacheBytes: message.cacheBytes });
         info = reader.info;
         rows = reader;
       }

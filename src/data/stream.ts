@@ -33,6 +33,8 @@ export interface StreamTestOptions extends StreamOptions {
   failAt?: { epoch: number; batch: number };
   /** "memory": each worker reads the whole file into memory first (the reader before positioned reads). */
   reader?: RowReader;
+  /** The workers' DatasetReader cacheBytes (0: positioned reads even for a small file). */
+  cacheBytes?: number;
 }
 
 export interface Minibatch {
@@ -134,7 +136,7 @@ export class MinibatchStream {
       if (options.start.batch >= perEpoch) throw new DataError(`${file}: start batch ${options.start.batch} is past the ${perEpoch} batches of an epoch`);
     }
     const init: InitMessage = {
-      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, identity, reader: options.reader ?? "file", failAt: options.failAt,
+      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, identity, reader: options.reader ?? "file", cacheBytes: options.cacheBytes, failAt: options.failAt,
     };
     const workers: Worker[] = [];
     try {
