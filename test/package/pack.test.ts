@@ -7,7 +7,7 @@
 // `import "kfra-webgpu"` from Node is one line saying the package runs on Bun; the API trains on
 // Bun, its TypeScript sees the package's types, and both shipped examples run.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -32,7 +32,12 @@ function run(command: string, args: string[], cwd = scratch, allowFailure = fals
 
 beforeAll(() => {
   mkdirSync(tools);
-  for (const tool of ["node", "npm", "npx"]) symlinkSync(Bun.which(tool)!, join(tools, tool));
+  // Node itself: under `bun --bun` the PATH's first "node" is Bun's stand-in, which would run everything on Bun.
+  const realNode = (process.env.PATH ?? "").split(":").map((dir) => join(dir, "node")).find((file) => existsSync(file) && realpathSync(file) !== realpathSync(process.execPath));
+  expect(realNode, "a Node besides Bun on the PATH").toBeDefined();
+  symlinkSync(realNode!, join(tools, "node"));
+  for (const tool of ["npm", "npx"]) symlinkSync(Bun.which(tool)!, join(tools, tool));
+  expect(spawnSync(join(tools, "node"), ["-p", "typeof Bun"], { encoding: "utf8" }).stdout.trim()).toBe("undefined");
   const out = run("npm", ["pack", "--json", "--pack-destination", scratch], repo);
   const [info] = JSON.parse(out.stdout.slice(out.stdout.indexOf("[")));
   tarball = join(scratch, info.filename);
