@@ -62,8 +62,16 @@ const MAY_DIFFER = new Set<string>([...CHANGEABLE_ON_RESUME.map((flag) => config
  */
 function checkSameSettings(dir: string, runDir: string): void {
   const path = join(runDir, CONFIG_FILE);
-  const now = readJsonFile(path) as Record<string, unknown>;
-  for (const { step, settings } of checkpointSettings(runDir)) {
+  // Both read as a saved config is (an older layout's names and missing settings at their defaults).
+  const normal = (settings: Record<string, unknown>) => savedConfig(path, settings) as unknown as Record<string, unknown>;
+  const now = normal(readJsonFile(path) as Record<string, unknown>);
+  for (const { step, settings: recorded } of checkpointSettings(runDir)) {
+    let settings: Record<string, unknown>;
+    try {
+      settings = normal(recorded);
+    } catch {
+      continue;
+    }
     const keys = [...new Set([...Object.keys(settings), ...Object.keys(now)])].filter((key) => !MAY_DIFFER.has(key));
     const edited = keys.filter((key) => JSON.stringify(settings[key]) !== JSON.stringify(now[key]));
     if (edited.length === 0) continue;
