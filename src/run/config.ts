@@ -39,7 +39,7 @@ export const RUN_SETTINGS = {
   saveEvery: { kind: "integer", min: 0, default: 100, help: "checkpoint every N updates (0: only at the end)" },
   shuffle: { kind: "boolean", negated: true, default: true, help: "stream the training set in file order" },
   workers: { kind: "integer", min: 1, max: 64, default: 1, help: "data-loading worker threads" },
-  dataDir: { kind: "string", metavar: "DIR", help: "where the prepared Arrow files live (default: $KFRA_DATA_DIR, else data/ at the repository root)" },
+  dataDir: { kind: "string", metavar: "DIR", help: "where the prepared Arrow files live (default: $KFRA_DATA_DIR, else data/ at the repository root; ~/.cache/kfra-webgpu/data for an installed package)" },
   quiet: { kind: "boolean", default: false, help: "no progress output" },
   help: { kind: "boolean", default: false, help: "show this help" },
 } as const satisfies Record<string, RunRow>;

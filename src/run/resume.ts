@@ -63,11 +63,17 @@ const MAY_DIFFER = new Set<string>([...CHANGEABLE_ON_RESUME.map((flag) => config
 function checkSameSettings(dir: string, runDir: string): void {
   const path = join(runDir, CONFIG_FILE);
   // Compared as resolved settings, so that a config.json of an older layout (damping for preset,
-  // defaults left out) and the record of the same settings agree.
+  // defaults left out) and the record of the same settings agree; a record that does not read as
+  // settings is left to the checkpoint's own checks.
   const comparable = (raw: unknown) => resolvedConfig(savedConfig(path, raw as Record<string, unknown>));
   const now = comparable(readJsonFile(path));
   for (const { step, settings: recorded } of checkpointSettings(runDir)) {
-    const settings = comparable(recorded);
+    let settings: Record<string, unknown>;
+    try {
+      settings = comparable(recorded);
+    } catch {
+      continue;
+    }
     const keys = [...new Set([...Object.keys(settings), ...Object.keys(now)])].filter((key) => !MAY_DIFFER.has(key));
     const edited = keys.filter((key) => JSON.stringify(settings[key]) !== JSON.stringify(now[key]));
     if (edited.length === 0) continue;

@@ -133,4 +133,18 @@ describe("KFLR memory", () => {
     const spec = { sizes: [784, 1000, 500, 250, 30, 250, 500, 1000, 784], transfers: Array(7).fill("tanh"), loss: "bce" as const };
     expect(() => createEstimator("kflr", backend, spec, 1000, 0)).toThrow(/kflr: the per-sample factors need .* 784 × 1000 .*use kfra or kfac/);
   });
+  test("the refusal says which minibatch would fit, and that one does (one more does not)", () => {
+    const spec = { sizes: [784, 1000, 500, 250, 30, 250, 500, 1000, 784], transfers: Array(7).fill("tanh"), loss: "bce" as const };
+    let message = "";
+    try {
+      createEstimator("kflr", backend, spec, 1000, 0);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const fits = Number(/a minibatch of at most (\d+) fits \(--batch \1, batchSize: \1\)/.exec(message)?.[1]);
+    expect(fits).toBeGreaterThanOrEqual(1);
+    expect(() => createEstimator("kflr", backend, spec, fits + 1, 0)).toThrow(/kflr: the per-sample factors need/);
+    const estimator = createEstimator("kflr", backend, spec, fits, 0);
+    estimator.dispose();
+  });
 });
