@@ -49,7 +49,7 @@ export interface TrainSummary {
   interrupted: boolean;
 }
 
-const HOOKS = ["onStart", "onStep", "onEval", "onCheckpoint"] as const;
+const HOOKS = ["onStart", "onStep", "onEvalStart", "onEval", "onCheckpoint"] as const;
 const OPTIONS = ["steps", "seed", "evalEvery", "evalAtStart", "validation", "batches", "signal", "checkpointEvery", "timeOffset", ...HOOKS];
 
 /** Trains `network` with `optimizer` on `data`; throws DivergedError when the loss or the curvature stops being finite. */

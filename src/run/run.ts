@@ -19,7 +19,7 @@ import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { readModelWeights } from "../nn/modelFile.ts";
 import { describeSpec, parameterCount } from "../nn/spec.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
+import { type EvalRecord, MetricsLog, type StepRecord, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
 import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
 import { type StopSignal, StopSignals } from "./stopSignals.ts";
@@ -64,6 +64,10 @@ export interface RunPlan {
 export interface RunHooks {
   onStart?(run: { runDir: string; step: number; steps: number }): void;
   onStep?(record: StepRecord): void;
+  /** A whole-set evaluation at update `step` begins. */
+  onEvalStart?(info: { step: number }): void;
+  /** An evaluation's record, as metrics.ndjson holds it. */
+  onEval?(record: EvalRecord): void;
   /** A line for the person at the terminal while the run goes (signals, interruption). */
   onNote?(line: string): void;
   /** After the last checkpoint of a run that finished or was interrupted (the CLI draws the run's chart). */
@@ -77,6 +81,8 @@ export interface RunResult {
   /** The signal that stopped the run early, if one did. */
   signal?: StopSignal;
   finalLoss: number;
+  /** The last evaluation's record, if any. */
+  final?: EvalRecord;
 }
 
 /** The files a new run writes in its directory (besides config.json): none of them may be there already. */
@@ -129,7 +135,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
     if (taken.length > 0) throw new UsageError(`--out ${runDir} holds ${taken.join(", ")}, which a run would write over; choose an empty or new folder`);
   }
   const data = await plan.data();
-  const backend = await createBackend({ device: plan.device });
+  const backend = await createBackend({ device: plan.device, log });
   let network: Network | undefined;
   let optimizer: Optimizer | undefined;
   let stream: MinibatchStream | undefined;
@@ -197,6 +203,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       () => console.error(`train: second Ctrl-C; exiting without saving. ${lastCheckpointNote(runDir)}`),
     );
     let savedStep = restored ? loop.step : -1;
+    let final: EvalRecord | undefined;
     let result;
     try {
       result = await train(network, optimizer, trainSet, {
@@ -215,7 +222,13 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
           metrics.append(record);
           hooks.onStep?.(record);
         },
-        onEval: (e) => metrics.append({ type: "eval", step: e.step, time: e.time, train: e.train, trainAverage: e.trainAverage, heldOut: e.validation, heldOutAverage: e.validationAverage }),
+        onEvalStart: (info) => hooks.onEvalStart?.(info),
+        onEval: (e) => {
+          const record: EvalRecord = { type: "eval", step: e.step, time: e.time, train: e.train, trainAverage: e.trainAverage, heldOut: e.validation, heldOutAverage: e.validationAverage };
+          metrics.append(record);
+          final = record;
+          hooks.onEval?.(record);
+        },
         onCheckpoint: async ({ step, time }) => {
           if (stop.signal.aborted) note(`train: interrupted at step ${step}; saving a checkpoint to ${runDir} (continue with --resume ${runDir})`);
           if (savedStep === step) return;
@@ -233,7 +246,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
       throw error;
     }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss, final };
   } finally {
     signals?.dispose();
     await stream?.close();

@@ -62,6 +62,8 @@ export interface LoopHooks {
   onStart?(info: { step: number; steps: number }): void | Promise<void>;
   /** Each update's report, once read. */
   onStep?(info: StepInfo): void | Promise<void>;
+  /** A whole-set evaluation at update `step` begins (it may take seconds; onEval follows unless it is stopped). */
+  onEvalStart?(info: { step: number }): void | Promise<void>;
   onEval?(info: EvalInfo): void | Promise<void>;
   /**
    * Every `checkpointEvery` updates and at the end: every update up to `step` is reported and
@@ -160,6 +162,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
       const evalStart = performance.now();
       const time = elapsed();
       const mean = (w: LayerTensors, data: EvalData) => evaluator.meanLoss(w, data, signal);
+      await hooks.onEvalStart?.({ step });
       try {
         const info: EvalInfo = { step, time, train: await mean(weights, options.trainSet) };
         if (averaged) info.trainAverage = await mean(averaged, options.trainSet);
