@@ -21,7 +21,7 @@ const FLOORS: [floor: number, prefixes: string[]][] = [
   [4, ["src/train/"]],
   [5, ["src/api/", "src/index.ts"]],
   [6, ["src/run/"]],
-  [7, ["src/cli/", "src/plot/"]],
+  [7, ["src/cli/", "src/plot/", "src/dashboard/"]],
 ];
 const UTILITIES = ["src/errors.ts", "src/flags.ts", "src/settings.ts", "src/io/"];
 

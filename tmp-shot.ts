@@ -1,0 +1,17 @@
+import { chromium } from "playwright-core";
+import { mkdtempSync } from "node:fs";
+import { startDashboard } from "/work/wt/watch/src/dashboard/server.ts";
+const d = startDashboard({ roots: ["/tmp/watch"], host: "127.0.0.1", port: 0 });
+const t0 = performance.now();
+const browser = await chromium.launchPersistentContext(mkdtempSync("/tmp/watch/ud-"), { executablePath: "/usr/bin/chromium", headless: true, viewport: { width: 1200, height: 900 }, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+console.log("launch", performance.now() - t0);
+const page = await browser.newPage();
+page.on("console", (m) => console.log("console:", m.text()));
+page.on("pageerror", (e) => console.log("pageerror:", e.message));
+await page.goto(d.url);
+await page.waitForSelector("tr[data-run-id]");
+await page.waitForTimeout(500);
+await page.screenshot({ path: "/tmp/watch/shot.png" });
+console.log(JSON.stringify(await page.evaluate(() => (window as any).dashboard.drawn())).slice(0, 500));
+await browser.close();
+await d.stop();
