@@ -4,7 +4,9 @@
 // under the given folders, looked up by id, so no path from a request ever reaches the file system.
 // Every response carries a strict Content-Security-Policy; the page writes all text as text.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type EvalPoint, type Found, type RunSummary, RunWatch, type SweepSummary, findRuns } from "./runs.ts";
 
 export interface DashboardOptions {
@@ -27,8 +29,9 @@ export const SNAPSHOT_POINTS = 600;
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const SECURITY_HEADERS = { "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-store" };
 
-const PAGE_DIR = join(import.meta.dir, "page");
-const UPLOT_DIR = join(Bun.resolveSync("uplot/package.json", import.meta.dir), "..", "dist");
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PAGE_DIR = join(HERE, "page");
+const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve("uplot/package.json")), "dist");
 /** Every file the server sends: URL path → file and type. */
 const STATIC: Record<string, { file: string; type: string }> = {
   "/": { file: join(PAGE_DIR, "index.html"), type: "text/html; charset=utf-8" },

@@ -219,7 +219,7 @@ function chosenLines() {
   for (const sweep of state.sweeps.filter((s) => state.chosenSweeps.has(s.id))) {
     for (const band of sweepBands(sweep)) {
       const c = PALETTE[colour++ % PALETTE.length];
-      const what = `${band.method} (${band.seeds} seed${band.seeds === 1 ? "" : "s"})`;
+      const what = `${band.method.split("/").at(-1)} (${band.seeds} seed${band.seeds === 1 ? "" : "s"})`;
       const pts = (key) => band.points.map((p) => ({ step: p.step, time: p.time, y: p[key].mean, min: p[key].min, max: p[key].max }));
       lines.push({ label: `${what}: training set`, colour: c, dashed: false, points: pts("train"), band: band.seeds > 1 });
       if (band.points.some((p) => p.heldOut.mean !== null)) lines.push({ label: `${what}: held-out set`, colour: c, dashed: true, points: pts("heldOut"), band: band.seeds > 1 });

@@ -1,0 +1,157 @@
+// The dashboard's server without a browser: a run's status from its lock, checkpoints and steps;
+// metrics read incrementally (a truncated log read again); paths outside the folders, other hosts
+// and writes refused; nothing in the folders changed by serving them.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Dashboard, startDashboard, thin } from "../../src/dashboard/server.ts";
+import { RunWatch, findRuns } from "../../src/dashboard/runs.ts";
+import { processStartTime } from "../../src/run/runLock.ts";
+
+/** A run directory as `train` leaves it, written by hand: config.json, metrics, checkpoints. */
+function fakeRun(dir: string, steps: number, done: number, evalEvery: number, checkpoint?: number): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ opt: "kfac", steps, evalEvery }));
+  writeFileSync(join(dir, "environment.json"), JSON.stringify({ backend: "cpu", host: "test" }));
+  let text = "";
+  for (let step = 0; step <= done; step++) {
+    if (step > 0) text += `${JSON.stringify({ type: "step", step, time: step * 0.5, dataWaitMs: 0, loss: 100 / step })}\n`;
+    if (step % evalEvery === 0) text += `${JSON.stringify({ type: "eval", step, time: step * 0.5, train: 50 / (step + 1), heldOut: 60 / (step + 1) })}\n`;
+  }
+  writeFileSync(join(dir, "metrics.ndjson"), text);
+  if (checkpoint !== undefined) mkdirSync(join(dir, "checkpoints", `step-${String(checkpoint).padStart(9, "0")}`), { recursive: true });
+}
+
+/** Every file under `dir` with its size and modification time. */
+function listing(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
+    const path = join(e.parentPath, e.name);
+    const s = statSync(path);
+    return `${path} ${s.size} ${s.mtimeMs}`;
+  }).sort();
+}
+
+/** A raw HTTP request line, as a browser would never normalise it. */
+function rawGet(port: number, target: string, host = `127.0.0.1:${port}`): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    let reply = "";
+    socket.on("data", (d) => (reply += d.toString()));
+    socket.on("end", () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(reply)?.[1] ?? 0)));
+    socket.on("error", reject);
+  });
+}
+
+describe("run status and metrics", () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "kfra-dash-status-"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("finished, interrupted, running and a killed process's lock, from the lock, checkpoints and config steps", () => {
+    fakeRun(join(root, "finished"), 20, 20, 5, 20);
+    fakeRun(join(root, "stopped"), 20, 12, 5, 10);
+    fakeRun(join(root, "running"), 20, 12, 5, 10);
+    writeFileSync(join(root, "running", "lock"), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid), host: hostname() }));
+    fakeRun(join(root, "killed"), 20, 12, 5, 10);
+    writeFileSync(join(root, "killed", "lock"), JSON.stringify({ pid: 2 ** 22 + 12345, start: 1, host: hostname() }));
+    const found = findRuns([root]);
+    const status = Object.fromEntries(found.runs.map(({ dir, base }) => {
+      const run = new RunWatch(dir, base);
+      run.poll();
+      return [base.name, run.summary()];
+    }));
+    expect(status.finished.status).toBe("finished");
+    expect(status.stopped.status).toBe("interrupted");
+    expect(status.stopped.reason).toContain("update 12");
+    expect(status.running.status).toBe("running");
+    expect(status.running.step).toBe(12);
+    // 0.5 s per update after the warm-up: 8 updates left.
+    expect(status.running.eta).toBeCloseTo(4, 6);
+    expect(status.killed.status).toBe("interrupted");
+    expect(status.killed.reason).toContain("killed");
+  });
+
+  it("reads only what was appended, keeps a torn last line for later, and reads a shrunk log again", () => {
+    const dir = join(root, "growing");
+    fakeRun(dir, 100, 10, 5);
+    const run = new RunWatch(dir, { id: "x", root, name: "growing" });
+    expect(run.poll().added.map((e) => e.step)).toEqual([0, 5, 10]);
+    const line = `${JSON.stringify({ type: "eval", step: 15, time: 7.5, train: 1.5 })}\n`;
+    appendFileSync(join(dir, "metrics.ndjson"), line.slice(0, 20));
+    expect(run.poll().added).toEqual([]);
+    appendFileSync(join(dir, "metrics.ndjson"), line.slice(20));
+    expect(run.poll().added).toEqual([{ step: 15, time: 7.5, train: 1.5 }]);
+    fakeRun(dir, 100, 5, 5);
+    const again = run.poll();
+    expect(again.reset).toBe(true);
+    expect(run.evals.map((e) => e.step)).toEqual([0, 5]);
+  });
+
+  it("thins a long log evenly and keeps its last point", () => {
+    const points = Array.from({ length: 5000 }, (_, i) => i);
+    const kept = thin(points, 600);
+    expect(kept).toHaveLength(600);
+    expect(kept[0]).toBe(0);
+    expect(kept.at(-1)).toBe(4999);
+  });
+});
+
+describe("the server", () => {
+  let root: string;
+  let outside: string;
+  let dashboard: Dashboard;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "kfra-dash-serve-"));
+    outside = mkdtempSync(join(tmpdir(), "kfra-dash-outside-"));
+    writeFileSync(join(outside, "secret.txt"), "not for the page");
+    fakeRun(join(root, "runs", "a"), 20, 20, 5, 20);
+    cpSync(join(root, "runs", "a"), join(root, "runs", "b"), { recursive: true });
+    dashboard = startDashboard({ roots: [join(root, "runs")], host: "127.0.0.1", port: 0, pollMs: 100 });
+  });
+  afterAll(async () => {
+    await dashboard?.stop();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it("serves its page with a strict Content-Security-Policy, and the runs it found", async () => {
+    const page = await fetch(dashboard.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const state = (await (await fetch(`${dashboard.url}api/state`)).json()) as { runs: { name: string }[] };
+    expect(state.runs.map((r) => r.name).sort()).toEqual(["a", "b"]);
+  });
+
+  it("refuses paths outside its folders: ../, encoded, absolute, and anything not its own", async () => {
+    const targets = ["/../secret.txt", `/..%2f..%2f${outside.slice(1)}/secret.txt`, "/%2e%2e/%2e%2e/etc/passwd", `/${outside}/secret.txt`, `//${outside}/secret.txt`, "/a/config.json", "/runs/a/metrics.ndjson", "/api/state/../../package.json", "/app.js/..%2f..%2fserver.ts"];
+    for (const target of targets) {
+      const status = await rawGet(dashboard.port, target);
+      expect(status, target).toBeGreaterThanOrEqual(400);
+      expect(status, target).toBeLessThan(500);
+    }
+    expect(await rawGet(dashboard.port, `http://127.0.0.1:${dashboard.port}/../../../etc/passwd`)).toBeGreaterThanOrEqual(400);
+  });
+
+  it("refuses another Host (DNS rebinding) and any method but GET", async () => {
+    expect(await rawGet(dashboard.port, "/", "evil.example:80")).toBe(403);
+    expect((await fetch(dashboard.url, { method: "POST", body: "x" })).status).toBe(405);
+    expect((await fetch(dashboard.url, { method: "DELETE" })).status).toBe(405);
+  });
+
+  it("writes nothing into the folders it serves", async () => {
+    const before = listing(root);
+    const events = await fetch(`${dashboard.url}events`);
+    const reader = events.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first.startsWith("event: snapshot")).toBe(true);
+    await Bun.sleep(300);
+    await reader.cancel();
+    expect(listing(root)).toEqual(before);
+    expect(readFileSync(join(root, "runs", "a", "config.json"), "utf8")).toContain("kfac");
+  });
+});
