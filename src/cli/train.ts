@@ -41,7 +41,7 @@ await runCli("train", async () => {
     if (spinner) clearInterval(spinner);
     spinner = undefined;
   };
-  const status = (step: number, extra: Record<string, string> = {}) => progress?.update(step, { eta: eta!.format(), ...extra });
+  const status = (step: number, extra: Record<string, string> = {}) => progress?.update(step, { timeLeft: eta!.format(), ...extra });
   let result: Awaited<ReturnType<typeof trainFromConfig>>;
   try {
     result = await trainFromConfig(config, {
@@ -51,10 +51,10 @@ await runCli("train", async () => {
         progress = new ProgressReporter("train", steps, {
           quiet: config.quiet,
           start: step,
-          format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta}{activity}",
-          plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.eta}`,
+          format: "{bar} {value}/{total} | loss {loss} | {rate} steps/s | ETA {timeLeft}{activity}",
+          plain: (f) => `step ${f.value}/${f.total}  loss ${f.loss}  ${f.rate} steps/s  ETA ${f.timeLeft}`,
           lines: 20,
-          initial: { loss: "-", rate: "-", eta: "estimating…", activity: "" },
+          initial: { loss: "-", rate: "-", timeLeft: "estimating…", activity: "" },
         });
       },
       onStep: (record) => {
