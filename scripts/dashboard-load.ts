@@ -12,9 +12,9 @@ import { startDashboard } from "../src/dashboard/server.ts";
 import { parseFlags, positiveIntegerFlag } from "../src/flags.ts";
 
 const { values } = parseFlags(process.argv.slice(2), { runs: { type: "string", default: "100" }, updates: { type: "string", default: "5000" }, "eval-every": { type: "string", default: "50" } });
-const runs = positiveIntegerFlag("--runs", values.runs);
-const updates = positiveIntegerFlag("--updates", values.updates);
-const evalEvery = positiveIntegerFlag("--eval-every", values["eval-every"]);
+const runs = positiveIntegerFlag("runs", values.runs);
+const updates = positiveIntegerFlag("updates", values.updates);
+const evalEvery = positiveIntegerFlag("eval-every", values["eval-every"]);
 
 const root = mkdtempSync(join(tmpdir(), "kfra-dashboard-load-"));
 try {
@@ -40,8 +40,10 @@ try {
   console.log(`${runs} runs × ${updates} updates (evaluation every ${evalEvery}), ${(bytes / 1e6).toFixed(0)} MB of metrics, written in ${((performance.now() - made) / 1000).toFixed(1)} s`);
 
   const scan = performance.now();
+  const cpu = process.cpuUsage();
   const dashboard = startDashboard({ roots: [root], host: "127.0.0.1", port: 0 });
-  console.log(`server: first scan and read of every metrics file ${((performance.now() - scan) / 1000).toFixed(2)} s`);
+  const used = process.cpuUsage(cpu);
+  console.log(`server: first scan and read of every metrics file ${((performance.now() - scan) / 1000).toFixed(2)} s (${((used.user + used.system) / 1e6).toFixed(2)} s of CPU)`);
   const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "kfra-chromium-")), {
     executablePath: "/usr/bin/chromium",
     headless: true,

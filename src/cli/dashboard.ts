@@ -28,7 +28,7 @@ await runCli("dashboard", async () => {
     if (!existsSync(root)) throw new UsageError(`${root}: no such folder (give the folders that hold your runs, e.g. bun run dashboard runs)`);
     if (!statSync(root).isDirectory()) throw new UsageError(`${root}: not a folder`);
   }
-  const port = values.port === undefined ? undefined : numberFlag("--port", values.port, "a port number from 0 to 65535", (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
+  const port = values.port === undefined ? undefined : numberFlag("port", values.port, "a port number from 0 to 65535", (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
   let dashboard;
   try {
     dashboard = startDashboard({ roots, host: values.host!, port: port ?? DEFAULT_PORT });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type Dashboard, startDashboard, thin } from "../../src/dashboard/server.ts";
 import { RunWatch, findRuns } from "../../src/dashboard/runs.ts";
 import { processStartTime } from "../../src/run/runLock.ts";
+import { BUN, REPO, cli } from "../faults/helpers.ts";
 
 /** A run directory as `train` leaves it, written by hand: config.json, metrics, checkpoints. */
 function fakeRun(dir: string, steps: number, done: number, evalEvery: number, checkpoint?: number): void {
@@ -153,5 +154,34 @@ describe("the server", () => {
     await reader.cancel();
     expect(listing(root)).toEqual(before);
     expect(readFileSync(join(root, "runs", "a", "config.json"), "utf8")).toContain("kfac");
+  });
+});
+
+describe("bun run dashboard", () => {
+  it("prints its address in one line, serves, and exits 143 on SIGTERM", async () => {
+    const root = mkdtempSync(join(tmpdir(), "kfra-dash-cli-"));
+    try {
+      fakeRun(join(root, "one"), 10, 10, 5, 10);
+      const child = Bun.spawn([BUN, join(REPO, "src/cli/dashboard.ts"), root, "--port", "0"], { stdout: "pipe", stderr: "pipe" });
+      const reader = child.stdout.getReader();
+      const line = new TextDecoder().decode((await reader.read()).value);
+      const url = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/) \(/.exec(line)?.[1];
+      expect(url, line).toBeDefined();
+      const state = (await (await fetch(`${url}api/state`)).json()) as { runs: { name: string; status: string }[] };
+      expect(state.runs).toMatchObject([{ name: "one", status: "finished" }]);
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(143);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a missing folder or a bad --port: one line naming it, exit 1", () => {
+    const missing = cli("src/cli/dashboard.ts", [join(tmpdir(), "no-such-runs-folder")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toMatch(/^dashboard: .*no-such-runs-folder: no such folder/);
+    const port = cli("src/cli/dashboard.ts", [tmpdir(), "--port", "http"]);
+    expect(port.code).toBe(1);
+    expect(port.stderr.trim()).toMatch(/^dashboard: --port 'http': expected a port number/);
   });
 });
