@@ -5,7 +5,7 @@
 // loss without a JSON parse, evaluation lines are parsed. A run's status comes from its lock, its
 // result.json (a sweep's), its checkpoints and its config.json's steps.
 import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { EtaEstimator, formatDuration } from "../io/eta.ts";
 import { listCheckpoints } from "../run/checkpoint.ts";
 import { lockHolder } from "../run/runLock.ts";
@@ -228,7 +228,7 @@ export class RunWatch {
       return { status: "failed", reason: stderr ?? outcome };
     }
     const saved = listCheckpoints(this.dir)[0]?.step;
-    if (steps !== undefined && saved !== undefined && saved >= steps) return { status: "finished" };
+    if (steps !== undefined && ((saved !== undefined && saved >= steps) || step >= steps)) return { status: "finished" };
     if (outcome === "done") return { status: "finished" };
     if (lock) return { status: "interrupted", reason: `its process ${lock.pid} is gone without releasing the lock (killed?)` };
     if (step === 0 && saved === undefined) return { status: "not started" };
@@ -270,10 +270,10 @@ export function findRuns(roots: string[]): Found {
         const { value, problem } = readJson(join(dir, "sweep.json"));
         const spec = isObject(value) && isObject(value.spec) ? { name: String(value.spec.name ?? ""), description: String(value.spec.description ?? "") } : undefined;
         const planned = isObject(value) && Array.isArray(value.runs) ? value.runs.length : 0;
-        found.sweeps.push({ id, root, name: rel || ".", spec, planned, problem });
+        found.sweeps.push({ id, root, name: rel || basename(real), spec, planned, problem });
         sweep = { id, dir };
       } else if (has(CONFIG_FILE) || has(METRICS_FILE)) {
-        const base: RunWatch["base"] = { id, root, name: rel || "." };
+        const base: RunWatch["base"] = { id, root, name: rel || basename(real) };
         if (sweep) {
           const inSweep = relative(join(sweep.dir, "runs"), dir).split(sep).join("/");
           if (!inSweep.startsWith("..")) Object.assign(base, { sweep: sweep.id, group: inSweep.split("/")[0], ...methodOf(inSweep) });

@@ -129,6 +129,10 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
       expect(update.data[max][i]).toBe(Math.max(e0.train, e1.train));
       expect(update.data[min][i]).toBe(Math.min(e0.train, e1.train));
     }
+    // The choice is kept in the address: a reload draws the same.
+    await page.reload();
+    await page.waitForFunction(() => (globalThis as unknown as { dashboard: { drawn(): { update?: Drawn } } }).dashboard.drawn().update?.labels.includes("kfac (2 seeds): training set"));
+    expect(await page.locator("[data-sweep-id] input[type=checkbox]").isChecked()).toBe(true);
   });
 
   it("shows a run named like markup as text, and runs none of it", async () => {

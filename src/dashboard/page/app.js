@@ -34,6 +34,25 @@ function sortedRuns() {
   return [...state.runs.values()].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
 }
 
+/** The chosen runs and sweeps live in the address's fragment, so that a reload or a shared link keeps them. */
+function saveChoice() {
+  const choice = { runs: [...state.chosenRuns], sweeps: [...state.chosenSweeps] };
+  history.replaceState(null, "", `#${encodeURIComponent(JSON.stringify(choice))}`);
+}
+
+function loadChoice() {
+  if (location.hash.length < 2) return;
+  try {
+    const choice = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+    if (!Array.isArray(choice.runs) || !Array.isArray(choice.sweeps)) return;
+    state.chosenRuns = new Set(choice.runs.map(String));
+    state.chosenSweeps = new Set(choice.sweeps.map(String));
+    state.automatic = false;
+  } catch {
+    // not a choice this page wrote: ignored
+  }
+}
+
 function applyAutomatic() {
   if (!state.automatic) return;
   const loose = sortedRuns().filter((r) => !r.sweep);
@@ -80,6 +99,7 @@ function runRow(run) {
   box.addEventListener("change", () => {
     state.automatic = false;
     box.checked ? state.chosenRuns.add(run.id) : state.chosenRuns.delete(run.id);
+    saveChoice();
     render();
   });
   pick.append(box);
@@ -141,6 +161,7 @@ function renderLists() {
     box.addEventListener("change", () => {
       state.automatic = false;
       box.checked ? state.chosenSweeps.add(sweep.id) : state.chosenSweeps.delete(sweep.id);
+      saveChoice();
       render();
     });
     label.append(box, " draw its methods (mean and range over seeds)");
@@ -302,7 +323,7 @@ function drawChart(key, x, lines) {
     },
     axes: [
       { label: x === "step" ? "update" : "training seconds (evaluations excluded)" },
-      { label: "mean error per sample (log)", size: 70, splits: logSplits, values: (u, splits) => splits.map((v) => (v == null ? "" : Number(v.toPrecision(3)).toString())) },
+      { label: "mean error per sample (log)", size: 70, splits: logSplits, filter: (u, splits) => splits, values: (u, splits) => splits.map((v) => (v == null ? "" : Number(v.toPrecision(3)).toString())) },
     ],
     series,
     bands,
@@ -376,4 +397,5 @@ window.dashboard = {
   runs: () => sortedRuns(),
 };
 
+loadChoice();
 connect();
