@@ -125,19 +125,22 @@ export function startDashboard(options: DashboardOptions): Dashboard {
   watcher.poll();
   const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const encoder = new TextEncoder();
-  const send = (controller: ReadableStreamDefaultController<Uint8Array>, event: string, data: unknown) => {
+  /** Sends to one client; a client that went away is forgotten. */
+  const write = (controller: ReadableStreamDefaultController<Uint8Array>, text: string) => {
     try {
-      controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      controller.enqueue(encoder.encode(text));
     } catch {
       clients.delete(controller);
     }
   };
-  const timer = setInterval(() => {
-    if (clients.size === 0) return;
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, event: string, data: unknown) => write(controller, `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  /** Reads the folders and sends what changed to every client (a comment line when nothing did, which keeps the connection open). */
+  const refresh = () => {
     const change = watcher.poll();
     const empty = change.runs.length === 0 && change.removed.length === 0 && change.reset.length === 0 && !change.sweeps && Object.keys(change.evals).length === 0;
-    for (const c of clients) empty ? c.enqueue(encoder.encode(": alive\n\n")) : send(c, "change", change);
-  }, options.pollMs ?? 1000);
+    for (const c of clients) empty ? write(c, ": alive\n\n") : send(c, "change", change);
+  };
+  const timer = setInterval(() => clients.size > 0 && refresh(), options.pollMs ?? 1000);
 
   const server: Bun.Server<undefined> = Bun.serve({
     hostname: options.host,
@@ -159,8 +162,9 @@ export function startDashboard(options: DashboardOptions): Dashboard {
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
             self = controller;
+            // The others get what changed since the last read; the newcomer starts from the state after it.
+            refresh();
             clients.add(controller);
-            watcher.poll();
             send(controller, "snapshot", watcher.snapshot());
           },
           cancel() {
@@ -170,7 +174,10 @@ export function startDashboard(options: DashboardOptions): Dashboard {
         return new Response(stream, { headers: { ...SECURITY_HEADERS, "Content-Type": "text/event-stream; charset=utf-8", Connection: "keep-alive" } });
       }
       if (url.pathname === "/favicon.ico") return new Response(null, { status: 204, headers: SECURITY_HEADERS });
-      if (url.pathname === "/api/state") return Response.json(watcher.snapshot(), { headers: SECURITY_HEADERS });
+      if (url.pathname === "/api/state") {
+        refresh();
+        return Response.json(watcher.snapshot(), { headers: SECURITY_HEADERS });
+      }
       return refuse(404, "not found: the dashboard serves its page and the runs it found, nothing else");
     },
   });

@@ -144,6 +144,25 @@ describe("the server", () => {
     expect((await fetch(dashboard.url, { method: "DELETE" })).status).toBe(405);
   });
 
+  it("sends an appended evaluation to a connected page, also when another page connects first", async () => {
+    const events = await fetch(`${dashboard.url}events`);
+    const reader = events.body!.getReader();
+    let text = "";
+    const until = async (pattern: RegExp) => {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(text)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in ${text.slice(-500)}`);
+        text += new TextDecoder().decode((await reader.read()).value);
+      }
+    };
+    await until(/^event: snapshot\ndata: .*\n\n/);
+    appendFileSync(join(root, "runs", "b", "metrics.ndjson"), `${JSON.stringify({ type: "eval", step: 25, time: 12.5, train: 0.75 })}\n`);
+    const other = await fetch(`${dashboard.url}events`);
+    await until(/event: change\ndata: .*"0:b":\[\{"step":25,"time":12\.5,"train":0\.75\}\]/);
+    await other.body!.cancel();
+    await reader.cancel();
+  });
+
   it("writes nothing into the folders it serves", async () => {
     const before = listing(root);
     const events = await fetch(`${dashboard.url}events`);
