@@ -13,12 +13,12 @@ import { parseTrainArgs } from "../../src/cli/config.ts";
 import { trainFromConfig } from "../../src/cli/plan.ts";
 import { REPO, type Workspace, quick, spawnTrain, waitFor, workspace } from "../faults/helpers.ts";
 
-export const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) console.warn("test/dashboard: /usr/bin/chromium is not installed (bash scripts/setup.sh installs it): the browser tests are SKIPPED");
 
 /** Headless Debian chromium with a fresh profile, nothing fetched from the network. */
-export async function openBrowser(profile: string): Promise<BrowserContext> {
+async function openBrowser(profile: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
