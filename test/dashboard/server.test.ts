@@ -195,12 +195,20 @@ describe("bun run dashboard", () => {
     }
   });
 
-  it("a missing folder or a bad --port: one line naming it, exit 1", () => {
+  it("a missing folder, a bad --port or one in use: one line naming it, exit 1", () => {
     const missing = cli("src/cli/dashboard.ts", [join(tmpdir(), "no-such-runs-folder")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toMatch(/^dashboard: .*no-such-runs-folder: no such folder/);
     const port = cli("src/cli/dashboard.ts", [tmpdir(), "--port", "http"]);
     expect(port.code).toBe(1);
     expect(port.stderr.trim()).toMatch(/^dashboard: --port 'http': expected a port number/);
+    const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    try {
+      const busy = cli("src/cli/dashboard.ts", [tmpdir(), "--port", String(taken.port)]);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr.trim()).toBe(`dashboard: --port ${taken.port} is in use; choose another or leave --port out for a free one`);
+    } finally {
+      void taken.stop(true);
+    }
   });
 });
