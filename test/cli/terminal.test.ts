@@ -39,8 +39,8 @@ describe("train's terminal output", () => {
     expect(result.stderr).toMatch(/ETA \d+ s/);
   });
 
-  it("--quiet prints the final line only", () => {
-    const result = trainCli(["--steps", "4", "--out", join(ws.root, "quiet"), "--quiet", ...quick(ws.dataDir, "--eval-every", "2")]);
+  it("--quiet prints the final line only (not --device auto's choice either)", () => {
+    const result = trainCli(["--steps", "4", "--out", join(ws.root, "quiet"), "--quiet", ...quick(ws.dataDir, "--eval-every", "2", "--device", "auto")]);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
