@@ -52,6 +52,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
   let browser: BrowserContext;
   let page: Page;
   const dialogs: string[] = [];
+  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     ws = await workspace("dashboard");
@@ -67,6 +68,8 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     dashboard = startDashboard({ roots: [runs], host: "127.0.0.1", port: 0, pollMs: 300 });
     browser = await openBrowser(mkdtempSync(join(ws.root, "profile-")));
     page = await browser.newPage();
+    page.on("console", (m) => void (m.type() === "error" && consoleErrors.push(m.text())));
+    page.on("pageerror", (e) => void consoleErrors.push(e.message));
     page.on("dialog", (d) => {
       dialogs.push(d.message());
       void d.dismiss();
@@ -144,6 +147,8 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     expect(await page.locator("#details-settings").innerText()).toContain("adam");
     expect(await page.locator("#details-environment").innerText()).toContain("cpu");
     expect(dialogs).toEqual([]);
+    // The page runs under its Content-Security-Policy without a violation or an error.
+    expect(consoleErrors).toEqual([]);
   });
 
   it("refuses a path outside its folder", async () => {

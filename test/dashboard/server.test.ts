@@ -138,6 +138,12 @@ describe("the server", () => {
     expect(await rawGet(dashboard.port, `http://127.0.0.1:${dashboard.port}/../../../etc/passwd`)).toBeGreaterThanOrEqual(400);
   });
 
+  it("its page script writes text only: no HTML is ever parsed from data", () => {
+    const script = readFileSync(join(REPO, "src/dashboard/page/app.js"), "utf8");
+    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+    expect(script).toContain("textContent");
+  });
+
   it("refuses another Host (DNS rebinding) and any method but GET", async () => {
     expect(await rawGet(dashboard.port, "/", "evil.example:80")).toBe(403);
     expect((await fetch(dashboard.url, { method: "POST", body: "x" })).status).toBe(405);
