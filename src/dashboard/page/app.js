@@ -167,7 +167,8 @@ function renderLists() {
     label.append(box, " draw its methods (mean and range over seeds)");
     const running = own.filter((r) => r.status === "running").length;
     const done = own.filter((r) => r.status === "finished").length;
-    head.append(label, el("span", `${done} of ${Math.max(sweep.planned, own.length)} runs finished, ${running} running`));
+    const now = own.filter((r) => r.status === "running").map((r) => `${r.group}/${r.name.split("/").at(-1)} at ${r.step}/${r.steps ?? "?"}, ETA ${r.etaText ?? "estimating…"}`);
+    head.append(label, el("span", `${done} of ${Math.max(sweep.planned, own.length)} runs finished, ${running} running${now.length > 0 ? `: ${now.join("; ")}` : ""}`));
     parts.push(head);
     if (sweep.spec?.description) parts.push(el("p", sweep.spec.description, "hint"));
     if (sweep.problem) parts.push(el("p", sweep.problem, "problem"));
