@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-command, idempotent set-up for a fresh Debian 12 machine with Node and npm:
-#   system libraries (Vulkan loader, Mesa lavapipe when no hardware Vulkan driver, OpenBLAS, Redis),
+#   system libraries (Vulkan loader, Mesa lavapipe when no hardware Vulkan driver, OpenBLAS, Redis,
+#   Chromium for the dashboard's browser tests),
 #   then Bun and the npm packages. Every step says what it does and skips itself when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,10 @@ done
 #     Debian's package starts a system service on port 6379; the tests start their own servers on
 #     free loopback ports, so the service is left as the package configures it (loopback only).
 if have_pkg redis-server; then say "redis-server: already installed"; else apt_install redis-server; fi
+
+# 1c. Chromium, the headless browser the dashboard's tests drive (test/dashboard/, playwright-core
+#     with executablePath /usr/bin/chromium: no browser download).
+if have_pkg chromium; then say "chromium: already installed"; else apt_install chromium; fi
 
 # 2. A Vulkan driver. A hardware driver (e.g. NVIDIA's ICD) is used as is; otherwise Mesa's
 #    lavapipe, which must come from bookworm-backports (Debian 12's Mesa 22 is rejected by Dawn).

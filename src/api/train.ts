@@ -69,7 +69,7 @@ export interface TrainSummary {
   best?: BestModel;
 }
 
-const HOOKS = ["onStart", "onStep", "onEval", "onBest", "onCheckpoint"] as const;
+const HOOKS = ["onStart", "onStep", "onEvalStart", "onEval", "onBest", "onCheckpoint"] as const;
 const OPTIONS = ["steps", "seed", "evalEvery", "evalAtStart", "validation", "batches", "signal", "checkpointEvery", "timeOffset", "earlyStop", "saveBest", "best", ...HOOKS];
 
 /** The metadata of a best model file: the network's, and where the weights come from. */

@@ -24,7 +24,7 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
     resume: config.resume !== undefined,
     device: config.device,
     data: async (): Promise<RunData> => {
-      if (!config.data) await (await import("../../data-prep/ensure.ts")).ensureDataset(config.dataset, config.dataDir);
+      if (!config.data) await (await import("../../data-prep/ensure.ts")).ensureDataset(config.dataset, config.dataDir, config.quiet);
       const data = await trainingData(config);
       const spec = networkFor(config, data.shape);
       network = { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed };

@@ -38,6 +38,11 @@ export class ProgressReporter {
     }
   }
 
+  /** Whether a live bar is drawn (stderr is a terminal and not quiet). */
+  get live(): boolean {
+    return this.bar !== undefined;
+  }
+
   seconds(): number {
     return (performance.now() - this.startedAt) / 1000;
   }

@@ -1,8 +1,10 @@
 // Training-error charts of one or more runs, as a Vega-Lite specification rendered headless by Vega
 // to SVG, and to PNG through sharp: error against updates, and against wall-clock seconds (log).
-// Drawn as the paper's Figure 2: a second-order run with momentum on its curvature factors dashed,
-// one without (and every first-order run) solid. θ and the Polyak average θ̂ get a row of panels
-// each. A method run over several seeds is its mean line inside a shaded min–max band.
+// The default ("errors"): one colour per run, its training-set error solid and its held-out error
+// dashed. One error at a time ("train", "heldOut") is drawn as the paper's Figure 2: a second-order
+// run with momentum on its curvature factors dashed, one without (and every first-order run) solid.
+// θ and the Polyak average θ̂ get a row of panels each. A method run over several seeds is its mean
+// line inside a shaded min–max band. Axes are fitted to the points (no rounding out to powers of 10).
 import { basename } from "node:path";
 import sharp from "sharp";
 import * as vega from "vega";
@@ -34,7 +36,8 @@ export interface BandSeries {
   average?: BandValue[];
 }
 
-export type ChartMetric = "train" | "minibatch" | "heldOut" | "accuracy";
+export type ChartMetric = "errors" | "train" | "minibatch" | "heldOut" | "accuracy";
+export const CHART_METRICS: ChartMetric[] = ["errors", "train", "minibatch", "heldOut", "accuracy"];
 
 export interface Point {
   run: string;
@@ -45,6 +48,8 @@ export interface Point {
   update: number;
   seconds: number;
   error: number;
+  /** TRAINING_SET or HELD_OUT_SET (the "errors" chart: solid or dashed). */
+  set?: string;
   /** The band's lower and upper edge (a method over several seeds). */
   low?: number;
   high?: number;
@@ -56,6 +61,8 @@ export const FACTOR_MOMENTUM = "momentum on the curvature factors";
 export const NO_FACTOR_MOMENTUM = "no factor momentum, or first-order";
 /** Stroke dash patterns [dash, gap] in px: factor momentum dashed, none solid (the paper's Figure 2). */
 export const SOLID = [1, 0];
+export const TRAINING_SET = "training set";
+export const HELD_OUT_SET = "held-out set";
 export const DASHED = [5, 3];
 
 const factorsOf = (factorMomentum: boolean | undefined) => (factorMomentum ? FACTOR_MOMENTUM : NO_FACTOR_MOMENTUM);
@@ -73,6 +80,17 @@ export function chartPoints(series: RunSeries[], metric: ChartMetric): Point[] {
       continue;
     }
     const evals = records.filter((r): r is EvalRecord => r.type === "eval");
+    if (metric === "errors") {
+      const finite = (v: number | null | undefined): v is number => typeof v === "number" && Number.isFinite(v);
+      for (const r of evals) {
+        const at = { run: label, factors, update: r.step, seconds: r.time };
+        if (finite(r.train)) points.push({ ...at, parameters: THETA, set: TRAINING_SET, error: r.train });
+        if (finite(r.heldOut)) points.push({ ...at, parameters: THETA, set: HELD_OUT_SET, error: r.heldOut });
+        if (finite(r.trainAverage)) points.push({ ...at, parameters: AVERAGE, set: TRAINING_SET, error: r.trainAverage });
+        if (finite(r.heldOutAverage)) points.push({ ...at, parameters: AVERAGE, set: HELD_OUT_SET, error: r.heldOutAverage });
+      }
+      continue;
+    }
     const key = metric === "train" ? "train" : metric === "accuracy" ? "heldOutAccuracy" : "heldOut";
     const averageKey = metric === "train" ? "trainAverage" : metric === "accuracy" ? "heldOutAverageAccuracy" : "heldOutAverage";
     for (const r of evals) {
@@ -102,11 +120,24 @@ export function bandPoints(series: BandSeries[]): Point[] {
 }
 
 const METRIC_TITLE: Record<ChartMetric, string> = {
+  errors: "error per sample",
   train: "training error (whole set)",
   minibatch: "minibatch training error",
   heldOut: "held-out error",
   accuracy: "held-out accuracy",
 };
+
+/** A chart's title when none is given: what is drawn, in words. */
+export const DEFAULT_TITLE: Record<ChartMetric, string> = {
+  errors: "Training error (solid) and held-out error (dashed) on the whole sets",
+  train: "Training error on the whole training set",
+  minibatch: "Minibatch training error at each update",
+  heldOut: "Held-out error on the whole held-out set",
+  accuracy: "Held-out accuracy on the whole held-out set",
+};
+
+/** The rows of the "errors" chart in words. */
+const PARAMETERS_WORDS: Record<string, string> = { [THETA]: "error per sample", [AVERAGE]: "averaged model's error per sample" };
 
 export interface ChartOptions {
   /** The error axis's range; lines beyond it are clipped at the panel's edge. Default: all the points. */
@@ -117,16 +148,21 @@ export interface ChartOptions {
 function panel(points: Point[], metric: ChartMetric, parameters: string, x: "update" | "seconds", options: ChartOptions) {
   // Errors on a log axis; accuracy, a fraction in [0, 1], on a linear one.
   const type = metric === "accuracy" ? ("linear" as const) : ("log" as const);
-  const scale = options.yDomain ? { type, domain: options.yDomain, nice: false } : metric === "accuracy" ? { type, zero: false } : { type };
-  const y = { field: "error", type: "quantitative" as const, title: `${METRIC_TITLE[metric]}, ${parameters}`, scale };
+  const scale = options.yDomain ? { type, domain: options.yDomain, nice: false } : metric === "accuracy" ? { type, zero: false } : { type, nice: false, padding: 6 };
+  const yTitle = metric === "errors" ? PARAMETERS_WORDS[parameters] : `${METRIC_TITLE[metric]}, ${parameters}`;
+  const y = { field: "error", type: "quantitative" as const, title: yTitle, scale, axis: { tickCount: 6 } };
   const xEncoding =
     x === "update"
-      ? { field: "update", type: "quantitative" as const, title: "updates" }
-      : { field: "seconds", type: "quantitative" as const, title: "wall-clock seconds", scale: { type: "log" as const } };
+      ? { field: "update", type: "quantitative" as const, title: "updates", scale: { nice: false } }
+      : { field: "seconds", type: "quantitative" as const, title: "training seconds (evaluations excluded)", scale: { type: "log" as const, nice: false } };
   const color = { field: "run", type: "nominal" as const, title: "run" };
   // The legend draws each entry as a dashed or solid line segment (with the line's points on,
   // Vega-Lite would otherwise draw both as the same circle).
-  const strokeDash = {
+  const setDash = {
+    field: "set", type: "nominal" as const, title: "error on", scale: { domain: [TRAINING_SET, HELD_OUT_SET], range: [SOLID, DASHED] },
+    legend: { symbolType: "stroke", symbolSize: 900, symbolStrokeWidth: 2, encode: { symbols: { update: { stroke: { value: "black" } } } } },
+  };
+  const factorDash = {
     field: "factors", type: "nominal" as const, title: "curvature factors", scale: { domain: [FACTOR_MOMENTUM, NO_FACTOR_MOMENTUM], range: [DASHED, SOLID] },
     legend: { symbolType: "stroke", symbolSize: 900, symbolStrokeWidth: 2, encode: { symbols: { update: { stroke: { value: "black" } } } } },
   };
@@ -139,6 +175,7 @@ function panel(points: Point[], metric: ChartMetric, parameters: string, x: "upd
       encoding: { x: xEncoding, y: { ...y, field: "low" }, y2: { field: "high" }, color },
     });
   }
+  const strokeDash = metric === "errors" ? setDash : factorDash;
   layers.push({ mark: { type: "line", point: shown.length < 400, clip: true }, encoding: { x: xEncoding, y, color, strokeDash } });
   return { width: 380, height: 280, data: { values: shown }, layer: layers };
 }

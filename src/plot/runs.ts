@@ -7,7 +7,7 @@ import { readJsonFile } from "../io/json.ts";
 import { PNG, SVG, checkOutput } from "../io/outputs.ts";
 import { readMetrics } from "../run/metrics.ts";
 import { CONFIG_FILE, METRICS_FILE } from "../run/runFiles.ts";
-import { type ChartMetric, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
+import { type ChartMetric, DEFAULT_TITLE, type RunSeries, chartPoints, chartSpec, renderChart, runLabel } from "./chart.ts";
 
 /** Whether a run averaged its curvature factors over updates (second-order, momentum not turned off). */
 export function hasFactorMomentum(config?: { opt?: string; factorMomentum?: boolean; factorDecay?: number }): boolean {
@@ -15,7 +15,7 @@ export function hasFactorMomentum(config?: { opt?: string; factorMomentum?: bool
 }
 
 /** Writes PREFIX.svg and PREFIX.png (never over a file of another kind); returns the number of points drawn. */
-export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: string, title = "Training error", warn?: (line: string) => void): Promise<number> {
+export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: string, title = DEFAULT_TITLE[metric], warn?: (line: string) => void): Promise<number> {
   checkOutput(`${prefix}.svg`, SVG);
   checkOutput(`${prefix}.png`, PNG);
   const series: RunSeries[] = dirs.map((dir) => {
@@ -33,8 +33,8 @@ export async function plotRuns(dirs: string[], metric: ChartMetric, prefix: stri
   return points.length;
 }
 
-/** A run's own chart, RUN/training-error.{svg,png}: whole-set error when it was evaluated twice or more, else minibatch loss. */
+/** A run's own chart, RUN/training-error.{svg,png}: whole-set training and held-out error when it was evaluated twice or more, else minibatch loss. */
 export async function plotTrainingError(runDir: string, warn?: (line: string) => void): Promise<number> {
   const evaluations = readMetrics(join(runDir, METRICS_FILE), warn).filter((r) => r.type === "eval").length;
-  return plotRuns([runDir], evaluations >= 2 ? "train" : "minibatch", join(runDir, "training-error"), undefined, warn);
+  return plotRuns([runDir], evaluations >= 2 ? "errors" : "minibatch", join(runDir, "training-error"), undefined, warn);
 }

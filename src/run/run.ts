@@ -18,7 +18,7 @@ import { removeStaleTemporaries, writeFileAtomic } from "../io/atomicWrite.ts";
 import { readModelWeights } from "../nn/modelFile.ts";
 import { describeSpec, parameterCount } from "../nn/spec.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { MetricsLog, type StepRecord, bestEvaluation, readMetrics } from "./metrics.ts";
+import { type EvalRecord, MetricsLog, type StepRecord, bestEvaluation, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
 import { BEST_DIR, BEST_MODEL_FILE, BEST_RECORD_FILE, CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
 import { type StopSignal, StopSignals, exitCodeFor } from "./stopSignals.ts";
@@ -66,6 +66,10 @@ export interface RunPlan {
 export interface RunHooks {
   onStart?(run: { runDir: string; step: number; steps: number }): void;
   onStep?(record: StepRecord): void;
+  /** A whole-set evaluation at update `step` begins. */
+  onEvalStart?(info: { step: number }): void;
+  /** An evaluation's record, as metrics.ndjson holds it. */
+  onEval?(record: EvalRecord): void;
   /** A line for the person at the terminal while the run goes (signals, interruption). */
   onNote?(line: string): void;
   /** After the last checkpoint of a run that finished or was interrupted (the CLI draws the run's chart). */
@@ -81,6 +85,8 @@ export interface RunResult {
   finalLoss: number;
   /** True when --early-stop ended the run. */
   stoppedEarly: boolean;
+  /** The last evaluation's record, if any. */
+  final?: EvalRecord;
 }
 
 /** The files a new run writes in its directory (besides config.json): none of them may be there already. */
@@ -202,7 +208,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
     if (taken.length > 0) throw new UsageError(`--out ${runDir} holds ${taken.join(", ")}, which a run would write over; choose an empty or new folder`);
   }
   const data = await plan.data();
-  const backend = await createBackend({ device: plan.device });
+  const backend = await createBackend({ device: plan.device, log });
   let network: Network | undefined;
   let optimizer: Optimizer | undefined;
   let stream: MinibatchStream | undefined;
@@ -277,6 +283,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
       stop.abort();
     };
     let savedStep = restored ? loop.step : -1;
+    let final: EvalRecord | undefined;
     let result;
     try {
       result = await train(network, optimizer, trainSet, {
@@ -301,8 +308,9 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
         earlyStop: plan.earlyStop,
         best,
         saveBest: heldOutSet ? join(runDir, BEST_MODEL_FILE) : undefined,
-        onEval: (e) =>
-          metrics.append({
+        onEvalStart: (info) => hooks.onEvalStart?.(info),
+        onEval: (e) => {
+          const record: EvalRecord = {
             type: "eval",
             step: e.step,
             time: e.time,
@@ -314,7 +322,11 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
             trainAverageAccuracy: e.trainAverageAccuracy,
             heldOutAccuracy: e.validationAccuracy,
             heldOutAverageAccuracy: e.validationAverageAccuracy,
-          }),
+          };
+          metrics.append(record);
+          final = record;
+          hooks.onEval?.(record);
+        },
         onBest: ({ step, at, heldOut, heldOutAccuracy, eval: e }) => {
           const record = { step, at, heldOut, heldOutAccuracy, train: at === "average" ? e.trainAverage : e.train, model: BEST_MODEL_FILE };
           writeFileAtomic(join(runDir, BEST_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
@@ -342,7 +354,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
       );
     }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: control.signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: control.signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly, final };
   } finally {
     await stream?.close();
     optimizer?.dispose();

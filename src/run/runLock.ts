@@ -114,3 +114,9 @@ export class RunLock {
     }
   }
 }
+
+/** Who holds `runDir`'s lock, read only: null when there is no lock; `alive` false for a lock a killed process left. */
+export function lockHolder(runDir: string): { pid: number; host: string; alive: boolean } | null {
+  const owner = readOwner(join(runDir, LOCK_FILE));
+  return owner ? { pid: owner.pid, host: owner.host, alive: ownerAlive(owner) } : null;
+}

@@ -89,6 +89,8 @@ export interface LoopHooks {
   onStart?(info: { step: number; steps: number }): void | Promise<void>;
   /** Each update's report, once read. */
   onStep?(info: StepInfo): void | Promise<void>;
+  /** A whole-set evaluation at update `step` begins (it may take seconds; onEval follows unless it is stopped). */
+  onEvalStart?(info: { step: number }): void | Promise<void>;
   onEval?(info: EvalInfo): void | Promise<void>;
   /** An evaluation whose held-out error is below every earlier one's (only with a held-out set). */
   onBest?(info: BestInfo): void | Promise<void>;
@@ -205,6 +207,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
         info[key] = e.loss;
         if (e.accuracy !== undefined) info[`${key}Accuracy`] = e.accuracy;
       };
+      await hooks.onEvalStart?.({ step });
       try {
         await faultPoint("eval", step);
         const info: EvalInfo = { step, time, train: NaN };

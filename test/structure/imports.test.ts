@@ -25,7 +25,7 @@ const FLOORS: [floor: number, prefixes: string[]][] = [
   [4, ["src/train/"]],
   [5, ["src/api/", "src/index.ts"]],
   [6, ["src/run/"]],
-  [7, ["src/cli/", "src/plot/", "src/sweep/", "src/bench-internals.ts"]],
+  [7, ["src/cli/", "src/plot/", "src/sweep/", "src/bench-internals.ts", "src/dashboard/"]],
 ];
 /** What bench/ may import from src. */
 const BENCH_ENTRIES = ["src/index.ts", "src/bench-internals.ts", "src/sweep/"];
