@@ -20,8 +20,11 @@ export const EVAL_FIELDS: EvalField[] = [
   // The Polyak average θ̂ of the Kronecker methods.
   { key: "trainAverage", label: "averaged training error", format: error },
   { key: "heldOutAverage", label: "averaged held-out error", format: error },
-  { key: "accuracy", label: "training accuracy", format: percent },
+  // A classifier's share of samples whose predicted class is their label (docs/algorithm.md §12.1).
+  { key: "trainAccuracy", label: "training accuracy", format: percent },
   { key: "heldOutAccuracy", label: "held-out accuracy", format: percent },
+  { key: "trainAverageAccuracy", label: "averaged training accuracy", format: percent },
+  { key: "heldOutAverageAccuracy", label: "averaged held-out accuracy", format: percent },
 ];
 
 /** Keys of an eval record that are not measurements. */

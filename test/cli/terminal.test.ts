@@ -8,8 +8,8 @@ import { type Workspace, quick, trainCli, workspace } from "../faults/helpers.ts
 
 describe("evalLine", () => {
   it("names every measurement in words and prints fields it does not know under their key", () => {
-    const line = evalLine({ type: "eval", step: 50, time: 3, train: 12.3456789, heldOut: 13.5, trainAverage: 11, accuracy: 0.975, topFive: 0.5 }, 200, 2.25);
-    expect(line).toBe("evaluation at update 50/200:  training error 12.346  held-out error 13.500  averaged training error 11.000  training accuracy 97.50%  topFive 0.50000  (2.3 s)");
+    const line = evalLine({ type: "eval", step: 50, time: 3, train: 12.3456789, heldOut: 13.5, trainAverage: 11, trainAccuracy: 0.975, heldOutAccuracy: 0.9625, topFive: 0.5 }, 200, 2.25);
+    expect(line).toBe("evaluation at update 50/200:  training error 12.346  held-out error 13.500  averaged training error 11.000  training accuracy 97.50%  held-out accuracy 96.25%  topFive 0.50000  (2.3 s)");
   });
 });
 
