@@ -111,8 +111,8 @@ export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<
   // and a directory it made and left empty removed, so that the same command starts the run again
   // (or --resume continues it once config.json is written). From the first update on, the loop stops
   // after the current update and saves a checkpoint.
-  const control: RunControl = { stop: new AbortController(), started: false, signals: undefined as unknown as StopSignals };
-  control.signals = new StopSignals(
+  const control: RunControl = { stop: new AbortController(), started: false };
+  const signals = new StopSignals(
     (signal) => {
       if (control.started) return control.onStop?.(signal);
       const written = existsSync(join(runDir, CONFIG_FILE)) ? `continue it with --resume ${runDir}` : "nothing was written; the same command starts it";
@@ -127,21 +127,21 @@ export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<
     await faultPoint("before-lock");
     lock = RunLock.acquire(runDir, (line) => console.error(line));
     await faultPoint("startup");
-    return await runLocked(plan, hooks, control);
+    return await runLocked(plan, hooks, control, signals);
   } finally {
-    control.signals.dispose();
+    signals.dispose();
     lock?.release();
     removeIfEmpty();
   }
 }
 
-/** How a run is stopped: its signal handlers, installed before the lock, and whether training has begun. */
+/** How a run is stopped once its signal handlers are installed (before the lock). */
 interface RunControl {
   stop: AbortController;
   /** True from the loop's start: a signal then stops after the current update. */
   started: boolean;
+  /** What a signal does once training has begun. */
   onStop?(signal: StopSignal): void;
-  signals: StopSignals;
 }
 
 /** A whole file in memory as a Dataset for evaluation (its targets are checked against the loss by train()). */
@@ -151,7 +151,7 @@ function wholeSet(file: string, data: RunData): Dataset {
   return new Dataset(x, info.dim, y, info.targets?.width ?? 0, info.file, info);
 }
 
-async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): Promise<RunResult> {
+async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl, signals: StopSignals): Promise<RunResult> {
   const { runDir } = plan;
   const log = (line: string) => plan.quiet || console.error(line);
   const warn = (line: string) => console.error(line);
@@ -274,7 +274,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
       throw error;
     }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: control.signals.received, finalLoss: result.loss };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss };
   } finally {
     await stream?.close();
     optimizer?.dispose();
