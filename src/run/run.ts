@@ -121,8 +121,8 @@ export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<
   // and a directory it made and left empty removed, so that the same command starts the run again
   // (or --resume continues it once config.json is written). From the first update on, the loop stops
   // after the current update and saves a checkpoint.
-  const control: RunControl = { stop: new AbortController(), started: false, signals: undefined as unknown as StopSignals };
-  control.signals = new StopSignals(
+  const control: RunControl = { stop: new AbortController(), started: false };
+  const signals = new StopSignals(
     (signal) => {
       if (control.started) return control.onStop?.(signal);
       const written = existsSync(join(runDir, CONFIG_FILE)) ? `continue it with --resume ${runDir}` : "nothing was written; the same command starts it";
@@ -137,21 +137,21 @@ export async function runTraining(plan: RunPlan, hooks: RunHooks = {}): Promise<
     await faultPoint("before-lock");
     lock = RunLock.acquire(runDir, (line) => console.error(line));
     await faultPoint("startup");
-    return await runLocked(plan, hooks, control);
+    return await runLocked(plan, hooks, control, signals);
   } finally {
-    control.signals.dispose();
+    signals.dispose();
     lock?.release();
     removeIfEmpty();
   }
 }
 
-/** How a run is stopped: its signal handlers, installed before the lock, and whether training has begun. */
+/** How a run is stopped once its signal handlers are installed (before the lock). */
 interface RunControl {
   stop: AbortController;
   /** True from the loop's start: a signal then stops after the current update. */
   started: boolean;
+  /** What a signal does once training has begun. */
   onStop?(signal: StopSignal): void;
-  signals: StopSignals;
 }
 
 /** A file as a Dataset for evaluation, read chunk by chunk (its targets are checked against the loss by train()). */
@@ -193,7 +193,7 @@ function finishedRun(plan: RunPlan, step: number, log: (line: string) => void): 
   return { runDir, steps: step, interrupted: false, stoppedEarly: false, finalLoss: last?.loss ?? Number.NaN };
 }
 
-async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): Promise<RunResult> {
+async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl, signals: StopSignals): Promise<RunResult> {
   const { runDir } = plan;
   const log = (line: string) => plan.quiet || console.error(line);
   const warn = (line: string) => console.error(line);
@@ -354,7 +354,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl): P
       );
     }
     await hooks.onFinish?.(runDir);
-    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: control.signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly, final };
+    return { runDir, steps: result.steps, interrupted: result.interrupted, signal: signals.received, finalLoss: result.loss, stoppedEarly: result.stoppedEarly, final };
   } finally {
     await stream?.close();
     optimizer?.dispose();

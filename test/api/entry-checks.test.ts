@@ -4,7 +4,7 @@
 // a setting the preset leaves unread is refused in the library and the CLI alike; layer sizes are
 // decimal; counts are bounded; options objects are read by their own keys only; wrong-typed
 // arguments, timeOffset and dispose() during train() get one-line errors naming the argument.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Field, FixedSizeList, Float32, Table, makeData, makeVector, tableToIPC } from "apache-arrow";
@@ -14,6 +14,7 @@ import { parseTrainArgs } from "../../src/run/config.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 import { modelMetadata, modelTensors } from "../../src/nn/modelFile.ts";
 import { parseArch, parseHidden } from "../../src/nn/spec.ts";
+import { expectOneLine, trainCli } from "../faults/helpers.ts";
 
 let backend: Backend;
 const root = mkdtempSync(join(tmpdir(), "kfra-entry-"));
@@ -112,6 +113,17 @@ describe("weights are finite wherever they enter", () => {
       network.dispose();
     }
   });
+});
+
+test("--init with a NaN weight: one line naming the file, layer, row and column, exit 1, no run directory", () => {
+  const file = twoTargetFile();
+  const spec = { sizes: [DIM, 3, 1], transfers: ["tanh" as const], loss: "bce" as const };
+  const model = join(root, "nan-init.safetensors");
+  writeSafetensors(model, modelTensors(spec, [new Float32Array(3 * (DIM + 1)).fill(0.1), Float32Array.from({ length: 4 }, (_, i) => (i === 2 ? Number.NaN : 0.1))]), modelMetadata(spec));
+  const out = join(root, "nan-run");
+  const result = trainCli(["--data", file, "--targets", "good", "--loss", "bce", "--hidden", "3", "--init", model, "--steps", "1", "--batch", "8", "--device", "cpu", "--quiet", "--out", out]);
+  expectOneLine(result, "train", new RegExp(`${model}: layers\\.1\\.weight holds NaN at row 0, column 2; weights must be finite$`));
+  expect(existsSync(out)).toBe(false);
 });
 
 describe("settings the preset leaves unread are refused, in the library and the CLI", () => {
