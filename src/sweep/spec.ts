@@ -209,10 +209,23 @@ export const SCALED_STEPS_AT = 0.05;
  * at most its full steps; at scale 1 its steps; never fewer than 10.
  */
 export function scaledSteps(group: SweepGroup, scale: number): number {
+  return Math.max(MIN_SCALED_STEPS, unflooredSteps(group, scale));
+}
+
+/** The fewest updates --scale leaves a group (a shorter run has no curve to report). */
+export const MIN_SCALED_STEPS = 10;
+
+function unflooredSteps(group: SweepGroup, scale: number): number {
   if (scale >= 1) return group.steps;
   const scaledAt = group.scaled?.steps;
-  const steps = scaledAt !== undefined ? Math.min(group.steps, (scaledAt * scale) / SCALED_STEPS_AT) : group.steps * scale;
-  return Math.max(10, Math.round(steps));
+  return Math.round(scaledAt !== undefined ? Math.min(group.steps, (scaledAt * scale) / SCALED_STEPS_AT) : group.steps * scale);
+}
+
+/** One line for each group whose updates --scale would take below MIN_SCALED_STEPS (raised to it, said, not silently). */
+export function scaleNotes(spec: SweepSpec, scale: number): string[] {
+  return spec.groups
+    .filter((g) => !(scale < 1 && g.scaled?.omit) && unflooredSteps(g, scale) < MIN_SCALED_STEPS)
+    .map((g) => `sweep: group '${g.name}': --scale ${scale} gives ${unflooredSteps(g, scale)} updates; its runs take ${MIN_SCALED_STEPS}, the fewest a sweep run takes`);
 }
 
 /** A setting's value as it reads in a run id: a file by its name, anything else as written, other characters as '_'. */
@@ -339,5 +352,10 @@ export function validateRunResult(raw: unknown, file: string): RunResult {
   if (result.settings !== undefined && (typeof result.settings !== "object" || result.settings === null || Array.isArray(result.settings))) bad("'settings' is not an object");
   if (result.argv !== undefined && (!Array.isArray(result.argv) || result.argv.some((a) => typeof a !== "string"))) bad("'argv' is not a list of strings");
   if (result.identity !== undefined && typeof result.identity !== "string") bad("'identity' is not a string");
+  for (const [key, value] of Object.entries((result.settings ?? {}) as Record<string, unknown>)) {
+    const ok = typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)) || (Array.isArray(value) && value.every((v) => typeof v === "string"));
+    if (!ok) bad(`'settings.${key}' is ${JSON.stringify(value)}, not a setting's value (a string, a finite number or true/false)`);
+  }
+  if (result.settings !== undefined && (result.settings as Record<string, unknown>).opt !== undefined && typeof (result.settings as Record<string, unknown>).opt !== "string") bad(`'settings.opt' is ${JSON.stringify((result.settings as Record<string, unknown>).opt)}, not a method's name`);
   return { ...result, settings: (result.settings ?? {}) as Record<string, unknown> } as RunResult;
 }

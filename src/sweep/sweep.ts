@@ -13,11 +13,12 @@
 // exits 130 / 143; a run that failed makes the sweep exit 1. With --queue it only enqueues the runs
 // for `sweep worker` processes on other machines (src/sweep/queue/).
 import { existsSync } from "node:fs";
+import { DEVICE_FLAGS } from "../backend/index.ts";
 import { basename, join, resolve } from "node:path";
 import { numberFlag, parseFlags, positiveIntegerFlag } from "../flags.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { readJsonFile } from "../io/json.ts";
-import { type PlannedRun, type RunResult, checkRunArgv, planSweep, specHelp, validateRunResult, validateSweepRecord, validateSweepSpec } from "./spec.ts";
+import { type PlannedRun, type RunResult, checkRunArgv, planSweep, scaleNotes, specHelp, validateRunResult, validateSweepRecord, validateSweepSpec } from "./spec.ts";
 import { EXIT, ExpectedError, UsageError } from "../errors.ts";
 import { type DataFingerprint, changedData, dataFingerprint, isDataFingerprint } from "../run/dataIdentity.ts";
 import { readRunConfig } from "../run/resume.ts";
@@ -264,8 +265,10 @@ export async function main(argv: string[], program = "sweep"): Promise<void> {
     }
     const scale = numberFlag("scale", values.scale, "a number in (0, 1]", (n) => n > 0 && n <= 1);
     const jobs = positiveIntegerFlag("jobs", values.jobs);
+    if (!(DEVICE_FLAGS as readonly string[]).includes(values.device!)) throw new UsageError(`--device '${values.device}': expected one of ${DEVICE_FLAGS.join(", ")}`);
     const { path, spec } = loadSweepSpec(positionals[0]);
     const runs = planSweep(spec, scale);
+    for (const note of scaleNotes(spec, scale)) console.error(note);
     for (const run of runs) checkRunArgv(run.argv, `${path}: run ${run.id}`);
     const dir = resolve(values.out ?? join("runs", "sweeps", `${spec.name}${scale < 1 ? `-scale${scale}` : ""}`));
     if (values["dry-run"]) {

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { EXIT, ExpectedError } from "../../src/errors.ts";
 import { queueModule } from "../../src/sweep/optional.ts";
-import { SPEC_SETTINGS, SweepSpecError, TRAIN_KEYS, planSweep, scaledSteps, specHelp, validateSweepSpec } from "../../src/sweep/spec.ts";
+import { SPEC_SETTINGS, SweepSpecError, TRAIN_KEYS, planSweep, scaleNotes, scaledSteps, specHelp, validateRunResult, validateSweepSpec } from "../../src/sweep/spec.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 
@@ -140,4 +140,23 @@ test("a grid over datasets and tasks: one run per value, each named by it", () =
     ["--opt", "kfra", "--dataset", "curves", "--task", "autoencoder"],
     ["--opt", "kfra", "--dataset", "mnist", "--task", "autoencoder"],
   ]);
+});
+
+test("sweep --device with an unknown device is refused before anything is planned or run", () => {
+  const run = Bun.spawnSync([process.execPath, "src/sweep/cli.ts", "curves-small", "--device", "bogus", "--dry-run"], { cwd: REPO });
+  expect(run.exitCode).toBe(EXIT.expected);
+  expect(run.stderr.toString().trim()).toBe("sweep: --device 'bogus': expected one of auto, webgpu, cpu, reference");
+});
+
+test("--scale that would take a group below the fewest updates says so, naming the group", () => {
+  const spec = validateSweepSpec({ ...base, groups: [{ name: "short", opt: "adam", steps: 40 }, { name: "long", opt: "adam", steps: 4000 }] }, "t.json");
+  expect(scaleNotes(spec, 0.1)).toEqual(["sweep: group 'short': --scale 0.1 gives 4 updates; its runs take 10, the fewest a sweep run takes"]);
+  expect(planSweep(spec, 0.1).map((r) => r.argv[r.argv.indexOf("--steps") + 1])).toEqual(["10", "400"]);
+  expect(scaleNotes(spec, 1)).toEqual([]);
+});
+
+test("a result.json whose settings are not settings' values is refused in one line naming the field", () => {
+  expect(() => validateRunResult({ status: "done", settings: { opt: 5 } }, "r.json")).toThrow(/^r\.json: 'settings\.opt' is 5, not a method's name; not a run result/);
+  expect(() => validateRunResult({ status: "done", settings: { lr: { x: 1 } } }, "r.json")).toThrow(/^r\.json: 'settings\.lr' is \{"x":1\}, not a setting's value/);
+  expect(validateRunResult({ status: "done", settings: { opt: "kfra", lr: 0.1, factorMomentum: false } }, "r.json").settings.opt).toBe("kfra");
 });
