@@ -1,6 +1,6 @@
 // The package's entry point, `import { ... } from "kfra-webgpu"` (docs/api.md): typed wrappers over
 // the backends (src/backend), the network (src/nn), the optimisers (src/optim) and the data
-// readers (src/data). The command-line tools are the package's bins, kfra-train and kfra-prep.
+// readers (src/data). The command-line tools are the package's bins, kfra-train, kfra-prep and kfra-sweep.
 export { createBackend, DEVICE_FLAGS, type DeviceFlag } from "./backend/index.ts";
 export type { Backend, BackendInfo, LossKind, Tensor, TransferKind } from "./backend/types.ts";
 export { Network, type NetworkOptions } from "./api/network.ts";
