@@ -55,7 +55,7 @@ describe("a full or read-only disk (tmpfs)", () => {
     const [failure, exit, ...rest] = result.stdout.trim().split("\n");
     expectOneLine(failure, "train", /cannot write the checkpoint .*\/run\/checkpoints\/step-000000003: no space left on the device \(ENOSPC\)/);
     expect(exit).toBe("exit 1");
-    expect(rest.join("\n")).toMatch(/train: .*has no checkpoint yet.*starting it again from update 0\nresumed 0\n5$/);
+    expect(rest.join("\n")).toMatch(/train: .*has no checkpoint yet.*starting it again from update 0\ntrain: 5 steps, final minibatch loss .*\nresumed 0\n5$/);
   });
 
   test.skipIf(!tmpfs)("no space for the metrics log, then a read-only run directory: one line each naming the file and the cause, exit 1", () => {
