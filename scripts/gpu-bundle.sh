@@ -55,12 +55,15 @@ command -v xz >/dev/null || die "xz is missing: apt-get install xz-utils"
 data_files=()
 if [ -n "$data" ]; then
   IFS=',' read -r -a names <<<"$data"
+  # Every name first, then the files: a misspelt name is named whatever is prepared.
+  for name in "${names[@]}"; do
+    case "$name" in curves | mnist | faces) ;; *) die "--data: unknown dataset '$name'; valid: curves, mnist, faces" ;; esac
+  done
   for name in "${names[@]}"; do
     case "$name" in
       curves) files=(curves-train curves-test) ;;
       mnist) files=(mnist-train mnist-valid) ;; # what train reads; the test set stays home
       faces) files=(faces-train faces-test) ;;
-      *) die "--data: unknown dataset '$name'; valid: curves, mnist, faces" ;;
     esac
     for f in "${files[@]}"; do
       [ -f "$ROOT/data/$f.arrow" ] || die "--data $name: data/$f.arrow is missing; run: bun run prep $name"
