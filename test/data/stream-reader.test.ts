@@ -177,9 +177,14 @@ describe("a file changed under a stream", () => {
     try {
       await stream.next();
       truncateSync(file, 5000);
-      const error = await stream.next().then(() => undefined, (e: Error) => e);
-      const more = await stream.next().then(() => undefined, (e: Error) => e);
-      for (const e of [error, more]) {
+      // A minibatch requested ahead (prefetch 1) may have been read before the cut: at most that
+      // one and the one in flight come through; every later call is the error.
+      const results: (Error | undefined)[] = [];
+      for (let i = 0; i < 5; i++) results.push(await stream.next().then(() => undefined, (e: Error) => e));
+      const first = results.findIndex((e) => e !== undefined);
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(first).toBeLessThanOrEqual(2);
+      for (const e of results.slice(first)) {
         expect(e).toBeInstanceOf(DataError);
         expect(e!.message).toMatch(/cut\.arrow: (the file changed while it was read \(\d+ → 5000 bytes|short read: \d+ of \d+ bytes at offset \d+; .* it is 5000 bytes now)/);
         expect(e!.message).not.toContain("\n");
