@@ -71,7 +71,7 @@ fi
 if [ -x node_modules/.bin/bun ] && [ -d node_modules/bun-webgpu ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   say "node_modules: up to date"
 else
-  say "npm install (Bun $(node -p 'require("./package.json").devDependencies.bun'), bun-webgpu, sharp, apache-arrow, vitest, from package-lock.json)"
+  say "npm install (Bun $(node -p 'require("./package.json").dependencies.bun'), bun-webgpu, sharp, apache-arrow, vitest, from package-lock.json)"
   npm install --no-audit --no-fund --loglevel=error
 fi
 # 4. Bun where a new shell finds it (a link in /usr/local/bin, or ~/.local/bin without root), checked
