@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseDecimal, parseFlags } from "../flags.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
-import { type BandSeries, type ChartMetric, type Point, type RunSeries, bandPoints, chartPoints, chartSpec, renderChart } from "../plot/chart.ts";
+import { type BandSeries, type Point, type RunSeries, bandPoints, chartPoints, chartSpec, renderChart } from "../plot/chart.ts";
 import type { EvalRecord } from "../run/metrics.ts";
 import { PNG, SVG, checkOutput } from "../io/outputs.ts";
 import { UsageError } from "../errors.ts";
