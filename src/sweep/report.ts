@@ -4,16 +4,18 @@
 // Adam setting, the mean of the top 10 and top 20 Adam settings and Adam at the default 1e-3, as in
 // the paper's Figure 2: factor momentum dashed); the updates and seconds each method needs to reach
 // a target (the best Adam's final error, or --target) as mean and min–max over the seeds that reach
-// it; a table per method of every evaluation over its seeds; a table of every run; the spec.
+// it; a table per method of every evaluation over its seeds; a table of every run; the spec. Where the
+// runs are classifiers (their evaluations record accuracy), a figure of held-out accuracy per update
+// and per second, and held-out accuracy of θ and θ̂ in the tables.
 import { join } from "node:path";
 import { parseDecimal, parseFlags } from "../flags.ts";
 import { writeFileAtomic } from "../io/atomicWrite.ts";
-import { type BandSeries, type ChartMetric, type Point, type RunSeries, bandPoints, chartPoints, chartSpec, renderChart } from "../plot/chart.ts";
+import { type BandSeries, type Point, type RunSeries, bandPoints, chartPoints, chartSpec, renderChart } from "../plot/chart.ts";
 import type { EvalRecord } from "../run/metrics.ts";
 import { PNG, SVG, checkOutput, makeOutputDir } from "../io/outputs.ts";
 import { UsageError } from "../errors.ts";
 import { runCli } from "../io/program.ts";
-import { type BandPoint, type ErrorKey, firstReaching, formatSpread, groupBySeed, seedBand, spread, toTarget } from "./seeds.ts";
+import { type AccuracyKey, type BandPoint, type ErrorKey, type Spread, firstReaching, formatSpread, groupBySeed, seedBand, spread, toTarget } from "./seeds.ts";
 import { type RunOutcome, loadSweepRuns } from "./runs.ts";
 
 const SECOND_ORDER = ["kfra", "kflr", "kfac"];
@@ -31,6 +33,9 @@ interface Method {
 
 const fmt = (x: number | undefined | null, digits = 4) => (x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toPrecision(digits));
 const whole = (x: number) => Math.round(x).toLocaleString("en-US");
+/** Accuracy as a percentage to 0.01 (one sample in 10,000 held-out samples). */
+const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
+const fmtPercent = (x: number | undefined | null) => (x === undefined || x === null || !Number.isFinite(x) ? "–" : percent(x));
 
 /** Grid axes the labels below name in words; any other (hidden, batch, data, ...) is named as "key value". */
 const NAMED_AXES = ["opt", "seed", "lr", "decayFraction", "factorMomentum", "damping"];
@@ -64,10 +69,22 @@ function methodsOf(runs: RunOutcome[]): Method[] {
 const lastPoint = (m: Method) => m.band.at(-1);
 const finalTrain = (m: Method) => lastPoint(m)?.errors.train?.mean ?? Infinity;
 
-/** The method's band of one error as chart values. */
-function bandSeries(m: Method, metric: ChartMetric, name = m.label): BandSeries {
-  const [key, averageKey]: [ErrorKey, ErrorKey] = metric === "heldOut" ? ["heldOut", "heldOutAverage"] : ["train", "trainAverage"];
-  const values = (k: ErrorKey) => m.band.filter((p) => p.errors[k]).map((p) => ({ update: p.step, seconds: p.seconds.mean, mean: p.errors[k]!.mean, min: p.errors[k]!.min, max: p.errors[k]!.max }));
+type BandKey = ErrorKey | AccuracyKey;
+const bandValue = (p: BandPoint, k: BandKey): Spread | undefined => (p.errors as Record<string, Spread>)[k] ?? (p.accuracy as Record<string, Spread>)[k];
+const BAND_KEYS: Record<"train" | "heldOut" | "accuracy", [BandKey, BandKey]> = {
+  train: ["train", "trainAverage"],
+  heldOut: ["heldOut", "heldOutAverage"],
+  accuracy: ["heldOutAccuracy", "heldOutAverageAccuracy"],
+};
+
+/** The method's band of one error (or of held-out accuracy) as chart values. */
+function bandSeries(m: Method, metric: "train" | "heldOut" | "accuracy", name = m.label): BandSeries {
+  const [key, averageKey] = BAND_KEYS[metric];
+  const values = (k: BandKey) =>
+    m.band.flatMap((p) => {
+      const v = bandValue(p, k);
+      return v ? [{ update: p.step, seconds: p.seconds.mean, mean: v.mean, min: v.min, max: v.max }] : [];
+    });
   return { label: name, factorMomentum: m.factorMomentum, theta: values(key), average: values(averageKey) };
 }
 
@@ -77,17 +94,19 @@ function meanOfMethods(methods: Method[]): EvalRecord[] {
   return steps.map((step) => {
     const at = methods.map((m) => m.band.find((p) => p.step === step)!);
     const mean = (f: (p: BandPoint) => number | undefined) => spread(at.map(f))?.mean ?? NaN;
-    return { type: "eval", step, time: mean((p) => p.seconds.mean), train: mean((p) => p.errors.train?.mean), heldOut: mean((p) => p.errors.heldOut?.mean) };
+    return { type: "eval", step, time: mean((p) => p.seconds.mean), train: mean((p) => p.errors.train?.mean), heldOut: mean((p) => p.errors.heldOut?.mean), heldOutAccuracy: mean((p) => p.accuracy.heldOutAccuracy?.mean) };
   });
 }
 
 /**
  * The error axis of the report's figures: from the lowest value drawn to the highest after update 0,
- * so that the initial error (hundreds on the autoencoders) does not flatten everything after it.
+ * so that the initial error (hundreds on the autoencoders) does not flatten everything after it; an
+ * accuracy axis, the other way round: from the lowest after update 0 (chance, at update 0) to the highest.
  */
-function errorAxis(points: Point[]): [number, number] | undefined {
-  const low = Math.min(...points.map((p) => p.low ?? p.error));
-  const high = Math.max(...points.filter((p) => p.update > 0).map((p) => p.high ?? p.error));
+function errorAxis(points: Point[], accuracy = false): [number, number] | undefined {
+  const later = points.filter((p) => p.update > 0);
+  const low = Math.min(...(accuracy ? later : points).map((p) => p.low ?? p.error));
+  const high = Math.max(...(accuracy ? points : later).map((p) => p.high ?? p.error));
   return Number.isFinite(low) && Number.isFinite(high) && high > low ? [low, high] : undefined;
 }
 
@@ -117,7 +136,7 @@ export async function main(argv: string[], program = "sweep report"): Promise<vo
     const { sweep, runs } = loadSweepRuns(dir);
     // Written only over earlier reports: a folder's own report.md or images are left as they are.
     checkOutput(join(out, "report.md"), { ext: "md", name: "a sweep report", magic: "# Sweep report" });
-    for (const name of ["training-error", "held-out-error"]) {
+    for (const name of ["training-error", "held-out-error", "held-out-accuracy"]) {
       checkOutput(join(out, `${name}.svg`), SVG);
       checkOutput(join(out, `${name}.png`), PNG);
     }
@@ -129,9 +148,14 @@ export async function main(argv: string[], program = "sweep report"): Promise<vo
     const best = adam[0];
     const targets = givenTargets ?? (best ? [finalTrain(best)] : []);
     const title = `${sweep.spec.name}${sweep.scale < 1 ? ` (scale ${sweep.scale})` : ""}`;
+    const classifier = methods.some((m) => m.band.some((p) => p.accuracy.heldOutAccuracy));
+    const accuracyCells = (p: BandPoint | undefined) => (classifier ? ` ${formatSpread(p?.accuracy.heldOutAccuracy, percent)} | ${formatSpread(p?.accuracy.heldOutAverageAccuracy, percent)} |` : "");
+    const accuracyHeads = classifier ? " held-out accuracy θ | held-out accuracy θ̂ |" : "";
+    const accuracyRule = classifier ? "---|---|" : "";
 
     const figures: string[] = [];
-    for (const [metric, name] of [["train", "training-error"], ["heldOut", "held-out-error"]] as const) {
+    const figureKinds: ["train" | "heldOut" | "accuracy", string][] = [["train", "training-error"], ["heldOut", "held-out-error"], ...(classifier ? [["accuracy", "held-out-accuracy"] as ["accuracy", string]] : [])];
+    for (const [metric, name] of figureKinds) {
       const bands: BandSeries[] = secondOrder.map((m) => bandSeries(m, metric));
       if (best) bands.push(bandSeries(best, metric, `best Adam (${best.label})`));
       if (adamDefault) bands.push(bandSeries(adamDefault, metric, "Adam lr 1e-3 (default)"));
@@ -139,7 +163,7 @@ export async function main(argv: string[], program = "sweep report"): Promise<vo
       for (const k of [10, 20]) if (adam.length > 1 && adam.length >= Math.min(k, 3)) lines.push({ label: `Adam: mean of top ${Math.min(k, adam.length)}`, records: meanOfMethods(adam.slice(0, k)) });
       const points = [...bandPoints(bands), ...chartPoints(lines, metric)];
       if (points.length === 0) continue;
-      const { svg, png } = await renderChart(chartSpec(points, metric, title, { yDomain: errorAxis(points) }));
+      const { svg, png } = await renderChart(chartSpec(points, metric, title, { yDomain: errorAxis(points, metric === "accuracy") }));
       writeFileAtomic(join(out, `${name}.svg`), svg);
       writeFileAtomic(join(out, `${name}.png`), png);
       figures.push(name);
@@ -177,14 +201,14 @@ export async function main(argv: string[], program = "sweep report"): Promise<vo
       }
       lines.push("");
     }
-    if (figures.length > 0) lines.push("The figures' error axes start after update 0 (the initial error lies above them); dashed: momentum on the curvature factors, solid: none (or first-order), as in the paper's Figure 2; the lower row is the Polyak average θ̂.", "");
+    if (figures.length > 0) lines.push(`The figures' error axes start after update 0 (the initial error lies above them${classifier ? "; the accuracy axis starts at the lowest accuracy after update 0, chance lies below it" : ""}); dashed: momentum on the curvature factors, solid: none (or first-order), as in the paper's Figure 2; the lower row is the Polyak average θ̂.`, "");
     for (const f of figures) lines.push(`![${f}](${f}.png)`, "");
 
     lines.push("## Methods at their last evaluation", "", "Mean (min–max) over the seeds evaluated there.", "");
-    lines.push("| method | seeds | update | seconds | train error θ | θ̂ | held-out θ |", "|---|---|---|---|---|---|---|");
+    lines.push(`| method | seeds | update | seconds | train error θ | θ̂ | held-out θ |${accuracyHeads}`, `|---|---|---|---|---|---|---|${accuracyRule}`);
     for (const m of [...secondOrder, ...adam, ...methods.filter((x) => !secondOrder.includes(x) && !adam.includes(x))]) {
       const p = lastPoint(m);
-      lines.push(`| ${m.label} | ${seedsCell(m)} | ${p?.step ?? "–"} | ${formatSpread(p?.seconds)} | ${formatSpread(p?.errors.train)} | ${formatSpread(p?.errors.trainAverage)} | ${formatSpread(p?.errors.heldOut)} |`);
+      lines.push(`| ${m.label} | ${seedsCell(m)} | ${p?.step ?? "–"} | ${formatSpread(p?.seconds)} | ${formatSpread(p?.errors.train)} | ${formatSpread(p?.errors.trainAverage)} | ${formatSpread(p?.errors.heldOut)} |${accuracyCells(p)}`);
     }
     lines.push("");
 
@@ -194,19 +218,19 @@ export async function main(argv: string[], program = "sweep report"): Promise<vo
         // τ and γ where the run adapts them: as the update at that evaluation left them.
         const adapted = m.runs.some((r) => new Set([...r.damping.values()].map((d) => `${d.tau},${d.gamma}`)).size > 1);
         const damping = (step: number, key: "tau" | "gamma") => formatSpread(spread(m.evaluated.map((r) => r.damping.get(step)?.[key])), (x) => x.toPrecision(3));
-        lines.push(`### ${m.label}`, "", `| update | seeds | seconds | train error θ | θ̂ | held-out θ |${adapted ? " τ | γ |" : ""}`, `|---|---|---|---|---|---|${adapted ? "---|---|" : ""}`);
-        for (const p of m.band) lines.push(`| ${p.step} | ${p.seconds.n} | ${formatSpread(p.seconds)} | ${formatSpread(p.errors.train)} | ${formatSpread(p.errors.trainAverage)} | ${formatSpread(p.errors.heldOut)} |${adapted ? ` ${damping(p.step, "tau")} | ${damping(p.step, "gamma")} |` : ""}`);
+        lines.push(`### ${m.label}`, "", `| update | seeds | seconds | train error θ | θ̂ | held-out θ |${accuracyHeads}${adapted ? " τ | γ |" : ""}`, `|---|---|---|---|---|---|${accuracyRule}${adapted ? "---|---|" : ""}`);
+        for (const p of m.band) lines.push(`| ${p.step} | ${p.seconds.n} | ${formatSpread(p.seconds)} | ${formatSpread(p.errors.train)} | ${formatSpread(p.errors.trainAverage)} | ${formatSpread(p.errors.heldOut)} |${accuracyCells(p)}${adapted ? ` ${damping(p.step, "tau")} | ${damping(p.step, "gamma")} |` : ""}`);
         lines.push("");
       }
     }
 
     lines.push("## Runs", "");
-    lines.push("| run | status | updates | seconds | final train error θ | θ̂ | held-out θ | updates to target | seconds to target |", "|---|---|---|---|---|---|---|---|---|");
+    lines.push(`| run | status | updates | seconds | final train error θ | θ̂ | held-out θ | updates to target | seconds to target |${accuracyHeads}`, `|---|---|---|---|---|---|---|---|---|${accuracyRule}`);
     const ordered = [...secondOrder, ...adam, ...methods.filter((x) => !secondOrder.includes(x) && !adam.includes(x))].flatMap((m) => m.runs);
     for (const r of [...ordered, ...runs.filter((x) => !ordered.includes(x))]) {
       const hit = targets.length > 0 ? firstReaching(r.evals, targets[0]) : undefined;
       const f = r.final;
-      lines.push(`| ${r.id} | ${r.status} | ${f?.step ?? "–"} | ${fmt(f?.time, 4)} | ${fmt(f?.train)} | ${fmt(f?.trainAverage)} | ${fmt(f?.heldOut)} | ${hit?.step ?? "–"} | ${fmt(hit?.time, 4)} |`);
+      lines.push(`| ${r.id} | ${r.status} | ${f?.step ?? "–"} | ${fmt(f?.time, 4)} | ${fmt(f?.train)} | ${fmt(f?.trainAverage)} | ${fmt(f?.heldOut)} | ${hit?.step ?? "–"} | ${fmt(hit?.time, 4)} |${classifier ? ` ${fmtPercent(f?.heldOutAccuracy)} | ${fmtPercent(f?.heldOutAverageAccuracy)} |` : ""}`);
     }
     const regenerate = `bun run sweep ${sweep.spec.name} --scale ${sweep.scale}\` then \`bun run sweep report ${dir}${givenTargets ? ` --target ${values.target}` : ""}${values.note ? " --note …" : ""}`;
     lines.push("", "## Spec", "", "```json", JSON.stringify(sweep.spec, null, 2), "```", "", `Scale: ${sweep.scale}. Regenerate with \`${regenerate}\`.`, "");

@@ -36,17 +36,22 @@ export function spread(values: readonly (number | null | undefined)[]): Spread |
 
 export type ErrorKey = "train" | "trainAverage" | "heldOut" | "heldOutAverage";
 const ERROR_KEYS: readonly ErrorKey[] = ["train", "trainAverage", "heldOut", "heldOutAverage"];
+/** A classifier's fraction of samples classified right, for each error above. */
+export type AccuracyKey = "trainAccuracy" | "trainAverageAccuracy" | "heldOutAccuracy" | "heldOutAverageAccuracy";
+const ACCURACY_KEYS: readonly AccuracyKey[] = ["trainAccuracy", "trainAverageAccuracy", "heldOutAccuracy", "heldOutAverageAccuracy"];
 
 /** One evaluation of a method: the update, and each quantity's spread over the seeds evaluated there. */
 export interface BandPoint {
   step: number;
   seconds: Spread;
   errors: Partial<Record<ErrorKey, Spread>>;
+  /** Classifiers only (runs whose evaluations record accuracy). */
+  accuracy: Partial<Record<AccuracyKey, Spread>>;
 }
 
 /**
  * The method's curve: at every update at which any of its seeds was evaluated, the spread of the
- * training seconds and of each error over the seeds evaluated there (n says how many; a seed cut
+ * training seconds and of each error (and accuracy, for a classifier) over the seeds evaluated there (n says how many; a seed cut
  * short is absent from the later points).
  */
 export function seedBand(seeds: readonly (readonly EvalRecord[])[]): BandPoint[] {
@@ -58,7 +63,12 @@ export function seedBand(seeds: readonly (readonly EvalRecord[])[]): BandPoint[]
       const s = spread(at.map((e) => e[key]));
       if (s) errors[key] = s;
     }
-    return { step, seconds: spread(at.map((e) => e.time))!, errors };
+    const accuracy: BandPoint["accuracy"] = {};
+    for (const key of ACCURACY_KEYS) {
+      const s = spread(at.map((e) => e[key]));
+      if (s) accuracy[key] = s;
+    }
+    return { step, seconds: spread(at.map((e) => e.time))!, errors, accuracy };
   });
 }
 
