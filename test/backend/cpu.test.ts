@@ -8,7 +8,7 @@
 // 1e-4 relative to the largest magnitude, well above rounding and far below any indexing mistake.
 import { describe, expect, test } from "vitest";
 import { createCpuBackend, MissingBlasError, OPENBLAS_PATH_ENV } from "../../src/backend/cpu/index.ts";
-import { loadOpenBlas } from "../../src/backend/cpu/openblas.ts";
+import { defaultThreadCount, loadOpenBlas } from "../../src/backend/cpu/openblas.ts";
 import { setKey, threefry, words } from "../../src/backend/cpu/threefry.ts";
 import { seedKey, threefry2x32 } from "../../src/backend/random.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
@@ -80,6 +80,13 @@ describe("loading OpenBLAS", () => {
     expect(cpu.info.dtype).toBe("float32");
     expect(cpu.info.device).toMatch(/OpenBLAS .*threads/);
   });
+});
+
+test("the thread count follows OPENBLAS_NUM_THREADS when set (a whole number), else every core", () => {
+  expect(defaultThreadCount({ OPENBLAS_NUM_THREADS: "1" })).toBe(1);
+  expect(defaultThreadCount({ OPENBLAS_NUM_THREADS: "3" })).toBe(3);
+  expect(defaultThreadCount({})).toBeGreaterThanOrEqual(1);
+  for (const bad of ["0", "two", "1.5", "-1", "0x2"]) expect(() => defaultThreadCount({ OPENBLAS_NUM_THREADS: bad })).toThrow(`OPENBLAS_NUM_THREADS='${bad}': expected a number of threads, 1 or more`);
 });
 
 describe("gemm on strided views", () => {

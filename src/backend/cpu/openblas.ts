@@ -1,6 +1,6 @@
 // Loads OpenBLAS through bun:ffi and exposes the four routines the CPU backend needs:
 // cblas_sgemm, cblas_strsm, LAPACK's spotrf_ (Fortran ABI) and the thread-count controls.
-import { EXIT, ExpectedError } from "../../errors.ts";
+import { EXIT, ExpectedError, UsageError } from "../../errors.ts";
 import { dlopen, FFIType, ptr, type Pointer } from "bun:ffi";
 import { availableParallelism } from "node:os";
 
@@ -140,6 +140,10 @@ function wrap(path: string, s: OpenBlasSymbols): OpenBlas {
 }
 
 /** Default BLAS thread count: the cores this process may use. */
-export function defaultThreadCount(): number {
-  return Math.max(1, availableParallelism());
+export function defaultThreadCount(env: Record<string, string | undefined> = process.env): number {
+  // OpenBLAS's own variable, as a user of OpenBLAS sets it (one thread per sweep run, say); else every core.
+  const given = env.OPENBLAS_NUM_THREADS;
+  if (given === undefined || given === "") return Math.max(1, availableParallelism());
+  if (!/^[1-9][0-9]{0,3}$/.test(given)) throw new UsageError(`OPENBLAS_NUM_THREADS='${given}': expected a number of threads, 1 or more`);
+  return Number(given);
 }
