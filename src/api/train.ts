@@ -98,6 +98,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
   const evalEvery = trainSetting("evalEvery", options.evalEvery);
   const earlyStop = trainSetting("earlyStop", options.earlyStop);
   if (earlyStop > 0 && options.validation === undefined) throw new SettingError("earlyStop", "needs a held-out set to judge the error on: give the validation option");
+  if (earlyStop > 0 && evalEvery === 0) throw new SettingError("earlyStop", "needs evaluations along the way; evalEvery 0 evaluates only at the end");
   if (options.saveBest !== undefined && (typeof options.saveBest !== "string" || options.saveBest === "")) throw new SettingError("saveBest", "must be a file name, such as best/model.safetensors");
   if (options.saveBest !== undefined && options.validation === undefined) throw new SettingError("saveBest", "needs a held-out set to choose the best weights by: give the validation option");
   const initialBest = options.best === undefined ? undefined : checkBest(options.best);

@@ -225,6 +225,7 @@ export function savedConfig(path: string, saved: Record<string, unknown>): Train
 function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
   if (config.arch && config.hidden) throw new UsageError(`--arch and --hidden both give the layer sizes; use one`);
   if (config.earlyStop > 0 && config.data && !config.valid) throw new UsageError(`--early-stop needs a held-out set to judge the error on: give --valid FILE`);
+  if (config.earlyStop > 0 && config.evalEvery === 0) throw new UsageError(`--early-stop needs evaluations along the way; --eval-every 0 evaluates only at the end`);
   if (!config.data) {
     for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
     return;

@@ -215,11 +215,16 @@ describe("the best model of a real run", () => {
     expect(() => flags("none", "--early-stop", "3")).toThrow(UsageError);
     expect(() => flags("none", "--early-stop", "3")).toThrow(/--early-stop needs a held-out set.*--valid FILE/);
     expect(existsSync(join(root, "none"))).toBe(false);
+    expect(() => parseTrainArgs(["--data", trainFile, "--targets", "targets", "--valid", heldOutFile, "--early-stop", "3", "--eval-every", "0"])).toThrow(/--early-stop needs evaluations along the way; --eval-every 0 evaluates only at the end/);
     const network = new Network(backend, { sizes: [D, 3], loss: "mixture" });
     const optimizer = new Optimizer(network, { method: "adam", batchSize: 50 });
     try {
       await expect(train(network, optimizer, openDataset(trainFile, { targets: "targets" }), { earlyStop: 2 })).rejects.toThrow(SettingError);
       await expect(train(network, optimizer, openDataset(trainFile, { targets: "targets" }), { earlyStop: -1 })).rejects.toThrow(/earlyStop: must be an integer ≥ 0/);
+      const validation = openDataset(heldOutFile, { targets: "targets" });
+      await expect(train(network, optimizer, validation, { validation, earlyStop: 2, evalEvery: 0 })).rejects.toThrow(/^earlyStop: needs evaluations along the way/);
+      await expect(train(network, optimizer, validation, { saveBest: join(root, "b.safetensors") })).rejects.toThrow(/^saveBest: needs a held-out set/);
+      expect(optimizer.steps).toBe(0);
     } finally {
       optimizer.dispose();
       network.dispose();
