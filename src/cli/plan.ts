@@ -2,6 +2,7 @@
 // src/run, which keeps the run directory. The one place the CLI's TrainConfig becomes typed settings.
 import { basename, resolve } from "node:path";
 import { type RunData, type RunHooks, type RunPlan, type RunResult, runTraining } from "../run/run.ts";
+import type { NetworkSpec } from "../nn/spec.ts";
 import { type TrainConfig, optimizerOptions } from "./config.ts";
 import { trainingData } from "./data-source.ts";
 import { networkFor } from "./network.ts";
@@ -11,6 +12,13 @@ function defaultRunDir(config: TrainConfig): string {
   const label = config.data ? basename(config.data).replace(/\.(arrow|feather|ipc)$/, "") : config.dataset;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   return resolve("runs", `${label}-${config.opt}-${stamp}`);
+}
+
+/** The data's class names when the network classifies into exactly those classes (K outputs, or 2 for one output and the mixture), for its model files. */
+function namedClasses(spec: NetworkSpec, names?: readonly string[]): readonly string[] | undefined {
+  const outputs = spec.sizes[spec.sizes.length - 1];
+  const classes = spec.loss === "mixture" || outputs === 1 ? 2 : outputs;
+  return names && spec.loss !== "sse" && names.length === classes ? names : undefined;
 }
 
 /** The run a config describes, for src/run. */
@@ -31,7 +39,7 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
         heldOut: data.heldOut,
         columns: data.columns,
         oddEven: config.task === "odd-even",
-        network: { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed },
+        network: { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed, classNames: namedClasses(spec, data.classNames) },
       };
     },
     optimizer: { ...optimizerOptions(config), batchSize: config.batch, seed: config.seed },
