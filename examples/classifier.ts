@@ -72,7 +72,7 @@ export async function main(options: { device?: DeviceFlag; rows?: number; steps?
   const results: MethodResult[] = [];
   try {
     for (const [method, settings] of [["kfra", {}], ["adam", { lr: 0.01 }]] as const) {
-      const network = new Network(backend, { sizes: [data.dim, 32, 32, names.length], loss: LOSS, seed: 1 });
+      const network = new Network(backend, { sizes: [data.dim, 32, 32, names.length], loss: LOSS, seed: 1, classNames: names });
       const optimizer = new Optimizer(network, { method, batchSize: 100, ...settings });
       const bestFile = join(dir, `${method}-best.safetensors`);
       const started = performance.now();
@@ -98,7 +98,7 @@ export async function main(options: { device?: DeviceFlag; rows?: number; steps?
       }
     }
 
-    // The best KFRA model, reloaded from its file alone (sizes, activations and loss are in its metadata).
+    // The best KFRA model, reloaded from its file alone (sizes, activations, loss and class names are in its metadata).
     const kfra = results[0];
     const model = Network.load(backend, kfra.bestFile);
     try {
@@ -106,7 +106,7 @@ export async function main(options: { device?: DeviceFlag; rows?: number; steps?
       log(`reloaded ${kfra.bestFile}: held-out error ${reloaded.loss.toFixed(4)}, accuracy ${(100 * reloaded.accuracy!).toFixed(1)}%`);
       const points = [[0, 0.1, 0, 0], [0.5, -0.4, 0, 0], [0.9, 0.9, 0, 0]];
       const classes = await model.predictClasses(points.flat());
-      const predicted = points.map((p, i) => ({ x: p[0], y: p[1], region: names[classes[i]] }));
+      const predicted = points.map((p, i) => ({ x: p[0], y: p[1], region: model.classNames![classes[i]] }));
       for (const p of predicted) log(`(${p.x}, ${p.y}) is ${p.region}`);
       return { results, reloaded, predicted, classNames: names, dir };
     } finally {

@@ -7,7 +7,7 @@ import { forward } from "../nn/forward.ts";
 import { type LayerTensors, allocLayers, downloadLayers, freeLayers, initialWeights, uploadLayers } from "../nn/params.ts";
 import { type NetworkSpec, SpecError, describeSpec, layerCount, parameterCount, validateSpec } from "../nn/spec.ts";
 import { BatchWorkspace } from "../nn/workspace.ts";
-import { firstNonFiniteIndex, modelMetadata, modelSpecFromMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.ts";
+import { firstNonFiniteIndex, modelClassNames, modelMetadata, modelSpecFromMetadata, modelTensors, modelWeightsFrom } from "../nn/modelFile.ts";
 import { type Evaluation, Evaluator } from "../nn/evaluate.ts";
 import { predictClasses } from "../nn/accuracy.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
@@ -23,9 +23,24 @@ export interface NetworkOptions {
   loss: LossKind;
   /** Seed of the initial weights (the CLI's --seed gives the same weights). */
   seed?: number;
+  /** A classifier's class names, one per class (K outputs, or 2 for one output and the mixture); saved in its model files. */
+  classNames?: readonly string[];
 }
 
-const NETWORK_KEYS = ["sizes", "activation", "loss", "seed"];
+const NETWORK_KEYS = ["sizes", "activation", "loss", "seed", "classNames"];
+
+/** Checked class names: distinct strings, as many as the network has classes. */
+function checkClassNames(spec: NetworkSpec, names: unknown): readonly string[] | undefined {
+  if (names === undefined) return undefined;
+  const outputs = spec.sizes[spec.sizes.length - 1];
+  const classes = spec.loss === "mixture" || outputs === 1 ? 2 : outputs;
+  if (!Array.isArray(names) || names.some((n) => typeof n !== "string") || new Set(names).size !== names.length) {
+    throw new SettingError("classNames", `must be a list of distinct strings, got ${JSON.stringify(names)}`);
+  }
+  if (spec.loss === "sse") throw new SettingError("classNames", "the sse loss is a regression; it has no classes");
+  if (names.length !== classes) throw new SettingError("classNames", `the network has ${classes} classes, got ${names.length} names`);
+  return [...names];
+}
 
 /** The spec of checked options: every problem is a one-line error naming the option. */
 function specOf(given: NetworkOptions): NetworkSpec {
@@ -51,7 +66,7 @@ function specOf(given: NetworkOptions): NetworkSpec {
  * records comes from it, and one given too must agree (a SettingError naming it); one the file
  * lacks (a file written elsewhere) must be given.
  */
-function loadedOptions(file: string, saved: Partial<NetworkSpec>, options: Partial<NetworkOptions>): NetworkOptions {
+function loadedOptions(file: string, saved: Partial<NetworkSpec> & { classNames?: string[] }, options: Partial<NetworkOptions>): NetworkOptions {
   if (typeof options !== "object" || options === null) throw new UsageError(`Network.load: options must be an object such as { loss: "bce" }, or left out`);
   for (const key of Object.keys(options)) if (!NETWORK_KEYS.includes(key)) throw new SettingError(key, `not an option of Network; its options are ${NETWORK_KEYS.join(", ")}`);
   const sizes = options.sizes ?? saved.sizes;
@@ -64,7 +79,10 @@ function loadedOptions(file: string, saved: Partial<NetworkSpec>, options: Parti
     throw new SettingError("activation", `${JSON.stringify(options.activation)} here, but ${file} was trained with ${saved.transfers.join(",") || "no hidden layers"}`);
   }
   if (saved.loss && merged.loss !== saved.loss) throw new SettingError("loss", `'${merged.loss}' here, but ${file} was trained with the ${saved.loss} loss`);
-  return { sizes: merged.sizes, activation: merged.transfers, loss: merged.loss, seed: options.seed };
+  if (saved.classNames && options.classNames !== undefined && differs(options.classNames, saved.classNames)) {
+    throw new SettingError("classNames", `${JSON.stringify(options.classNames)} here, but ${file} names its classes ${saved.classNames.join(", ")}`);
+  }
+  return { sizes: merged.sizes, activation: merged.transfers, loss: merged.loss, seed: options.seed, classNames: options.classNames ?? saved.classNames };
 }
 
 /** Rows evaluated at once by predict() and evaluate(). */
@@ -74,6 +92,8 @@ export class Network {
   readonly spec: NetworkSpec;
   /** W_λ = [W̃_λ | b_λ] per layer, D_λ × (D_{λ−1} + 1), on the backend; the optimisers update these. */
   readonly weights: LayerTensors;
+  /** The class names given (or read by Network.load), for naming predictClasses' indices. */
+  readonly classNames?: readonly string[];
   private disposed = false;
   /** What runs on the weights now (a train() or step() of an optimiser). */
   private readonly running = new Map<symbol, string>();
@@ -92,6 +112,7 @@ export class Network {
     });
     this.spec = specOf(options);
     validateSpec(this.spec, this.spec.sizes[0], "supervised");
+    this.classNames = checkClassNames(this.spec, options.classNames);
     this.weights = allocLayers(backend, this.spec);
     uploadLayers(backend, this.weights, initialWeights(this.spec, (Object.hasOwn(options, "seed") ? options.seed : undefined) ?? OPTIMIZER_SETTINGS.seed.default));
   }
@@ -108,7 +129,8 @@ export class Network {
    */
   static load(backend: Backend, file: string, options: Partial<NetworkOptions> = {}): Network {
     const saved = readSafetensors(file);
-    const network = new Network(backend, loadedOptions(file, modelSpecFromMetadata(file, saved.metadata), options));
+    const recorded = { ...modelSpecFromMetadata(file, saved.metadata), classNames: modelClassNames(file, saved.metadata) };
+    const network = new Network(backend, loadedOptions(file, recorded, options));
     try {
       uploadLayers(backend, network.weights, modelWeightsFrom(saved, file, network.spec));
     } catch (error) {
@@ -164,7 +186,7 @@ export class Network {
 
   /**
    * The class of each of count × D₀ rows (docs/algorithm.md §12.1): argmax of the outputs for K > 1
-   * outputs, σ(h) ≥ ½ for one, p(y = 1) ≥ ½ for the mixture; index into `dataset.classNames` for names.
+   * outputs, σ(h) ≥ ½ for one, p(y = 1) ≥ ½ for the mixture; index into `classNames` (or `dataset.classNames`) for names.
    */
   async predictClasses(x: ArrayLike<number>): Promise<Int32Array> {
     if (this.spec.loss === "sse") throw new UsageError(`predictClasses(): the network's loss is sse, a regression; it has no classes`);
@@ -205,7 +227,7 @@ export class Network {
   async save(file: string): Promise<void> {
     const weights = await this.getWeights();
     this.checkWeights("save", weights, ` (${file} not written)`);
-    writeSafetensors(file, modelTensors(this.spec, weights), modelMetadata(this.spec));
+    writeSafetensors(file, modelTensors(this.spec, weights), modelMetadata(this.spec, this.classNames));
   }
 
   /** One array per layer of D_λ × (D_{λ−1} + 1) finite values, or a one-line error naming the layer, row and column. */

@@ -73,8 +73,8 @@ const HOOKS = ["onStart", "onStep", "onEvalStart", "onEval", "onBest", "onCheckp
 const OPTIONS = ["steps", "seed", "evalEvery", "evalAtStart", "validation", "batches", "signal", "checkpointEvery", "timeOffset", "earlyStop", "saveBest", "best", ...HOOKS];
 
 /** The metadata of a best model file: the network's, and where the weights come from. */
-export function bestMetadata(spec: Network["spec"], best: BestModel): Record<string, string> {
-  const metadata: Record<string, string> = { ...modelMetadata(spec), best_step: String(best.step), best_at: best.at, held_out_error: String(best.heldOut) };
+export function bestMetadata(spec: Network["spec"], best: BestModel, classNames?: readonly string[]): Record<string, string> {
+  const metadata: Record<string, string> = { ...modelMetadata(spec, classNames), best_step: String(best.step), best_at: best.at, held_out_error: String(best.heldOut) };
   if (best.heldOutAccuracy !== undefined) metadata.held_out_accuracy = String(best.heldOutAccuracy);
   return metadata;
 }
@@ -99,6 +99,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
   const evalEvery = trainSetting("evalEvery", options.evalEvery);
   const earlyStop = trainSetting("earlyStop", options.earlyStop);
   if (earlyStop > 0 && options.validation === undefined) throw new SettingError("earlyStop", "needs a held-out set to judge the error on: give the validation option");
+  if (earlyStop > 0 && evalEvery === 0) throw new SettingError("earlyStop", "needs evaluations along the way; evalEvery 0 evaluates only at the end");
   if (options.saveBest !== undefined && (typeof options.saveBest !== "string" || options.saveBest === "")) throw new SettingError("saveBest", "must be a file name, such as best/model.safetensors");
   if (options.saveBest !== undefined && options.validation === undefined) throw new SettingError("saveBest", "needs a held-out set to choose the best weights by: give the validation option");
   const initialBest = options.best === undefined ? undefined : checkBest(options.best);
@@ -134,7 +135,7 @@ export async function train(network: Network, optimizer: Optimizer, data: Datase
         onBest: async (info) => {
           const weights = (await downloadLayers(network.backend, info.weights)).map((w) => Float32Array.from(w));
           bestModel = { step: info.step, at: info.at, heldOut: info.heldOut, heldOutAccuracy: info.heldOutAccuracy, evaluationsSince: 0, weights };
-          if (options.saveBest) writeSafetensors(options.saveBest, modelTensors(network.spec, weights), bestMetadata(network.spec, bestModel));
+          if (options.saveBest) writeSafetensors(options.saveBest, modelTensors(network.spec, weights), bestMetadata(network.spec, bestModel, network.classNames));
           await options.onBest?.(info);
         },
       },

@@ -18,6 +18,8 @@ export interface TrainingData {
   columns: ColumnChoice;
   /** Own data only: the sizes the network must fit. */
   shape?: DataShape;
+  /** Own data only: the class names of a target column of class labels. */
+  classNames?: readonly string[];
 }
 
 /** Resolves --dataset or --data into files; validates an own file's columns. */
@@ -50,6 +52,7 @@ export async function trainingData(config: TrainConfig): Promise<TrainingData> {
     heldOut: config.valid,
     columns: { features: info.features.name, targets: info.targets?.name },
     shape: { inputDim: info.dim, targetWidth: info.targets?.width, unitFeatures: info.features.scale255, classes: softmaxClasses(config, columns, info.targets?.classNames) },
+    classNames: info.targets?.classNames,
   };
 }
 

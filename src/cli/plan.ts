@@ -4,6 +4,7 @@ import { basename, resolve } from "node:path";
 import { type RunData, type RunHooks, type RunPlan, type RunResult, runTraining } from "../run/run.ts";
 import { dataFingerprint, runDataFiles } from "../run/dataIdentity.ts";
 import { type TrainConfig, optimizerOptions, withResolvedSettings } from "../run/config.ts";
+import type { NetworkSpec } from "../nn/spec.ts";
 import { trainingData } from "./data-source.ts";
 import { networkFor } from "../run/network.ts";
 import { type ResumeChanges, recordResumeChanges } from "../run/resume.ts";
@@ -12,6 +13,13 @@ function defaultRunDir(config: TrainConfig): string {
   const label = config.data ? basename(config.data).replace(/\.(arrow|feather|ipc)$/, "") : config.dataset;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   return resolve("runs", `${label}-${config.opt}-${stamp}`);
+}
+
+/** The data's class names when the network classifies into exactly those classes (K outputs, or 2 for one output and the mixture), for its model files. */
+function namedClasses(spec: NetworkSpec, names?: readonly string[]): readonly string[] | undefined {
+  const outputs = spec.sizes[spec.sizes.length - 1];
+  const classes = spec.loss === "mixture" || outputs === 1 ? 2 : outputs;
+  return names && spec.loss !== "sse" && names.length === classes ? names : undefined;
 }
 
 /** The run a config describes, for src/run. */
@@ -27,7 +35,7 @@ export function planOf(config: TrainConfig & { resumeChanges?: ResumeChanges }):
       if (!config.data) await (await import("../../data-prep/ensure.ts")).ensureDataset(config.dataset, config.dataDir, config.quiet);
       const data = await trainingData(config);
       const spec = networkFor(config, data.shape);
-      network = { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed };
+      network = { sizes: spec.sizes, activation: spec.transfers, loss: spec.loss, seed: config.seed, classNames: namedClasses(spec, data.classNames) };
       return { label: data.label, train: data.train, heldOut: data.heldOut, columns: data.columns, oddEven: config.task === "odd-even", network };
     },
     optimizer: { ...optimizerOptions(config), batchSize: config.batch, seed: config.seed },

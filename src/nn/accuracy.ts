@@ -45,10 +45,7 @@ export function classLabels(loss: LossKind | string, outputs: number, targets: A
   return labels;
 }
 
-/**
- * The predicted class of sample r from outputs h stored with `stride` between a sample's outputs
- * (h_k of sample r at r·sampleStep + k·stride): the rule above for `loss` and K = `outputs`.
- */
+/** The predicted class by the rule above of the sample whose output h_k is h[at + k·stride], k < K = `outputs`. */
 export function predictedClass(loss: LossKind | string, outputs: number, h: ArrayLike<number>, at: number, stride: number): number {
   if (loss === "mixture") {
     const g = sigmoid(h[at]);

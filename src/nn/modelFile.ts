@@ -1,5 +1,6 @@
 // The model file, model.safetensors: tensors layers.{i}.weight (D_out × D_in) and layers.{i}.bias
-// (D_out), with the architecture, transfer functions and loss in the metadata. Written by the
+// (D_out), with the architecture, transfer functions and loss in the metadata (and a classifier's
+// class names, "classes", a JSON list, when it has them). Written by the
 // trainer's checkpoints and Network.save, read by Network.load, --init and --resume.
 import { ExpectedError } from "../errors.ts";
 import { type NamedTensor, type SafetensorsFile, readSafetensors } from "../io/safetensors.ts";
@@ -26,13 +27,30 @@ export function modelTensors(spec: NetworkSpec, weights: ArrayLike<number>[]): N
   return out;
 }
 
-export function modelMetadata(spec: NetworkSpec): Record<string, string> {
-  return {
+export function modelMetadata(spec: NetworkSpec, classNames?: readonly string[]): Record<string, string> {
+  const metadata: Record<string, string> = {
     format: "kfra-webgpu model 1",
     arch: spec.sizes.join("-"),
     transfers: spec.transfers.join(","),
     loss: spec.loss,
   };
+  if (classNames) metadata.classes = JSON.stringify(classNames);
+  return metadata;
+}
+
+/** A model file's class names (metadata "classes"), undefined when it has none; malformed ones are a ModelFileError. */
+export function modelClassNames(path: string, metadata: Record<string, string>): string[] | undefined {
+  if (metadata.classes === undefined) return undefined;
+  let names: unknown;
+  try {
+    names = JSON.parse(metadata.classes);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== "string") || new Set(names).size !== names.length) {
+    throw new ModelFileError(`${path}: metadata 'classes' is not a JSON list of distinct class names`);
+  }
+  return names as string[];
 }
 
 /**

@@ -236,6 +236,7 @@ function checkOwnData(config: TrainConfig, datasetGiven: boolean): void {
     throw new UsageError(`--classes ${config.classes} is read only with --data FILE --loss softmax${config.task === "classify" ? " (--task classify has MNIST's 10 digits)" : ""}`);
   }
   if (config.earlyStop > 0 && config.data && !config.valid) throw new UsageError(`--early-stop needs a held-out set to judge the error on: give --valid FILE`);
+  if (config.earlyStop > 0 && config.evalEvery === 0) throw new UsageError(`--early-stop needs evaluations along the way; --eval-every 0 evaluates only at the end`);
   if (!config.data) {
     for (const flag of ["valid", "features", "targets"] as const) if (config[flag] !== undefined) throw new UsageError(`--${flag} needs --data FILE`);
     return;

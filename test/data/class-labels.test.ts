@@ -98,7 +98,7 @@ describe("prep import: class labels", () => {
     const same = imported("same", "x,kind\n4,dog\n5,cat\n");
     const other = imported("other", "x,kind\n4,dog\n5,eel\n");
     const config = (valid: string) => parseTrainArgs(["--data", a, "--valid", valid, "--targets", "targets", "--loss", "bce", "--quiet"]);
-    expect((await trainingData(config(same))).heldOut).toBe(same);
+    expect(await trainingData(config(same))).toMatchObject({ heldOut: same, classNames: ["cat", "dog"] });
     await expect(trainingData(config(other))).rejects.toThrow(/other\.arrow: --valid names the classes dog, eel, --data cat, dog; class indices must mean the same in both/);
   });
 });

@@ -128,7 +128,7 @@ describe("the best model of a real run", () => {
   const file = (name: string, n: number, phase: number) => {
     const { x, y } = rows(n, phase);
     const path = join(root, name);
-    writeFileSync(path, encodeTable({ values: x, width: D }, { values: y, width: 1 }));
+    writeFileSync(path, encodeTable({ values: x, width: D }, { values: y, width: 1, classNames: ["no", "yes"] }));
     return path;
   };
   const trainFile = file("train.arrow", 400, 0);
@@ -146,10 +146,11 @@ describe("the best model of a real run", () => {
     const lowest = evals.reduce((a, b) => (b.heldOut! < a.heldOut! ? b : a));
     expect(best).toMatchObject({ step: lowest.step, at: "weights", heldOut: lowest.heldOut, heldOutAccuracy: lowest.heldOutAccuracy });
     const file = join(root, "run", "best", "model.safetensors");
-    expect(readSafetensors(file).metadata).toMatchObject({ arch: "6-8-3", loss: "mixture", best_step: String(best.step), best_at: "weights" });
+    expect(readSafetensors(file).metadata).toMatchObject({ arch: "6-8-3", loss: "mixture", best_step: String(best.step), best_at: "weights", classes: '["no","yes"]' });
     const network = Network.load(backend, file);
     try {
       expect(network.spec).toEqual({ sizes: [6, 8, 3], transfers: ["tanh"], loss: "mixture" });
+      expect(network.classNames).toEqual(["no", "yes"]); // the imported labels' names, carried from the data to the model
       const again = await network.evaluate(openDataset(heldOutFile, { targets: "targets" }));
       // The same float32 weights through the same chunks on the same backend: equal up to the
       // rounding of the JSON record (17 significant digits), so 1e-12 relative.
@@ -215,11 +216,16 @@ describe("the best model of a real run", () => {
     expect(() => flags("none", "--early-stop", "3")).toThrow(UsageError);
     expect(() => flags("none", "--early-stop", "3")).toThrow(/--early-stop needs a held-out set.*--valid FILE/);
     expect(existsSync(join(root, "none"))).toBe(false);
+    expect(() => parseTrainArgs(["--data", trainFile, "--targets", "targets", "--valid", heldOutFile, "--early-stop", "3", "--eval-every", "0"])).toThrow(/--early-stop needs evaluations along the way; --eval-every 0 evaluates only at the end/);
     const network = new Network(backend, { sizes: [D, 3], loss: "mixture" });
     const optimizer = new Optimizer(network, { method: "adam", batchSize: 50 });
     try {
       await expect(train(network, optimizer, openDataset(trainFile, { targets: "targets" }), { earlyStop: 2 })).rejects.toThrow(SettingError);
       await expect(train(network, optimizer, openDataset(trainFile, { targets: "targets" }), { earlyStop: -1 })).rejects.toThrow(/earlyStop: must be an integer ≥ 0/);
+      const validation = openDataset(heldOutFile, { targets: "targets" });
+      await expect(train(network, optimizer, validation, { validation, earlyStop: 2, evalEvery: 0 })).rejects.toThrow(/^earlyStop: needs evaluations along the way/);
+      await expect(train(network, optimizer, validation, { saveBest: join(root, "b.safetensors") })).rejects.toThrow(/^saveBest: needs a held-out set/);
+      expect(optimizer.steps).toBe(0);
     } finally {
       optimizer.dispose();
       network.dispose();
@@ -238,5 +244,19 @@ describe("the best model of a real run", () => {
     expect(() => Network.load(backend, file, { sizes: [D, 5, 3] })).toThrow(/^sizes: \[6,5,3\] here, but .* holds a 6-4-3 network$/);
     expect(() => Network.load(backend, file, { activation: "tanh" })).toThrow(/^activation: "tanh" here, but .* was trained with relu$/);
     expect(() => Network.load(backend, file, { loss: "bce" })).toThrow(/^loss: 'bce' here, but .* was trained with the mixture loss$/);
+  });
+
+  test("class names: checked against the network, saved in its model file, read back and checked by Network.load", async () => {
+    expect(() => new Network(backend, { sizes: [D, 4], loss: "bce", classNames: ["a", "b"] })).toThrow(/^classNames: the network has 4 classes, got 2 names$/);
+    expect(() => new Network(backend, { sizes: [D, 1], loss: "bce", classNames: ["no", "no"] })).toThrow(/^classNames: must be a list of distinct strings/);
+    expect(() => new Network(backend, { sizes: [D, 2], loss: "sse", classNames: ["a", "b"] })).toThrow(/^classNames: the sse loss is a regression/);
+    const file = join(root, "named.safetensors");
+    const network = new Network(backend, { sizes: [D, 3], loss: "mixture", classNames: ["even", "odd"] });
+    await network.save(file);
+    network.dispose();
+    const loaded = Network.load(backend, file);
+    expect(loaded.classNames).toEqual(["even", "odd"]);
+    loaded.dispose();
+    expect(() => Network.load(backend, file, { classNames: ["odd", "even"] })).toThrow(/^classNames: \["odd","even"\] here, but .* names its classes even, odd$/);
   });
 });
