@@ -199,15 +199,19 @@ async function readParquet(file: string, options: ImportOptions): Promise<Import
   return fromTable(file, header, rows, options);
 }
 
-/** A .npy array as rows × (product of the other dimensions), in C order. */
-function readNpyMatrix(file: string): Matrix & { rows: number } {
+/** A .npy file parsed by npyjs; a file it cannot parse is one line naming it. */
+function parseNpyFile(file: string): ReturnType<typeof parseNpy> {
   const bytes = readFileSync(file);
-  let array: ReturnType<typeof parseNpy>;
   try {
-    array = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    return parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   } catch (error) {
     throw new DataError(`${file}: not a readable .npy file: ${(error as Error).message}`);
   }
+}
+
+/** A .npy array as rows × (product of the other dimensions), in C order. */
+function readNpyMatrix(file: string): Matrix & { rows: number } {
+  const array = parseNpyFile(file);
   const { shape, dtype, fortranOrder } = array;
   if (shape.length === 0 || shape[0] === 0) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); one row per sample is needed`);
   if (shape.includes(0)) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); a row of no values is no sample (every dimension must be at least 1)`);
@@ -244,13 +248,7 @@ function readNpyMatrix(file: string): Matrix & { rows: number } {
  * `forced` (--labels) an integer or boolean one; undefined for numbers without --labels.
  */
 function readNpyLabels(file: string, forced: boolean): { values: Float32Array; names: string[]; rows: number } | undefined {
-  const bytes = readFileSync(file);
-  let array: ReturnType<typeof parseNpy>;
-  try {
-    array = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  } catch (error) {
-    throw new DataError(`${file}: not a readable .npy file: ${(error as Error).message}`);
-  }
+  const array = parseNpyFile(file);
   const { shape, dtype } = array;
   const text = /^U\d+$/.test(dtype);
   if (!text && !forced) return undefined;

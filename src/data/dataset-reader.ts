@@ -112,6 +112,17 @@ interface Bytes {
   memory?: Uint8Array;
 }
 
+/** Index of the record batch holding row r, given each batch's first row in ascending order (binary search). */
+export function batchHolding(starts: readonly number[], r: number): number {
+  let lo = 0, hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= r) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Positioned reads of `length` bytes at `offset` into `into` from byte `at`; a short read is a DataError naming the file. */
 function readExactly(source: Bytes, file: string, into: Uint8Array, length: number, offset: number, at = 0): void {
   const { fd, memory } = source;
@@ -400,13 +411,7 @@ export class DatasetReader {
 
   /** Index of the record batch holding row r (binary search over batch starts). */
   private batchOf(r: number): number {
-    let lo = 0, hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= r) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return batchHolding(this.starts, r);
   }
 
   /**

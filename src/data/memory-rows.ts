@@ -3,7 +3,7 @@
 // "memory" reader, which the tests and `bench data-memory` compare positioned reads against.
 import { copyAsFloat32 } from "./columns.ts";
 import { type OpenedDataset, openDatasetFile, type ColumnChoice } from "./dataset-file.ts";
-import type { RowsOut } from "./dataset-reader.ts";
+import { type RowsOut, batchHolding } from "./dataset-reader.ts";
 
 export class MemoryRows {
   private readonly starts: number[];
@@ -18,13 +18,7 @@ export class MemoryRows {
 
   /** Index of the record batch holding row r (binary search over batch starts). */
   private chunkIndex(r: number): number {
-    let lo = 0, hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= r) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return batchHolding(this.starts, r);
   }
 
   /** The given rows into `out`, converted as DatasetReader.readRows does. */
