@@ -3,6 +3,7 @@
 // private mount namespace), a read-only or forbidden run directory, a directory where a file should
 // be, a corrupt config.json, an out-of-range flag, an unknown flag of any CLI, and a Cholesky failure
 // on a diverged model.
+import { nobodyCanReach } from "../helpers/unprivileged.ts";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,7 +80,7 @@ describe("a full or read-only disk (tmpfs)", () => {
   });
 });
 
-test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("a run directory the user may not write: one line naming it and EACCES, exit 1", () => {
+test.skipIf(!nobodyCanReach(REPO))("a run directory the user may not write: one line naming it and EACCES, exit 1", () => {
   const parent = mkdtempSync(join(tmpdir(), "kfra-eacces-"));
   chmodSync(parent, 0o755);
   try {

@@ -3,6 +3,7 @@
 // namespace with a tmpfs over /usr/local/bin, and as an unprivileged user with a fresh home. Each
 // time a new shell with nothing inherited (env -i, the default PATH) must run `bun run train --help`
 // — login (bash -lc) and, for root, plain (bash -c) — and the script's last line must say so.
+import { nobodyCanReach } from "../helpers/unprivileged.ts";
 import { mkdtempSync, readFileSync, rmSync, chownSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -38,7 +39,7 @@ test.skipIf(!canMountTmpfs())("root: a link in /usr/local/bin; login and plain n
   }
 });
 
-test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("without root: a link in ~/.local/bin and a PATH line in ~/.profile; a new login shell runs bun run train --help", () => {
+test.skipIf(!nobodyCanReach(repo))("without root: a link in ~/.local/bin and a PATH line in ~/.profile; a new login shell runs bun run train --help", () => {
   const home = mkdtempSync(join(tmpdir(), "kfra-home-"));
   chmodSync(home, 0o755);
   chownSync(home, 65534, 65534);
