@@ -8,6 +8,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     pool: "forks",
     poolOptions: { forks: { singleFork: false, maxForks: 1, minForks: 1 } },
+    // The chart `train` draws at the end of a run takes a third of a small run's time; only the test
+    // that checks it (test/cli/terminal.test.ts) draws one.
+    env: { KFRA_NO_RUN_CHART: "1" },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ["default"],

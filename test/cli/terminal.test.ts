@@ -20,9 +20,9 @@ describe("train's terminal output", () => {
   });
   afterAll(() => ws?.remove());
 
-  it("prints one line per evaluation with the errors of metrics.ndjson, and an ETA", () => {
+  it("prints one line per evaluation with the errors of metrics.ndjson, and an ETA, and draws the run's chart", () => {
     const run = join(ws.root, "shown");
-    const result = trainCli(["--steps", "12", "--out", run, ...quick(ws.dataDir, "--eval-every", "4")]);
+    const result = trainCli(["--steps", "12", "--out", run, ...quick(ws.dataDir, "--eval-every", "4")], { env: { KFRA_NO_RUN_CHART: "" } });
     expect(result.code, result.stderr).toBe(0);
     const evals = readFileSync(join(run, "metrics.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "eval");
     const lines = result.stderr.split("\n").filter((l) => l.startsWith("evaluation at update"));
@@ -37,6 +37,10 @@ describe("train's terminal output", () => {
     });
     expect(result.stderr).toContain("ETA estimating…");
     expect(result.stderr).toMatch(/ETA \d+ s/);
+    // The chart of the whole-set errors, as SVG and PNG.
+    expect(readFileSync(join(run, "training-error.svg"), "utf8")).toMatch(/<svg[\s\S]*[Tt]raining error/);
+    expect([...readFileSync(join(run, "training-error.png")).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(result.stderr).not.toContain("could not draw");
   });
 
   it("--quiet prints the final line only (not --device auto's choice either)", () => {

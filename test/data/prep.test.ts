@@ -26,8 +26,9 @@ async function hashes(name: "mnist" | "curves" | "faces", out: string, seed: num
   return files.map((f) => sha256(f.file));
 }
 
+// FACES: test/data/faces.test.ts (same bytes over runs and worker counts, another seed differs).
 describe("determinism (small counts via the internal count option)", () => {
-  for (const [name, count] of [["mnist", 300], ["curves", 400], ["faces", 3]] as const) {
+  for (const [name, count] of [["mnist", 300], ["curves", 400]] as const) {
     it(`${name}: two runs with the same seed give byte-identical files; another seed differs`, async () => {
       const a = await hashes(name, join(tmp.dir, `${name}-a`), 7, count);
       const b = await hashes(name, join(tmp.dir, `${name}-b`), 7, count);
