@@ -159,7 +159,8 @@ export async function saveCheckpoint(runDir: string, backend: Backend, spec: Net
   const state = optimizer.state();
   const stateTensors: NamedTensor[] = [];
   for (const [name, t] of Object.entries(state.tensors)) {
-    const data = Float32Array.from(await backend.download(t));
+    const downloaded = await backend.download(t);
+    const data = downloaded instanceof Float32Array ? downloaded : Float32Array.from(downloaded);
     const i = firstNonFinite(data);
     if (i >= 0) throw new NonFiniteStateError(`the optimiser's ${name} became non-finite (${data[i]}) at step ${loop.step}`);
     stateTensors.push({ name, shape: [t.rows, t.cols], data });

@@ -121,7 +121,8 @@ describe("safetensors headers", () => {
 
 describe("resources and outputs", () => {
   test("running out of memory: one line saying so and what to lower, exit 1", () => {
-    const run = Bun.spawnSync(["sh", "-c", `ulimit -v 4000000 && exec "$BUN" "$TRAIN" --opt adam --steps 1 --batch 10000 --arch 784-30000-784 --device cpu --data-dir "$DATA" --out "$OUT" --quiet`], {
+    // Small weights (4.7 M, drawn in a fraction of a second), activations of 100,000 × 3,000 floats: over 4 GB.
+    const run = Bun.spawnSync(["sh", "-c", `ulimit -v 4000000 && exec "$BUN" "$TRAIN" --opt adam --steps 1 --batch 100000 --arch 784-3000-784 --device cpu --data-dir "$DATA" --out "$OUT" --quiet`], {
       env: { ...process.env, BUN, TRAIN: join(REPO, "src/cli/train.ts"), DATA: ws.dataDir, OUT: join(ws.root, "oom") },
     });
     expectOneLine({ code: run.exitCode ?? -1, stderr: run.stderr.toString() }, "train", /out of memory \(.*\); a smaller --batch or network \(--arch, --hidden\) needs less/);

@@ -36,9 +36,19 @@ function lastStep(runDir: string): number {
   return steps.length ? Number(steps.at(-1)![1]) : 0;
 }
 
+/** Whether the run's train process (named by its lock) is stopped by a signal (state T in /proc). */
+function trainStopped(runDir: string): boolean {
+  try {
+    const pid = Number(JSON.parse(readFileSync(join(runDir, "lock"), "utf8")).pid);
+    return /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /** Starts the sweep, waits until `ready()`, SIGKILLs it and waits until the `train` it ran has died too. */
-async function killWhen(args: string[], runDir: string, ready: () => boolean): Promise<void> {
-  const child = Bun.spawn([process.execPath, join(REPO, "src/sweep/cli.ts"), ...args], { cwd: REPO, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+async function killWhen(args: string[], runDir: string, ready: () => boolean, env: Record<string, string> = {}): Promise<void> {
+  const child = Bun.spawn([process.execPath, join(REPO, "src/sweep/cli.ts"), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   const deadline = Date.now() + 60_000;
   while (!ready() && child.exitCode === null && Date.now() < deadline) await Bun.sleep(2);
   child.kill("SIGKILL");
@@ -78,19 +88,11 @@ test("killed during a checkpoint write: the torn checkpoint is set aside and the
   const runDir = join(out, "runs", RUNS[0]);
   const checkpoints = join(runDir, "checkpoints");
   const torn = () => (existsSync(checkpoints) ? readdirSync(checkpoints).filter(isTemporaryName) : []);
-  // Checkpoints every 10 updates take most of this run's time (each is written durably), so a kill a
-  // random moment after the first lands in one almost always; the leftover temporary proves it did.
-  for (let attempt = 0; attempt < 8 && torn().length === 0 && lastStep(runDir) < 900; attempt++) {
-    const after = lastStep(runDir);
-    const delay = 20 + Math.random() * 150;
-    let since: number | undefined;
-    await killWhen(args, runDir, () => {
-      if (lastStep(runDir) <= after + 10) return false;
-      since ??= performance.now();
-      return performance.now() - since > delay;
-    });
-  }
-  expect(torn().length, "no kill landed in a checkpoint write").toBeGreaterThan(0);
+  // The run's train freezes itself between the two files of its third checkpoint (KFRA_FAULT's
+  // SIGSTOP, src/io/faultPoint.ts); the sweep is killed at that instant, and the train with it.
+  await killWhen(args, runDir, () => trainStopped(runDir), { KFRA_FAULT: "checkpoint@30:SIGSTOP" });
+  expect(lastStep(runDir)).toBe(30);
+  expect(torn().length, "the kill left no torn checkpoint").toBeGreaterThan(0);
   await expectCompletesLikeReference(args, out);
   expect(torn()).toEqual([]);
 }, 120_000);
