@@ -4,12 +4,16 @@
 // tile edges, all four transpose cases, β = 0 (C's NaN ignored) and β ≠ 0, and lowerOnly (C above
 // the diagonal left as it was). The bound is the conformance suite's (k+2)·u·1.5·Σ|a||b| + 4u|βC|
 // (u = 2⁻²⁴; a split sum is one more order of the same k terms, so the same bound holds).
-// On a software adapter (lavapipe) the whole grid takes minutes and decides nothing (none of it is
-// a default there), so the test suite checks one of each kind of variant (test/backend/batched.test.ts)
-// and scripts/device-check.sh runs the whole grid on a GPU. Exit 1 when any product is out of bounds.
+// Then the Cholesky factorisation and the four triangular solves at the paper's factor sizes (785,
+// cond 10⁴; 1001, cond 10⁶), with the adapter's kernel choices and with the hardware GPUs' (tiled
+// batches, solves through inverses), held to the conformance suite's backward-error bounds 4nu.
+// On a software adapter (lavapipe) all of this takes minutes and decides nothing (none of the tiles
+// is a default there), so the test suite checks one of each kind of variant and the factorisation
+// at sizes that cross the same block edges (test/backend/batched.test.ts, conformance.test.ts), and
+// scripts/device-check.sh runs the whole of it on a GPU. Exit 1 when any result is out of bounds.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { createWebGpuBackend, GEMM_TILES, type GemmInternal, parseFlags, probeAdapter, UsageError, writeFileAtomic } from "../src/bench-internals.ts";
+import { choleskyResidual, createWebGpuBackend, GEMM_TILES, type GemmInternal, parseFlags, probeAdapter, solveResidual, spdMatrix, UsageError, writeFileAtomic } from "../src/bench-internals.ts";
 
 export interface GemmVariant {
   tile: string;
@@ -135,6 +139,63 @@ export async function checkVariant(variant: GemmVariant, shapes: readonly GemmSh
   return { variant, cases, worstRatio, failures, seconds: (performance.now() - start) / 1000 };
 }
 
+/** n and the condition number of each factor the Cholesky check factorises: the paper's A (785) and G (1001) sizes. */
+export const CHOLESKY_SIZES: readonly (readonly [n: number, cond: number])[] = [
+  [785, 1e4],
+  [1001, 1e6],
+];
+
+export interface CholeskyResult {
+  choices: "adapter" | "hardware";
+  /** Per size: ‖LLᵀ − A‖/‖A‖ and each solve's ‖op(L)X − B‖/(‖L‖‖X‖), against the bound 4nu. */
+  sizes: { n: number; cond: number; bound: number; cholesky: number; solves: Record<string, number> }[];
+  failures: string[];
+  seconds: number;
+}
+
+/**
+ * L Lᵀ = A for an n×n A whose upper triangle holds NaN (only the lower one may be read), then
+ * op(L) X = B and X op(L) = B for 31 right-hand sides, with the adapter's kernel choices or the
+ * hardware GPUs'; each backward error must be at most 4nu (docs/algorithm.md §4.2–4.3).
+ */
+export async function checkCholesky(choices: "adapter" | "hardware", sizes = CHOLESKY_SIZES): Promise<CholeskyResult> {
+  const start = performance.now();
+  const b = await createWebGpuBackend(choices === "hardware" ? { tiledBatches: true, gemm: "tiled" } : {});
+  const vector = (length: number, seed: number) => Float64Array.from({ length }, rng(seed)).map(Math.fround);
+  const measured: CholeskyResult["sizes"] = [];
+  const failures: string[] = [];
+  try {
+    for (const [n, cond] of sizes) {
+      const av = spdMatrix(n, cond, [vector(n, n), vector(n, n + 1)]);
+      const a = b.alloc(n, n);
+      b.upload(a, av.map((x, i) => (i % n > Math.floor(i / n) ? Number.NaN : x)));
+      b.cholesky(a);
+      const L = await b.download(a);
+      const bound = 4 * n * U;
+      const row = { n, cond, bound, cholesky: choleskyResidual(L, av, n), solves: {} as Record<string, number> };
+      for (const side of ["left", "right"] as const) {
+        for (const transpose of [false, true]) {
+          const [rows, cols] = side === "left" ? [n, 31] : [31, n];
+          const bv = vector(rows * cols, n + 31 + +transpose);
+          const x = b.alloc(rows, cols);
+          b.upload(x, bv);
+          b.triangularSolve(a, x, { side, transpose });
+          row.solves[`${side}${transpose ? "ᵀ" : ""}`] = solveResidual(L, n, await b.download(x), bv, rows, cols, side, transpose);
+          b.free(x);
+        }
+      }
+      b.free(a);
+      measured.push(row);
+      for (const [what, value] of [["L Lᵀ = A", row.cholesky], ...Object.entries(row.solves)] as const) {
+        if (!(value <= bound)) failures.push(`${choices} choices, n = ${n}, cond ${cond.toExponential(0)}: ${what} backward error ${value.toExponential(2)} > 4nu = ${bound.toExponential(2)}`);
+      }
+    }
+  } finally {
+    b.dispose();
+  }
+  return { choices, sizes: measured, failures, seconds: (performance.now() - start) / 1000 };
+}
+
 export const variantName = (v: GemmVariant) => `tile ${v.tile}, ${v.gemmInner} inner loop, split-K ${v.splitK}`;
 
 const HELP = `usage: bun run bench gemm-check [--variants all|default|LIST] [--out FILE]
@@ -144,7 +205,10 @@ const HELP = `usage: bun run bench gemm-check [--variants all|default|LIST] [--o
                  or a comma-separated list of TILE:INNER:SPLIT, e.g. 8x8x8:vec4:off,4x4x16:scalar:3
   --out FILE     results (default bench/results/gemm-check.json)
 
-Exit status: 0 every product within bounds; 1 one out of bounds, or a bad flag; 2 no GPU adapter.`;
+Then the Cholesky factorisation and the four triangular solves at n = 785 (cond 1e4) and 1001 (cond 1e6),
+with the adapter's kernel choices and the hardware GPUs', held to the backward-error bound 4nu.
+
+Exit status: 0 every result within bounds; 1 one out of bounds, or a bad flag; 2 no GPU adapter.`;
 
 function parseVariants(text: string): GemmVariant[] {
   if (text === "all") return allVariants();
@@ -175,9 +239,22 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`${variantName(variant).padEnd(44)} ${String(result.cases).padStart(5)} ${(result.failures.length ? "FAIL" : result.worstRatio.toFixed(3)).padStart(15)} ${result.seconds.toFixed(1).padStart(8)}`);
     for (const failure of result.failures) console.log(`  ${failure}`);
   }
+  const cholesky: CholeskyResult[] = [];
+  console.log(`\n${"Cholesky and solves".padEnd(30)} ${"n".padStart(5)} ${"worst err/4nu".padStart(13)} ${"seconds".padStart(8)}`);
+  for (const choices of ["adapter", "hardware"] as const) {
+    const result = await checkCholesky(choices);
+    cholesky.push(result);
+    for (const size of result.sizes) {
+      const worst = Math.max(size.cholesky, ...Object.values(size.solves)) / size.bound;
+      console.log(`${`${choices} kernel choices`.padEnd(30)} ${String(size.n).padStart(5)} ${worst.toFixed(3).padStart(13)} ${result.seconds.toFixed(1).padStart(8)}`);
+    }
+    for (const failure of result.failures) console.log(`  ${failure}`);
+  }
   const failed = results.filter((r) => r.failures.length > 0).length;
+  const choleskyFailed = cholesky.reduce((sum, r) => sum + r.failures.length, 0);
   mkdirSync(dirname(values.out!), { recursive: true });
-  writeFileAtomic(values.out!, `${JSON.stringify({ adapter: probe, shapes: GRID_SHAPES, results }, null, 2)}\n`);
+  writeFileAtomic(values.out!, `${JSON.stringify({ adapter: probe, shapes: GRID_SHAPES, results, cholesky }, null, 2)}\n`);
   console.log(failed ? `${failed} of ${results.length} variants out of bounds` : `all ${results.length} variants within bounds`);
-  if (failed) process.exitCode = 1;
+  console.log(choleskyFailed ? `${choleskyFailed} Cholesky or solve residuals out of bounds` : "every Cholesky and solve residual within 4nu");
+  if (failed || choleskyFailed) process.exitCode = 1;
 }

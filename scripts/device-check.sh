@@ -9,7 +9,8 @@
 #   smoke; bench step on WebGPU (KFRA, KFAC, Adam: phases, counts); plain PyTorch (fp32, TF32);
 #   bench step --profile (GPU time per kernel); bench crosscheck (WebGPU vs CPU, 12 KFRA updates);
 #   bench step on the CPU backend; bench kernels; bench gemm-check (every tile of the tiled gemm,
-#   both inner loops and split-K against float64: the grid the test suite leaves to the GPU); a
+#   both inner loops and split-K against float64, and Cholesky and solves at n = 785 and 1001:
+#   what the test suite leaves to the GPU); a
 #   short KFRA train on CURVES (if the bundle has it).
 # --small: network 784-64-16-64-784 at batch 100 and fewer updates (about three minutes on lavapipe).
 # Env: OUT (results folder), PYTHON (the interpreter with torch; default python3), BUDGET_S (420).

@@ -19,6 +19,7 @@ export { createCpuBackend } from "./backend/cpu/index.ts";
 export { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas } from "./backend/cpu/openblas.ts";
 export { CpuTensor } from "./backend/cpu/tensor.ts";
 export { seedKey, threefry2x32 } from "./backend/random.ts";
+export { choleskyResidual, solveResidual, spdMatrix } from "./backend/backward-error.ts";
 
 // The network's tensors and passes.
 export { type LayerTensors, type StackedLayers, allocLayers, allocLayersTogether, axpbyLayers, copyLayers, dotLayers, downloadLayers, freeLayers } from "./nn/params.ts";

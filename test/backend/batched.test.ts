@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { probeAdapter } from "../../src/backend/index.ts";
 import { type Backend, NotPositiveDefiniteError, type Tensor } from "../../src/backend/types.ts";
-import { choleskyResidual, kroneckerSolveResidual, nonZeroAboveDiagonal, solveResidual } from "../helpers/residuals.ts";
+import { choleskyResidual, kroneckerSolveResidual, nonZeroAboveDiagonal, solveResidual } from "../../src/backend/backward-error.ts";
 
 const U = 2 ** -24;
 const SIZES = [1, 31, 64, 65, 129, 300];
@@ -186,6 +186,17 @@ describe.skipIf(!hasAdapter)("webgpu shared-memory-tiled gemm", async () => {
       expect(result.cases).toBe(variant.splitK === "off" ? 24 : 32);
     });
   }
+});
+
+// bench gemm-check's factorisation check, at a size crossing the 64-wide blocks (the paper's sizes run on a GPU).
+describe.skipIf(!hasAdapter)("bench gemm-check's Cholesky check", async () => {
+  const { checkCholesky } = await import("../../bench/gemm-check.ts");
+  it("hardware kernel choices at n = 131: every backward error within 4nu", async () => {
+    const result = await checkCholesky("hardware", [[131, 1e6]]);
+    expect(result.failures).toEqual([]);
+    expect(Object.keys(result.sizes[0].solves)).toEqual(["left", "leftᵀ", "right", "rightᵀ"]);
+    expect(result.sizes[0].cholesky).toBeGreaterThan(0);
+  });
 });
 
 describe("split-K slice counts", async () => {

@@ -7,7 +7,7 @@ import { createBackend, FLOAT32_BACKENDS } from "../../src/backend/index.ts";
 import { threefry2x32, seedKey, wordToUniform } from "../../src/backend/random.ts";
 import { quotientValue } from "../../src/backend/quotient.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
-import { choleskyResidual, frob, nonZeroAboveDiagonal, solveResidual } from "../helpers/residuals.ts";
+import { choleskyResidual, frob, nonZeroAboveDiagonal, solveResidual, spdMatrix } from "../../src/backend/backward-error.ts";
 import {
   type Backend,
   LOSS_KINDS,
@@ -571,44 +571,21 @@ describe.each(usable)("%s backend conforms to the float64 reference", (name) => 
   // Cholesky and solves on SPD matrices A = U diag(λ) Uᵀ (U a product of two Householder
   // reflections, λ geometric from 1 down to 1/cond) plus damping 1e-3·λ_min·I.
   describe("cholesky and triangular solves", () => {
-    function spd(n: number, cond: number, seed: number): Float64Array {
-      const lam = Array.from({ length: n }, (_, i) => (n === 1 ? 1 : cond ** (-i / (n - 1))));
-      const a = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) a[i * n + i] = lam[i];
-      for (const s of [seed, seed + 1]) {
-        const v = data(n, s);
-        const norm2 = v.reduce((acc, x) => acc + x * x, 0);
-        // A ← H A H with H = I − 2vvᵀ/‖v‖².
-        const av = new Float64Array(n);
-        for (let i = 0; i < n; i++) {
-          let t = 0;
-          for (let j = 0; j < n; j++) t += a[i * n + j] * v[j];
-          av[i] = t;
-        }
-        const vav = v.reduce((acc, x, i) => acc + x * av[i], 0);
-        const f = 2 / norm2;
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            a[i * n + j] += -f * (av[i] * v[j] + v[i] * av[j]) + f * f * vav * v[i] * v[j];
-          }
-        }
-      }
-      const damp = 1e-3 / cond;
-      for (let i = 0; i < n; i++) a[i * n + i] += damp;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = Math.fround(a[i * n + j]);
-      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j];
-      return a;
-    }
+    const spd = (n: number, cond: number, seed: number) => spdMatrix(n, cond, [data(n, seed), data(n, seed + 1)]);
 
 
     // A backward-stable Cholesky gives ‖LLᵀ − A‖_F ≤ c·n·u·‖A‖_F whatever the conditioning; the
     // tests allow c = 4. Solves: ‖op(L)X − B‖ ≤ c·n·u·‖L‖‖X‖ (backward stable), also c = 4.
+    // Sizes that cross the 64-wide blocks and panels (src/backend/webgpu/cholesky.ts, lowerInverse.ts)
+    // with a ragged last one, odd so that the operand is a strided view: 197 = 3·64 + 5 and
+    // 333 = 5·64 + 13 (three levels of the inverse's halving). The paper's 785 and 1001 take the same
+    // code paths at 4× and 9× the time: `bench gemm-check` checks those on a GPU.
     for (const [n, cond] of [
       [1, 1],
       [7, 1e4],
       [31, 1e6],
-      [785, 1e4],
-      [1001, 1e6],
+      [197, 1e4],
+      [333, 1e6],
     ]) {
       it(`n = ${n}, cond ${cond.toExponential(0)}: residuals of L Lᵀ = A and of all four solves`, async () => {
         const av = spd(n, cond, n);

@@ -13,7 +13,7 @@ import { setKey, threefry, words } from "../../src/backend/cpu/threefry.ts";
 import { seedKey, threefry2x32 } from "../../src/backend/random.ts";
 import { createReferenceBackend } from "../../src/backend/reference.ts";
 import { type Backend, NotPositiveDefiniteError, type Tensor } from "../../src/backend/types.ts";
-import { nonZeroAboveDiagonal } from "../helpers/residuals.ts";
+import { nonZeroAboveDiagonal } from "../../src/backend/backward-error.ts";
 
 const cpu = createCpuBackend();
 const ref = createReferenceBackend();

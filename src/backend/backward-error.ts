@@ -1,5 +1,6 @@
 // Backward errors of a Cholesky factor and of triangular solves, computed in float64 from the
-// float32 results (the measures the conformance and batched suites bound by 4nu).
+// float32 results: the measures the conformance and batched suites, and `bench gemm-check` on a
+// GPU, bound by 4nu (u = 2⁻²⁴). Also the test matrices they are measured on.
 
 export const frob = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
 
@@ -73,4 +74,36 @@ export function kroneckerSolveResidual(L: ArrayLike<number>, R: ArrayLike<number
 export function nonZeroAboveDiagonal(L: ArrayLike<number>, n: number): string | undefined {
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (!Object.is(L[i * n + j], 0)) return `L[${i},${j}] = ${L[i * n + j]}`;
   return undefined;
+}
+
+/**
+ * A symmetric positive definite n×n matrix (row-major, float32 values) with eigenvalues spread
+ * geometrically from 1 down to 1/cond: diag(λ) turned by one Householder reflection
+ * H = I − 2vvᵀ/‖v‖² per vector of `reflections` (A ← H A H), plus 10⁻³/cond on the diagonal.
+ */
+export function spdMatrix(n: number, cond: number, reflections: Float64Array[]): Float64Array {
+  const lam = Array.from({ length: n }, (_, i) => (n === 1 ? 1 : cond ** (-i / (n - 1))));
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) a[i * n + i] = lam[i];
+  for (const v of reflections) {
+    const norm2 = v.reduce((acc, x) => acc + x * x, 0);
+    const av = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let t = 0;
+      for (let j = 0; j < n; j++) t += a[i * n + j] * v[j];
+      av[i] = t;
+    }
+    const vav = v.reduce((acc, x, i) => acc + x * av[i], 0);
+    const f = 2 / norm2;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        a[i * n + j] += -f * (av[i] * v[j] + v[i] * av[j]) + f * f * vav * v[i] * v[j];
+      }
+    }
+  }
+  const damp = 1e-3 / cond;
+  for (let i = 0; i < n; i++) a[i * n + i] += damp;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = Math.fround(a[i * n + j]);
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j];
+  return a;
 }
