@@ -49,7 +49,8 @@ export async function csvSource(file: string): Promise<TableSource & { records: 
     header: header ?? [],
     records: header ? 1 : 0,
     async *pieces(columns) {
-      const position = new Map(header!.map((name, i) => [name, i]));
+      if (!header) return;
+      const position = new Map(header.map((name, i) => [name, i]));
       const at = columns.map((c) => position.get(c)!);
       let piece: Row[] = [];
       let first = true;
