@@ -116,7 +116,7 @@ export async function writeTableAtomically(file: string, batches: AsyncIterable<
     for await (const rows of batches) {
       schema ??= tableSchema(rows, metadata);
       writer.write(tableBatch(schema, rows));
-      // The drain above runs in the microtasks before this resumes: the batch's bytes are on their way to the file.
+      // The drain above runs in the microtasks before this resumes: the batch's bytes are in the file, and its arrays free for reuse.
       await new Promise((resolve) => setImmediate(resolve));
       if (failure) throw failure.error;
     }

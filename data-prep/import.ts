@@ -60,7 +60,10 @@ export interface ImportSummary {
   classNames?: string[];
 }
 
-/** An input checked and surveyed, ready to be read: its row count and its record batches, read when iterated. */
+/**
+ * An input checked and surveyed, ready to be read: its row count and its record batches, read when
+ * iterated. A batch's arrays may be reused for the next: each is valid until the next is asked for.
+ */
 interface OpenedImport {
   rows: number;
   batches(): AsyncGenerator<TableRows>;
@@ -385,15 +388,18 @@ function openNpyImport(file: string, options: ImportOptions): OpenedImport {
     async *batches() {
       const features = npyMatrix(file);
       const targets = targetFile === undefined ? undefined : labels ? NpyFile.open(targetFile) : npyMatrix(targetFile);
+      const batchOf = (array: NpyFile) => (array.header.dtype === "u1" ? new Uint8Array(ROWS_PER_RECORD_BATCH * array.width) : new Float32Array(ROWS_PER_RECORD_BATCH * array.width));
+      const featureValues = batchOf(features);
+      const targetValues = targets && !labels ? batchOf(targets) : undefined;
       try {
         const pieces = async function* () {
           for (let start = 0; start < rows; start += ROWS_PER_RECORD_BATCH) {
             const n = Math.min(ROWS_PER_RECORD_BATCH, rows - start);
             yield {
-              features: () => ({ values: features.matrixRows(start, n), width: features.width }),
+              features: () => ({ values: features.matrixRows(start, n, featureValues), width: features.width }),
               targets: !targets ? undefined
                 : labels ? () => ({ values: labelValues(targetFile!, "labels", targets.labelCells(start, n), start, labels!.index), width: 1, classNames: labels!.names })
-                : () => ({ values: targets.matrixRows(start, n), width: targets.width }),
+                : () => ({ values: targets.matrixRows(start, n, targetValues), width: targets.width }),
             };
           }
         };
@@ -426,23 +432,21 @@ async function openImport(path: string, options: ImportOptions): Promise<OpenedI
 /** Reads FILE.csv, FILE.parquet or FILE.npy into feature and target matrices (the whole table in memory). */
 export async function importTable(path: string, options: ImportOptions = {}): Promise<Imported> {
   const opened = await openImport(path, options);
-  const features: Matrix[] = [];
-  const targets: Matrix[] = [];
-  for await (const batch of opened.batches()) {
-    features.push(batch.features);
-    if (batch.targets) targets.push(batch.targets);
-  }
-  const joined = (parts: Matrix[]): Matrix => {
-    const values = parts[0].values instanceof Uint8Array ? new Uint8Array(opened.rows * parts[0].width) : new Float32Array(opened.rows * parts[0].width);
-    let at = 0;
-    for (const part of parts) {
-      values.set(part.values, at);
-      at += part.values.length;
-    }
-    return { values, width: parts[0].width, ...(parts[0].classNames ? { classNames: parts[0].classNames } : {}) };
+  let features: Matrix | undefined;
+  let targets: Matrix | undefined;
+  let at = 0;
+  // Each batch is copied into place before the next is read (their arrays may be reused).
+  const into = (whole: Matrix | undefined, part: Matrix): Matrix => {
+    const values = whole?.values ?? (part.values instanceof Uint8Array ? new Uint8Array(opened.rows * part.width) : new Float32Array(opened.rows * part.width));
+    values.set(part.values, at * part.width);
+    return { values, width: part.width, ...(part.classNames ? { classNames: part.classNames } : {}) };
   };
-  const target = targets.length ? joined(targets) : undefined;
-  return { features: joined(features), targets: target, rows: opened.rows, ...(target?.classNames ? { classNames: target.classNames } : {}) };
+  for await (const batch of opened.batches()) {
+    features = into(features, batch.features);
+    if (batch.targets) targets = into(targets, batch.targets);
+    at += batch.features.values.length / batch.features.width;
+  }
+  return { features: features!, targets, rows: opened.rows, ...(targets?.classNames ? { classNames: targets.classNames } : {}) };
 }
 
 /** The Arrow file's bytes for an imported table (columns 'features' and 'targets'). */

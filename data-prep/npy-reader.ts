@@ -35,9 +35,8 @@ function unreadable(file: string, why: string): DataError {
   return new DataError(`${file}: not a readable .npy file: ${why}`);
 }
 
-/** Reads up to `length` bytes at `position` into a new buffer; shorter at the end of the file. */
-function readAt(fd: number, position: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
+/** Reads up to `length` bytes at `position` into `bytes` (a new buffer by default); shorter at the end of the file. */
+function readAt(fd: number, position: number, length: number, bytes = new Uint8Array(length)): Uint8Array {
   let got = 0;
   while (got < length) {
     const n = readSync(fd, bytes, got, length - got, position + got);
@@ -92,27 +91,27 @@ function elements(code: string, bytes: Uint8Array): ArrayLike<number | bigint | 
     case "b1":
       return Array.from(bytes, (b) => b !== 0);
     case "i1":
-      return new Int8Array(buffer, 0, n);
+      return new Int8Array(buffer, bytes.byteOffset, n);
     case "u1":
       return bytes;
     case "i2":
-      return new Int16Array(buffer, 0, n);
+      return new Int16Array(buffer, bytes.byteOffset, n);
     case "u2":
-      return new Uint16Array(buffer, 0, n);
+      return new Uint16Array(buffer, bytes.byteOffset, n);
     case "f2":
-      return Float64Array.from(new Uint16Array(buffer, 0, n), halfToNumber);
+      return Float64Array.from(new Uint16Array(buffer, bytes.byteOffset, n), halfToNumber);
     case "i4":
-      return new Int32Array(buffer, 0, n);
+      return new Int32Array(buffer, bytes.byteOffset, n);
     case "u4":
-      return new Uint32Array(buffer, 0, n);
+      return new Uint32Array(buffer, bytes.byteOffset, n);
     case "f4":
-      return new Float32Array(buffer, 0, n);
+      return new Float32Array(buffer, bytes.byteOffset, n);
     case "i8":
-      return new BigInt64Array(buffer, 0, n);
+      return new BigInt64Array(buffer, bytes.byteOffset, n);
     case "u8":
-      return new BigUint64Array(buffer, 0, n);
+      return new BigUint64Array(buffer, bytes.byteOffset, n);
     default:
-      return new Float64Array(buffer, 0, n);
+      return new Float64Array(buffer, bytes.byteOffset, n);
   }
 }
 
@@ -123,6 +122,8 @@ export class NpyFile {
   readonly width: number;
   /** Fortran order: where column j (C order over the dimensions after the first) starts, in rows' units. */
   private fortranColumns?: Float64Array;
+  /** The raw bytes of the last rows read, reused from read to read. */
+  private scratch = new Uint8Array(0);
 
   private constructor(
     readonly file: string,
@@ -150,13 +151,13 @@ export class NpyFile {
   /** The raw bytes of rows [start, start + n): row-major in C order; in Fortran order column after column (column j's n values from j·n). */
   private rawRows(start: number, n: number): Uint8Array {
     const { fortranOrder, shape, itemSize, dataOffset } = this.header;
-    if (!fortranOrder) return readAt(this.fd, dataOffset + start * this.width * itemSize, n * this.width * itemSize);
+    const length = n * this.width * itemSize;
+    if (this.scratch.length < length) this.scratch = new Uint8Array(length);
+    if (!fortranOrder) return readAt(this.fd, dataOffset + start * this.width * itemSize, length, this.scratch.subarray(0, length));
     // Element (i₀, i₁, …) sits at i₀ + d₀(i₁ + d₁(…)): rows [start, start + n) of one column are one contiguous run.
     this.fortranColumns ??= fortranColumnStarts(shape);
-    const bytes = new Uint8Array(n * this.width * itemSize);
-    for (let j = 0; j < this.width; j++) {
-      bytes.set(readAt(this.fd, dataOffset + (this.fortranColumns[j] * shape[0] + start) * itemSize, n * itemSize), j * n * itemSize);
-    }
+    const bytes = this.scratch.subarray(0, length);
+    for (let j = 0; j < this.width; j++) readAt(this.fd, dataOffset + (this.fortranColumns[j] * shape[0] + start) * itemSize, n * itemSize, bytes.subarray(j * n * itemSize, (j + 1) * n * itemSize));
     return bytes;
   }
 
@@ -166,18 +167,19 @@ export class NpyFile {
   }
 
   /**
-   * Rows [start, start + n) as a row-major n × width matrix: Uint8 for a uint8 array, else Float32.
+   * Rows [start, start + n) as a row-major n × width matrix: Uint8 for a uint8 array, else Float32,
+   * written into `out` when given (at least n × width values of that type), else into a new array.
    * Every value must be finite and within float32's range; the first that is not (in row order) is
    * named by row and position, as is the first value of a file too short for its shape (undefined).
    */
-  matrixRows(start: number, n: number): Uint8Array | Float32Array {
+  matrixRows(start: number, n: number, into?: Uint8Array | Float32Array): Uint8Array | Float32Array {
     const { code, stored, fortranOrder } = this.header;
     const width = this.width;
     const bytes = this.rawRows(start, n);
     // A file cut short holds fewer values than its shape: those past its end are missing (undefined).
     const short = (start + n) * width > stored;
     const source = elements(code, bytes);
-    const out = code === "u1" ? new Uint8Array(n * width) : new Float32Array(n * width);
+    const out = into ? into.subarray(0, n * width) : code === "u1" ? new Uint8Array(n * width) : new Float32Array(n * width);
     for (let r = 0, c = 0; r < n; r++) {
       for (let j = 0; j < width; j++, c++) {
         const x = short && this.storedIndex(start + r, j) >= stored ? undefined : source[fortranOrder ? j * n + r : c];
