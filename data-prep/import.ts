@@ -1,7 +1,10 @@
 // `bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow`: converts a table or an
 // array into the Arrow file `train --data` reads (table-writer.ts), streaming: the input is read
-// piece by piece and the output written record batch by record batch (1,000 rows), so memory holds
-// one record batch, one piece of input and the distinct class labels, whatever the file's size.
+// piece by piece and the output written record batch by record batch (1,000 rows) to a temporary
+// renamed into place after the last (arrow-writer.ts), so memory holds one record batch, one piece
+// of input and the distinct class labels, whatever the file's size, and a value refused in any row
+// leaves no output behind. As when the whole table was read first, every feature value is checked
+// before a bad target value is reported.
 // CSV is read with csv-parse's streaming parser, Parquet with hyparquet one row group at a time (+
 // hyparquet-compressors for gzip, zstd, brotli, lz4) (table-sources.ts), .npy with positioned
 // reads of its rows, its header parsed by npy-reader.ts (the dtypes npyjs reads). The rules below

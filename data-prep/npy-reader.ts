@@ -202,7 +202,10 @@ export class NpyFile {
     const points = new Uint32Array(bytes.buffer as ArrayBuffer, 0, n * width);
     return Array.from({ length: n }, (_, r) => {
       let text = "";
-      for (let k = r * width; k < r * width + per; k++) if (points[k] !== 0) text += String.fromCodePoint(points[k]);
+      for (let k = r * width; k < r * width + per; k++) {
+        if (points[k] > 0x10ffff) throw unreadable(this.file, `Invalid code point ${points[k]}`);
+        if (points[k] !== 0) text += String.fromCodePoint(points[k]);
+      }
       return text;
     });
   }
