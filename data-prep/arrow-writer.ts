@@ -101,6 +101,7 @@ export async function writeTableAtomically(file: string, batches: AsyncIterable<
   const temp = temporaryName(file);
   const writer = new RecordBatchFileWriter();
   let fd: number | undefined;
+  let stopped = false;
   try {
     mkdirSync(dirname(file), { recursive: true });
     removeStaleTemporaries(dirname(file));
@@ -108,7 +109,10 @@ export async function writeTableAtomically(file: string, batches: AsyncIterable<
     const out = fd;
     let failure: { error: unknown } | undefined;
     const drained = (async () => {
-      for await (const chunk of writer) writeFully(out, chunk);
+      for await (const chunk of writer) {
+        if (stopped) return;
+        writeFully(out, chunk);
+      }
     })().catch((error) => {
       failure = { error };
     });
@@ -128,7 +132,13 @@ export async function writeTableAtomically(file: string, batches: AsyncIterable<
     fd = undefined;
     renameSync(temp, file);
   } catch (error) {
-    writer.abort();
+    // Nothing more reaches the file, not even the footer the writer adds as it is aborted.
+    stopped = true;
+    try {
+      writer.abort();
+    } catch {
+      // a writer that already finished has nothing to abort
+    }
     if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });
     throw asFileError(error, "write", temp);
