@@ -115,7 +115,7 @@ interface Measured {
 /**
  * Runs a command under GNU time -v; its peak RSS in MB (10⁶ bytes), wall seconds and stdout. The
  * report goes to a file (-o): a Bun child that writes to stderr leaves the shared pipe non-blocking,
- * and time's report, written after it, was cut short there (exit 1).
+ * and time's report, written after it, is cut short there (exit 1).
  */
 function underTime(args: string[], what: string): Measured {
   const report = join(tmpdir(), `kfra-data-memory-time-${process.pid}.txt`);

@@ -83,7 +83,7 @@ function halfToNumber(h: number): number {
   return sign * (1024 + fraction) * 2 ** (exponent - 25);
 }
 
-/** The elements of `bytes` (a fresh, aligned buffer) as numbers, bigints or booleans of type `code`. */
+/** The elements of `bytes` (aligned for the type) as numbers, bigints or booleans of type `code`. */
 function elements(code: string, bytes: Uint8Array): ArrayLike<number | bigint | boolean> {
   const buffer = bytes.buffer as ArrayBuffer;
   const n = bytes.byteLength / ITEM_SIZE[code];
@@ -120,7 +120,7 @@ export class NpyFile {
   readonly header: NpyHeader;
   /** Elements per row: the product of the dimensions after the first. */
   readonly width: number;
-  /** Fortran order: where column j (C order over the dimensions after the first) starts, in rows' units. */
+  /** Fortran order: the position among the stored columns of each column j (C order over the dimensions after the first). */
   private fortranColumns?: Float64Array;
   /** The raw bytes of the last rows read, reused from read to read. */
   private scratch = new Uint8Array(0);
