@@ -7,7 +7,7 @@ import { Field, FixedSizeList, RecordBatch, RecordBatchFileWriter, Schema, Struc
 import { LABEL_COLUMN, META, PIXELS_COLUMN, ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
 import { asFileError } from "../src/errors.ts";
 import { removeStaleTemporaries, temporaryName } from "../src/io/atomicWrite.ts";
-import { ARROW, checkOutput } from "../src/io/outputs.ts";
+import { ARROW, checkOutput, makeOutputDir } from "../src/io/outputs.ts";
 import { type TableRows, tableBatch, tableSchema } from "./table-writer.ts";
 
 export interface ImageSet {
@@ -103,7 +103,8 @@ export async function writeTableAtomically(file: string, batches: AsyncIterable<
   let fd: number | undefined;
   let stopped = false;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // A folder made here and left empty by a failure is removed when the process exits.
+    makeOutputDir(dirname(file));
     removeStaleTemporaries(dirname(file));
     fd = openSync(temp, "wx");
     const out = fd;

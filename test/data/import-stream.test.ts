@@ -4,7 +4,7 @@
 // some batches were written leaves no output and no temporary; and its peak memory does not grow
 // with the input: a 40 MB .npy costs a few MB more than a 10-row one (GNU time's peak RSS).
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, describe, expect, it } from "vitest";
@@ -98,17 +98,18 @@ describe("prep import writes encodeTable's bytes, batch by batch", () => {
 });
 
 describe("prep import leaves nothing behind when it refuses a value", () => {
-  it("a NaN in row 2,300 (after two record batches were written): exit 1, one line, no output, no temporary, an earlier output kept", () => {
+  it("a NaN in row 2,300 (after two record batches were written): exit 1, one line, no output, no temporary, no folder made for it, an earlier output kept", () => {
     const file = write("late.npy", npy("<f4", [2500, 2], f32(range(5000).map((i) => (i === 4601 ? Number.NaN : i)))));
     const out = path("late-out/late.arrow");
     const run = spawnSync(process.execPath, ["data-prep/cli.ts", "import", file, "--out", out], { encoding: "utf8" });
     expect(run.status).toBe(1);
     expect(run.stderr.trim().split("\n")).toEqual([`prep: ${file}: row 2300, value 1: NaN is not a finite number within float32's range`]);
     expect(existsSync(out)).toBe(false);
-    expect(readdirSync(path("late-out"))).toEqual([]);
+    expect(existsSync(path("late-out")), "the folder made for the output, left empty, is removed").toBe(false);
 
     const csv = write("late.csv", `a,y\n${range(2500).map((r) => `${r === 2300 ? "x" : r},1`).join("\n")}\n`);
     const earlier = encodeTable({ values: f32([1]), width: 1 });
+    mkdirSync(path("late-out"));
     writeFileSync(out, earlier);
     const again = spawnSync(process.execPath, ["data-prep/cli.ts", "import", csv, "--targets", "y", "--out", out], { encoding: "utf8" });
     expect(again.status).toBe(1);
