@@ -11,6 +11,7 @@ const COMMANDS: Record<string, string> = {
   "gemm-check": "every WebGPU tiled-gemm variant (tile, inner loop, split-K) against float64",
   blas: "the CPU backend's BLAS path against OpenBLAS called directly",
   data: "prep times, minibatch stream throughput and the trainer's data wait",
+  "data-memory": "peak memory and speed of the stream, train and prep import on a file larger than the paper's sets",
   crosscheck: "the same updates on WebGPU and on the CPU backend, losses compared",
   direction: "the Kronecker-factored directions against the exact damped Gauss–Newton direction",
   alignment: "that alignment along a training run (paper appendix F.2)",

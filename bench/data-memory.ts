@@ -10,7 +10,9 @@
 //     before them), alternating, --reps times each (medians reported);
 //   - `train --data FILE --hidden 64-16-64 --steps 10 --eval-every 0` with --workers 1, 2 and 4
 //     (a whole-set evaluation at the start and at the end), and one with --eval-every 5;
-//   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only.
+//   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only;
+//   - `prep import FILE.npy --out FILE.arrow` of the same rows written as a .npy (--rows × --dim
+//     float32, 1.6 GB by default), which streams: its peak RSS should not grow with the file.
 // The files are removed at the end. Prints a table and writes bench/results/data-memory.json.
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
@@ -30,6 +32,7 @@ const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows 
   --no-compare  skip the whole-file-in-memory reader (for a file larger than memory)
   --workers L   the train runs' --workers, comma-separated (default 1,2,4)
   --no-eval-run skip the train run that evaluates every 5 updates (the others evaluate at start and end)
+  --no-import   skip prep import of the same rows as a .npy (needs twice the file's size on disk)
   --dir DIR     folder for the generated files (default: a new folder in the system's temporary folder); they are removed at the end
 
 Needs GNU time at /usr/bin/time (Debian: apt-get install time). Writes bench/results/data-memory.json.`;
@@ -42,6 +45,39 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** Fills `values` from the 32-bit xorshift whose state is `state` (values in [0, 1)); the next state. */
+function xorshiftFill(values: Float32Array, state: number): number {
+  for (let i = 0; i < values.length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values[i] = (state >>> 8) / 16777216;
+  }
+  return state;
+}
+
+/** Writes the same rows as `generate` as a .npy (version 1, '<f4', C order) of shape (rows, dim), 1,000 rows at a time; memory: those rows. */
+export function generateNpy(file: string, rows: number, dim: number): void {
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  dict = `${dict.padEnd(dict.length + 63 - ((10 + dict.length) % 64), " ")}\n`;
+  const header = new Uint8Array(10 + dict.length);
+  header.set([0x93, ...new TextEncoder().encode("NUMPY"), 1, 0]);
+  new DataView(header.buffer).setUint16(8, dict.length, true);
+  header.set(new TextEncoder().encode(dict), 10);
+  const fd = openSync(file, "w");
+  try {
+    writeSync(fd, header);
+    let state = 2463534242;
+    for (let start = 0; start < rows; start += ROWS_PER_BATCH) {
+      const values = new Float32Array(Math.min(ROWS_PER_BATCH, rows - start) * dim);
+      state = xorshiftFill(values, state);
+      writeSync(fd, new Uint8Array(values.buffer));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Writes rows × dim float32 features (column 'x', values in [0, 1) from a 32-bit xorshift) batch by batch; memory: one batch. */
 export async function generate(file: string, rows: number, dim: number): Promise<void> {
@@ -58,12 +94,7 @@ export async function generate(file: string, rows: number, dim: number): Promise
     for (let start = 0; start < rows; start += ROWS_PER_BATCH) {
       const n = Math.min(ROWS_PER_BATCH, rows - start);
       const values = new Float32Array(n * dim);
-      for (let i = 0; i < values.length; i++) {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        values[i] = (state >>> 8) / 16777216;
-      }
+      state = xorshiftFill(values, state);
       const x = makeData({ type, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * dim, data: values }) });
       writer.write(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children: [x] })));
       await new Promise((resolve) => setImmediate(resolve));
@@ -81,13 +112,20 @@ interface Measured {
   output: string;
 }
 
-/** Runs a command under GNU time -v; its peak RSS in MB (10⁶ bytes), wall seconds and stdout. */
+/**
+ * Runs a command under GNU time -v; its peak RSS in MB (10⁶ bytes), wall seconds and stdout. The
+ * report goes to a file (-o): a Bun child that writes to stderr leaves the shared pipe non-blocking,
+ * and time's report, written after it, is cut short there (exit 1).
+ */
 function underTime(args: string[], what: string): Measured {
+  const report = join(tmpdir(), `kfra-data-memory-time-${process.pid}.txt`);
   const started = performance.now();
-  const result = spawnSync("/usr/bin/time", ["-v", ...args], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const result = spawnSync("/usr/bin/time", ["-v", "-o", report, ...args], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
   const seconds = (performance.now() - started) / 1000;
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? "");
-  if (result.status !== 0 || !rss) throw new Error(`${what} failed (exit ${result.status}): ${(result.stderr ?? "").trim().split("\n").slice(-25).join("\n")}`);
+  const text = existsSync(report) ? readFileSync(report, "utf8") : "";
+  rmSync(report, { force: true });
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+  if (result.status !== 0 || !rss) throw new Error(`${what} failed (exit ${result.status}): ${`${result.stderr ?? ""}\n${text}`.trim().split("\n").slice(-25).join("\n")}`);
   return { peakRssMB: (Number(rss[1]) * 1024) / 1e6, seconds, output: result.stdout };
 }
 
@@ -149,6 +187,21 @@ function trainRun(file: string, dir: string, workers: number, evalEvery: number)
   return { command: `train ${args.slice(0, -3).join(" ").replace(file, "FILE")}`, peakRssMB: m.peakRssMB, seconds: m.seconds, dataWaitMs };
 }
 
+/** `prep import` of a .npy of rows × dim (written first, removed after) under GNU time: peak RSS and seconds. */
+function importRun(dir: string, rows: number, dim: number) {
+  const npy = join(dir, "import.npy");
+  const out = join(dir, "import.arrow");
+  try {
+    generateNpy(npy, rows, dim);
+    const sizeMB = statSync(npy).size / 1e6;
+    const m = underTime([process.execPath, join(root, "data-prep", "cli.ts"), "import", npy, "--out", out], "prep import");
+    return { command: "prep import FILE.npy --out FILE.arrow", sizeMB, peakRssMB: m.peakRssMB, seconds: m.seconds };
+  } finally {
+    rmSync(npy, { force: true });
+    rmSync(out, { force: true });
+  }
+}
+
 async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean, trainWorkers: number[], evalRun: boolean) {
   const fileMB = statSync(file).size / 1e6;
   const stream: Record<string, { peakRssMB: number[]; batchesPerSecond: number[]; openSeconds: number[] }> = {};
@@ -179,7 +232,7 @@ async function measureFile(file: string, dir: string, batches: number, reps: num
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
-    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, "no-compare": { type: "boolean" }, workers: { type: "string" }, "no-eval-run": { type: "boolean" }, help: { type: "boolean" },
+    rows: { type: "string" }, dim: { type: "string" }, "big-rows": { type: "string" }, batches: { type: "string" }, reps: { type: "string" }, dir: { type: "string" }, "no-compare": { type: "boolean" }, workers: { type: "string" }, "no-eval-run": { type: "boolean" }, "no-import": { type: "boolean" }, help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -198,7 +251,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const sets: { name: string; rows: number; compare: boolean }[] = [{ name: "file", rows, compare: !values["no-compare"] }];
     if (bigRows) sets.push({ name: "big", rows: bigRows, compare: false });
-    const results: Record<string, Awaited<ReturnType<typeof measureFile>> & { generateSeconds: number }> = {};
+    const results: Record<string, Awaited<ReturnType<typeof measureFile>> & { generateSeconds: number; importNpy?: ReturnType<typeof importRun> }> = {};
     for (const set of sets) {
       const file = join(dir, `${set.name}.arrow`);
       const started = performance.now();
@@ -209,6 +262,11 @@ export async function main(argv: string[]): Promise<void> {
       measured.file.rows = set.rows;
       results[set.name] = { ...measured, generateSeconds };
       rmSync(file, { force: true });
+      if (set.name === "file" && !values["no-import"]) {
+        const imported = importRun(dir, set.rows, dim);
+        results[set.name].importNpy = imported;
+        process.stderr.write(`bench data-memory: ${imported.command} (${(imported.sizeMB / 1000).toFixed(2)} GB): ${imported.peakRssMB.toFixed(0)} MB, ${imported.seconds.toFixed(1)} s\n`);
+      }
     }
 
     const table: string[][] = [["file", "measurement", "peak RSS", "minibatches/s or seconds"]];
@@ -223,10 +281,11 @@ export async function main(argv: string[]): Promise<void> {
         table.push([label, `${name}, 1 worker, batch 1000`, `${median(s.peakRssMB).toFixed(0)} MB`, `${median(s.batchesPerSecond).toFixed(1)} minibatches/s (open ${median(s.openSeconds).toFixed(1)} s)`]);
       }
       for (const t of r.train) table.push([label, t.command, `${t.peakRssMB.toFixed(0)} MB`, `${t.seconds.toFixed(1)} s, waited ${t.dataWaitMs.toFixed(0)} ms for data`]);
+      if (r.importNpy) table.push([label, `${r.importNpy.command} (the same rows as a .npy)`, `${r.importNpy.peakRssMB.toFixed(0)} MB`, `${r.importNpy.seconds.toFixed(1)} s`]);
     }
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     console.log(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ")).join("\n"));
-    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps, compare: !values["no-compare"], trainWorkers, evalRun: !values["no-eval-run"] }, medians: "stream figures: medians over reps", results };
+    const out = { benchmark: "data-memory", date: new Date().toISOString(), options: { rows, dim, bigRows, batches, reps, compare: !values["no-compare"], trainWorkers, evalRun: !values["no-eval-run"], importNpy: !values["no-import"] }, medians: "stream figures: medians over reps", results };
     writeFileAtomic(join(here, "results", "data-memory.json"), `${JSON.stringify(out, null, 2)}\n`);
     console.log(`\nwrote bench/results/data-memory.json`);
   } finally {

@@ -1,12 +1,14 @@
 // Encodes an image set as one Arrow IPC file (layout in src/data/schema.ts) and writes files
-// atomically: every output goes to a temporary sibling first and is renamed only when all are written.
-import { renameSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+// atomically: every output goes to a temporary sibling first and is renamed only when all are
+// written. writeTableAtomically does the same for a table that arrives record batch by record batch.
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { Field, FixedSizeList, RecordBatch, Schema, Struct, Table, Uint8, makeData, tableToIPC } from "apache-arrow";
+import { Field, FixedSizeList, RecordBatch, RecordBatchFileWriter, Schema, Struct, Table, Uint8, makeData, tableToIPC } from "apache-arrow";
 import { LABEL_COLUMN, META, PIXELS_COLUMN, ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
 import { asFileError } from "../src/errors.ts";
 import { removeStaleTemporaries, temporaryName } from "../src/io/atomicWrite.ts";
-import { ARROW, checkOutput } from "../src/io/outputs.ts";
+import { ARROW, checkOutput, makeOutputDir } from "../src/io/outputs.ts";
+import { type TableRows, tableBatch, tableSchema } from "./table-writer.ts";
 
 export interface ImageSet {
   dataset: string;
@@ -80,5 +82,66 @@ export function writeFilesAtomically(outputs: { file: string; bytes: Uint8Array 
   } catch (error) {
     for (const temp of temps) rmSync(temp, { force: true });
     throw asFileError(error, "write", temps.at(-1) ?? outputs[0]?.file ?? "the dataset");
+  }
+}
+
+/** Writes all of `bytes` at the file's current end. */
+function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
+}
+
+/**
+ * Writes the Arrow IPC file of a table whose rows `batches` yields, each one record batch (the
+ * schema and metadata taken with the first), to a temporary sibling that is renamed into place after
+ * the last; when `batches` or a write fails, the temporary is removed and nothing is left behind.
+ * Holds one record batch at a time: each is handed to the file before the next is asked for.
+ */
+export async function writeTableAtomically(file: string, batches: AsyncIterable<TableRows>, metadata: Record<string, string> = {}): Promise<void> {
+  checkOutput(file, ARROW, [], null);
+  const temp = temporaryName(file);
+  const writer = new RecordBatchFileWriter();
+  let fd: number | undefined;
+  let stopped = false;
+  try {
+    // A folder made here and left empty by a failure is removed when the process exits.
+    makeOutputDir(dirname(file));
+    removeStaleTemporaries(dirname(file));
+    fd = openSync(temp, "wx");
+    const out = fd;
+    let failure: { error: unknown } | undefined;
+    const drained = (async () => {
+      for await (const chunk of writer) {
+        if (stopped) return;
+        writeFully(out, chunk);
+      }
+    })().catch((error) => {
+      failure = { error };
+    });
+    let schema: Schema | undefined;
+    for await (const rows of batches) {
+      schema ??= tableSchema(rows, metadata);
+      writer.write(tableBatch(schema, rows));
+      // The drain above runs in the microtasks before this resumes: the batch's bytes are in the file, and its arrays free for reuse.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (failure) throw failure.error;
+    }
+    if (!schema) throw new Error(`${file}: no rows to write`);
+    writer.finish();
+    await drained;
+    if (failure) throw failure.error;
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, file);
+  } catch (error) {
+    // Nothing more reaches the file, not even the footer the writer adds as it is aborted.
+    stopped = true;
+    try {
+      writer.abort();
+    } catch {
+      // a writer that already finished has nothing to abort
+    }
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw asFileError(error, "write", temp);
   }
 }

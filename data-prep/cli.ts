@@ -9,7 +9,6 @@ import { dataDirNote } from "../src/data/location.ts";
 import { UsageError } from "../src/errors.ts";
 import { parseFlags } from "../src/flags.ts";
 import { ARROW, PNG, checkOutput } from "../src/io/outputs.ts";
-import { writeFilesAtomically } from "./arrow-writer.ts";
 import { prepareDataset } from "./prepare.ts";
 import { writeContactSheet } from "./preview.ts";
 
@@ -64,17 +63,16 @@ async function main(argv: string[]): Promise<number> {
     };
     const features = list("features", values.features);
     const targets = list("targets", values.targets);
-    const { importToArrow } = await import("./import.ts");
+    const { importToFile } = await import("./import.ts");
     const inputs = [positionals[0], ...(targets && /\.npy$/i.test(positionals[0]) ? targets : [])];
     checkOutput(out, ARROW, inputs);
     if (values.labels && !targets) throw new UsageError(`--labels needs --targets COLUMN (the column of class labels)`);
-    const { bytes, imported } = await importToArrow(positionals[0], { features, targets, labels: values.labels === true });
-    writeFilesAtomically([{ file: out, bytes }]);
+    const imported = await importToFile(positionals[0], out, { features, targets, labels: values.labels === true });
     const classes = imported.classNames;
     const wrote = classes
       ? `, ${classes.length} classes: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`
-      : imported.targets ? `, ${imported.targets.width} target${imported.targets.width === 1 ? "" : "s"}` : "";
-    process.stderr.write(`prep: wrote ${resolve(out)} (${imported.rows} rows, ${imported.features.width} features${wrote})\n`);
+      : imported.targets ? `, ${imported.targets} target${imported.targets === 1 ? "" : "s"}` : "";
+    process.stderr.write(`prep: wrote ${resolve(out)} (${imported.rows} rows, ${imported.features} features${wrote})\n`);
     return 0;
   }
   if (!DATASET_NAMES.includes(command as DatasetName)) throw new UsageError(`unknown dataset or command '${command}'; valid: ${DATASET_NAMES.join(", ")}, preview, import`);

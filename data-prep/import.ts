@@ -1,6 +1,15 @@
 // `bun run prep import FILE.csv|FILE.parquet|FILE.npy --out FILE.arrow`: converts a table or an
-// array into the Arrow file `train --data` reads (table-writer.ts). CSV is read with csv-parse,
-// Parquet with hyparquet (+ hyparquet-compressors for gzip, zstd, brotli, lz4), .npy with npyjs.
+// array into the Arrow file `train --data` reads (table-writer.ts), streaming: the input is read
+// piece by piece and the output written record batch by record batch (1,000 rows) to a temporary
+// renamed into place after the last (arrow-writer.ts), so memory holds one record batch, one piece
+// of input and the distinct class labels, whatever the file's size, and a value refused in any row
+// leaves no output behind. As when the whole table was read first, every feature value is checked
+// before a bad target value is reported.
+// CSV is read with csv-parse's streaming parser, Parquet with hyparquet one row group at a time (+
+// hyparquet-compressors for gzip, zstd, brotli, lz4) (table-sources.ts), .npy with positioned
+// reads of its rows, its header parsed by npy-reader.ts (the dtypes npyjs reads). The rules below
+// that need a whole column (which targets are class labels, their sorted names) are settled by a
+// first pass over the target columns (a CSV file: over the whole file, which also counts its rows).
 //
 // Tables (CSV with a header row, Parquet): --targets names the target columns (comma-separated);
 // --features the feature columns (default: every other column). Column names must be unique and
@@ -18,16 +27,16 @@
 // sorted (numerically when every one is a number, else by code point), become the class indices
 // 0 … K−1 of one Float32 target per row, and their names are kept in the target field's metadata
 // under "classes" (a JSON list), which the readers give back as `dataset.classNames`.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { parse as parseCsv } from "csv-parse/sync";
-import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
-import { parse as parseNpy } from "npyjs";
 import { DataError } from "../src/data/data-error.ts";
+import { ROWS_PER_RECORD_BATCH } from "../src/data/schema.ts";
 import { parseDecimal } from "../src/flags.ts";
 import { sameFile } from "../src/io/outputs.ts";
-import { type Matrix, encodeTable } from "./table-writer.ts";
+import { writeTableAtomically } from "./arrow-writer.ts";
+import { FLOAT32_MAX, NpyFile } from "./npy-reader.ts";
+import { type Matrix, type TableRows, encodeTable } from "./table-writer.ts";
+import { type Cell, type Row, type TableSource, csvSource, parquetSource } from "./table-sources.ts";
 
 export interface ImportOptions {
   /** Feature columns of a table (default: all but the targets). */
@@ -46,10 +55,22 @@ export interface Imported {
   classNames?: string[];
 }
 
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** What an import wrote: its rows, the width of its features and targets, and the class names of labels. */
+export interface ImportSummary {
+  rows: number;
+  features: number;
+  targets?: number;
+  classNames?: string[];
+}
 
-/** A named column of a table: one number (or one fixed-length list of numbers) per row. */
-type Cell = unknown;
+/**
+ * An input checked and surveyed, ready to be read: its row count and its record batches, read when
+ * iterated. A batch's arrays may be reused for the next: each is valid until the next is asked for.
+ */
+interface OpenedImport {
+  rows: number;
+  batches(): AsyncGenerator<TableRows>;
+}
 
 /** A cell as a message shows it: numbers as numbers (NaN, Infinity, -Infinity by name), text quoted, a missing value as empty. */
 function shownCell(cell: Cell): string {
@@ -66,26 +87,34 @@ function toNumber(file: string, column: string, row: number, cell: Cell): number
   return v;
 }
 
-/** Gathers the named columns of `rows` (objects) into a rows × width Float32 matrix; list cells spread into their elements. */
-function gather(file: string, rows: Record<string, Cell>[], columns: string[]): Matrix {
-  const widths = columns.map((c) => (Array.isArray(rows[0][c]) || ArrayBuffer.isView(rows[0][c]) ? (rows[0][c] as ArrayLike<unknown>).length : 1));
+const isList = (cell: Cell) => Array.isArray(cell) || ArrayBuffer.isView(cell);
+
+/** The values each of `columns` gives per row, taken from the table's row 0: a list's length, else 1. */
+function listWidths(file: string, row0: Row, columns: string[]): number[] {
+  const widths = columns.map((c) => (isList(row0[c]) ? (row0[c] as ArrayLike<unknown>).length : 1));
   const empty = widths.indexOf(0);
   if (empty >= 0) throw new DataError(`${file}: column '${columns[empty]}', row 0: an empty list; a list column needs the same number (at least 1) of values in every row`);
+  return widths;
+}
+
+/** Gathers the named columns of `rows` (rows first … of the table) into a rows × width Float32 matrix; list cells spread into their elements. */
+function gather(file: string, rows: Row[], first: number, columns: string[], widths: number[]): Matrix {
   const width = widths.reduce((a, b) => a + b, 0);
   const values = new Float32Array(rows.length * width);
-  rows.forEach((row, r) => {
-    let at = r * width;
-    columns.forEach((c, i) => {
+  rows.forEach((row, i) => {
+    const r = first + i;
+    let at = i * width;
+    columns.forEach((c, k) => {
       const cell = row[c];
-      if (widths[i] === 1 && !Array.isArray(cell) && !ArrayBuffer.isView(cell)) {
+      if (widths[k] === 1 && !isList(cell)) {
         values[at++] = toNumber(file, c, r, cell);
         return;
       }
       const list = cell as ArrayLike<Cell> | null;
-      if (!list || typeof list !== "object" || list.length !== widths[i]) {
-        throw new DataError(`${file}: column '${c}', row ${r}: expected a list of ${widths[i]} numbers (as in row 0), got ${list === null ? "null" : (list?.length ?? typeof list)}`);
+      if (!list || typeof list !== "object" || list.length !== widths[k]) {
+        throw new DataError(`${file}: column '${c}', row ${r}: expected a list of ${widths[k]} numbers (as in row 0), got ${list === null ? "null" : (list?.length ?? typeof list)}`);
       }
-      for (let j = 0; j < widths[i]; j++) values[at++] = toNumber(file, `${c}[${j}]`, r, list[j]);
+      for (let j = 0; j < widths[k]; j++) values[at++] = toNumber(file, `${c}[${j}]`, r, list[j]);
     });
   });
   return { values, width };
@@ -93,23 +122,41 @@ function gather(file: string, rows: Record<string, Cell>[], columns: string[]): 
 
 const isText = (cell: Cell) => typeof cell === "string" && cell !== "" && parseDecimal(cell.trim()) === undefined;
 
+/** A class label as text (trimmed); an empty cell or one that is neither text nor a number is refused, naming the row. */
+function labelText(file: string, column: string, row: number, cell: Cell): string {
+  if (cell === null || cell === undefined || (typeof cell === "string" && cell.trim() === "")) throw new DataError(`${file}: column '${column}', row ${row} is empty; every row needs a class label`);
+  if (typeof cell === "string") return cell.trim();
+  if (typeof cell === "number" || typeof cell === "bigint" || typeof cell === "boolean") return String(cell);
+  throw new DataError(`${file}: column '${column}', row ${row}: ${JSON.stringify(cell)} is not a class label (text or a number)`);
+}
+
+/**
+ * The classes of a column whose distinct labels (as labelText gives them) are `texts`: their names,
+ * sorted numerically when every label is a number (names then written as numbers: 07 is 7), else
+ * by code point, and the class index of each label.
+ */
+function labelClasses(texts: Iterable<string>): { names: string[]; index: Map<string, number> } {
+  const distinct = [...texts];
+  const numeric = distinct.every((t) => parseDecimal(t) !== undefined && Number.isFinite(Number(t)));
+  const key = (t: string) => (numeric ? String(Number(t)) : t);
+  const names = [...new Set(distinct.map(key))].sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const rank = new Map(names.map((name, i) => [name, i]));
+  return { names, index: new Map(distinct.map((t) => [t, rank.get(key(t))!])) };
+}
+
+/** The class indices of `cells` (rows first … of a column of labels) under `classes`. */
+function labelValues(file: string, column: string, cells: Cell[], first: number, index: Map<string, number>): Float32Array {
+  return Float32Array.from(cells, (cell, i) => index.get(labelText(file, column, first + i, cell))!);
+}
+
 /**
  * Class indices of one column of labels: label ℓ of row r ↦ its rank among the K distinct labels,
  * sorted numerically when every label is a number (names then written as numbers: 07 is 7), else
  * by code point. Empty and null cells are refused, naming the row.
  */
 export function classIndices(file: string, column: string, cells: Cell[]): { values: Float32Array; names: string[] } {
-  const text = cells.map((cell, r) => {
-    if (cell === null || cell === undefined || (typeof cell === "string" && cell.trim() === "")) throw new DataError(`${file}: column '${column}', row ${r} is empty; every row needs a class label`);
-    if (typeof cell === "string") return cell.trim();
-    if (typeof cell === "number" || typeof cell === "bigint" || typeof cell === "boolean") return String(cell);
-    throw new DataError(`${file}: column '${column}', row ${r}: ${JSON.stringify(cell)} is not a class label (text or a number)`);
-  });
-  const numeric = text.every((t) => parseDecimal(t) !== undefined && Number.isFinite(Number(t)));
-  const keys = numeric ? text.map((t) => String(Number(t))) : text;
-  const names = [...new Set(keys)].sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const index = new Map(names.map((name, i) => [name, i]));
-  return { values: Float32Array.from(keys, (k) => index.get(k)!), names };
+  const { names, index } = labelClasses(new Set(cells.map((cell, r) => labelText(file, column, r, cell))));
+  return { values: labelValues(file, column, cells, 0, index), names };
 }
 
 /** The first name given twice in `names`, if any (one pass: tables may have 100,000s of columns). */
@@ -133,8 +180,9 @@ function checkHeader(file: string, header: string[]): void {
   }
 }
 
-function fromTable(file: string, header: string[], rows: Record<string, Cell>[], options: ImportOptions): Imported {
-  if (rows.length === 0) throw new DataError(`${file}: no rows`);
+/** The feature and target columns a table's options name, checked against its header. */
+function tableColumns(file: string, header: string[], rows: number, options: ImportOptions): { features: string[]; targets: string[] } {
+  if (rows === 0) throw new DataError(`${file}: no rows`);
   if (typeof options.targets === "string") throw new DataError(`${file}: --targets names columns of a table (comma-separated), got '${options.targets}'`);
   checkHeader(file, header);
   const targets = options.targets ?? [];
@@ -151,150 +199,278 @@ function fromTable(file: string, header: string[], rows: Record<string, Cell>[],
   if (leaked !== undefined) throw new DataError(`${file}: column '${leaked}' is in both --targets and --features; a target among the features leaks the answer`);
   const features = options.features ?? header.filter((c) => !targetSet.has(c));
   if (features.length === 0) throw new DataError(`${file}: no feature columns left (columns: ${header.join(", ")})`);
-  const textColumn = targets.find((c) => rows.every((row) => isText(row[c])));
-  if (options.labels || textColumn !== undefined) {
-    if (targets.length !== 1) {
-      const why = options.labels ? "--labels reads" : `column '${textColumn}' holds text, so it is read as class labels, and labels come from`;
-      throw new DataError(`${file}: ${why} one --targets column, got ${targets.length} (${targets.join(", ")})`);
-    }
-    const { values, names } = classIndices(file, targets[0], rows.map((row) => row[targets[0]]));
-    return { features: gather(file, rows, features), targets: { values, width: 1, classNames: names }, rows: rows.length, classNames: names };
-  }
-  const mixed = targets.find((c) => rows.some((row) => isText(row[c])));
-  if (mixed !== undefined) {
-    const r = rows.findIndex((row) => isText(row[mixed]));
-    throw new DataError(`${file}: column '${mixed}', row ${r}: ${JSON.stringify(rows[r][mixed])} is text in a column of numbers; for class labels give every row a label, or --labels`);
-  }
-  return { features: gather(file, rows, features), targets: targets.length ? gather(file, rows, targets) : undefined, rows: rows.length };
+  return { features, targets };
 }
 
-function readCsv(file: string, options: ImportOptions): Imported {
-  let records: string[][];
-  try {
-    records = parseCsv(readFileSync(file), { skip_empty_lines: true, trim: true, bom: true }) as string[][];
-  } catch (error) {
-    throw new DataError(`${file}: not a readable CSV file: ${(error as Error).message}`);
-  }
-  if (records.length < 2) throw new DataError(`${file}: a header row and at least one data row are needed, got ${records.length} row(s)`);
-  const [header, ...body] = records;
-  const rows = body.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i]])));
-  return fromTable(file, header, rows, options);
+/** What a first pass learns of the target columns: the rows, whether each column is all text (and its first text cell), and a column's distinct labels. */
+interface TargetSurvey {
+  rows: number;
+  columns: Map<string, { allText: boolean; firstText?: { row: number; cell: Cell } }>;
+  /** The distinct labels of the one target column, while it may be labels; the first label it refuses. */
+  labels?: { texts: Set<string>; error?: DataError };
 }
 
-async function readParquet(file: string, options: ImportOptions): Promise<Imported> {
-  const bytes = readFileSync(file);
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  let rows: Record<string, Cell>[];
-  try {
-    rows = await parquetReadObjects({ file: buffer, compressors });
-  } catch (error) {
-    throw new DataError(`${file}: not a readable Parquet file: ${(error as Error).message}`);
-  }
-  let header: string[];
-  try {
-    header = parquetSchema(parquetMetadata(buffer)).children.map((child) => child.element.name);
-  } catch (error) {
-    throw new DataError(`${file}: not a readable Parquet file: ${(error as Error).message}`);
-  }
-  return fromTable(file, header, rows, options);
-}
-
-/** A .npy file parsed by npyjs; a file it cannot parse is one line naming it. */
-function parseNpyFile(file: string): ReturnType<typeof parseNpy> {
-  const bytes = readFileSync(file);
-  try {
-    return parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  } catch (error) {
-    throw new DataError(`${file}: not a readable .npy file: ${(error as Error).message}`);
-  }
-}
-
-/** A .npy array as rows × (product of the other dimensions), in C order. */
-function readNpyMatrix(file: string): Matrix & { rows: number } {
-  const array = parseNpyFile(file);
-  const { shape, dtype, fortranOrder } = array;
-  if (shape.length === 0 || shape[0] === 0) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); one row per sample is needed`);
-  if (shape.includes(0)) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); a row of no values is no sample (every dimension must be at least 1)`);
-  const rows = shape[0];
-  const width = shape.slice(1).reduce((a, b) => a * b, 1);
-  const source = array.data as unknown as ArrayLike<number | bigint>;
-  if (!/^[iuf]\d$/.test(dtype)) throw new DataError(`${file}: dtype '${dtype}' is not a number type (int, uint or float)`);
-  const values = dtype === "u1" ? new Uint8Array(rows * width) : new Float32Array(rows * width);
-  // Fortran order: element (i₀, i₁, …) sits at i₀ + d₀(i₁ + d₁(…)); C order at ((i₀ d₁ + i₁) d₂ + …).
-  const strides = shape.map((_, k) => shape.slice(0, k).reduce((a, b) => a * b, 1));
-  const index = new Array<number>(shape.length).fill(0);
-  for (let c = 0; c < rows * width; c++) {
-    let from = c;
-    if (fortranOrder) {
-      let rest = c;
-      for (let k = shape.length - 1; k >= 0; k--) {
-        index[k] = rest % shape[k];
-        rest = Math.floor(rest / shape[k]);
+/** Reads the target columns once (a CSV file: every row, which also counts them), holding only what TargetSurvey keeps. */
+async function surveyTargets(file: string, source: TableSource, targets: string[], forceLabels: boolean): Promise<TargetSurvey> {
+  const survey: TargetSurvey = { rows: 0, columns: new Map(targets.map((c) => [c, { allText: true }])) };
+  if (targets.length === 1) survey.labels = { texts: new Set() };
+  if (targets.length === 0 && source.rows !== undefined) return { ...survey, rows: source.rows };
+  for await (const piece of source.pieces(targets)) {
+    piece.forEach((row, i) => {
+      const r = survey.rows + i;
+      for (const [c, column] of survey.columns) {
+        const text = isText(row[c]);
+        column.allText &&= text;
+        if (text && !column.firstText) column.firstText = { row: r, cell: row[c] };
       }
-      from = index.reduce((sum, i, k) => sum + i * strides[k], 0);
-    }
-    const raw = source[from];
-    const v = typeof raw === "bigint" ? Number(raw) : raw;
-    if (!(Math.abs(v) <= FLOAT32_MAX)) {
-      throw new DataError(`${file}: row ${Math.floor(c / width)}, value ${c % width}: ${v} is not a finite number within float32's range`);
-    }
-    values[c] = v;
+      const labels = survey.labels;
+      if (!labels || labels.error) return;
+      if (!forceLabels && !survey.columns.get(targets[0])!.allText) {
+        survey.labels = undefined;
+        return;
+      }
+      try {
+        labels.texts.add(labelText(file, targets[0], r, row[targets[0]]));
+      } catch (error) {
+        if (!(error instanceof DataError)) throw error;
+        labels.error = error;
+        labels.texts.clear();
+      }
+    });
+    survey.rows += piece.length;
   }
-  return { values, width, rows };
+  return survey;
 }
 
 /**
- * A .npy of class labels, one per row (shape (n,) or (n, 1)): a string array (dtype U), or with
- * `forced` (--labels) an integer or boolean one; undefined for numbers without --labels.
+ * The targets' kind from the survey: class labels (their names and indices) when --labels or when
+ * every value of a target column is text; a column mixing numbers and text is refused.
  */
-function readNpyLabels(file: string, forced: boolean): { values: Float32Array; names: string[]; rows: number } | undefined {
-  const array = parseNpyFile(file);
-  const { shape, dtype } = array;
-  const text = /^U\d+$/.test(dtype);
-  if (!text && !forced) return undefined;
-  if (!text && !/^(i\d|u\d|b1)$/.test(dtype)) throw new DataError(`${file}: --labels needs integer, boolean or string labels; the array's dtype is '${dtype}'`);
-  if (shape.length === 0 || shape[0] === 0 || shape.slice(1).some((d) => d !== 1)) throw new DataError(`${file}: class labels need one per row, shape (n,) or (n, 1); the array has shape (${shape.join(", ")})`);
-  const cells = Array.from(array.data as unknown as ArrayLike<unknown>);
-  return { ...classIndices(file, "labels", cells), rows: shape[0] };
+function targetKind(file: string, targets: string[], survey: TargetSurvey, forceLabels: boolean): { names: string[]; index: Map<string, number> } | undefined {
+  const textColumn = targets.find((c) => survey.columns.get(c)!.allText);
+  if (forceLabels || textColumn !== undefined) {
+    if (targets.length !== 1) {
+      const why = forceLabels ? "--labels reads" : `column '${textColumn}' holds text, so it is read as class labels, and labels come from`;
+      throw new DataError(`${file}: ${why} one --targets column, got ${targets.length} (${targets.join(", ")})`);
+    }
+    if (survey.labels?.error) throw survey.labels.error;
+    return labelClasses(survey.labels!.texts);
+  }
+  const mixed = targets.find((c) => survey.columns.get(c)!.firstText);
+  if (mixed !== undefined) {
+    const { row, cell } = survey.columns.get(mixed)!.firstText!;
+    throw new DataError(`${file}: column '${mixed}', row ${row}: ${JSON.stringify(cell)} is text in a column of numbers; for class labels give every row a label, or --labels`);
+  }
+  return undefined;
 }
 
-function readNpy(file: string, options: ImportOptions): Imported {
+/**
+ * Record batches of features and targets, each from a piece of the input of ROWS_PER_RECORD_BATCH rows.
+ * The features of every row are checked before any target's error is given: a target's first bad
+ * value is kept while the features are read on, and thrown after them.
+ */
+async function* checkedBatches(pieces: AsyncIterable<{ features: () => Matrix; targets?: () => Matrix }>): AsyncGenerator<TableRows> {
+  let targetError: DataError | undefined;
+  for await (const piece of pieces) {
+    const features = piece.features();
+    let targets: Matrix | undefined;
+    if (!targetError && piece.targets) {
+      try {
+        targets = piece.targets();
+      } catch (error) {
+        if (!(error instanceof DataError)) throw error;
+        targetError = error;
+      }
+    }
+    if (!targetError) yield { features, targets };
+  }
+  if (targetError) throw targetError;
+}
+
+/** A CSV or Parquet table: checked, its targets surveyed, its rows gathered piece by piece when iterated. */
+async function openTable(file: string, source: TableSource & { records?: number }, options: ImportOptions): Promise<OpenedImport> {
+  const named = Array.isArray(options.targets) ? options.targets.filter((c) => source.header.includes(c)) : [];
+  const forceLabels = options.labels === true;
+  let survey: TargetSurvey | undefined;
+  if (source.records !== undefined) {
+    survey = await surveyTargets(file, source, [...new Set(named)], forceLabels);
+    const records = source.records + survey.rows;
+    if (records < 2) throw new DataError(`${file}: a header row and at least one data row are needed, got ${records} row(s)`);
+  }
+  const { features, targets } = tableColumns(file, source.header, survey?.rows ?? source.rows!, options);
+  survey ??= await surveyTargets(file, source, targets, forceLabels);
+  const classes = targetKind(file, targets, survey, forceLabels);
+  return {
+    rows: survey.rows,
+    async *batches() {
+      let first = 0;
+      let featureWidths: number[] | undefined;
+      let targetWidths: number[] | undefined;
+      const pieces = async function* () {
+        for await (const piece of source.pieces([...features, ...targets])) {
+          const start = first;
+          first += piece.length;
+          featureWidths ??= listWidths(file, piece[0], features);
+          yield {
+            features: () => gather(file, piece, start, features, featureWidths!),
+            targets: targets.length === 0 ? undefined
+              : classes ? () => ({ values: labelValues(file, targets[0], piece.map((row) => row[targets[0]]), start, classes.index), width: 1, classNames: classes.names })
+              : () => gather(file, piece, start, targets, (targetWidths ??= listWidths(file, piece[0], targets))),
+          };
+        }
+      };
+      yield* checkedBatches(pieces());
+    },
+  };
+}
+
+/** A .npy array's rows: the shape and dtype checks of a feature or target matrix. */
+function npyMatrix(file: string): NpyFile {
+  const array = NpyFile.open(file);
+  try {
+    const { shape, dtype } = array.header;
+    if (shape.length === 0 || shape[0] === 0) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); one row per sample is needed`);
+    if (shape.includes(0)) throw new DataError(`${file}: the array has shape (${shape.join(", ")}); a row of no values is no sample (every dimension must be at least 1)`);
+    if (!/^[iuf]\d$/.test(dtype)) throw new DataError(`${file}: dtype '${dtype}' is not a number type (int, uint or float)`);
+    return array;
+  } catch (error) {
+    array.close();
+    throw error;
+  }
+}
+
+/**
+ * The classes of a .npy of class labels, one per row (shape (n,) or (n, 1)): a string array (dtype
+ * U), or with `forced` (--labels) an integer or boolean one; undefined for numbers without --labels.
+ * Reads the labels once for their distinct values.
+ */
+function npyLabels(file: string, forced: boolean): { rows: number; names: string[]; index: Map<string, number> } | undefined {
+  const array = NpyFile.open(file);
+  try {
+    const { shape, dtype } = array.header;
+    const text = /^U\d+$/.test(dtype);
+    if (!text && !forced) return undefined;
+    if (!text && !/^(i\d|u\d|b1)$/.test(dtype)) throw new DataError(`${file}: --labels needs integer, boolean or string labels; the array's dtype is '${dtype}'`);
+    if (shape.length === 0 || shape[0] === 0 || shape.slice(1).some((d) => d !== 1)) throw new DataError(`${file}: class labels need one per row, shape (n,) or (n, 1); the array has shape (${shape.join(", ")})`);
+    const texts = new Set<string>();
+    for (let start = 0; start < shape[0]; start += ROWS_PER_RECORD_BATCH) {
+      const cells = array.labelCells(start, Math.min(ROWS_PER_RECORD_BATCH, shape[0] - start));
+      cells.forEach((cell, i) => texts.add(labelText(file, "labels", start + i, cell)));
+    }
+    return { rows: shape[0], ...labelClasses(texts) };
+  } finally {
+    array.close();
+  }
+}
+
+/** .npy features, and targets from a second .npy (numbers, or class labels): checked, then read row by row when iterated. */
+function openNpyImport(file: string, options: ImportOptions): OpenedImport {
   if (options.features) throw new DataError(`${file}: --features names table columns; a .npy file is one array`);
   if (Array.isArray(options.targets) && options.targets.length !== 1) throw new DataError(`${file}: --targets takes one .npy file for .npy features`);
-  const features = readNpyMatrix(file);
-  const targetFile = Array.isArray(options.targets) ? options.targets[0] : options.targets;
-  if (targetFile === undefined) return { features, rows: features.rows };
-  if (extname(targetFile) !== ".npy") throw new DataError(`${file}: --targets for .npy features must be a .npy file, got '${targetFile}'`);
-  if (sameFile(file, resolve(targetFile))) throw new DataError(`${file}: --targets ${targetFile} is the features' own file; the targets would be a copy of the features`);
-  const labels = readNpyLabels(resolve(targetFile), options.labels === true);
-  if (labels) {
-    if (labels.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${labels.rows} class labels for the ${features.rows} rows of ${file}`);
-    return { features, targets: { values: labels.values, width: 1, classNames: labels.names }, rows: features.rows, classNames: labels.names };
+  const rows = (() => {
+    const features = npyMatrix(file);
+    features.close();
+    return features.header.shape[0];
+  })();
+  const targetName = Array.isArray(options.targets) ? options.targets[0] : options.targets;
+  const targetFile = targetName === undefined ? undefined : resolve(targetName);
+  let labels: ReturnType<typeof npyLabels>;
+  if (targetName !== undefined && targetFile !== undefined) {
+    if (extname(targetName) !== ".npy") throw new DataError(`${file}: --targets for .npy features must be a .npy file, got '${targetName}'`);
+    if (sameFile(file, targetFile)) throw new DataError(`${file}: --targets ${targetName} is the features' own file; the targets would be a copy of the features`);
+    labels = npyLabels(targetFile, options.labels === true);
+    if (labels && labels.rows !== rows) throw new DataError(`${targetFile}: ${labels.rows} class labels for the ${rows} rows of ${file}`);
+    if (!labels) {
+      const targets = npyMatrix(targetFile);
+      targets.close();
+      if (targets.header.shape[0] !== rows) throw new DataError(`${targetFile}: ${targets.header.shape[0]} rows of targets for the ${rows} rows of ${file}`);
+    }
   }
-  const targets = readNpyMatrix(resolve(targetFile));
-  if (targets.rows !== features.rows) throw new DataError(`${resolve(targetFile)}: ${targets.rows} rows of targets for the ${features.rows} rows of ${file}`);
-  return { features, targets, rows: features.rows };
+  return {
+    rows,
+    async *batches() {
+      const features = npyMatrix(file);
+      const targets = targetFile === undefined ? undefined : labels ? NpyFile.open(targetFile) : npyMatrix(targetFile);
+      const batchOf = (array: NpyFile) => (array.header.dtype === "u1" ? new Uint8Array(ROWS_PER_RECORD_BATCH * array.width) : new Float32Array(ROWS_PER_RECORD_BATCH * array.width));
+      const featureValues = batchOf(features);
+      const targetValues = targets && !labels ? batchOf(targets) : undefined;
+      try {
+        const pieces = async function* () {
+          for (let start = 0; start < rows; start += ROWS_PER_RECORD_BATCH) {
+            const n = Math.min(ROWS_PER_RECORD_BATCH, rows - start);
+            yield {
+              features: () => ({ values: features.matrixRows(start, n, featureValues), width: features.width }),
+              targets: !targets ? undefined
+                : labels ? () => ({ values: labelValues(targetFile!, "labels", targets.labelCells(start, n), start, labels!.index), width: 1, classNames: labels!.names })
+                : () => ({ values: targets.matrixRows(start, n, targetValues), width: targets.width }),
+            };
+          }
+        };
+        yield* checkedBatches(pieces());
+      } finally {
+        features.close();
+        targets?.close();
+      }
+    },
+  };
 }
 
-/** Reads FILE.csv, FILE.parquet or FILE.npy into feature and target matrices. */
-export async function importTable(path: string, options: ImportOptions = {}): Promise<Imported> {
+/** Checks FILE.csv, FILE.parquet or FILE.npy and the options, and surveys its targets; reads nothing more until iterated. */
+async function openImport(path: string, options: ImportOptions): Promise<OpenedImport> {
   const file = resolve(path);
   if (!existsSync(file)) throw new DataError(`${file}: no such file`);
   switch (extname(file).toLowerCase()) {
     case ".csv":
-      return readCsv(file, options);
+      return openTable(file, await csvSource(file), options);
     case ".parquet":
     case ".pq":
-      return readParquet(file, options);
+      return openTable(file, await parquetSource(file), options);
     case ".npy":
-      return readNpy(file, options);
+      return openNpyImport(file, options);
     default:
       throw new DataError(`${file}: unknown format '${extname(file)}'; prep import reads .csv, .parquet and .npy`);
   }
+}
+
+/** Reads FILE.csv, FILE.parquet or FILE.npy into feature and target matrices (the whole table in memory). */
+export async function importTable(path: string, options: ImportOptions = {}): Promise<Imported> {
+  const opened = await openImport(path, options);
+  let features: Matrix | undefined;
+  let targets: Matrix | undefined;
+  let at = 0;
+  // Each batch is copied into place before the next is read (their arrays may be reused).
+  const into = (whole: Matrix | undefined, part: Matrix): Matrix => {
+    const values = whole?.values ?? (part.values instanceof Uint8Array ? new Uint8Array(opened.rows * part.width) : new Float32Array(opened.rows * part.width));
+    values.set(part.values, at * part.width);
+    return { values, width: part.width, ...(part.classNames ? { classNames: part.classNames } : {}) };
+  };
+  for await (const batch of opened.batches()) {
+    features = into(features, batch.features);
+    if (batch.targets) targets = into(targets, batch.targets);
+    at += batch.features.values.length / batch.features.width;
+  }
+  return { features: features!, targets, rows: opened.rows, ...(targets?.classNames ? { classNames: targets.classNames } : {}) };
 }
 
 /** The Arrow file's bytes for an imported table (columns 'features' and 'targets'). */
 export async function importToArrow(path: string, options: ImportOptions = {}): Promise<{ bytes: Uint8Array; imported: Imported }> {
   const imported = await importTable(path, options);
   return { bytes: encodeTable(imported.features, imported.targets, { source: resolve(path) }), imported };
+}
+
+/**
+ * Writes the Arrow file of FILE.csv, FILE.parquet or FILE.npy to `out` record batch by record batch
+ * (writeTableAtomically: nothing is left at `out` when a value is refused); what it wrote.
+ */
+export async function importToFile(path: string, out: string, options: ImportOptions = {}): Promise<ImportSummary> {
+  const opened = await openImport(path, options);
+  let summary: ImportSummary | undefined;
+  const noted = async function* () {
+    for await (const batch of opened.batches()) {
+      summary ??= { rows: opened.rows, features: batch.features.width, targets: batch.targets?.width, classNames: batch.targets?.classNames };
+      yield batch;
+    }
+  };
+  await writeTableAtomically(out, noted(), { source: resolve(path) });
+  return summary!;
 }
