@@ -12,8 +12,9 @@ export default defineConfig({
     isolate: false,
     poolOptions: { forks: { singleFork: false, maxForks: 2, minForks: 1 } },
     // The chart `train` draws at the end of a run takes a third of a small run's time; only the test
-    // that checks it (test/cli/terminal.test.ts) draws one.
-    env: { KFRA_NO_RUN_CHART: "1" },
+    // that checks it (test/cli/terminal.test.ts) draws one. One OpenBLAS thread per process: two
+    // forks, each with its `bun` children, already fill both cores, and idle BLAS threads spin.
+    env: { KFRA_NO_RUN_CHART: "1", OPENBLAS_NUM_THREADS: "1" },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ["default"],

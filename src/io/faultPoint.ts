@@ -3,7 +3,8 @@
 // itself SIGNAL (SIGINT, SIGTERM or SIGKILL), so that a test stops it at an exact instant that no
 // timing could hit (inside the step-0 evaluation, between the two files of a checkpoint). SIGSTOP
 // freezes it there instead, for a test that then kills its parent (a sweep) at that instant. Without
-// the variable it does nothing. The points: "before-lock", "startup", "eval", "checkpoint".
+// the variable it does nothing. The points: "before-lock", "startup", "eval", "checkpoint", and
+// "stopping" (the loop ended by a stop signal, before its last report and checkpoint).
 import { setTimeout as sleep } from "node:timers/promises";
 
 function matching(point: string, step?: number): NodeJS.Signals | undefined {

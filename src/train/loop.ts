@@ -272,6 +272,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
       // The updates themselves never wait on the event loop; this lets a signal handler run.
       await yieldToEventLoop();
     }
+    if (stopped()) await faultPoint("stopping");
     await reportPending();
     if (!stopped() && !stoppedEarly && (options.evalEvery === 0 || step % options.evalEvery !== 0)) await evaluate();
     await checkpoint();

@@ -1,5 +1,6 @@
 // Ctrl-C and SIGTERM on real `train` processes: the run stops within one update of the signal, saves
 // a whole checkpoint, exits 130 / 143 and resumes; a second Ctrl-C exits at once.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type Workspace, quick, range, spawnTrain, stepsLogged, trainCli, waitFor, workspace } from "./helpers.ts";
@@ -44,24 +45,17 @@ test.each([
 
 test("a second Ctrl-C exits at once with 130, saying so; the run stays resumable", async () => {
   const run = join(ws.root, "twice");
-  const child = spawnTrain(["--opt", "adam", "--steps", "100000000", "--save-every", "5", "--out", run, ...quick(ws.dataDir)]);
+  // The run freezes itself where the first Ctrl-C ends its loop, before the last report and
+  // checkpoint (KFRA_FAULT's SIGSTOP at "stopping"); the second Ctrl-C waits there until it is let
+  // go, so it always lands while the first is being handled, however fast the save.
+  const child = spawnTrain(["--opt", "adam", "--steps", "100000000", "--save-every", "5", "--out", run, ...quick(ws.dataDir)], { env: { KFRA_FAULT: "stopping:SIGSTOP" } });
+  const output = new Response(child.stderr).text();
   await waitFor("12 updates", () => stepsLogged(run).length >= 12);
   child.kill("SIGINT");
-  // The second Ctrl-C once the first is acknowledged (signals sent together arrive as one).
-  let stderr = "";
-  const decoder = new TextDecoder();
-  const reader = child.stderr.getReader();
-  let sent = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value);
-    if (!sent && /received after update/.test(stderr)) {
-      child.kill("SIGINT");
-      sent = true;
-    }
-  }
-  const code = await child.exited;
+  await waitFor("the run to freeze as it stops", () => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${child.pid}/stat`, "utf8")));
+  child.kill("SIGINT");
+  child.kill("SIGCONT");
+  const [code, stderr] = await Promise.all([child.exited, output]);
   expect(code, stderr).toBe(130);
   expect(stderr).toMatch(/second Ctrl-C; exiting without saving\. The last finite checkpoint is step \d+/);
   const resumed = trainCli(["--resume", run, "--steps", "30", "--quiet"]);
