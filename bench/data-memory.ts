@@ -11,8 +11,8 @@
 //   - `train --data FILE --hidden 64-16-64 --steps 10 --eval-every 0` with --workers 1, 2 and 4
 //     (a whole-set evaluation at the start and at the end), and one with --eval-every 5;
 //   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only;
-//   - `prep import FILE.npy --out FILE.arrow` of the same rows written as a .npy (--rows × --dim
-//     float32, 1.6 GB by default), which streams: its peak RSS should not grow with the file.
+//   - for each file, `prep import FILE.npy --out FILE.arrow` of the same rows written as a .npy,
+//     which streams: its peak RSS should not grow with the file.
 // The files are removed at the end. Prints a table and writes bench/results/data-memory.json.
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
@@ -262,7 +262,7 @@ export async function main(argv: string[]): Promise<void> {
       measured.file.rows = set.rows;
       results[set.name] = { ...measured, generateSeconds };
       rmSync(file, { force: true });
-      if (set.name === "file" && !values["no-import"]) {
+      if (!values["no-import"]) {
         const imported = importRun(dir, set.rows, dim);
         results[set.name].importNpy = imported;
         process.stderr.write(`bench data-memory: ${imported.command} (${(imported.sizeMB / 1000).toFixed(2)} GB): ${imported.peakRssMB.toFixed(0)} MB, ${imported.seconds.toFixed(1)} s\n`);
