@@ -30,15 +30,27 @@ function comparable(dir: string) {
   });
 }
 
+const ADAPTIVE = ["--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"];
+
+/** The uninterrupted 12-update run of `opt` (ADAPTIVE for the second-order methods) that several tests use, trained once. */
+const wholeRuns = new Map<string, Promise<string>>();
+function wholeRun(opt: "kfra" | "kfac" | "adam"): Promise<string> {
+  const flags = opt === "adam" ? [] : ADAPTIVE;
+  if (!wholeRuns.has(opt)) {
+    const dir = join(root, `${opt}-whole`);
+    wholeRuns.set(opt, train(base(dir, "--opt", opt, "--steps", "12", ...flags)).then(() => dir));
+  }
+  return wholeRuns.get(opt)!;
+}
+
 describe.each([
-  ["kfra", ["--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"]],
-  ["kfac", ["--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"]],
+  ["kfra", ADAPTIVE],
+  ["kfac", ADAPTIVE],
   ["adam", []],
 ] as const)("%s", (opt, flags) => {
   test("an interrupted and resumed run gives the same metrics as an uninterrupted one", async () => {
-    const whole = join(root, `${opt}-whole`);
+    const whole = await wholeRun(opt);
     const parts = join(root, `${opt}-parts`);
-    await train(base(whole, "--opt", opt, "--steps", "12", ...flags));
     await train(base(parts, "--opt", opt, "--steps", "7", ...flags));
     // The checkpoint of the first part is from step 7 (its end); resume to 12.
     await train(resumeConfig(parts, base(parts, "--steps", "12"), new Set(["steps"])));
@@ -54,11 +66,9 @@ describe.each([
 });
 
 test("a run directory written before the settings tables (config.json with `damping`, without beta1/beta2/epsilon) resumes exactly", async () => {
-  const flags = ["--opt", "kfra", "--damping", "adaptive", "--tau0", "1", "--gamma0", "1", "--gamma-period", "4"];
-  const whole = join(root, "old-whole");
+  const whole = await wholeRun("kfra");
   const old = join(root, "old-layout");
-  await train(base(whole, ...flags, "--steps", "12"));
-  await train(base(old, ...flags, "--steps", "7"));
+  await train(base(old, "--opt", "kfra", ...ADAPTIVE, "--steps", "7"));
   // Rewrite config.json as the previous version wrote it.
   const path = join(old, "config.json");
   const { preset, beta1: _b1, beta2: _b2, epsilon: _e, ...rest } = JSON.parse(readFileSync(path, "utf8"));
@@ -71,9 +81,8 @@ test("a run directory written before the settings tables (config.json with `damp
 });
 
 test("a resumed run makes up the on-schedule evaluation its stop dropped, so its log equals an uninterrupted one", async () => {
-  const whole = join(root, "evals-whole");
+  const whole = await wholeRun("adam");
   const cut = join(root, "evals-cut");
-  await train(base(whole, "--opt", "adam", "--steps", "12"));
   await train(base(cut, "--opt", "adam", "--steps", "8"));
   // A stop during the evaluation at update 8 leaves the checkpoint of 8 and no evaluation record of it.
   const path = join(cut, "metrics.ndjson");
@@ -115,9 +124,10 @@ describe("bad input", () => {
   });
 
   test("a new run never overwrites an existing one", async () => {
-    const before = readFileSync(join(root, "adam-whole", "metrics.ndjson"), "utf8");
-    await expect(train(base(join(root, "adam-whole"), "--opt", "adam", "--steps", "2"))).rejects.toThrow(/already holds a run \(continue it with --resume/);
-    expect(readFileSync(join(root, "adam-whole", "metrics.ndjson"), "utf8")).toBe(before);
+    const existing = await wholeRun("adam");
+    const before = readFileSync(join(existing, "metrics.ndjson"), "utf8");
+    await expect(train(base(existing, "--opt", "adam", "--steps", "2"))).rejects.toThrow(/already holds a run \(continue it with --resume/);
+    expect(readFileSync(join(existing, "metrics.ndjson"), "utf8")).toBe(before);
   });
 
   test("--resume of a directory that is not a run", () => {
@@ -128,7 +138,7 @@ describe("bad input", () => {
 describe("plot", () => {
   test("bun run plot renders the runs' training error to SVG and PNG", async () => {
     const out = join(root, "chart");
-    const proc = Bun.spawnSync([process.execPath, "src/cli/plot.ts", join(root, "kfra-whole"), join(root, "adam-whole"), "--out", out]);
+    const proc = Bun.spawnSync([process.execPath, "src/cli/plot.ts", await wholeRun("kfra"), await wholeRun("adam"), "--out", out]);
     expect(proc.exitCode, proc.stderr.toString()).toBe(0);
     expect(readFileSync(`${out}.svg`, "utf8")).toContain("<svg");
     expect([...readFileSync(`${out}.png`).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
