@@ -163,22 +163,27 @@ describe("FACES from olivettifaces.mat", () => {
       }
     }
   });
-  it("a small real prep (3 pairs per image) gives 750 train and 450 test 25×25 images", async () => {
-    const out = join(tmp.dir, "faces");
-    await prepareDataset("faces", { out, count: 3, quiet: true });
-    expect(readDatasetInfo(join(out, "faces-train.arrow"))).toMatchObject({ width: 25, height: 25, count: 750 });
-    expect(readDatasetInfo(join(out, "faces-test.arrow")).count).toBe(450);
+
+  // One small real prep (2 pairs per image, seed 5, one worker thread) that both tests below read.
+  const preps = new Map<string, Promise<string[]>>();
+  const prep = (name: string, workers: number, seed = 5): Promise<string[]> => {
+    if (!preps.has(name)) preps.set(name, prepareDataset("faces", { out: join(tmp.dir, name), count: 2, workers, seed, quiet: true }).then(({ files }) => files.map((f) => f.file)));
+    return preps.get(name)!;
+  };
+
+  it("a small real prep (2 pairs per image) gives 500 train and 300 test 25×25 images", async () => {
+    const out = join(tmp.dir, "w1");
+    await prep("w1", 1);
+    expect(readDatasetInfo(join(out, "faces-train.arrow"))).toMatchObject({ width: 25, height: 25, count: 500 });
+    expect(readDatasetInfo(join(out, "faces-test.arrow")).count).toBe(300);
     expect(existsSync(join(out, "faces-valid.arrow"))).toBe(false);
   });
 
   it("the same seed gives the same bytes whatever the number of worker threads (1 or 3); another seed differs", async () => {
-    const run = async (name: string, workers: number, seed = 5) => {
-      const { files } = await prepareDataset("faces", { out: join(tmp.dir, name), count: 2, workers, seed, quiet: true });
-      return files.map((f) => sha256(f.file));
-    };
-    const one = await run("w1", 1);
-    expect(await run("w3", 3)).toEqual(one);
-    const other = await run("seed-6", 3, 6);
+    const hashes = async (name: string, workers: number, seed = 5) => (await prep(name, workers, seed)).map((file) => sha256(file));
+    const one = await hashes("w1", 1);
+    expect(await hashes("w3", 3)).toEqual(one);
+    const other = await hashes("seed-6", 3, 6);
     other.forEach((hash, i) => expect(hash, `file ${i} with seed 6`).not.toBe(one[i]));
   });
 });
