@@ -238,17 +238,23 @@ export function ownInfo(file: string, metadata: Map<string, string>, columns: { 
   };
 }
 
+/** The absolute path of a dataset file that exists, is a regular file and is not empty; a DataError naming it otherwise. */
+export function existingDatasetPath(path: string): string {
+  const file = resolve(path);
+  if (!existsSync(file)) throw new DataError(`${file}: no such file`);
+  const stat = statSync(file);
+  if (!stat.isFile()) throw new DataError(`${file}: ${stat.isDirectory() ? "a directory" : "not a regular file"}, not a dataset file`);
+  if (stat.size === 0) throw new DataError(`${file}: the file is empty (0 bytes)`);
+  return file;
+}
+
 /**
  * Reads `file` into memory whole, validates its schema, metadata and every record batch, and returns views of
  * its rows. Without a column choice a file carrying the project's 'dataset' metadata is read as a
  * project file; any other file (or any file with a choice) as own data.
  */
 export function openDatasetFile(path: string, choice: ColumnChoice = {}): OpenedDataset {
-  const file = resolve(path);
-  if (!existsSync(file)) throw new DataError(`${file}: no such file`);
-  const stat = statSync(file);
-  if (!stat.isFile()) throw new DataError(`${file}: ${stat.isDirectory() ? "a directory" : "not a regular file"}, not a dataset file`);
-  if (stat.size === 0) throw new DataError(`${file}: the file is empty (0 bytes)`);
+  const file = existingDatasetPath(path);
   let bytes: Uint8Array;
   try {
     const read = readFileSync(file);

@@ -22,7 +22,7 @@
 // again, uncompressed, into memory, and its rows are read from that copy (memory: the uncompressed
 // size per reader; docs/data.md).
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, type Stats } from "node:fs";
 import { resolve } from "node:path";
 import { Footer } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion, Type, UnionMode, tableFromIPC, tableToIPC, type DataType, type Field } from "apache-arrow";
@@ -31,7 +31,7 @@ import { ArrowCodecError } from "./arrow-codecs.ts";
 import { ArrowFrameError, type ByteSource, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
 import { BYTE_TO_UNIT, type ColumnLayout, type NumericValues } from "./columns.ts";
 import { DataError } from "./data-error.ts";
-import { type ColumnChoice, type DatasetInfo, chooseColumns, ownInfo, projectInfo } from "./dataset-file.ts";
+import { type ColumnChoice, type DatasetInfo, chooseColumns, existingDatasetPath, ownInfo, projectInfo } from "./dataset-file.ts";
 import { LABEL_COLUMN, META } from "./schema.ts";
 
 /** Bytes read at a time by the validation pass. */
@@ -230,11 +230,7 @@ export class DatasetReader {
    * one checked elsewhere (a worker's open).
    */
   static open(path: string, choice: ColumnChoice = {}, options: ReaderOptions = {}): DatasetReader {
-    const file = resolve(path);
-    if (!existsSync(file)) throw new DataError(`${file}: no such file`);
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new DataError(`${file}: ${stat.isDirectory() ? "a directory" : "not a regular file"}, not a dataset file`);
-    if (stat.size === 0) throw new DataError(`${file}: the file is empty (0 bytes)`);
+    const file = existingDatasetPath(path);
     let fd: number;
     try {
       fd = openSync(file, "r");
