@@ -5,9 +5,11 @@
 //   - a worker's work per minibatch (batch 1000, the seeded order), positioned reads and the whole
 //     file in memory taking turns minibatch by minibatch in one process, so that the load of a
 //     shared machine falls on both alike (medians);
-//   - the stream alone, 1 worker, batch 1000: minibatches per second and peak RSS, with positioned
-//     reads (the trainer's reader) and with the whole file read into memory by the worker (the reader
-//     before them), alternating, --reps times each (medians reported);
+//   - the stream alone, 1 worker, batch 1000: minibatches per second and peak RSS of three ways,
+//     alternating, --reps times each (medians reported): positioned reads with each minibatch
+//     released after use (what the trainer does); the whole file read into memory by the worker and
+//     each minibatch in new arrays (the stream before positioned reads); and, for reference, the
+//     whole file in memory with minibatches released;
 //   - `train --data FILE --hidden 64-16-64 --steps 10 --eval-every 0` with --workers 1, 2 and 4
 //     (a whole-set evaluation at the start and at the end), and one with --eval-every 5;
 //   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only;
@@ -27,8 +29,8 @@ const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows 
   --rows N      rows of the generated file (default 400000: 1.6 GB at --dim 1000)
   --dim D       float32 features per row (default 1000)
   --big-rows N  rows of a second file measured with positioned reads only (default 0: none; 1500000 is 6 GB)
-  --batches N   minibatches timed per stream measurement, after 3 untimed (default 40)
-  --reps N      runs of each stream measurement, the two readers alternating (default 3)
+  --batches N   minibatches timed per stream measurement, after 3 untimed (default 200)
+  --reps N      runs of each stream measurement, the three ways alternating (default 3)
   --no-compare  skip the whole-file-in-memory reader (for a file larger than memory)
   --workers L   the train runs' --workers, comma-separated (default 1,2,4)
   --no-eval-run skip the train run that evaluates every 5 updates (the others evaluate at start and end)
@@ -129,16 +131,31 @@ function underTime(args: string[], what: string): Measured {
   return { peakRssMB: (Number(rss[1]) * 1024) / 1e6, seconds, output: result.stdout };
 }
 
-/** Child process: the stream alone on `file` with `reader`; prints { openSeconds, batchesPerSecond } as JSON. */
-async function streamChild(file: string, reader: "file" | "memory", workers: number, batches: number): Promise<void> {
+/** The stream measured: which reader its worker uses, and whether each minibatch is released after use. */
+interface StreamWay {
+  reader: "file" | "memory";
+  release: boolean;
+}
+const WAYS: Record<string, StreamWay & { name: string }> = {
+  file: { reader: "file", release: true, name: "positioned reads, minibatches released (the trainer's stream)" },
+  memory: { reader: "memory", release: false, name: "whole file in memory, new arrays per minibatch (the stream before positioned reads)" },
+  "memory-released": { reader: "memory", release: true, name: "whole file in memory, minibatches released" },
+};
+
+/** Child process: the stream alone on `file` read the given way; prints { openSeconds, batchesPerSecond } as JSON. */
+async function streamChild(file: string, way: StreamWay, workers: number, batches: number): Promise<void> {
   const started = performance.now();
-  const options: StreamTestOptions = { file, batchSize: 1000, seed: 1, workers, prefetch: 2 * workers, reader };
+  const options: StreamTestOptions = { file, batchSize: 1000, seed: 1, workers, prefetch: 2 * workers, reader: way.reader };
   const stream = await MinibatchStream.open(options);
+  const take = async () => {
+    const batch = await stream.next();
+    if (way.release) stream.release(batch);
+  };
   try {
-    for (let i = 0; i < 3; i++) await stream.next();
+    for (let i = 0; i < 3; i++) await take();
     const openSeconds = (performance.now() - started) / 1000;
     const timed = performance.now();
-    for (let i = 0; i < batches; i++) await stream.next();
+    for (let i = 0; i < batches; i++) await take();
     console.log(JSON.stringify({ openSeconds, batchesPerSecond: batches / ((performance.now() - timed) / 1000) }));
   } finally {
     await stream.close();
@@ -170,8 +187,8 @@ function workRun(file: string, batches: number) {
   return JSON.parse(m.output.trim().split("\n").at(-1)!) as { fileMs: number; memoryMs: number };
 }
 
-function streamRun(file: string, reader: "file" | "memory", batches: number) {
-  const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-stream", file, reader, "1", String(batches)], `stream (${reader})`);
+function streamRun(file: string, way: string, batches: number) {
+  const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-stream", file, way, "1", String(batches)], `stream (${way})`);
   const line = JSON.parse(m.output.trim().split("\n").at(-1)!) as { openSeconds: number; batchesPerSecond: number };
   return { peakRssMB: m.peakRssMB, ...line };
 }
@@ -205,7 +222,7 @@ function importRun(dir: string, rows: number, dim: number) {
 async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean, trainWorkers: number[], evalRun: boolean) {
   const fileMB = statSync(file).size / 1e6;
   const stream: Record<string, { peakRssMB: number[]; batchesPerSecond: number[]; openSeconds: number[] }> = {};
-  const readers: ("file" | "memory")[] = compare ? ["memory", "file"] : ["file"];
+  const readers = compare ? ["memory", "file", "memory-released"] : ["file"];
   const work = compare ? workRun(file, 4 * batches) : undefined;
   if (work) process.stderr.write(`bench data-memory: a worker's work per minibatch: positioned reads ${work.fileMs.toFixed(1)} ms, whole file in memory ${work.memoryMs.toFixed(1)} ms (medians)\n`);
   for (let rep = 0; rep < reps; rep++) {
@@ -240,7 +257,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const rows = positiveIntegerFlag("rows", values.rows ?? "400000"), dim = positiveIntegerFlag("dim", values.dim ?? "1000");
   const bigRows = values["big-rows"] === undefined || values["big-rows"] === "0" ? 0 : positiveIntegerFlag("big-rows", values["big-rows"]);
-  const batches = positiveIntegerFlag("batches", values.batches ?? "40"), reps = positiveIntegerFlag("reps", values.reps ?? "3");
+  const batches = positiveIntegerFlag("batches", values.batches ?? "200"), reps = positiveIntegerFlag("reps", values.reps ?? "3");
   const trainWorkers = (values.workers ?? "1,2,4").split(",").map((w) => positiveIntegerFlag("workers", w));
   if (!existsSync("/usr/bin/time")) {
     console.error("bench data-memory: GNU time is missing at /usr/bin/time (Debian: apt-get install time)");
@@ -277,8 +294,7 @@ export async function main(argv: string[]): Promise<void> {
         table.push([label, "a worker's work per minibatch, whole file in memory", "", `${r.work.memoryMs.toFixed(1)} ms median: ${(1000 / r.work.memoryMs).toFixed(1)} minibatches/s`]);
       }
       for (const [reader, s] of Object.entries(r.stream)) {
-        const name = reader === "file" ? "stream alone, positioned reads" : "stream alone, whole file in memory";
-        table.push([label, `${name}, 1 worker, batch 1000`, `${median(s.peakRssMB).toFixed(0)} MB`, `${median(s.batchesPerSecond).toFixed(1)} minibatches/s (open ${median(s.openSeconds).toFixed(1)} s)`]);
+        table.push([label, `stream alone, 1 worker, batch 1000: ${WAYS[reader].name}`, `${median(s.peakRssMB).toFixed(0)} MB`, `${median(s.batchesPerSecond).toFixed(1)} minibatches/s (open ${median(s.openSeconds).toFixed(1)} s)`]);
       }
       for (const t of r.train) table.push([label, t.command, `${t.peakRssMB.toFixed(0)} MB`, `${t.seconds.toFixed(1)} s, waited ${t.dataWaitMs.toFixed(0)} ms for data`]);
       if (r.importNpy) table.push([label, `${r.importNpy.command} (the same rows as a .npy)`, `${r.importNpy.peakRssMB.toFixed(0)} MB`, `${r.importNpy.seconds.toFixed(1)} s`]);
@@ -294,7 +310,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 if (import.meta.main && process.argv[2] === "--child-stream") {
-  const [file, reader, workers, batches] = process.argv.slice(3);
-  await streamChild(file, reader as "file" | "memory", Number(workers), Number(batches));
+  const [file, way, workers, batches] = process.argv.slice(3);
+  await streamChild(file, WAYS[way], Number(workers), Number(batches));
 }
 if (import.meta.main && process.argv[2] === "--child-work") workChild(process.argv[3], Number(process.argv[4]));

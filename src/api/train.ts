@@ -162,5 +162,6 @@ function batchSource(optimizer: Optimizer, data: Dataset, seed: number, start: n
       optimizer.checkBatch(batch);
       return batch;
     },
+    release: batches.release?.bind(batches),
   };
 }

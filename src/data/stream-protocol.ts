@@ -26,7 +26,15 @@ export interface BatchRequest {
   epoch: number;
   batch: number;
 }
-export type ToWorker = InitMessage | BatchRequest;
+/** A released minibatch's buffers, handed back to the worker that filled them to be filled again. */
+export interface ReuseMessage {
+  type: "reuse";
+  x: ArrayBuffer;
+  labels?: ArrayBuffer;
+  y?: ArrayBuffer;
+  indices: ArrayBuffer;
+}
+export type ToWorker = InitMessage | BatchRequest | ReuseMessage;
 
 export interface BatchReply {
   type: "batch";

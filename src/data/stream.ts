@@ -6,11 +6,13 @@
 // are dropped). Requests go to the workers round-robin; at most `prefetch` minibatches are requested
 // but not yet taken by next(), so slow consumers hold the workers back (backpressure). Results are
 // handed out in order whatever order the workers finish in. A worker's exception or unexpected exit
-// rejects the pending and every later next() with that error.
+// rejects the pending and every later next() with that error. release(batch) hands a minibatch's
+// arrays back to the worker that filled them, to be filled again instead of allocating new ones (the
+// training loop releases each minibatch once the update has loaded it).
 import { DataError } from "./data-error.ts";
 import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
 import { DatasetReader } from "./dataset-reader.ts";
-import type { FromWorker, InitMessage, RowReader, ToWorker } from "./stream-protocol.ts";
+import type { BatchReply, FromWorker, InitMessage, ReuseMessage, RowReader, ToWorker } from "./stream-protocol.ts";
 import { oddEvenTargets } from "./datasets.ts";
 
 export interface StreamOptions {
@@ -84,6 +86,8 @@ function workerError(file: string, message: string, isDataError: boolean): Error
 export class MinibatchStream {
   readonly batchesPerEpoch: number;
   private readonly slots = new Map<number, Slot>();
+  /** Minibatches handed out and not released: the worker that filled each, and its buffers. */
+  private readonly out = new WeakMap<Minibatch, { worker: Worker; reply: BatchReply }>();
   private readonly firstBatch: number;
   private requested = 0;
   /** Minibatches handed to next() calls so far (a call claims its number at once, so that concurrent calls each get their own). */
@@ -103,7 +107,7 @@ export class MinibatchStream {
     const start = options.start ?? { epoch: 0, batch: 0 };
     this.firstBatch = start.epoch * this.batchesPerEpoch + start.batch;
     workers.forEach((worker) => {
-      worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(event.data);
+      worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(worker, event.data);
       worker.onerror = (event: ErrorEvent) => this.fail(new Error(`${info.file}: stream worker failed: ${errorEventMessage(event)}`));
       worker.addEventListener("close", () => {
         if (!this.closed) this.fail(new Error(`${info.file}: a stream worker exited unexpectedly`));
@@ -171,6 +175,24 @@ export class MinibatchStream {
     }
   }
 
+  /**
+   * Hands the arrays of `batch`, a minibatch next() returned, back to the worker that filled them, to
+   * be filled again. They are empty (their buffers transferred) from then on, so call it once done
+   * with the batch. Anything that is not a minibatch of this stream still out is refused.
+   */
+  release(batch: Minibatch): void {
+    const out = this.out.get(batch);
+    if (!out) throw new Error(`${this.info.file}: release() of a minibatch this stream did not hand out, or released already`);
+    this.out.delete(batch);
+    if (this.closed || this.failure) return;
+    const { x, labels, y, indices } = out.reply;
+    const message: ReuseMessage = { type: "reuse", x: x.buffer as ArrayBuffer, labels: labels?.buffer as ArrayBuffer | undefined, y: y?.buffer as ArrayBuffer | undefined, indices: indices.buffer as ArrayBuffer };
+    const transfer = [message.x, message.labels, message.y, message.indices].filter((b): b is ArrayBuffer => b !== undefined);
+    // A buffer the caller transferred elsewhere (detached) cannot come back; then none does.
+    if (transfer.some((b) => b.byteLength === 0)) return;
+    out.worker.postMessage(message, transfer);
+  }
+
   /** Total milliseconds next() has spent waiting for a worker. */
   waitTimeMs(): number {
     return this.waitMs;
@@ -203,13 +225,14 @@ export class MinibatchStream {
     }
   }
 
-  private onMessage(message: FromWorker): void {
+  private onMessage(worker: Worker, message: FromWorker): void {
     if (message.type === "batch") {
       const { x, labels, y, epoch, batch, indices } = message;
       const minibatch: Minibatch = { x, epoch, batch, indices };
       if (labels) minibatch.labels = labels;
       if (y) minibatch.y = y;
       if (this.options.oddEvenTargets && labels) minibatch.y = oddEvenTargets(labels);
+      this.out.set(minibatch, { worker, reply: message });
       this.slots.get(message.seq)?.resolve(minibatch);
     } else if (message.type === "error") {
       this.fail(workerError(this.info.file, message.message, message.isDataError));

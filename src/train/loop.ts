@@ -27,6 +27,8 @@ export interface LoopBatch {
 /** Where the minibatches come from: a dataset in memory, a worker stream. Its batches are trusted (checked where they entered). */
 export interface BatchSource {
   next(): LoopBatch | Promise<LoopBatch>;
+  /** Called once the update has loaded `batch` (a MinibatchStream then fills its arrays again). */
+  release?(batch: LoopBatch): void;
 }
 
 /** What the loop drives: a network's weights and the optimiser updating them. */
@@ -261,6 +263,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
         await reportPending();
         throw unusable(error, at);
       }
+      source.release?.(batch);
       recorded = at;
       await reportPending();
       pending = { step: at, update, dataWaitMs, epoch: batch.epoch, batch: batch.batch };

@@ -93,6 +93,42 @@ describe("streams are checked by what they read", () => {
       await concurrent.close();
     }
   });
+
+  test("train() releases each minibatch once its update has loaded it: a source's own, a trusted stream's", async () => {
+    const file = twoTargetFile();
+    const own = openDataset(file, { targets: "good" });
+    const stream = await MinibatchStream.open({ file, columns: { targets: "good" }, batchSize: 8, seed: 0 });
+    const plain = { next: () => data.batch(8, 0, 0), release: (_batch: object) => {} };
+    try {
+      for (const [source, dataset, sizes] of [[plain, data, [DIM, 3, DIM]], [stream, own, [DIM, 3, 1]]] as const) {
+        const network = new Network(backend, { sizes: [...sizes], loss: "bce" });
+        const optimizer = new Optimizer(network, { method: "kfra", batchSize: 8 });
+        const handed: object[] = [], released: object[] = [];
+        const next = source.next.bind(source), release = source.release.bind(source) as (batch: object) => void;
+        source.next = (async () => {
+          handed.push(await next());
+          return handed.at(-1);
+        }) as typeof source.next;
+        source.release = ((batch: object) => {
+          expect(optimizer.steps).toBe(released.length + 1);
+          released.push(batch);
+          release(batch);
+        }) as typeof source.release;
+        try {
+          await train(network, optimizer, dataset, { steps: 3, batches: source, evalEvery: 0 });
+          expect(released).toHaveLength(3);
+          released.forEach((batch, i) => expect(batch).toBe(handed[i]));
+        } finally {
+          optimizer.dispose();
+          network.dispose();
+        }
+      }
+      // The stream's released minibatches went back to its worker: their arrays are empty.
+      expect((await stream.next()).x).toHaveLength(8 * DIM);
+    } finally {
+      await stream.close();
+    }
+  });
 });
 
 describe("weights are finite wherever they enter", () => {

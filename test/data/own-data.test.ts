@@ -110,7 +110,7 @@ describe("own Arrow files", () => {
     expectDataError(() => readDatasetInfo(target, { targets: "t" }), /column 't': row 2 is NaN/);
   });
 
-  it("the worker stream delivers each row's targets beside its features", async () => {
+  it("the worker stream delivers each row's targets beside its features, also in arrays released and filled again", async () => {
     const { x, y } = loadDataset(own, { targets: "y" });
     const stream = await MinibatchStream.open({ file: own, batchSize: 40, seed: 2, workers: 2, columns: { targets: "y" } });
     try {
@@ -121,6 +121,8 @@ describe("own Arrow files", () => {
           expect(Array.from(batch.x.subarray(3 * r, 3 * r + 3))).toEqual(Array.from(x.subarray(3 * row, 3 * row + 3)));
           expect(batch.y![r]).toBe(y![row]);
         });
+        stream.release(batch);
+        expect(batch.y).toHaveLength(0);
       }
     } finally {
       await stream.close();

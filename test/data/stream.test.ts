@@ -21,6 +21,8 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
+const plain = (m: Minibatch) => ({ epoch: m.epoch, batch: m.batch, indices: Array.from(m.indices), x: Array.from(m.x), labels: Array.from(m.labels!) });
+
 async function take(options: StreamTestOptions, n: number): Promise<Minibatch[]> {
   const stream = await MinibatchStream.open(options);
   try {
@@ -76,6 +78,28 @@ describe("MinibatchStream", () => {
     });
     const [ordered] = await take({ file, batchSize: 700, seed: 5, shuffle: false }, 1);
     expect(Array.from(ordered.indices)).toEqual(Array.from({ length: 700 }, (_, i) => i));
+  });
+
+  it("release() hands a minibatch's arrays back to be filled again: the same minibatches as a stream that keeps them", async () => {
+    for (const options of [{ reader: "file", cacheBytes: 0 }, { reader: "memory" }] as const) {
+      const opened = { file, batchSize: 100, seed: 6, workers: 2, prefetch: 3, ...options };
+      const kept = (await take(opened, 23 * 2 + 5)).map(plain);
+      const stream = await MinibatchStream.open(opened);
+      try {
+        const released = [];
+        for (let i = 0; i < kept.length; i++) {
+          const batch = await stream.next();
+          released.push(plain(batch));
+          stream.release(batch);
+          expect([batch.x.length, batch.labels!.length, batch.indices.length]).toEqual([0, 0, 0]);
+          if (i === 0) expect(() => stream.release(batch)).toThrow(/small\.arrow: release\(\) of a minibatch this stream did not hand out, or released already/);
+        }
+        expect(released).toEqual(kept);
+        expect(() => stream.release({ ...kept[0], x: new Float32Array(1200), labels: new Uint8Array(100), indices: new Uint32Array(100) })).toThrow(/did not hand out/);
+      } finally {
+        await stream.close();
+      }
+    }
   });
 
   it("keeps at most `prefetch` minibatches requested ahead of the consumer (backpressure)", async () => {
