@@ -2,14 +2,15 @@
 // Generates an Arrow file of --rows × --dim float32 features (default 400,000 × 1,000: 1.6 GB) in
 // record batches of 1,000 rows, written batch by batch, then measures, each in a child process under
 // GNU time (`/usr/bin/time -v`, its "Maximum resident set size"):
-//   - a worker's work per minibatch (batch 1000, the seeded order), positioned reads and the whole
-//     file in memory taking turns minibatch by minibatch in one process, so that the load of a
-//     shared machine falls on both alike (medians);
-//   - the stream alone, 1 worker, batch 1000: minibatches per second and peak RSS of three ways,
+//   - a worker's work per minibatch (batch 1000, the seeded order): positioned reads (io_uring where
+//     the kernel allows it), positioned reads by pread, and the whole file in memory, taking turns
+//     minibatch by minibatch in one process, so that the load of a shared machine falls on all alike
+//     (medians);
+//   - the stream alone, 1 worker, batch 1000: minibatches per second and peak RSS of four ways,
 //     alternating, --reps times each (medians reported): positioned reads with each minibatch
-//     released after use (what the trainer does); the whole file read into memory by the worker and
-//     each minibatch in new arrays (the stream before positioned reads); and, for reference, the
-//     whole file in memory with minibatches released;
+//     released after use (what the trainer does); the same by pread; the whole file read into memory
+//     by the worker and each minibatch in new arrays (the stream before positioned reads); and, for
+//     reference, the whole file in memory with minibatches released;
 //   - `train --data FILE --hidden 64-16-64 --steps 10 --eval-every 0` with --workers 1, 2 and 4
 //     (a whole-set evaluation at the start and at the end), and one with --eval-every 5;
 //   - with --big-rows N, a second file (1,500,000 rows: 6 GB) with positioned reads only;
@@ -30,7 +31,7 @@ const HELP = `usage: bun run bench data-memory [--rows N] [--dim D] [--big-rows 
   --dim D       float32 features per row (default 1000)
   --big-rows N  rows of a second file measured with positioned reads only (default 0: none; 1500000 is 6 GB)
   --batches N   minibatches timed per stream measurement, after 3 untimed (default 200)
-  --reps N      runs of each stream measurement, the three ways alternating (default 3)
+  --reps N      runs of each stream measurement, the ways alternating (default 3)
   --no-compare  skip the whole-file-in-memory reader (for a file larger than memory)
   --workers L   the train runs' --workers, comma-separated (default 1,2,4)
   --no-eval-run skip the train run that evaluates every 5 updates (the others evaluate at start and end)
@@ -135,9 +136,11 @@ function underTime(args: string[], what: string): Measured {
 interface StreamWay {
   reader: "file" | "memory";
   release: boolean;
+  reads?: "pread";
 }
 const WAYS: Record<string, StreamWay & { name: string }> = {
   file: { reader: "file", release: true, name: "positioned reads, minibatches released (the trainer's stream)" },
+  pread: { reader: "file", release: true, reads: "pread", name: "positioned reads by pread (no io_uring), minibatches released" },
   memory: { reader: "memory", release: false, name: "whole file in memory, new arrays per minibatch (the stream before positioned reads)" },
   "memory-released": { reader: "memory", release: true, name: "whole file in memory, minibatches released" },
 };
@@ -145,7 +148,7 @@ const WAYS: Record<string, StreamWay & { name: string }> = {
 /** Child process: the stream alone on `file` read the given way; prints { openSeconds, batchesPerSecond } as JSON. */
 async function streamChild(file: string, way: StreamWay, workers: number, batches: number): Promise<void> {
   const started = performance.now();
-  const options: StreamTestOptions = { file, batchSize: 1000, seed: 1, workers, prefetch: 2 * workers, reader: way.reader };
+  const options: StreamTestOptions = { file, batchSize: 1000, seed: 1, workers, prefetch: 2 * workers, reader: way.reader, reads: way.reads };
   const stream = await MinibatchStream.open(options);
   const take = async () => {
     const batch = await stream.next();
@@ -162,29 +165,29 @@ async function streamChild(file: string, way: StreamWay, workers: number, batche
   }
 }
 
-/** Child process: --batches minibatches of epoch 0 made by each reader in turn (the order swapped every other one); prints median milliseconds. */
+/** Child process: --batches minibatches of epoch 0 made by each reader in turn (the order rotated every minibatch); prints median milliseconds. */
 function workChild(file: string, batches: number): void {
-  const reader = DatasetReader.open(file);
-  const memory = MemoryRows.open(file);
-  const { count, dim } = reader.info;
+  const readers = { file: DatasetReader.open(file), pread: DatasetReader.open(file, {}, { reads: "pread" }), memory: MemoryRows.open(file) };
+  const { count, dim } = readers.file.info;
   const order = epochPermutation(count, 1, 0);
   const x = new Float32Array(1000 * dim);
-  const ms: Record<"file" | "memory", number[]> = { file: [], memory: [] };
+  const names = ["file", "pread", "memory"] as const;
+  const ms: Record<(typeof names)[number], number[]> = { file: [], pread: [], memory: [] };
   for (let b = 0; b < batches + 2; b++) {
     const indices = order.subarray((b * 1000) % (count - 1000), ((b * 1000) % (count - 1000)) + 1000);
-    const turns: ("file" | "memory")[] = b % 2 ? ["memory", "file"] : ["file", "memory"];
-    for (const which of turns) {
+    for (let t = 0; t < names.length; t++) {
+      const which = names[(b + t) % names.length];
       const started = performance.now();
-      (which === "file" ? reader : memory).readRows(indices, { x });
+      readers[which].readRows(indices, { x });
       if (b >= 2) ms[which].push(performance.now() - started);
     }
   }
-  console.log(JSON.stringify({ fileMs: median(ms.file), memoryMs: median(ms.memory) }));
+  console.log(JSON.stringify({ fileMs: median(ms.file), preadMs: median(ms.pread), memoryMs: median(ms.memory), reads: readers.file.reads }));
 }
 
 function workRun(file: string, batches: number) {
   const m = underTime([process.execPath, join(here, "data-memory.ts"), "--child-work", file, String(batches)], "worker work");
-  return JSON.parse(m.output.trim().split("\n").at(-1)!) as { fileMs: number; memoryMs: number };
+  return JSON.parse(m.output.trim().split("\n").at(-1)!) as { fileMs: number; preadMs: number; memoryMs: number; reads: string };
 }
 
 function streamRun(file: string, way: string, batches: number) {
@@ -222,9 +225,9 @@ function importRun(dir: string, rows: number, dim: number) {
 async function measureFile(file: string, dir: string, batches: number, reps: number, compare: boolean, trainWorkers: number[], evalRun: boolean) {
   const fileMB = statSync(file).size / 1e6;
   const stream: Record<string, { peakRssMB: number[]; batchesPerSecond: number[]; openSeconds: number[] }> = {};
-  const readers = compare ? ["memory", "file", "memory-released"] : ["file"];
+  const readers = compare ? ["memory", "file", "pread", "memory-released"] : ["file", "pread"];
   const work = compare ? workRun(file, 4 * batches) : undefined;
-  if (work) process.stderr.write(`bench data-memory: a worker's work per minibatch: positioned reads ${work.fileMs.toFixed(1)} ms, whole file in memory ${work.memoryMs.toFixed(1)} ms (medians)\n`);
+  if (work) process.stderr.write(`bench data-memory: a worker's work per minibatch: positioned reads by ${work.reads} ${work.fileMs.toFixed(1)} ms, by pread ${work.preadMs.toFixed(1)} ms, whole file in memory ${work.memoryMs.toFixed(1)} ms (medians)\n`);
   for (let rep = 0; rep < reps; rep++) {
     for (const reader of readers) {
       const r = streamRun(file, reader, batches);
@@ -290,7 +293,8 @@ export async function main(argv: string[]): Promise<void> {
     for (const r of Object.values(results)) {
       const label = `${r.file.rows.toLocaleString("en")} × ${dim} (${(r.file.sizeMB / 1000).toFixed(2)} GB)`;
       if (r.work) {
-        table.push([label, "a worker's work per minibatch, positioned reads (turns with the next row)", "", `${r.work.fileMs.toFixed(1)} ms median: ${(1000 / r.work.fileMs).toFixed(1)} minibatches/s`]);
+        table.push([label, `a worker's work per minibatch, positioned reads (${r.work.reads}; the three readers take turns)`, "", `${r.work.fileMs.toFixed(1)} ms median: ${(1000 / r.work.fileMs).toFixed(1)} minibatches/s`]);
+        table.push([label, "a worker's work per minibatch, positioned reads by pread", "", `${r.work.preadMs.toFixed(1)} ms median: ${(1000 / r.work.preadMs).toFixed(1)} minibatches/s`]);
         table.push([label, "a worker's work per minibatch, whole file in memory", "", `${r.work.memoryMs.toFixed(1)} ms median: ${(1000 / r.work.memoryMs).toFixed(1)} minibatches/s`]);
       }
       for (const [reader, s] of Object.entries(r.stream)) {

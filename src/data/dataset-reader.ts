@@ -2,7 +2,9 @@
 // file handle, never whole. Opening reads the footer and the header of each record batch (kilobytes)
 // and keeps, per record batch, its first row and the file offset of each chosen column's values; a
 // FixedSizeList column has rows of a fixed size, so row r of a batch starting at row s sits at
-// offset + (r − s)·width·bytesPerValue. Memory held: O(record batches) plus one scratch buffer of at
+// offset + (r − s)·width·bytesPerValue. A request's reads are planned first (rows in file order,
+// neighbours coalesced) and run as one batch: one io_uring submission on Linux, else one pread each
+// (read-list.ts, io-uring.ts). Memory held: O(record batches) plus one scratch buffer of at
 // most one request's coalesced reads, and, for a file whose chosen columns take at most CACHE_BYTES
 // (the paper's datasets), those columns, read whole record batch by record batch on first use
 // (docs/data.md, "Memory model").
@@ -28,6 +30,8 @@ import { Footer } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion, Type, UnionMode, tableFromIPC, tableToIPC, type DataType, type Field } from "apache-arrow";
 import type { RecordBatch as RecordBatchHeader } from "apache-arrow/fb/record-batch";
 import { ArrowCodecError } from "./arrow-codecs.ts";
+import { IoUring } from "./io-uring.ts";
+import { type Destination, ReadList } from "./read-list.ts";
 import { ArrowFrameError, type ByteSource, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
 import { BYTE_TO_UNIT, type ColumnLayout, type NumericValues } from "./columns.ts";
 import { DataError } from "./data-error.ts";
@@ -75,6 +79,18 @@ export interface ReaderOptions {
   expect?: FileIdentity;
   /** Keep the chosen columns in memory when they take at most this many bytes (default CACHE_BYTES; 0: never). */
   cacheBytes?: number;
+  /** How rows are read (default: io_uring where the kernel allows it, unless KFRA_NO_IO_URING=1; else pread). */
+  reads?: ReadMethod;
+}
+
+/** io_uring: a request's reads in one submission; pread: one system call per read. */
+export type ReadMethod = "io_uring" | "pread";
+
+/** The environment variable that turns io_uring off (KFRA_NO_IO_URING=1): every read is then one pread. */
+export const NO_IO_URING_ENV = "KFRA_NO_IO_URING";
+
+function defaultReadMethod(): ReadMethod {
+  return process.env[NO_IO_URING_ENV] === "1" ? "pread" : "io_uring";
 }
 
 /** Rows of a request, into caller's arrays: x rows·dim, labels rows, y rows·targets.width. */
@@ -197,8 +213,13 @@ function plan(file: string, field: Field, layout: ColumnLayout, raw = false): Co
   return { layout, Values, bytesPerValue, rowBytes: layout.width * bytesPerValue, offsets: [], raw };
 }
 
+const OUT: Destination = 0, SCRATCH: Destination = 1;
+
 export class DatasetReader {
   private readonly scratch = new Scratch();
+  private readonly list = new ReadList();
+  /** The ring, once opened; null when this reader reads by pread. */
+  private ring: IoUring | null | undefined;
   private closed = false;
   /** Per column, its bytes in each record batch once read, when the file is small enough to keep (CACHE_BYTES). */
   private readonly cache?: Map<ColumnPlan, (Uint8Array | undefined)[]>;
@@ -218,6 +239,7 @@ export class DatasetReader {
     /** sha256 (hex) of the file's bytes, when this reader validated it. */
     readonly digest: string | undefined,
     cacheBytes: number,
+    private readonly readMethod: ReadMethod,
   ) {
     const columns = [features, labels, targets].filter((c): c is ColumnPlan => c !== undefined);
     const total = columns.reduce((sum, c) => sum + info.count * c.rowBytes, 0);
@@ -357,7 +379,7 @@ export class DatasetReader {
       digests.set(key, digest);
       validated.add(checkKey);
     }
-    const reader = new DatasetReader(info, fd, bytes, identity, starts, rowCounts, features, labels, targets, digest, options.cacheBytes ?? CACHE_BYTES);
+    const reader = new DatasetReader(info, fd, bytes, identity, starts, rowCounts, features, labels, targets, digest, options.cacheBytes ?? CACHE_BYTES, options.reads ?? defaultReadMethod());
     reader.checkUnchanged();
     return reader;
   }
@@ -399,9 +421,15 @@ export class DatasetReader {
     }
   }
 
+  /** How this reader's positioned reads go to the kernel: pread before its first positioned read, for a file it keeps in memory, and where io_uring is unavailable. */
+  get reads(): ReadMethod {
+    return this.ring ? "io_uring" : "pread";
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.ring?.close();
     closeSync(this.fd);
   }
 
@@ -411,39 +439,57 @@ export class DatasetReader {
   }
 
   /**
-   * One column of the requested rows: rows taken in file order (`order` sorts the request by row),
-   * neighbours in one record batch less than COALESCE_GAP_BYTES apart read with one call, each row
-   * then converted into its place in `out` (row r of the request at r·width).
+   * One column of the requested rows into `out` (row r of the request at r·width), taken in file
+   * order (`order` sorts the request by row): from the column's bytes in memory when the file is
+   * small enough to keep, else by positioned reads (gatherByReads).
    */
   private gather(column: ColumnPlan, indices: ArrayLike<number>, order: Uint32Array, out: Float32Array | Uint8Array): void {
+    const kept = this.cache?.get(column);
+    if (!kept) {
+      this.gatherByReads(column, indices, order, out);
+      return;
+    }
     const { rowBytes, layout } = column;
     const width = layout.width;
-    // Rows stored as they are wanted (float32, or raw bytes) are read straight into `out` when alone in their run.
+    let i = 0;
+    while (i < order.length) {
+      // Every requested row of record batch b from its bytes in memory (read whole on first use).
+      const b = this.batchOf(indices[order[i]]);
+      const batchEnd = this.starts[b] + this.rowCounts[b];
+      let bytes = kept[b];
+      if (!bytes) {
+        bytes = new Uint8Array(this.rowCounts[b] * rowBytes);
+        readExactly(this.bytes, this.info.file, bytes, bytes.length, column.offsets[b]);
+        kept[b] = bytes;
+      }
+      for (; i < order.length && indices[order[i]] < batchEnd; i++) {
+        const position = order[i];
+        const from = (indices[position] - this.starts[b]) * rowBytes;
+        if (column.raw) (out as Uint8Array).set(bytes.subarray(from, from + rowBytes), position * width);
+        else convertRow(column, bytes, from, (out as Float32Array).subarray(position * width, (position + 1) * width));
+      }
+    }
+  }
+
+  /**
+   * Plans the reads (neighbours in one record batch less than COALESCE_GAP_BYTES apart read with one
+   * read; a row stored as it is wanted, float32 or raw bytes, alone in its read goes straight into
+   * `out`, the others into the scratch buffer one after another), runs them as one batch, then
+   * converts each row read into scratch into its place in `out`.
+   */
+  private gatherByReads(column: ColumnPlan, indices: ArrayLike<number>, order: Uint32Array, out: Float32Array | Uint8Array): void {
+    const { rowBytes, layout } = column;
+    const width = layout.width;
     const direct = column.raw || (column.Values === Float32Array && !layout.scale255);
-    const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const list = this.list;
+    list.clear();
+    let scratchBytes = 0;
     let i = 0;
     while (i < order.length) {
       const first = indices[order[i]];
       const b = this.batchOf(first);
       const base = column.offsets[b] - this.starts[b] * rowBytes;
       const batchEnd = this.starts[b] + this.rowCounts[b];
-      const kept = this.cache?.get(column);
-      if (kept) {
-        // Every requested row of record batch b from its bytes in memory (read whole on first use).
-        let bytes = kept[b];
-        if (!bytes) {
-          bytes = new Uint8Array(this.rowCounts[b] * rowBytes);
-          readExactly(this.bytes, this.info.file, bytes, bytes.length, column.offsets[b]);
-          kept[b] = bytes;
-        }
-        for (; i < order.length && indices[order[i]] < batchEnd; i++) {
-          const position = order[i];
-          const from = (indices[position] - this.starts[b]) * rowBytes;
-          if (column.raw) (out as Uint8Array).set(bytes.subarray(from, from + rowBytes), position * width);
-          else convertRow(column, bytes, from, (out as Float32Array).subarray(position * width, (position + 1) * width));
-        }
-        continue;
-      }
       const runStart = base + first * rowBytes;
       let j = i + 1, runEnd = runStart + rowBytes;
       while (j < order.length) {
@@ -454,21 +500,41 @@ export class DatasetReader {
         runEnd = Math.max(runEnd, at + rowBytes);
         j++;
       }
-      if (direct && j === i + 1) {
-        readExactly(this.bytes, this.info.file, outBytes, rowBytes, runStart, order[i] * rowBytes);
-        i = j;
-        continue;
-      }
-      const bytes = this.scratch.get(runEnd - runStart);
-      readExactly(this.bytes, this.info.file, bytes, runEnd - runStart, runStart);
-      for (let k = i; k < j; k++) {
-        const position = order[k];
-        const from = base + indices[position] * rowBytes - runStart;
-        if (column.raw) (out as Uint8Array).set(bytes.subarray(from, from + rowBytes), position * width);
-        else convertRow(column, bytes, from, (out as Float32Array).subarray(position * width, (position + 1) * width));
+      if (direct && j === i + 1) list.add(OUT, order[i] * rowBytes, rowBytes, runStart, i);
+      else {
+        list.add(SCRATCH, scratchBytes, runEnd - runStart, runStart, i);
+        scratchBytes += runEnd - runStart;
       }
       i = j;
     }
+    const scratch = this.scratch.get(scratchBytes);
+    this.runReads(list, [new Uint8Array(out.buffer, out.byteOffset, out.byteLength), scratch]);
+    for (let e = 0; e < list.count; e++) {
+      if (list.destination[e] !== SCRATCH) continue;
+      const end = e + 1 < list.count ? list.tag[e + 1] : order.length;
+      for (let k = list.tag[e]; k < end; k++) {
+        const position = order[k], row = indices[position];
+        const b = this.batchOf(row);
+        const from = list.at[e] + column.offsets[b] + (row - this.starts[b]) * rowBytes - list.offset[e];
+        if (column.raw) (out as Uint8Array).set(scratch.subarray(from, from + rowBytes), position * width);
+        else convertRow(column, scratch, from, (out as Float32Array).subarray(position * width, (position + 1) * width));
+      }
+    }
+  }
+
+  /** Runs `list` into `buffers`: through this reader's io_uring when it has one, else one pread (or, for a decoded copy, one copy) per entry. */
+  private runReads(list: ReadList, buffers: Uint8Array[]): void {
+    const readEntry = (e: number) => readExactly(this.bytes, this.info.file, buffers[list.destination[e]], list.length[e], list.offset[e], list.at[e]);
+    if (this.ring === undefined) this.ring = this.bytes.memory || this.readMethod === "pread" ? null : (IoUring.open() ?? null);
+    if (this.ring) {
+      this.ring.read(this.fd, list, buffers, readEntry);
+      if (this.ring.unsupported) {
+        this.ring.close();
+        this.ring = null;
+      }
+      return;
+    }
+    for (let e = 0; e < list.count; e++) readEntry(e);
   }
 }
 

@@ -1,6 +1,6 @@
 // Messages between MinibatchStream (main thread) and its workers (stream-worker.ts).
 import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
-import type { FileIdentity } from "./dataset-reader.ts";
+import type { FileIdentity, ReadMethod } from "./dataset-reader.ts";
 
 /** How a worker reads rows: positioned reads (the trainer's), or the whole file in memory (benchmarks and tests compare the two). */
 export type RowReader = "file" | "memory";
@@ -17,6 +17,8 @@ export interface InitMessage {
   reader: RowReader;
   /** Test hook: DatasetReader's cacheBytes (0: always positioned reads). */
   cacheBytes?: number;
+  /** Test hook: DatasetReader's reads (io_uring or pread). */
+  reads?: ReadMethod;
   /** Test hook: throw an uncaught error when asked for this (epoch, batch). */
   failAt?: { epoch: number; batch: number };
 }
@@ -34,7 +36,7 @@ export interface ReuseMessage {
   y?: ArrayBuffer;
   indices: ArrayBuffer;
 }
-export type ToWorker = InitMessage | BatchRequest | ReuseMessage;
+export type ToWorker = InitMessage | BatchRequest | ReuseMessage | { type: "close" };
 
 export interface BatchReply {
   type: "batch";
@@ -50,5 +52,6 @@ export interface BatchReply {
 export type FromWorker =
   | { type: "ready" }
   | { type: "opened"; info: DatasetInfo }
+  | { type: "closed" }
   | BatchReply
   | { type: "error"; message: string; stack?: string; isDataError: boolean };

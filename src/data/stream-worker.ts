@@ -80,7 +80,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         info = memory.dataset.info;
         rows = memory;
       } else {
-        const reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity, cacheBytes: message.cacheBytes });
+        const reader = DatasetReader.open(message.file, message.columns, { validate: false, expect: message.identity, cacheBytes: message.cacheBytes, reads: message.reads });
         info = reader.info;
         rows = reader;
       }
@@ -97,6 +97,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       makeBatch(message);
     } else if (message.type === "reuse") {
       keep(message);
+    } else if (message.type === "close") {
+      if (rows instanceof DatasetReader) rows.close();
+      rows = undefined;
+      post({ type: "closed" });
     }
   } catch (error) {
     const e = error as Error;

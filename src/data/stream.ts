@@ -11,7 +11,7 @@
 // training loop releases each minibatch once the update has loaded it).
 import { DataError } from "./data-error.ts";
 import type { ColumnChoice, DatasetInfo } from "./dataset-file.ts";
-import { DatasetReader } from "./dataset-reader.ts";
+import { DatasetReader, type ReadMethod } from "./dataset-reader.ts";
 import type { BatchReply, FromWorker, InitMessage, ReuseMessage, RowReader, ToWorker } from "./stream-protocol.ts";
 import { oddEvenTargets } from "./datasets.ts";
 
@@ -37,6 +37,8 @@ export interface StreamTestOptions extends StreamOptions {
   reader?: RowReader;
   /** The workers' DatasetReader cacheBytes (0: positioned reads even for a small file). */
   cacheBytes?: number;
+  /** The workers' DatasetReader reads (default: io_uring where available). */
+  reads?: ReadMethod;
 }
 
 export interface Minibatch {
@@ -88,6 +90,7 @@ export class MinibatchStream {
   private readonly slots = new Map<number, Slot>();
   /** Minibatches handed out and not released: the worker that filled each, and its buffers. */
   private readonly out = new WeakMap<Minibatch, { worker: Worker; reply: BatchReply }>();
+  private readonly exited = new Set<Worker>();
   private readonly firstBatch: number;
   private requested = 0;
   /** Minibatches handed to next() calls so far (a call claims its number at once, so that concurrent calls each get their own). */
@@ -110,6 +113,7 @@ export class MinibatchStream {
       worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(worker, event.data);
       worker.onerror = (event: ErrorEvent) => this.fail(new Error(`${info.file}: stream worker failed: ${errorEventMessage(event)}`));
       worker.addEventListener("close", () => {
+        this.exited.add(worker);
         if (!this.closed) this.fail(new Error(`${info.file}: a stream worker exited unexpectedly`));
       });
     });
@@ -140,7 +144,7 @@ export class MinibatchStream {
       if (options.start.batch >= perEpoch) throw new DataError(`${file}: start batch ${options.start.batch} is past the ${perEpoch} batches of an epoch`);
     }
     const init: InitMessage = {
-      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, identity, reader: options.reader ?? "file", cacheBytes: options.cacheBytes, failAt: options.failAt,
+      type: "init", file, batchSize: options.batchSize, seed: options.seed, shuffle: options.shuffle ?? true, columns, identity, reader: options.reader ?? "file", cacheBytes: options.cacheBytes, reads: options.reads, failAt: options.failAt,
     };
     const workers: Worker[] = [];
     try {
@@ -198,14 +202,14 @@ export class MinibatchStream {
     return this.waitMs;
   }
 
-  /** Stops the workers; pending next() calls reject. */
+  /** Stops the workers, each once it has closed its file (or after CLOSE_WAIT_MS); pending next() calls reject. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const error = new Error(`${this.info.file}: MinibatchStream closed`);
     for (const slot of this.slots.values()) slot.reject(error);
     this.slots.clear();
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    await Promise.all(this.workers.map((worker) => closeWorker(worker, this.exited.has(worker))));
   }
 
   /** What each minibatch holds: the file, its feature column, and its targets (a column, the labels mod 2, or none). */
@@ -244,6 +248,28 @@ export class MinibatchStream {
     this.failure = error;
     for (const slot of this.slots.values()) slot.reject(error);
   }
+}
+
+/** How long close() waits for a worker to close its file before it stops the worker anyway. */
+const CLOSE_WAIT_MS = 2000;
+
+/** Asks the worker to close its file (its descriptors are the process's: stopping the thread leaves them open), then stops it. */
+async function closeWorker(worker: Worker, exited: boolean): Promise<void> {
+  if (!exited) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, CLOSE_WAIT_MS);
+      worker.addEventListener("close", done);
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "closed") done();
+      };
+      worker.postMessage({ type: "close" } satisfies ToWorker);
+    });
+  }
+  await worker.terminate();
 }
 
 /** Waits for the worker's "ready", sends `init`, and waits for "opened" (or its error). */

@@ -76,7 +76,7 @@ describe("positioned reads give the rows of the whole file in memory", () => {
     for (const options of cases) {
       const n = 15;
       const memory = (await take({ ...options, reader: "memory" }, n)).map(plain);
-      expect((await take({ ...options, reader: "file", cacheBytes: 0 }, n)).map(plain)).toEqual(memory);
+      for (const reads of ["io_uring", "pread"] as const) expect((await take({ ...options, reader: "file", cacheBytes: 0, reads }, n)).map(plain)).toEqual(memory);
       expect((await take({ ...options, reader: "file" }, n)).map(plain)).toEqual(memory); // small: kept in memory by record batch
     }
   });
@@ -91,14 +91,15 @@ describe("positioned reads give the rows of the whole file in memory", () => {
     expect(onDisk.range(690, 20)).toEqual({ x: loaded.x.slice(690 * 5, 710 * 5), y: loaded.y!.slice(690, 710) });
     // The reader row by row (positioned reads, neighbours coalesced) and kept whole give the same rows.
     const rows = [1899, 0, 700, 700, 699, 5, 6, 7, 1200, 3];
-    const read = (cacheBytes: number) => {
-      const reader = DatasetReader.open(own, { targets: "t" }, { cacheBytes });
+    const read = (cacheBytes: number, reads?: "io_uring" | "pread") => {
+      const reader = DatasetReader.open(own, { targets: "t" }, { cacheBytes, reads });
       const out = { x: new Float32Array(rows.length * 5), y: new Float32Array(rows.length) };
       reader.readRows(rows, out);
       reader.close();
       return out;
     };
     expect(read(0)).toEqual(read(1 << 30));
+    expect(read(0, "pread")).toEqual(read(1 << 30));
     expect(read(0)).toEqual(inMemory.rows(rows));
     expect(() => onDisk.x).toThrow(/read on demand, not held in memory; use rows\(\), range\(\) or batch\(\)/);
     // Targets are checked against the loss over the file, chunk by chunk, rows named as in the file.

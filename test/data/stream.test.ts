@@ -1,5 +1,6 @@
 // MinibatchStream: coverage of each epoch, seeded orders, resuming, contents, backpressure,
 // worker errors and bad options.
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeImageSet, writeFilesAtomically } from "../../data-prep/arrow-writer.ts";
@@ -100,6 +101,25 @@ describe("MinibatchStream", () => {
         await stream.close();
       }
     }
+  });
+
+  it.skipIf(process.platform !== "linux")("close() leaves no descriptor of the file (or of a worker's io_uring) open in the process", async () => {
+    const open = () => readdirSync("/proc/self/fd").map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return "";
+      }
+    }).filter((target) => target === file || target.includes("io_uring")).length;
+    const before = open();
+    for (let i = 0; i < 3; i++) {
+      const stream = await MinibatchStream.open({ file, batchSize: 100, seed: 1, workers: 2, cacheBytes: 0 } as StreamTestOptions);
+      await stream.next();
+      await stream.next();
+      expect(open()).toBeGreaterThanOrEqual(before + 2);
+      await stream.close();
+    }
+    expect(open()).toBe(before);
   });
 
   it("keeps at most `prefetch` minibatches requested ahead of the consumer (backpressure)", async () => {
