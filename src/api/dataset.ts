@@ -5,7 +5,7 @@
 import { firstNonFinite } from "../data/columns.ts";
 import { DataError } from "../data/dataset.ts";
 import type { ColumnChoice, DatasetInfo } from "../data/dataset-file.ts";
-import { DatasetReader } from "../data/dataset-reader.ts";
+import { DatasetReader, type RowsOut } from "../data/dataset-reader.ts";
 import { oddEvenTargets } from "../data/datasets.ts";
 import { epochPermutation } from "../data/permutation.ts";
 import { type NetworkSpec, validateSpec } from "../nn/spec.ts";
@@ -184,23 +184,29 @@ export class Dataset {
   evalData(): EvalData {
     const shape = { count: this.count, dim: this.dim, targetWidth: this.hasTargets ? this.targetWidth : 0 };
     if (this.memory) return { ...shape, x: this.memory.x, targets: this.memory.y };
+    // One chunk's arrays, filled again for each chunk: the Evaluator has loaded a chunk before it reads the next.
+    let chunk: RowsOut | undefined;
     return {
       ...shape,
       read: (start, size) => {
-        const { x, y } = this.range(start, size);
+        if (chunk?.x.length !== size * this.dim) chunk = this.rowArrays(size);
+        const { x, y } = this.readRows(Uint32Array.from({ length: size }, (_, i) => start + i), chunk);
         return { x, targets: y };
       },
     };
   }
 
-  private readRows(indices: ArrayLike<number>): Batch {
+  /** Arrays for n rows of this file: features, and labels or targets as it has them. */
+  private rowArrays(n: number): RowsOut {
     const { reader, oddEven } = this.file!;
-    const info = reader.info;
-    const n = indices.length;
-    const x = new Float32Array(n * this.dim);
     const labels = oddEven ? new Uint8Array(n) : undefined;
-    const y = info.targets && !oddEven ? new Float32Array(n * this.targetWidth) : undefined;
-    reader.readRows(indices, { x, labels, y });
+    const y = reader.info.targets && !oddEven ? new Float32Array(n * this.targetWidth) : undefined;
+    return { x: new Float32Array(n * this.dim), labels, y };
+  }
+
+  private readRows(indices: ArrayLike<number>, into = this.rowArrays(indices.length)): Batch {
+    const { x, labels, y } = into;
+    this.file!.reader.readRows(indices, into);
     if (labels) return { x, y: oddEvenTargets(labels) };
     return y ? { x, y } : { x };
   }
