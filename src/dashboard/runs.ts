@@ -3,13 +3,14 @@
 // metrics.ndjson is read incrementally from the byte where the last read stopped (a file that shrank,
 // a resumed run's truncation, is read again); update lines are scanned for their step, time and
 // loss without a JSON parse, evaluation lines are parsed. A run's status comes from its lock, its
-// result.json (a sweep's), its checkpoints and its config.json's steps.
+// result.json (a sweep's), its failure.json (a run stopped by an error), its checkpoints and its
+// config.json's steps.
 import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
 import { EtaEstimator, formatDuration } from "../io/eta.ts";
 import { listCheckpoints } from "../run/checkpoint.ts";
 import { lockHolder } from "../run/runLock.ts";
-import { CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE } from "../run/runFiles.ts";
+import { CONFIG_FILE, ENVIRONMENT_FILE, FAILURE_FILE, METRICS_FILE } from "../run/runFiles.ts";
 
 export type RunStatus = "running" | "finished" | "failed" | "interrupted" | "not started";
 
@@ -227,6 +228,8 @@ export class RunWatch {
       const stderr = isObject(result.value) && typeof result.value.stderr === "string" ? result.value.stderr.trim().split("\n").at(-1) : undefined;
       return { status: "failed", reason: stderr ?? outcome };
     }
+    const failure = existsSync(join(this.dir, FAILURE_FILE)) ? readJson(join(this.dir, FAILURE_FILE)) : undefined;
+    if (failure) return { status: "failed", reason: isObject(failure.value) ? String(failure.value.message) : failure.problem };
     const saved = listCheckpoints(this.dir)[0]?.step;
     if (steps !== undefined && ((saved !== undefined && saved >= steps) || step >= steps)) return { status: "finished" };
     if (outcome === "done") return { status: "finished" };

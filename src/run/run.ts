@@ -3,7 +3,7 @@
 // model.safetensors) are written by hooks on the training loop; Ctrl-C or SIGTERM stops the loop
 // after the current update and a checkpoint is saved; --resume continues from the newest usable
 // checkpoint. What a person sees (a progress bar, a chart) is the caller's, through RunHooks.
-import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Dataset, fileDataset } from "../api/dataset.ts";
 import { Network, type NetworkOptions } from "../api/network.ts";
@@ -20,7 +20,7 @@ import { describeSpec, parameterCount } from "../nn/spec.ts";
 import { CHECKPOINTS_DIR, NonFiniteStateError, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { type EvalRecord, MetricsLog, type StepRecord, bestEvaluation, readMetrics } from "./metrics.ts";
 import { RunLock } from "./runLock.ts";
-import { BEST_DIR, BEST_MODEL_FILE, BEST_RECORD_FILE, CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
+import { BEST_DIR, BEST_MODEL_FILE, BEST_RECORD_FILE, CONFIG_FILE, ENVIRONMENT_FILE, FAILURE_FILE, METRICS_FILE, MODEL_FILE, describeEnvironment } from "./runFiles.ts";
 import { type StopSignal, StopSignals, exitCodeFor } from "./stopSignals.ts";
 import { faultPoint } from "../io/faultPoint.ts";
 
@@ -90,12 +90,21 @@ export interface RunResult {
 }
 
 /** The files a new run writes in its directory (besides config.json): none of them may be there already. */
-const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, BEST_DIR, "training-error.svg", "training-error.png"];
+const RUN_FILES = [ENVIRONMENT_FILE, METRICS_FILE, MODEL_FILE, CHECKPOINTS_DIR, BEST_DIR, FAILURE_FILE, "training-error.svg", "training-error.png"];
 
 /** Where a diverged run can continue from, in words. */
 function lastCheckpointNote(runDir: string): string {
   const latest = listCheckpoints(runDir)[0];
   return latest ? `The last finite checkpoint is step ${latest.step}, in ${latest.dir}.` : "No checkpoint had been saved yet.";
+}
+
+/** Records why the run stopped on `error` (the dashboard shows it); a record that cannot be written is left out, the error itself stands. */
+function recordFailure(runDir: string, step: number, error: unknown): void {
+  try {
+    writeFileAtomic(join(runDir, FAILURE_FILE), `${JSON.stringify({ step, message: (error as Error).message }, null, 2)}\n`);
+  } catch {
+    // the error being reported matters more than its record
+  }
 }
 
 /** Removes what killed processes left in a run directory: temporary files (the best model's among them) and checkpoint directories. */
@@ -255,6 +264,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl, si
     // The metrics log exists from the start, so that a run stopped before it logged anything resumes.
     const metricsPath = join(runDir, METRICS_FILE);
     if (plan.resume) {
+      rmSync(join(runDir, FAILURE_FILE), { force: true });
       if (!existsSync(metricsPath)) writeFileAtomic(metricsPath, "");
       if (!existsSync(join(runDir, ENVIRONMENT_FILE))) writeFileAtomic(join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(describeEnvironment(backend), null, 2)}\n`);
       metrics.truncateAfter(restored ? loop.step : -1, plan.evalEvery);
@@ -344,8 +354,9 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl, si
         },
       });
     } catch (error) {
-      if (error instanceof DivergedError) throw new DivergedError(`${error.message}; stopped. ${lastCheckpointNote(runDir)}`, error.step);
-      throw error;
+      const stopped = error instanceof DivergedError ? new DivergedError(`${error.message}; stopped. ${lastCheckpointNote(runDir)}`, error.step) : error;
+      recordFailure(runDir, stopped instanceof DivergedError ? stopped.step : optimizer.steps, stopped);
+      throw stopped;
     }
     if (result.stoppedEarly && result.best) {
       const { step, at, heldOut, evaluationsSince } = result.best;

@@ -14,6 +14,8 @@ export { MODEL_FILE, OPTIMIZER_FILE } from "./checkpoint.ts";
 export const BEST_DIR = "best";
 export const BEST_MODEL_FILE = "best/model.safetensors";
 export const BEST_RECORD_FILE = "best/best.json";
+/** Why a run stopped on an error once it had started (it diverged, its data changed, …): { step, message }; --resume removes it. */
+export const FAILURE_FILE = "failure.json";
 
 /** The packed package's revision: `npm pack` (prepack) writes it beside the type declarations. */
 export const PACKED_REVISION_FILE = join("types", "REVISION");

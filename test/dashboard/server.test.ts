@@ -52,13 +52,15 @@ describe("run status and metrics", () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it("finished, interrupted, running and a killed process's lock, from the lock, checkpoints and config steps", () => {
+  it("finished, interrupted, running, a killed process's lock and a run stopped by an error, from the lock, failure.json, checkpoints and config steps", () => {
     fakeRun(join(root, "finished"), 20, 20, 5, 20);
     fakeRun(join(root, "stopped"), 20, 12, 5, 10);
     fakeRun(join(root, "running"), 20, 12, 5, 10);
     writeFileSync(join(root, "running", "lock"), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid), host: hostname() }));
     fakeRun(join(root, "killed"), 20, 12, 5, 10);
     writeFileSync(join(root, "killed", "lock"), JSON.stringify({ pid: 2 ** 22 + 12345, start: 1, host: hostname() }));
+    fakeRun(join(root, "diverged"), 20, 12, 5, 10);
+    writeFileSync(join(root, "diverged", "failure.json"), JSON.stringify({ step: 12, message: "non-finite loss at step 12; stopped. The last finite checkpoint is step 10, in X." }));
     const found = findRuns([root]);
     const status = Object.fromEntries(found.runs.map(({ dir, base }) => {
       const run = new RunWatch(dir, base);
@@ -74,6 +76,8 @@ describe("run status and metrics", () => {
     expect(status.running.eta).toBeCloseTo(4, 6);
     expect(status.killed.status).toBe("interrupted");
     expect(status.killed.reason).toContain("killed");
+    expect(status.diverged.status).toBe("failed");
+    expect(status.diverged.reason).toBe("non-finite loss at step 12; stopped. The last finite checkpoint is step 10, in X.");
   });
 
   it("reads only what was appended, keeps a torn last line for later, and reads a shrunk log again", () => {

@@ -1,5 +1,5 @@
 // Checkpoints under kill -9, mixed and torn files, and divergence, with real `train` processes.
-import { copyFileSync, existsSync, readdirSync, readFileSync, truncateSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
@@ -94,6 +94,19 @@ describe("divergence", () => {
       }
     }
     expect(existsSync(named![2])).toBe(true);
+    // failure.json records the line and the update it stopped at (the dashboard shows the run as failed, saying why).
+    const failure = JSON.parse(readFileSync(join(run, "failure.json"), "utf8"));
+    expect(failure.message).toBe(result.stderr.trim().replace(/^train: /, ""));
+    expect(failure.step).toBe(Number(/at step (\d+)/.exec(failure.message)![1]));
+  });
+
+  test("--resume removes the failure record of a run it continues", () => {
+    const run = join(ws.root, "failed-then-resumed");
+    expect(trainCli(["--opt", "sgd", "--steps", "2", "--save-every", "1", "--out", run, "--quiet", ...quick(ws.dataDir)]).code).toBe(0);
+    writeFileSync(join(run, "failure.json"), JSON.stringify({ step: 2, message: "the data file changed while it was read" }));
+    const resumed = trainCli(["--resume", run, "--steps", "3", "--quiet"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(existsSync(join(run, "failure.json"))).toBe(false);
   });
 
   test("before the first checkpoint it says that none was saved", () => {
