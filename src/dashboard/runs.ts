@@ -182,16 +182,36 @@ export class RunWatch {
     let eta: number | undefined;
     let secondsPerUpdate: number | undefined;
     if (steps !== undefined && this.updates.length > 0 && status === "running") {
-      // Training seconds are the clock: the rate since the warm-up of this process's first update.
-      let now = 0;
+      // The clock is training seconds plus the seconds of the evaluations before: the rate since the
+      // warm-up of this process's first update, and the evaluations left at the mean of this process's.
       const firstOfProcess = this.firstOfLastProcess();
-      const estimator = new EtaEstimator({ startStep: this.updates[firstOfProcess].step - 1, steps, evalEvery: 0 }, () => now);
+      const startStep = this.updates[firstOfProcess].step - 1;
+      const evalEvery = typeof this.settings?.evalEvery === "number" ? this.settings.evalEvery : 0;
+      let now = 0, evaluated = 0;
+      const estimator = new EtaEstimator({ startStep, steps, evalEvery }, () => now);
+      const evals = this.evals.filter((e) => (e.step ?? -1) >= startStep && typeof e.seconds === "number");
+      let next = 0;
+      const evaluateUpTo = (at: number) => {
+        for (; next < evals.length && evals[next].step! <= at; next++) {
+          const { time, seconds } = evals[next];
+          if (typeof time === "number") now = time + evaluated;
+          estimator.evalStart();
+          evaluated += seconds!;
+          now += seconds!;
+          estimator.evalEnd();
+        }
+      };
+      evaluateUpTo(startStep);
       for (let i = firstOfProcess; i < this.updates.length; i++) {
-        now = this.updates[i].time;
+        now = this.updates[i].time + evaluated;
         estimator.update(this.updates[i].step);
+        evaluateUpTo(this.updates[i].step);
       }
+      // The log says nothing of the time since its last line: none is counted down.
+      now = this.updates.at(-1)!.time + evaluated;
+      estimator.update(this.updates.at(-1)!.step);
       secondsPerUpdate = estimator.secondsPerUpdate();
-      if (secondsPerUpdate !== undefined) eta = Math.max(steps - step, 0) * secondsPerUpdate;
+      eta = estimator.remaining();
     }
     const problem = [this.problem, this.metricsProblem].filter(Boolean).join("; ") || undefined;
     return {

@@ -35,6 +35,8 @@ export interface EvalRecord {
   trainAverageAccuracy?: number;
   heldOutAccuracy?: number;
   heldOutAverageAccuracy?: number;
+  /** Wall-clock seconds the evaluation took (the dashboard's ETA counts the evaluations left at their mean). */
+  seconds?: number;
 }
 
 /** The best held-out evaluation so far, and the held-out evaluations after it (the early-stopping state). */

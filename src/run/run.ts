@@ -332,6 +332,7 @@ async function runLocked(plan: RunPlan, hooks: RunHooks, control: RunControl, si
             trainAverageAccuracy: e.trainAverageAccuracy,
             heldOutAccuracy: e.validationAccuracy,
             heldOutAverageAccuracy: e.validationAverageAccuracy,
+            seconds: e.seconds,
           };
           metrics.append(record);
           final = record;

@@ -65,6 +65,8 @@ export interface EvalInfo {
   trainAverageAccuracy?: number;
   validationAccuracy?: number;
   validationAverageAccuracy?: number;
+  /** Wall-clock seconds the evaluation took (left out of `time`). */
+  seconds?: number;
 }
 
 /** The best evaluation so far by held-out error (the smaller of θ's and θ̂'s), and the evaluations since it. */
@@ -219,6 +221,7 @@ export async function runLoop(trainee: Trainee, source: BatchSource, options: Lo
           put(info, "validation", await at(weights, options.validationSet));
           if (averaged) put(info, "validationAverage", await at(averaged, options.validationSet));
         }
+        info.seconds = (performance.now() - evalStart) / 1000;
         final = info;
         await hooks.onEval?.(info);
         if (info.validation !== undefined) await judge(info, time);

@@ -12,14 +12,14 @@ import { processStartTime } from "../../src/run/runLock.ts";
 import { BUN, REPO, cli } from "../faults/helpers.ts";
 
 /** A run directory as `train` leaves it, written by hand: config.json, metrics, checkpoints. */
-function fakeRun(dir: string, steps: number, done: number, evalEvery: number, checkpoint?: number): void {
+function fakeRun(dir: string, steps: number, done: number, evalEvery: number, checkpoint?: number, evalSeconds?: number): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), JSON.stringify({ opt: "kfac", steps, evalEvery }));
   writeFileSync(join(dir, "environment.json"), JSON.stringify({ backend: "cpu", host: "test" }));
   let text = "";
   for (let step = 0; step <= done; step++) {
     if (step > 0) text += `${JSON.stringify({ type: "step", step, time: step * 0.5, dataWaitMs: 0, loss: 100 / step })}\n`;
-    if (step % evalEvery === 0) text += `${JSON.stringify({ type: "eval", step, time: step * 0.5, train: 50 / (step + 1), heldOut: 60 / (step + 1) })}\n`;
+    if (step % evalEvery === 0) text += `${JSON.stringify({ type: "eval", step, time: step * 0.5, train: 50 / (step + 1), heldOut: 60 / (step + 1), seconds: evalSeconds })}\n`;
   }
   writeFileSync(join(dir, "metrics.ndjson"), text);
   if (checkpoint !== undefined) mkdirSync(join(dir, "checkpoints", `step-${String(checkpoint).padStart(9, "0")}`), { recursive: true });
@@ -57,6 +57,8 @@ describe("run status and metrics", () => {
     fakeRun(join(root, "stopped"), 20, 12, 5, 10);
     fakeRun(join(root, "running"), 20, 12, 5, 10);
     writeFileSync(join(root, "running", "lock"), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid), host: hostname() }));
+    fakeRun(join(root, "evaluating"), 20, 12, 5, 10, 2);
+    writeFileSync(join(root, "evaluating", "lock"), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid), host: hostname() }));
     fakeRun(join(root, "killed"), 20, 12, 5, 10);
     writeFileSync(join(root, "killed", "lock"), JSON.stringify({ pid: 2 ** 22 + 12345, start: 1, host: hostname() }));
     fakeRun(join(root, "diverged"), 20, 12, 5, 10);
@@ -74,6 +76,9 @@ describe("run status and metrics", () => {
     expect(status.running.step).toBe(12);
     // 0.5 s per update after the warm-up: 8 updates left.
     expect(status.running.eta).toBeCloseTo(4, 6);
+    // Evaluations of 2 s each (metrics' seconds): the rate leaves them out, and the two left (15, 20) add 4 s.
+    expect(status.evaluating.secondsPerUpdate).toBeCloseTo(0.5, 6);
+    expect(status.evaluating.eta).toBeCloseTo(8, 6);
     expect(status.killed.status).toBe("interrupted");
     expect(status.killed.reason).toContain("killed");
     expect(status.diverged.status).toBe("failed");

@@ -19,7 +19,7 @@ function metricsOf(runDir: string): unknown[] {
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => {
-      const { time: _time, dataWaitMs: _wait, ...rest } = JSON.parse(line);
+      const { time: _time, dataWaitMs: _wait, seconds: _seconds, ...rest } = JSON.parse(line);
       return rest;
     });
 }

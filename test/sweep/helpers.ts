@@ -61,7 +61,7 @@ export function evaluations(runDir: string): object[] {
     .split("\n")
     .filter((line) => line.includes('"type":"eval"'))
     .map((line) => {
-      const { time: _time, ...rest } = JSON.parse(line);
+      const { time: _time, seconds: _seconds, ...rest } = JSON.parse(line);
       return rest;
     });
 }

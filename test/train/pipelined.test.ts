@@ -50,7 +50,7 @@ describe.each(devices)("%s", (device) => {
     session.dispose();
     backend.dispose();
     const steps = logged.filter((r) => r.type === "step").map((r) => {
-      const { time, dataWaitMs, ...rest } = r as Record<string, unknown>;
+      const { time, dataWaitMs, seconds, ...rest } = r as Record<string, unknown>;
       return rest;
     });
     // As the metrics file holds them (a NaN, e.g. ρ between τ adaptations, is written as null).

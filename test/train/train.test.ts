@@ -25,7 +25,7 @@ const base = (out: string, ...extra: string[]) =>
 /** Metrics without the wall-clock fields, which legitimately differ between runs. */
 function comparable(dir: string) {
   return readMetrics(join(dir, "metrics.ndjson")).map((r) => {
-    const { time, dataWaitMs, ...rest } = r as Record<string, unknown>;
+    const { time, dataWaitMs, seconds, ...rest } = r as Record<string, unknown>;
     return rest;
   });
 }
