@@ -52,7 +52,13 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * [index, value]; undefined when all are finite in float32.
  */
 export function firstNonFinite(values: NumericValues): [number, number] | undefined {
-  if (!(values instanceof Float32Array || values instanceof Float64Array)) return undefined;
+  if (values instanceof Float32Array) {
+    // Every finite float32 is in range: only NaN and ±∞ have all eight exponent bits set.
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7f800000) === 0x7f800000) return [i, values[i]];
+    return undefined;
+  }
+  if (!(values instanceof Float64Array)) return undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!(Math.abs(v) <= FLOAT32_MAX)) return [i, v];

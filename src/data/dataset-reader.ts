@@ -33,7 +33,7 @@ import { ArrowCodecError } from "./arrow-codecs.ts";
 import { IoUring } from "./io-uring.ts";
 import { type Destination, ReadList } from "./read-list.ts";
 import { ArrowFrameError, type ByteSource, checkFooter, checkRecordBatchBlock } from "./arrow-frame.ts";
-import { BYTE_TO_UNIT, type ColumnLayout, type NumericValues } from "./columns.ts";
+import { BYTE_TO_UNIT, type ColumnLayout, type NumericValues, firstNonFinite } from "./columns.ts";
 import { DataError } from "./data-error.ts";
 import { type ColumnChoice, type DatasetInfo, chooseColumns, existingDatasetPath, ownInfo, projectInfo } from "./dataset-file.ts";
 import { LABEL_COLUMN, META } from "./schema.ts";
@@ -579,6 +579,11 @@ function validateAndHash(file: string, source: Bytes, size: number, project: boo
       const values = new column.Values(piece.buffer as ArrayBuffer, a - pos, (z - a) / column.bytesPerValue) as ArrayLike<number | bigint>;
       const firstValue = (a - range.from) / column.bytesPerValue;
       const classes = column.layout.classNames?.length;
+      if (classes === undefined && !project) {
+        const bad = firstNonFinite(values as NumericValues);
+        if (bad) throw valueError(file, project, column.layout, range.startRow, firstValue + bad[0], bad[1]);
+        continue;
+      }
       for (let i = 0; i < values.length; i++) {
         const v = Number(values[i]);
         if (classes !== undefined) {

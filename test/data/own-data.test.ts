@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { Field, FixedSizeList, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, makeData, tableToIPC, type DataType } from "apache-arrow";
+import { Field, FixedSizeList, Float32, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, makeData, tableToIPC, type DataType } from "apache-arrow";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { dump } from "npyjs";
 import { encodeTable } from "../../data-prep/table-writer.ts";
@@ -108,6 +108,14 @@ describe("own Arrow files", () => {
       { name: "t", type: new Float64(), values: Float64Array.of(0, 1, NaN, 0) },
     ]);
     expectDataError(() => readDatasetInfo(target, { targets: "t" }), /column 't': row 2 is NaN/);
+    // Float32 columns are checked by their exponent bits: NaN (any payload) and ±∞ refused, every finite value kept.
+    const float32 = (name: string, values: Float32Array) => writeColumns(join(tmp.dir, `${name}.arrow`), values.length / 2, [{ name: "x", type: new Float32(), values, listSize: 2 }]);
+    const edges = Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -0, 1.1754943508222875e-38, 0.5);
+    expect(loadDataset(float32("edges", edges)).x).toEqual(edges);
+    const quietNaN = new Float32Array(new Uint32Array([0, 0, 0, 0x7fc00001]).buffer);
+    expectDataError(() => readDatasetInfo(float32("f32-nan", quietNaN)), /column 'x': value 1 of row 1 is NaN/);
+    expectDataError(() => readDatasetInfo(float32("f32-inf", Float32Array.of(0, 0, Infinity, 0))), /column 'x': value 0 of row 1 is Infinity/);
+    expectDataError(() => readDatasetInfo(float32("f32-ninf", Float32Array.of(-Infinity, 0))), /column 'x': value 0 of row 0 is -Infinity/);
   });
 
   it("the worker stream delivers each row's targets beside its features, also in arrays released and filled again", async () => {
