@@ -6,8 +6,8 @@
 // The ring is set up with io_uring_setup(2) and its three regions mapped with mmap(2) (the
 // submission ring, the completion ring, the submission queue entries), each viewed from JavaScript
 // through toArrayBuffer. A batch fills one IORING_OP_READ entry per read, publishes the new tail with
-// a sequentially consistent store, submits, and reaps one completion per entry. Page-cache reads
-// complete during the submission, so a batch usually costs one system call. An entry that did not
+// a sequentially consistent store, and submits and waits for every completion in one system call,
+// then takes one completion per entry. An entry that did not
 // read its whole length (res ≠ length: a short read at the end of a truncated file, EAGAIN, EINTR)
 // is handed back to the caller, who reads it again by pread and gets pread's error, if any.
 //
@@ -138,8 +138,7 @@ export class IoUring {
     const addresses = buffers.map((b) => (b.length > 0 ? Number(ptr(b)) : 0));
     for (let first = 0; first < list.count; first += this.sq.entries) {
       const n = Math.min(this.sq.entries, list.count - first);
-      this.submit(fd, list, addresses, first, n);
-      this.reap(list, first, n, redo);
+      this.readBatch(fd, list, addresses, first, n, redo);
     }
   }
 
@@ -150,8 +149,15 @@ export class IoUring {
     closeSync(this.ring);
   }
 
-  /** Fills n submission entries with list entries first… and submits them (several calls if the kernel takes fewer). */
-  private submit(fd: number, list: ReadList, addresses: number[], first: number, n: number): void {
+  /**
+   * Fills n submission entries with list entries first…, then submits them and waits for all n in
+   * one io_uring_enter. The wait happens inside the kernel, so the thread runs no JavaScript (and a
+   * Worker.terminate() cannot end it) while a read into its buffers is in flight. The call is made
+   * again while the kernel took fewer entries (it then returns without waiting) or a signal cut the
+   * wait short. Entries that read less than asked go to redo, after every completion is taken, so
+   * that a redo that throws leaves the ring empty.
+   */
+  private readBatch(fd: number, list: ReadList, addresses: number[], first: number, n: number, redo: (entry: number) => void): void {
     const { words, tail: tailAt, mask } = this.sq;
     const tail = words[tailAt];
     const sqes = this.sqes;
@@ -167,40 +173,31 @@ export class IoUring {
       setU64(sqes, w + 8, k); // user_data: the entry's place in this submission
     }
     Atomics.store(words, tailAt, (tail + n) >>> 0);
-    let left = n;
-    while (left > 0) {
-      const r = Number(libc!.syscall(SYS_IO_URING_ENTER, this.ring, left, 0, 0, 0, 0, 0));
-      if (r < 0) {
-        if (r === -EINTR || r === -EAGAIN || r === -EBUSY) continue;
-        throw new Error(`io_uring_enter failed (errno ${-r})`);
-      }
-      left -= r;
-    }
-  }
-
-  /** Takes n completions, waiting for those not there yet; entries that read less than asked go to redo. */
-  private reap(list: ReadList, first: number, n: number, redo: (entry: number) => void): void {
-    const { words, view, head: headAt, tail: tailAt, mask, cqes } = this.cq;
-    // Redone after every completion is taken, so that a redo that throws leaves the ring empty.
     const short: number[] = [];
-    let done = 0;
+    let unsubmitted = n, done = 0;
     while (done < n) {
-      let head = words[headAt];
-      const tail = Atomics.load(words, tailAt);
-      for (; head !== tail; head = (head + 1) >>> 0) {
-        const at = cqes + (head & mask) * CQE_BYTES;
-        const k = view.getUint32(at, true); // user_data's low word
-        const res = view.getInt32(at + 8, true);
-        if (res === -EINVAL) this.unsupported = true;
-        if (res !== list.length[first + k]) short.push(first + k);
-        done++;
-      }
-      Atomics.store(words, headAt, head);
-      if (done < n) {
-        const r = Number(libc!.syscall(SYS_IO_URING_ENTER, this.ring, 0, n - done, IORING_ENTER_GETEVENTS, 0, 0, 0));
-        if (r < 0 && r !== -EINTR && r !== -EAGAIN && r !== -EBUSY) throw new Error(`io_uring_enter failed (errno ${-r})`);
-      }
+      const r = Number(libc!.syscall(SYS_IO_URING_ENTER, this.ring, unsubmitted, n - done, IORING_ENTER_GETEVENTS, 0, 0, 0));
+      if (r < 0 && r !== -EINTR && r !== -EAGAIN && r !== -EBUSY) throw new Error(`io_uring_enter failed (errno ${-r})`);
+      if (r > 0) unsubmitted -= r;
+      done += this.takeCompletions(list, first, short);
     }
     for (const entry of short) redo(entry);
+  }
+
+  /** Takes the completions there are; those that read less than their entry asked are added to `short`. */
+  private takeCompletions(list: ReadList, first: number, short: number[]): number {
+    const { words, view, head: headAt, tail: tailAt, mask, cqes } = this.cq;
+    let head = words[headAt];
+    const tail = Atomics.load(words, tailAt);
+    let taken = 0;
+    for (; head !== tail; head = (head + 1) >>> 0, taken++) {
+      const at = cqes + (head & mask) * CQE_BYTES;
+      const k = view.getUint32(at, true); // user_data's low word
+      const res = view.getInt32(at + 8, true);
+      if (res === -EINVAL) this.unsupported = true;
+      if (res !== list.length[first + k]) short.push(first + k);
+    }
+    Atomics.store(words, headAt, head);
+    return taken;
   }
 }
