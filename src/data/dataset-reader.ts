@@ -93,6 +93,15 @@ function defaultReadMethod(): ReadMethod {
   return process.env[NO_IO_URING_ENV] === "1" ? "pread" : "io_uring";
 }
 
+/** How readers opened now read rows by positioned reads: "io_uring", or "pread (why)". */
+export function describeReads(): string {
+  if (defaultReadMethod() === "pread") return `pread (${NO_IO_URING_ENV}=1)`;
+  const ring = IoUring.open();
+  if (!ring) return `pread (${IoUring.unavailable})`;
+  ring.close();
+  return "io_uring";
+}
+
 /** Rows of a request, into caller's arrays: x rows·dim, labels rows, y rows·targets.width. */
 export interface RowsOut {
   x: Float32Array;

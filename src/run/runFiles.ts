@@ -5,6 +5,7 @@ import { cpus, hostname } from "node:os";
 import { join } from "node:path";
 import { INSTALLED, REPO_ROOT } from "../data/location.ts";
 import type { Backend } from "../backend/types.ts";
+import { describeReads } from "../data/dataset-reader.ts";
 
 export const CONFIG_FILE = "config.json";
 export const METRICS_FILE = "metrics.ndjson";
@@ -52,7 +53,7 @@ function packageVersion(): string {
   }
 }
 
-/** Machine, backend, adapter, package version and revision, saved with every run so results can be traced. */
+/** Machine, backend, adapter, how data rows are read, package version and revision, saved with every run so results can be traced. */
 export function describeEnvironment(backend: Backend): Record<string, unknown> {
   return {
     backend: backend.info.name,
@@ -60,6 +61,7 @@ export function describeEnvironment(backend: Backend): Record<string, unknown> {
     host: hostname(),
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
+    dataReads: describeReads(),
     bun: Bun.version,
     package: packageVersion(),
     revision: sourceRevision(),

@@ -12,6 +12,7 @@ import { trainFromConfig as train } from "../../src/cli/plan.ts";
 import { readRunConfig, resumeConfig } from "../../src/run/resume.ts";
 import { datasetFiles } from "../../src/data/dataset.ts";
 import { dataFingerprint } from "../../src/run/dataIdentity.ts";
+import { IoUring } from "../../src/data/io-uring.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kfra-config-"));
 const dataDir = join(root, "data");
@@ -35,6 +36,9 @@ describe("config.json", () => {
     expect(c.dataFiles).toEqual({ train: files.train, heldOut: files.heldOut });
     expect(c.dataHash).toEqual(dataFingerprint({ dataset: "curves", dataDir }));
     expect(c.dataHash.train).toMatch(/^[0-9a-f]{16}$/);
+    // environment.json says how the stream read its rows: by io_uring here, or by pread and why not.
+    const environment = JSON.parse(readFileSync(join(root, "kfra-fixed", "environment.json"), "utf8"));
+    expect(environment.dataReads).toBe(IoUring.unavailable === undefined ? "io_uring" : `pread (${IoUring.unavailable})`);
   });
 
   test("an adaptive run says adapt true and its preset's Polyak constant and ramp", async () => {
