@@ -520,11 +520,12 @@ export class DatasetReader {
     this.runReads(list, [new Uint8Array(out.buffer, out.byteOffset, out.byteLength), scratch]);
     for (let e = 0; e < list.count; e++) {
       if (list.destination[e] !== SCRATCH) continue;
+      // The rows of one read lie in one record batch; row r's bytes start (r − r₀)·rowBytes after the read's first row r₀.
       const end = e + 1 < list.count ? list.tag[e + 1] : order.length;
+      const first = indices[order[list.tag[e]]];
       for (let k = list.tag[e]; k < end; k++) {
-        const position = order[k], row = indices[position];
-        const b = this.batchOf(row);
-        const from = list.at[e] + column.offsets[b] + (row - this.starts[b]) * rowBytes - list.offset[e];
+        const position = order[k];
+        const from = list.at[e] + (indices[position] - first) * rowBytes;
         if (column.raw) (out as Uint8Array).set(scratch.subarray(from, from + rowBytes), position * width);
         else convertRow(column, scratch, from, (out as Float32Array).subarray(position * width, (position + 1) * width));
       }

@@ -6,10 +6,10 @@
 // The ring is set up with io_uring_setup(2) and its three regions mapped with mmap(2) (the
 // submission ring, the completion ring, the submission queue entries), each viewed from JavaScript
 // through toArrayBuffer. A batch fills one IORING_OP_READ entry per read, publishes the new tail with
-// a sequentially consistent store, and submits and waits for every completion in one system call,
-// then takes one completion per entry. An entry that did not
-// read its whole length (res ≠ length: a short read at the end of a truncated file, EAGAIN, EINTR)
-// is handed back to the caller, who reads it again by pread and gets pread's error, if any.
+// a sequentially consistent store, submits and waits for every completion in one system call, then
+// takes one completion per entry. An entry that did not read its whole length (res ≠ length: a short
+// read at the end of a truncated file, EAGAIN, EINTR) is handed back to the caller, who reads it
+// again by pread and gets pread's error, if any.
 //
 // One ring per reader, used from one thread only; close() unmaps and closes it.
 import { closeSync } from "node:fs";
@@ -36,7 +36,7 @@ const { i64, i32, u64, ptr: P } = FFIType;
 type Libc = ReturnType<typeof loadLibc>;
 
 function loadLibc() {
-  return dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
+  return dlopen("libc.so.6", {
     syscall: { args: [i64, i64, i64, i64, i64, i64, i64], returns: i64 },
     mmap: { args: [P, u64, i32, i32, i32, i64], returns: i64 },
     munmap: { args: [P, u64], returns: i32 },
@@ -66,8 +66,8 @@ export class IoUring {
   private constructor(
     private readonly ring: number,
     private readonly maps: Mapping[],
-    /** The submission ring's head, tail and mask, and its index array, as 32-bit words. */
-    private readonly sq: { words: Uint32Array; head: number; tail: number; mask: number; entries: number },
+    /** The submission ring as 32-bit words: where its tail is, its mask and its size. */
+    private readonly sq: { words: Uint32Array; tail: number; mask: number; entries: number },
     private readonly sqes: Uint32Array,
     private readonly cq: { words: Uint32Array; view: DataView; head: number; tail: number; mask: number; cqes: number },
   ) {}
@@ -103,7 +103,7 @@ export class IoUring {
       // wq_fd, resv[3], then io_sqring_offsets (words 10–19) and io_cqring_offsets (words 20–29).
       const [sqEntries, cqEntries] = [params[0], params[1]];
       const features = params[5];
-      const sqOff = { head: params[10], tail: params[11], mask: params[12], array: params[16] };
+      const sqOff = { tail: params[11], mask: params[12], array: params[16] };
       const cqOff = { head: params[20], tail: params[21], mask: params[22], cqes: params[25] };
       const sqBytes = sqOff.array + sqEntries * 4, cqBytes = cqOff.cqes + cqEntries * CQE_BYTES;
       const single = (features & IORING_FEAT_SINGLE_MMAP) !== 0;
@@ -113,7 +113,7 @@ export class IoUring {
       const sqWords = new Uint32Array(sqRing), cqWords = new Uint32Array(cqRing);
       // Entry i of the submission queue is always sqe i.
       for (let i = 0; i < sqEntries; i++) sqWords[sqOff.array / 4 + i] = i;
-      const sq = { words: sqWords, head: sqOff.head / 4, tail: sqOff.tail / 4, mask: sqWords[sqOff.mask / 4], entries: sqEntries };
+      const sq = { words: sqWords, tail: sqOff.tail / 4, mask: sqWords[sqOff.mask / 4], entries: sqEntries };
       const cq = { words: cqWords, view: new DataView(cqRing), head: cqOff.head / 4, tail: cqOff.tail / 4, mask: cqWords[cqOff.mask / 4], cqes: cqOff.cqes };
       return new IoUring(ring, maps, sq, sqes, cq);
     } catch (error) {
